@@ -1,0 +1,213 @@
+/*
+ * l2l.h -- the C API of L2L4J's native core.
+ *
+ * A coordinatewise deep LSTM optimizer (Andrychowicz et al. 2016, "Learning to learn by
+ * gradient descent by gradient descent", arXiv 1606.04474, section 2.1): one small parameter
+ * vector phi shared by every coordinate of the optimizee's parameters theta, and a separate
+ * hidden state per coordinate.  For each coordinate i and step t (paper eq. 1 and 3):
+ *
+ *     x      = gradient of the optimizee loss f with respect to theta_i at theta_t
+ *     u^0    = rho(x)                                  input preprocessing (paper appendix A)
+ *     for l = 1..L:                                    gate order (i, f, g, o), as PyTorch nn.LSTM
+ *         z        = W_ih^l u^{l-1} + b_ih^l + W_hh^l h^l + b_hh^l          z in R^{4 H_l}
+ *         c^l'     = sigmoid(z_f) * c^l + sigmoid(z_i) * tanh(z_g)
+ *         h^l'     = sigmoid(z_o) * tanh(c^l')
+ *         u^l      = h^l'
+ *     delta  = output_scale * (w_out . u^L + b_out)
+ *     theta_{t+1} = theta_t + delta
+ *
+ * Preprocessing rho (p > 0, paper appendix A):
+ *     IDENTITY:      u^0 = x                                                     (1 input)
+ *     LOG_AND_SIGN:  u^0 = ( max(log(max(|x|, FLT_MIN)) / p, -1), clamp(x e^p, -1, 1) )   (2 inputs)
+ *                    with L2L_LOG_EPSILON the first input is max(log(|x| + 2^-23) / p, -1), as
+ *                    in the authors' reference code.
+ * A NaN in x propagates to delta, theta and the state.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Layouts (all float32 unless stated; every size and offset is int64_t)
+ *
+ *   phi     flat, in PyTorch order: for each layer l = 0..L-1: weight_ih_l{l} [4H_l x in_l]
+ *           row-major, weight_hh_l{l} [4H_l x H_l], bias_ih_l{l} [4H_l], bias_hh_l{l} [4H_l];
+ *           then the output layer (nn.Linear(H_{L-1}, 1)): weight [1 x H_{L-1}], bias [1].
+ *           in_0 = 1 (identity) or 2 (log-and-sign), in_l = H_{l-1}.  With L = 0 the output
+ *           layer reads u^0 directly (weight [1 x in_0]).  Size: l2l_model_phi_size().
+ *   state   structure of arrays, coordinate fastest: S = l2l_model_state_rows() rows of n
+ *           floats; for layer l its h rows (H_l of them) then its c rows (H_l), layers in order.
+ *           Element (row r, coordinate i) is state[r * n + i].  A fresh trajectory starts at 0.
+ *   record  what the backward pass needs of one step: R = l2l_model_record_rows() = 1 + S rows
+ *           of n floats: row 0 holds the raw gradient input x of the step, rows 1..S the
+ *           state *before* the step.  The backward pass recomputes the gates from it.  An unroll
+ *           of T steps is T records back to back: record[(s * R + r) * n + i].
+ *           Memory: (1 + 2 sum_l H_l) * 4 bytes per coordinate per step (324 bytes for 20, 20).
+ *
+ * Backends: a context is either a CPU context (buffers in host memory) or a CUDA context
+ * (buffers in that device's memory, work queued on the context's stream).  Every entry point
+ * has the same signature for both; the pointers must live where the context computes.
+ *
+ * Errors: every function that can fail returns an l2l_status; nothing aborts or throws across
+ * this boundary.  l2l_last_error() gives a message for the last failure on the calling thread.
+ * On failure nothing has been written to the caller's buffers, except for errors that only a
+ * running kernel can detect (L2L_ERR_CUDA), after which the outputs' contents are unspecified.
+ *
+ * Threads: a model is immutable and may be shared.  A context may be used by one thread at a
+ * time; different contexts may be used concurrently (the CPU contexts share one reentrant
+ * worker pool).
+ */
+#ifndef L2L_H
+#define L2L_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define L2L_API __declspec(dllexport)
+#else
+#define L2L_API __attribute__((visibility("default")))
+#endif
+
+/* ---- status codes ------------------------------------------------------------------------ */
+typedef enum l2l_status {
+    L2L_OK = 0,
+    L2L_ERR_NULL_ARGUMENT = 1,     /* a required pointer is NULL */
+    L2L_ERR_INVALID_ARGUMENT = 2,  /* a size, count or option is out of range */
+    L2L_ERR_NON_FINITE = 3,        /* L2L_CHECK_FINITE found NaN or +-Inf in an input */
+    L2L_ERR_OUT_OF_MEMORY = 4,     /* host or device allocation failed */
+    L2L_ERR_NO_CUDA = 5,           /* no CUDA device or driver, or CUDA support not built */
+    L2L_ERR_CUDA = 6,              /* a CUDA runtime call or kernel failed */
+    L2L_ERR_WRONG_CONTEXT = 7      /* the call does not fit the context (e.g. CPU-only call) */
+} l2l_status;
+
+/* Static name of a status code ("L2L_OK", ...); never NULL. */
+L2L_API const char* l2l_status_name(int32_t status);
+
+/* Message describing the last failed call on this thread (empty if none).  Thread-local;
+ * valid until the next call on the same thread. */
+L2L_API const char* l2l_last_error(void);
+
+/* Library version as major * 10000 + minor * 100 + patch. */
+L2L_API int32_t l2l_version(void);
+
+/* ---- model configuration --------------------------------------------------------------- */
+typedef enum l2l_preprocessing {
+    L2L_PREPROCESS_IDENTITY = 0,
+    L2L_PREPROCESS_LOG_AND_SIGN = 1
+} l2l_preprocessing;
+
+/* Model option bits. */
+#define L2L_LOG_EPSILON 1 /* log-and-sign uses log(|x| + 2^-23) (reference code) */
+
+/* The largest LSTM width and layer count a model may have. */
+#define L2L_MAX_WIDTH 256
+#define L2L_MAX_LAYERS 8
+
+typedef struct l2l_model l2l_model;
+
+/* Creates an immutable model description.
+ * widths: num_layers LSTM widths H_l, each in [1, L2L_MAX_WIDTH] (may be NULL if num_layers is 0);
+ * num_layers in [0, L2L_MAX_LAYERS]; preprocessing: an l2l_preprocessing; p: log-and-sign's p
+ * (finite, > 0; ignored for identity); output_scale: finite; options: L2L_LOG_EPSILON or 0.
+ * Errors: NULL_ARGUMENT (out, or widths with num_layers > 0), INVALID_ARGUMENT. */
+L2L_API int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
+                                 float p, float output_scale, int32_t options, l2l_model** out);
+L2L_API void l2l_model_destroy(l2l_model* model); /* NULL is ignored */
+
+L2L_API int64_t l2l_model_phi_size(const l2l_model* model);    /* floats in phi (-1 if NULL) */
+L2L_API int64_t l2l_model_state_rows(const l2l_model* model);  /* S = 2 sum_l H_l */
+L2L_API int64_t l2l_model_record_rows(const l2l_model* model); /* R = 1 + S */
+L2L_API int32_t l2l_model_input_width(const l2l_model* model); /* in_0: 1 or 2 */
+
+/* ---- contexts (backends) --------------------------------------------------------------- */
+typedef enum l2l_backend { L2L_BACKEND_CPU = 0, L2L_BACKEND_CUDA = 1 } l2l_backend;
+
+typedef struct l2l_context l2l_context;
+
+/* A CPU context.  num_threads: how many threads one call may use (>= 1), or 0 for all cores.
+ * Work below about 16k coordinates runs on the calling thread alone. */
+L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
+L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
+L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
+
+/* Number of usable CUDA devices.  Returns NO_CUDA (count set to 0) when CUDA support was not
+ * built, no driver is installed or no device is present; l2l_last_error() says which. */
+L2L_API int32_t l2l_cuda_device_count(int32_t* count);
+
+/* A CUDA context on a device, with its own non-blocking stream.  Errors: NO_CUDA, CUDA. */
+L2L_API int32_t l2l_context_create_cuda(int32_t device, l2l_context** out);
+
+/* The raw cudaStream_t of a CUDA context (NULL for CPU), to hand to cuBLAS/cuDNN. */
+L2L_API void* l2l_context_stream(const l2l_context* ctx);
+
+L2L_API int32_t l2l_context_backend(const l2l_context* ctx); /* an l2l_backend, -1 if NULL */
+L2L_API void l2l_context_destroy(l2l_context* ctx);          /* NULL is ignored */
+
+/* ---- memory where the context computes -------------------------------------------------- */
+/* Allocates bytes (> 0) of 64-byte aligned memory (host for CPU, device for CUDA). */
+L2L_API int32_t l2l_malloc(l2l_context* ctx, int64_t bytes, void** out);
+L2L_API int32_t l2l_free(l2l_context* ctx, void* ptr); /* NULL is ignored */
+
+typedef enum l2l_copy_kind {
+    L2L_COPY_HOST_TO_CONTEXT = 0,
+    L2L_COPY_CONTEXT_TO_HOST = 1,
+    L2L_COPY_CONTEXT_TO_CONTEXT = 2
+} l2l_copy_kind;
+/* Copies bytes (>= 0); completes before returning (the CUDA stream is synchronized). */
+L2L_API int32_t l2l_memcpy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind);
+L2L_API int32_t l2l_memset_zero(l2l_context* ctx, void* ptr, int64_t bytes);
+/* Waits for all work queued on the context (no-op on the CPU). */
+L2L_API int32_t l2l_synchronize(l2l_context* ctx);
+
+/* ---- the fused step --------------------------------------------------------------------- */
+/* Call option bits. */
+#define L2L_CHECK_FINITE 1 /* reject NaN/+-Inf in the inputs before anything is written */
+
+/* One optimizer step for every coordinate of num_tensors parameter tensors (paper eq. 1, 3).
+ * Tensor k has sizes[k] >= 0 coordinates, parameters theta[k] and gradients grad[k] (the
+ * pointer arrays themselves are host memory; their elements live where ctx computes).  The
+ * tensors share one state buffer of S rows over n = sum_k sizes[k] coordinates (n >= 1),
+ * coordinate order: tensor 0 first.  Writes theta[k] += delta and the new state in place.
+ * record: NULL, or R rows of n floats receiving x and the state before the step (for the
+ * backward pass).  phi: l2l_model_phi_size() floats where ctx computes.
+ * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0),
+ * NON_FINITE (with the offending input and index in l2l_last_error()), CUDA.
+ * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA). */
+L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
+                         int32_t num_tensors, float* const* theta, const float* const* grad,
+                         const int64_t* sizes, float* state, float* record, int32_t flags);
+
+/* ---- the fused backward pass ------------------------------------------------------------ */
+/* Forms dloss_ddelta for the truncated-BPTT meta-loss with dropped second derivatives
+ * (DESIGN section 1): with x_t the gradient at theta_t, the meta-loss sum_{t=1..T} f(theta_t)
+ * has dL/d delta_s = scale * sum_{t=s+1..T} x_t.  x_1..x_{T-1} are read from the records of
+ * steps 1..T-1 (row 0), x_T from grad_last [n].  out: [steps][n].  scale: finite (1/B for a
+ * meta-batch of B instances).  Errors: NULL_ARGUMENT, INVALID_ARGUMENT, CUDA. */
+L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, int64_t n,
+                                    int32_t steps, const float* record, const float* grad_last,
+                                    float scale, float* out);
+
+/* Backpropagates through an unroll of `steps` >= 1 recorded steps over n >= 1 coordinates.
+ * record:        [steps][R][n] as written by l2l_step.
+ * dloss_ddelta:  [steps][n], dL/d delta_s for each step s.
+ * dstate_final:  NULL (zero) or [S][n], dL/d state after the last step.
+ * dphi:          [phi_size] float64, overwritten with dL/d phi summed over coordinates and
+ *                steps.  Partial sums are formed over fixed chunks of coordinates and added in
+ *                a fixed order in float64: the result is bitwise reproducible for a given n,
+ *                whatever the thread count.
+ * dstate_initial: NULL or [S][n], receives dL/d state before step 0.
+ * dx:            NULL or [steps][n], receives dL/dx_s through the preprocessing (x held as the
+ *                LSTM input only; for second-derivative modes).
+ * flags: L2L_CHECK_FINITE validates phi, record and dloss_ddelta first.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE, OUT_OF_MEMORY (workspace), CUDA. */
+L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
+                             int64_t n, int32_t steps, const float* record,
+                             const float* dloss_ddelta, const float* dstate_final, double* dphi,
+                             float* dstate_initial, float* dx, int32_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* L2L_H */
