@@ -47,7 +47,7 @@ function(l2l_add_cuda_backend target)
     $<$<COMPILE_LANGUAGE:CUDA>:-Xptxas=-v -Xcompiler=-fvisibility=hidden --expt-relaxed-constexpr>)
   # ptxas -v prints "N bytes spill stores, M bytes spill loads" per kernel; fail on any spill.
   set_target_properties(${_objects} PROPERTIES RULE_LAUNCH_COMPILE
-    "${CMAKE_COMMAND} -DL2L_LOG=<OBJECT>.ptxas.log -P ${PROJECT_SOURCE_DIR}/../cmake/L2lNoSpills.cmake --")
+    "${CMAKE_COMMAND} -P ${PROJECT_SOURCE_DIR}/../cmake/L2lNoSpills.cmake --")
   target_sources(${target} PRIVATE $<TARGET_OBJECTS:${_objects}>)
   set_target_properties(${target} PROPERTIES CUDA_RUNTIME_LIBRARY Static)
   find_package(CUDAToolkit REQUIRED)

@@ -1,6 +1,6 @@
 # Compiler launcher for CUDA sources: runs the compile command given after "--", echoes its
 # output, and fails when ptxas reports register spills.  Invoked as
-#   cmake -DL2L_LOG=<file> -P L2lNoSpills.cmake -- <compiler> <args...>
+#   cmake -P L2lNoSpills.cmake -- <compiler> <args...>
 set(_cmd)
 set(_seen OFF)
 math(EXPR _last "${CMAKE_ARGC} - 1")
@@ -12,7 +12,6 @@ foreach(_i RANGE 0 ${_last})
   endif()
 endforeach()
 execute_process(COMMAND ${_cmd} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
-file(WRITE "${L2L_LOG}" "${_out}${_err}")
 if(NOT _rc EQUAL 0)
   message("${_out}${_err}")
   message(FATAL_ERROR "CUDA compilation failed (${_rc})")

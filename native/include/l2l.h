@@ -130,6 +130,16 @@ L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
 L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
 L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
 
+/* The CPU kernels are compiled for several instruction sets ("avx512", "avx2", "baseline" on
+ * x86-64) and the best one the processor supports is chosen when the library loads (the
+ * environment variable L2L_CPU_ISA may name another).  These read and override the choice for
+ * one CPU context.  set: INVALID_ARGUMENT if the name is unknown or the processor lacks it;
+ * WRONG_CONTEXT for a CUDA context.  get: NULL for CUDA or NULL. */
+L2L_API const char* l2l_context_cpu_isa(const l2l_context* ctx);
+L2L_API int32_t l2l_context_set_cpu_isa(l2l_context* ctx, const char* isa);
+/* Every instruction set this processor can run, best first, as a comma-separated list. */
+L2L_API const char* l2l_cpu_isas(void);
+
 /* Number of usable CUDA devices.  Returns NO_CUDA (count set to 0) when CUDA support was not
  * built, no driver is installed or no device is present; l2l_last_error() says which. */
 L2L_API int32_t l2l_cuda_device_count(int32_t* count);
@@ -167,7 +177,7 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * Tensor k has sizes[k] >= 0 coordinates, parameters theta[k] and gradients grad[k] (the
  * pointer arrays themselves are host memory; their elements live where ctx computes).  The
  * tensors share one state buffer of S rows over n = sum_k sizes[k] coordinates (n >= 1),
- * coordinate order: tensor 0 first.  Writes theta[k] += delta and the new state in place.
+ * coordinate order: tensor 0 first (state may be NULL when S = 0).  Writes theta[k] += delta and the new state in place.
  * record: NULL, or R rows of n floats receiving x and the state before the step (for the
  * backward pass).  phi: l2l_model_phi_size() floats where ctx computes.
  * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.

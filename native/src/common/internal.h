@@ -39,6 +39,7 @@ struct l2l_context {
     int32_t backend;   /* l2l_backend */
     int32_t threads;   /* CPU: threads per call */
     void* cuda;        /* CUDA: the backend's own state */
+    const void* cpu_kernels; /* CPU: the kernel set chosen for this context, or NULL (default) */
     double* workspace; /* CPU: per-chunk partial sums of dphi */
     int64_t workspace_doubles;
 };
@@ -86,6 +87,9 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
                         const float* record, const float* grad_last, float scale, float* out);
 /* Index of the first non-finite value among count floats, or -1. */
 int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count);
+/* Selects the kernel set named isa for ctx; INVALID_ARGUMENT if unknown or unsupported. */
+int32_t set_isa(l2l_context* ctx, const char* isa);
+const char* isa(const l2l_context* ctx);
 } // namespace cpu
 
 namespace cuda {

@@ -1,0 +1,224 @@
+package org.l2l4j.backend;
+
+import java.lang.ref.Cleaner;
+import java.util.Objects;
+import org.bytedeco.javacpp.IntPointer;
+import org.l2l4j.presets.L2l;
+
+/**
+ * A place where the coordinatewise LSTM computes: a CPU context (host memory, a share of the
+ * process-wide native worker pool) or a CUDA context (one device's memory and its own stream).
+ * Owns native memory allocated through it ({@link #allocateFloats}, {@link #allocateDoubles}).
+ *
+ * <p>Thread safety: one thread at a time may use a backend; use one backend per thread to run
+ * optimizers concurrently (CPU backends share the worker pool).  {@link #close()} releases the
+ * native context; buffers allocated from it must be closed first.
+ */
+public final class Backend implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Backend.class.getName());
+    static final Cleaner CLEANER = Cleaner.create();
+
+    private final BackendKind kind;
+    private final Handle handle;
+    private final Cleaner.Cleanable cleanable;
+    private int openBuffers;
+
+    /** Owns the native context; closes it when the backend is closed or unreachable. */
+    private static final class Handle implements Runnable {
+        private volatile long ctx;
+
+        Handle(long ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void run() {
+            long c = ctx;
+            ctx = 0;
+            if (c != 0) {
+                L2l.l2l_context_destroy(c);
+            }
+        }
+    }
+
+    private Backend(BackendKind kind, long ctx) {
+        this.kind = kind;
+        this.handle = new Handle(ctx);
+        this.cleanable = CLEANER.register(this, handle);
+    }
+
+    /**
+     * A CPU backend.
+     *
+     * @param threads threads one call may use (>= 1), or 0 for all hardware threads
+     * @throws IllegalArgumentException if threads is negative
+     */
+    public static Backend cpu(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+        }
+        NativeCalls.check(L2l.l2l_context_create_cpu(threads, NativeCalls.outCell()), "l2l_context_create_cpu");
+        return new Backend(BackendKind.CPU, NativeCalls.outValue());
+    }
+
+    /**
+     * A CUDA backend on {@code device}.
+     *
+     * @throws L2lException with {@link Status#NO_CUDA} when no CUDA device is usable (the
+     *                      message says why), or {@link Status#CUDA}
+     */
+    public static Backend cuda(int device) {
+        if (device < 0) {
+            throw new IllegalArgumentException("device must be >= 0, got " + device);
+        }
+        NativeCalls.check(L2l.l2l_context_create_cuda(device, NativeCalls.outCell()), "l2l_context_create_cuda");
+        return new Backend(BackendKind.CUDA, NativeCalls.outValue());
+    }
+
+    /** Number of usable CUDA devices (0 when there is no driver, device or CUDA build). */
+    public static int cudaDeviceCount() {
+        try (IntPointer count = new IntPointer(1)) {
+            L2l.l2l_cuda_device_count(count.address());
+            return count.get(0);
+        }
+    }
+
+    /** Why no CUDA device is usable, or empty if one is. */
+    public static String cudaUnavailableReason() {
+        try (IntPointer count = new IntPointer(1)) {
+            int status = L2l.l2l_cuda_device_count(count.address());
+            return status == L2l.L2L_OK && count.get(0) > 0 ? "" : L2l.l2l_last_error();
+        }
+    }
+
+    /**
+     * CUDA device 0 when one is usable, else a CPU backend with all hardware threads; logs the
+     * choice and the reason.
+     */
+    public static Backend best() {
+        String reason = cudaUnavailableReason();
+        if (reason.isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, "L2L4J backend: CUDA device 0");
+            return cuda(0);
+        }
+        Backend cpu = cpu(0);
+        LOG.log(System.Logger.Level.INFO, "L2L4J backend: CPU ({0} threads, {1} kernels), since {2}",
+                cpu.threads(), cpu.cpuIsa(), reason);
+        return cpu;
+    }
+
+    /** CPU or CUDA. */
+    public BackendKind kind() {
+        return kind;
+    }
+
+    /** Threads a CPU call may use. @throws IllegalStateException for CUDA or when closed */
+    public int threads() {
+        requireCpu();
+        return L2l.l2l_context_threads(ctx());
+    }
+
+    /** Sets the threads a CPU call may use (0: all hardware threads). */
+    public void setThreads(int threads) {
+        requireCpu();
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+        }
+        NativeCalls.check(L2l.l2l_context_set_threads(ctx(), threads), "l2l_context_set_threads");
+    }
+
+    /** The CPU instruction set whose kernels this backend runs ("avx512", "avx2", "baseline"). */
+    public String cpuIsa() {
+        requireCpu();
+        return L2l.l2l_context_cpu_isa(ctx());
+    }
+
+    /**
+     * Runs the kernels compiled for {@code isa} (one of {@link #supportedCpuIsas()}).
+     *
+     * @throws L2lException {@link Status#INVALID_ARGUMENT} if this processor cannot run it
+     */
+    public void setCpuIsa(String isa) {
+        requireCpu();
+        Objects.requireNonNull(isa, "isa");
+        NativeCalls.check(L2l.l2l_context_set_cpu_isa(ctx(), isa), "l2l_context_set_cpu_isa");
+    }
+
+    /** The CPU instruction sets this processor can run, best first. */
+    public static String[] supportedCpuIsas() {
+        return L2l.l2l_cpu_isas().split(",");
+    }
+
+    /** The raw {@code cudaStream_t} of a CUDA backend (0 for CPU), for cuBLAS or cuDNN. */
+    public long cudaStream() {
+        return L2l.l2l_context_stream(ctx());
+    }
+
+    /** Waits until all queued work is done (no-op on the CPU). */
+    public void synchronize() {
+        NativeCalls.check(L2l.l2l_synchronize(ctx()), "l2l_synchronize");
+    }
+
+    /** A zeroed buffer of {@code length} floats where this backend computes. */
+    public NativeBuffer allocateFloats(long length) {
+        return new NativeBuffer(this, NativeBuffer.ElementType.F32, length);
+    }
+
+    /** A zeroed buffer of {@code length} doubles where this backend computes. */
+    public NativeBuffer allocateDoubles(long length) {
+        return new NativeBuffer(this, NativeBuffer.ElementType.F64, length);
+    }
+
+    /** The native context; @throws IllegalStateException when closed. */
+    public long ctx() {
+        long c = handle.ctx;
+        if (c == 0) {
+            throw new IllegalStateException("the " + kind + " backend is closed");
+        }
+        return c;
+    }
+
+    /** True once {@link #close()} ran. */
+    public boolean isClosed() {
+        return handle.ctx == 0;
+    }
+
+    synchronized void bufferOpened() {
+        openBuffers++;
+    }
+
+    synchronized void bufferClosed() {
+        openBuffers--;
+    }
+
+    /**
+     * Releases the native context; idempotent.
+     *
+     * @throws IllegalStateException if buffers allocated from it are still open
+     */
+    @Override
+    public synchronized void close() {
+        if (handle.ctx == 0) {
+            return;
+        }
+        if (openBuffers > 0) {
+            throw new IllegalStateException("close the " + openBuffers
+                    + " native buffers allocated from this backend first");
+        }
+        cleanable.clean();
+    }
+
+    private void requireCpu() {
+        ctx();
+        if (kind != BackendKind.CPU) {
+            throw new IllegalStateException("only a CPU backend has threads and CPU kernels");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return isClosed() ? "Backend[" + kind + ", closed]"
+                : kind == BackendKind.CPU ? "Backend[CPU, " + threads() + " threads, " + cpuIsa() + "]"
+                : "Backend[CUDA]";
+    }
+}

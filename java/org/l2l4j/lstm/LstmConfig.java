@@ -1,0 +1,123 @@
+package org.l2l4j.lstm;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The architecture of a coordinatewise deep LSTM optimizer (paper section 2.1): the LSTM layer
+ * widths (empty: a learned coordinatewise linear rule, delta = scale (w u^0 + b)), the input
+ * preprocessing and the output scale.  Immutable; validated on construction.
+ *
+ * <p>Defaults ({@link #paperMnist()}): two layers of 20 units, log-and-sign preprocessing with
+ * p = 10, output scale 0.1 (paper section 3 and appendix A).
+ *
+ * @param widths       LSTM widths H_l, each in [1, 256], at most 8 layers
+ * @param preprocessing input preprocessing
+ * @param p            log-and-sign's p, in (0, 80] (ignored for identity)
+ * @param outputScale  the factor applied to the output layer, finite
+ * @param logEpsilon   log-and-sign takes log(|x| + 2^-23) as the reference code does, instead of
+ *                     the paper's exact map
+ */
+public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale,
+                         boolean logEpsilon) {
+
+    /** Maximum width of one layer (L2L_MAX_WIDTH). */
+    public static final int MAX_WIDTH = 256;
+    /** Maximum number of layers (L2L_MAX_LAYERS). */
+    public static final int MAX_LAYERS = 8;
+
+    public LstmConfig {
+        Objects.requireNonNull(widths, "widths");
+        Objects.requireNonNull(preprocessing, "preprocessing");
+        widths = widths.clone();
+        if (widths.length > MAX_LAYERS) {
+            throw new IllegalArgumentException("at most " + MAX_LAYERS + " LSTM layers, got " + widths.length);
+        }
+        for (int l = 0; l < widths.length; l++) {
+            if (widths[l] < 1 || widths[l] > MAX_WIDTH) {
+                throw new IllegalArgumentException("width of layer " + l + " must be in [1, " + MAX_WIDTH
+                        + "], got " + widths[l]);
+            }
+        }
+        if (preprocessing == Preprocessing.LOG_AND_SIGN && !(p > 0 && p <= 80)) {
+            throw new IllegalArgumentException("log-and-sign p must be in (0, 80], got " + p);
+        }
+        if (!Double.isFinite(outputScale) || !Float.isFinite((float) outputScale)) {
+            throw new IllegalArgumentException("outputScale must be finite, got " + outputScale);
+        }
+    }
+
+    /** The paper's MNIST optimizer: LSTM 20-20, log-and-sign with p = 10, output x 0.1. */
+    public static LstmConfig paperMnist() {
+        return new LstmConfig(new int[] {20, 20}, Preprocessing.LOG_AND_SIGN, 10, 0.1, false);
+    }
+
+    /** The paper's quadratic optimizer: LSTM 20-20, no preprocessing, no output scaling. */
+    public static LstmConfig paperQuadratic() {
+        return new LstmConfig(new int[] {20, 20}, Preprocessing.IDENTITY, 10, 1.0, false);
+    }
+
+    /** A copy with other widths. */
+    public LstmConfig withWidths(int... newWidths) {
+        return new LstmConfig(newWidths, preprocessing, p, outputScale, logEpsilon);
+    }
+
+    /** A copy with another output scale. */
+    public LstmConfig withOutputScale(double scale) {
+        return new LstmConfig(widths, preprocessing, p, scale, logEpsilon);
+    }
+
+    /** A copy with another preprocessing. */
+    public LstmConfig withPreprocessing(Preprocessing pre) {
+        return new LstmConfig(widths, pre, p, outputScale, logEpsilon);
+    }
+
+    @Override
+    public int[] widths() {
+        return widths.clone();
+    }
+
+    /** Number of LSTM layers L. */
+    public int layers() {
+        return widths.length;
+    }
+
+    /** Width of layer l. */
+    public int width(int l) {
+        return widths[l];
+    }
+
+    /** S, the state rows per coordinate: 2 sum_l H_l (h then c of each layer). */
+    public int stateRows() {
+        return 2 * Arrays.stream(widths).sum();
+    }
+
+    /** R = 1 + S, the floats per coordinate per step of the backward record. */
+    public int recordRows() {
+        return 1 + stateRows();
+    }
+
+    /** The layout of phi. */
+    public PhiLayout phiLayout() {
+        return new PhiLayout(this);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LstmConfig c && Arrays.equals(widths, c.widths) && preprocessing == c.preprocessing
+                && Double.compare(p, c.p) == 0 && Double.compare(outputScale, c.outputScale) == 0
+                && logEpsilon == c.logEpsilon;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(widths), preprocessing, p, outputScale, logEpsilon);
+    }
+
+    @Override
+    public String toString() {
+        return "LstmConfig[widths=" + Arrays.toString(widths) + ", " + preprocessing
+                + (preprocessing == Preprocessing.LOG_AND_SIGN ? "(p=" + p + (logEpsilon ? ", eps" : "") + ")" : "")
+                + ", scale=" + outputScale + "]";
+    }
+}

@@ -1,0 +1,160 @@
+package org.l2l4j.lstm;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.bytedeco.javacpp.LongPointer;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+
+/**
+ * The parameter tensors one {@link CoordinatewiseLstm#step} updates: K pairs (theta_k,
+ * gradient_k) of n_k coordinates each, slices of float32 {@link NativeBuffer}s of one backend.
+ * They share one state buffer over n = sum_k n_k coordinates, tensor 0's first.  The native
+ * pointer arrays are built once here, so a step allocates nothing.
+ *
+ * <p>Immutable once built; {@link #close()} frees the pointer arrays (not the tensors).
+ */
+public final class TensorList implements AutoCloseable {
+    private final Backend backend;
+    private final List<NativeBuffer> buffers;
+    private final int count;
+    private final long n;
+    private final LongPointer thetas;
+    private final LongPointer grads;
+    private final LongPointer sizes;
+    private boolean closed;
+
+    private TensorList(Builder b) {
+        this.backend = b.backend;
+        this.buffers = List.copyOf(b.buffers);
+        this.count = b.sizes.size();
+        long total = 0;
+        thetas = new LongPointer(count);
+        grads = new LongPointer(count);
+        sizes = new LongPointer(count);
+        for (int k = 0; k < count; k++) {
+            thetas.put(k, b.thetaAddresses.get(k));
+            grads.put(k, b.gradAddresses.get(k));
+            sizes.put(k, b.sizes.get(k));
+            total += b.sizes.get(k);
+        }
+        this.n = total;
+    }
+
+    /** A list of one tensor: all of {@code theta} with all of {@code gradient}. */
+    public static TensorList of(NativeBuffer theta, NativeBuffer gradient) {
+        return builder().add(theta, 0, gradient, 0, Objects.requireNonNull(theta, "theta").length()).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Collects tensors; every buffer must be float32 and on the same backend. */
+    public static final class Builder {
+        private Backend backend;
+        private final List<NativeBuffer> buffers = new ArrayList<>();
+        private final List<Long> thetaAddresses = new ArrayList<>();
+        private final List<Long> gradAddresses = new ArrayList<>();
+        private final List<Long> sizes = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /**
+         * Adds the tensor {@code theta[thetaOffset, thetaOffset + length)} with gradients
+         * {@code gradient[gradientOffset, gradientOffset + length)}.
+         *
+         * @throws IllegalArgumentException for a non-float32 buffer, another backend, a slice out
+         *                                  of range or length < 1
+         */
+        public Builder add(NativeBuffer theta, long thetaOffset, NativeBuffer gradient, long gradientOffset,
+                           long length) {
+            Objects.requireNonNull(theta, "theta");
+            Objects.requireNonNull(gradient, "gradient");
+            if (length < 1) {
+                throw new IllegalArgumentException("a tensor needs >= 1 coordinate, got " + length);
+            }
+            for (NativeBuffer buf : new NativeBuffer[] {theta, gradient}) {
+                if (buf.type() != NativeBuffer.ElementType.F32) {
+                    throw new IllegalArgumentException("tensors must be float32 buffers, got " + buf);
+                }
+                if (backend == null) {
+                    backend = buf.backend();
+                } else if (buf.backend() != backend) {
+                    throw new IllegalArgumentException("all tensors must live on one backend");
+                }
+            }
+            Objects.checkFromIndexSize(thetaOffset, length, theta.length());
+            Objects.checkFromIndexSize(gradientOffset, length, gradient.length());
+            buffers.add(theta);
+            buffers.add(gradient);
+            thetaAddresses.add(theta.address(thetaOffset));
+            gradAddresses.add(gradient.address(gradientOffset));
+            sizes.add(length);
+            return this;
+        }
+
+        /** @throws IllegalStateException if no tensor was added */
+        public TensorList build() {
+            if (sizes.isEmpty()) {
+                throw new IllegalStateException("a tensor list needs at least one tensor (n = 0)");
+            }
+            return new TensorList(this);
+        }
+    }
+
+    /** The backend of every tensor. */
+    public Backend backend() {
+        return backend;
+    }
+
+    /** K, the number of tensors. */
+    public int count() {
+        return count;
+    }
+
+    /** n = sum_k n_k. */
+    public long coordinates() {
+        return n;
+    }
+
+    long thetaArray() {
+        requireOpen();
+        return thetas.address();
+    }
+
+    long gradArray() {
+        requireOpen();
+        return grads.address();
+    }
+
+    long sizeArray() {
+        requireOpen();
+        return sizes.address();
+    }
+
+    /** @throws IllegalStateException if this list or one of its buffers is closed */
+    void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the tensor list is closed");
+        }
+        for (NativeBuffer b : buffers) {
+            if (b.isClosed()) {
+                throw new IllegalStateException("a tensor of the list was closed: " + b);
+            }
+        }
+    }
+
+    /** Frees the pointer arrays; idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            thetas.close();
+            grads.close();
+            sizes.close();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package org.l2l4j.lstm;
+
+import java.util.Objects;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+
+/**
+ * What the backward pass needs of an unroll of up to {@code steps} steps over n coordinates:
+ * for each step s, R = 1 + S rows of n floats (the step's gradient input x_s, then every
+ * coordinate's state before the step).  Layout: {@code [steps][R][n]}, coordinate fastest
+ * (l2l.h).  Memory: 4 R bytes per coordinate per step (324 bytes for widths 20, 20).
+ */
+public final class UnrollRecord implements AutoCloseable {
+    private final LstmConfig config;
+    private final long coordinates;
+    private final int steps;
+    private final NativeBuffer buffer;
+
+    /**
+     * @param backend     where the record lives
+     * @param config      the optimizer's configuration
+     * @param coordinates n >= 1
+     * @param steps       capacity T >= 1
+     */
+    public UnrollRecord(Backend backend, LstmConfig config, long coordinates, int steps) {
+        Objects.requireNonNull(backend, "backend");
+        this.config = Objects.requireNonNull(config, "config");
+        if (coordinates < 1) {
+            throw new IllegalArgumentException("coordinates must be >= 1, got " + coordinates);
+        }
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1, got " + steps);
+        }
+        long rows = (long) steps * config.recordRows();
+        if (coordinates > Long.MAX_VALUE / 8 / rows) {
+            throw new IllegalArgumentException("a record of " + steps + " x " + config.recordRows() + " x "
+                    + coordinates + " floats overflows 64-bit sizes");
+        }
+        this.coordinates = coordinates;
+        this.steps = steps;
+        this.buffer = backend.allocateFloats(rows * coordinates);
+    }
+
+    public LstmConfig config() {
+        return config;
+    }
+
+    /** n. */
+    public long coordinates() {
+        return coordinates;
+    }
+
+    /** T, the number of steps it can hold. */
+    public int steps() {
+        return steps;
+    }
+
+    /** The underlying buffer ([steps][R][n] floats). */
+    public NativeBuffer buffer() {
+        return buffer;
+    }
+
+    /** Address of step s's slot. */
+    long slotAddress(int s) {
+        Objects.checkIndex(s, steps);
+        return buffer.address((long) s * config.recordRows() * coordinates);
+    }
+
+    /** Bytes per coordinate per step. */
+    public static long bytesPerCoordinateStep(LstmConfig config) {
+        return 4L * config.recordRows();
+    }
+
+    @Override
+    public void close() {
+        buffer.close();
+    }
+}

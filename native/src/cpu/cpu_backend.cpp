@@ -1,0 +1,209 @@
+/*
+ * cpu_backend.cpp -- the CPU backend: splits the coordinates into chunks, runs the kernels of
+ * cpu_kernels.h on them through the worker pool, and reduces dphi in a fixed order.
+ */
+#include "cpu_kernels.h"
+#include "thread_pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace l2l {
+namespace cpu {
+namespace {
+
+/* Coordinates per parallel chunk of the step, and the size below which a call runs on the
+ * calling thread alone. */
+constexpr int64_t kStepChunk = 4096;
+constexpr int64_t kInlineBelow = 16384;
+
+/* Per-thread scratch, grown on first use by a larger model and kept. */
+float* thread_scratch(const l2l_model& m) {
+    thread_local std::vector<float> scratch;
+    const size_t need = static_cast<size_t>(scratch_floats(m));
+    if (scratch.size() < need) scratch.resize(need);
+    return scratch.data();
+}
+
+int32_t parallelism(const l2l_context* ctx, int64_t n) {
+    return n < kInlineBelow ? 1 : ctx->threads;
+}
+
+bool cpu_has(const char* feature) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (strcmp(feature, "avx2") == 0) {
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    if (strcmp(feature, "avx512") == 0) {
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    }
+#endif
+    return strcmp(feature, "baseline") == 0;
+}
+
+} // namespace
+
+int64_t scratch_floats(const l2l_model& m) {
+    const int64_t W = m.max_width;
+    const int64_t step = (2 * W + 4 * W + 1) * kTile;
+    int64_t tape = 2 * kTile;
+    for (int l = 0; l < m.num_layers; ++l) tape += 8 * int64_t{m.layers[l].width} * kTile;
+    const int64_t backward = tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * kTile;
+    return std::max(step, backward);
+}
+
+const Kernels* const* supported_kernels() {
+    static const Kernels* list[4] = {nullptr, nullptr, nullptr, nullptr};
+    static const bool filled = [] {
+        int k = 0;
+#if defined(__x86_64__)
+        if (cpu_has("avx512")) list[k++] = &kKernelsAvx512;
+        if (cpu_has("avx2")) list[k++] = &kKernelsAvx2;
+#endif
+        list[k++] = &kKernelsBaseline;
+        return true;
+    }();
+    (void)filled;
+    return list;
+}
+
+const Kernels* find_kernels(const char* isa) {
+    for (const Kernels* const* k = supported_kernels(); *k != nullptr; ++k) {
+        if (strcmp((*k)->isa, isa) == 0) return *k;
+    }
+    return nullptr;
+}
+
+const Kernels& kernels() {
+    static const Kernels* chosen = [] {
+        const char* forced = getenv("L2L_CPU_ISA");
+        if (forced != nullptr && find_kernels(forced) != nullptr) return find_kernels(forced);
+        return supported_kernels()[0];
+    }();
+    return *chosen;
+}
+
+static const Kernels& context_kernels(const l2l_context* ctx) {
+    return ctx->cpu_kernels != nullptr ? *static_cast<const Kernels*>(ctx->cpu_kernels)
+                                       : kernels();
+}
+
+int32_t step(l2l_context* ctx, const StepArgs& a) {
+    const Kernels& K = context_kernels(ctx);
+    const int64_t chunks = num_chunks(a.n, kStepChunk);
+    parallel_for(chunks, parallelism(ctx, a.n), [&](int64_t c) {
+        float* scratch = thread_scratch(*a.m);
+        const int64_t lo = c * kStepChunk, hi = std::min(a.n, lo + kStepChunk);
+        /* the tensors overlapping [lo, hi), found by walking the sizes */
+        int64_t offset = 0;
+        for (int32_t k = 0; k < a.num_tensors && offset < hi; offset += a.sizes[k], ++k) {
+            const int64_t b = std::max(lo, offset), e = std::min(hi, offset + a.sizes[k]);
+            if (e <= b) continue;
+            const int64_t local = b - offset;
+            K.step_range(*a.m, a.phi, a.grad[k] + local, a.theta[k] + local, a.state, a.record,
+                         a.n, b, e - b, scratch);
+        }
+    });
+    return L2L_OK;
+}
+
+int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
+    const Kernels& K = context_kernels(ctx);
+    const int64_t P = a.m->phi_size;
+    const int64_t chunks = num_chunks(a.n, kReductionChunk);
+    const int64_t need = chunks * P;
+    if (ctx->workspace_doubles < need) {
+        double* w = static_cast<double*>(aligned_alloc(64, ((need * 8 + 63) / 64) * 64));
+        if (w == nullptr) {
+            return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
+                        static_cast<long long>(need * 8));
+        }
+        free(ctx->workspace);
+        ctx->workspace = w;
+        ctx->workspace_doubles = need;
+    }
+    double* partial = ctx->workspace;
+    parallel_for(chunks, parallelism(ctx, a.n), [&](int64_t c) {
+        float* scratch = thread_scratch(*a.m);
+        double* acc = partial + c * P;
+        memset(acc, 0, sizeof(double) * P);
+        const int64_t lo = c * kReductionChunk, hi = std::min(a.n, lo + kReductionChunk);
+        K.backward_range(*a.m, a, lo, hi - lo, acc, scratch);
+    });
+    /* combine the chunks in chunk order (parallel over phi, each element's order fixed) */
+    const int64_t slices = num_chunks(P, 512);
+    parallel_for(slices, chunks * P < (1 << 20) ? 1 : ctx->threads, [&](int64_t sl) {
+        const int64_t lo = sl * 512, hi = std::min(P, lo + 512);
+        for (int64_t p = lo; p < hi; ++p) a.dphi[p] = partial[p];
+        for (int64_t c = 1; c < chunks; ++c) {
+            const double* src = partial + c * P;
+            for (int64_t p = lo; p < hi; ++p) a.dphi[p] += src[p];
+        }
+    });
+    return L2L_OK;
+}
+
+int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t steps,
+                        const float* record, const float* grad_last, float scale, float* out) {
+    const int64_t R = 1 + m->state_rows;
+    const int64_t chunks = num_chunks(n, kStepChunk);
+    parallel_for(chunks, parallelism(ctx, n), [&](int64_t c) {
+        const int64_t lo = c * kStepChunk, hi = std::min(n, lo + kStepChunk);
+        float* last = out + static_cast<int64_t>(steps - 1) * n;
+        for (int64_t i = lo; i < hi; ++i) last[i] = grad_last[i];
+        for (int32_t s = steps - 2; s >= 0; --s) {
+            const float* x_next = record + static_cast<int64_t>(s + 1) * R * n;
+            const float* above = out + static_cast<int64_t>(s + 1) * n;
+            float* here = out + static_cast<int64_t>(s) * n;
+            for (int64_t i = lo; i < hi; ++i) here[i] = above[i] + x_next[i];
+        }
+        for (int32_t s = 0; s < steps; ++s) {
+            float* here = out + static_cast<int64_t>(s) * n;
+            for (int64_t i = lo; i < hi; ++i) here[i] *= scale;
+        }
+    });
+    return L2L_OK;
+}
+
+int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count) {
+    const int64_t chunks = num_chunks(count, 1 << 16);
+    std::vector<int64_t> first(static_cast<size_t>(chunks), -1);
+    parallel_for(chunks, parallelism(ctx, count), [&](int64_t c) {
+        const int64_t lo = c << 16, hi = std::min(count, lo + (int64_t{1} << 16));
+        int32_t bad = 0;
+        for (int64_t i = lo; i < hi; ++i) bad |= is_finite(p[i]) ? 0 : 1;
+        if (!bad) return;
+        for (int64_t i = lo; i < hi; ++i) {
+            if (!is_finite(p[i])) {
+                first[c] = i;
+                return;
+            }
+        }
+    });
+    for (int64_t f : first) {
+        if (f >= 0) return f;
+    }
+    return -1;
+}
+
+int32_t set_isa(l2l_context* ctx, const char* isa) {
+    const Kernels* k = find_kernels(isa);
+    if (k == nullptr) {
+        return fail(L2L_ERR_INVALID_ARGUMENT,
+                    "CPU kernel set '%s' is unknown or not supported by this processor", isa);
+    }
+    ctx->cpu_kernels = k;
+    return L2L_OK;
+}
+
+const char* isa(const l2l_context* ctx) { return context_kernels(ctx).isa; }
+
+} // namespace cpu
+} // namespace l2l

@@ -1,0 +1,53 @@
+/*
+ * cpu_kernels.h -- the CPU kernels of the fused step and backward pass, compiled once per
+ * instruction set (cpu_kernels.inc included by cpu_kernels_<isa>.cpp with that ISA's flags) and
+ * chosen at load time by what the processor supports.
+ *
+ * Both kernels work on a contiguous range of coordinates in tiles of kTile coordinates, each
+ * tile's per-coordinate values held as [row][kTile] arrays so that every inner loop runs over
+ * adjacent coordinates (structure of arrays) and vectorizes.
+ */
+#ifndef L2L_CPU_KERNELS_H
+#define L2L_CPU_KERNELS_H
+
+#include "internal.h"
+
+namespace l2l {
+namespace cpu {
+
+constexpr int kTile = 64;
+
+/* Scratch floats one thread needs for either kernel on model m. */
+int64_t scratch_floats(const l2l_model& m);
+
+struct Kernels {
+    const char* isa;
+    /* The step for coordinates [begin, begin + len) of one tensor.  x, theta: that tensor's
+     * arrays at the range start; state, record: the shared buffers (n coordinates per row),
+     * addressed at global coordinate `global`. */
+    void (*step_range)(const l2l_model& m, const float* phi, const float* x, float* theta,
+                       float* state, float* record, int64_t n, int64_t global, int64_t len,
+                       float* scratch);
+    /* The backward pass for coordinates [begin, begin + len), all steps; adds the chunk's dphi
+     * into acc (phi_size doubles, zeroed by the caller). */
+    void (*backward_range)(const l2l_model& m, const BackwardArgs& a, int64_t begin, int64_t len,
+                           double* acc, float* scratch);
+};
+
+extern const Kernels kKernelsBaseline;
+#if defined(__x86_64__)
+extern const Kernels kKernelsAvx2;
+extern const Kernels kKernelsAvx512;
+#endif
+
+/* The kernels for this processor, or those named by the environment variable L2L_CPU_ISA
+ * ("baseline", "avx2", "avx512") when it is set and supported. */
+const Kernels& kernels();
+
+/* Every kernel set this processor can run (for tests), terminated by nullptr. */
+const Kernels* const* supported_kernels();
+
+} // namespace cpu
+} // namespace l2l
+
+#endif
