@@ -1,0 +1,136 @@
+package org.l2l4j.lstm;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.reference.ReferenceLstm;
+
+/**
+ * The native backward pass against the float64 reference on an unroll of T steps of a real
+ * trajectory (gradients from a random quadratic re-evaluated at every theta_t): dL/d delta from
+ * the record (meta-loss helper), dphi, dL/d(initial state) and dL/dx all agree to 1e-4 (max abs
+ * difference over max abs reference, per tensor), for T = 1, 5, 20, on every CPU instruction set.
+ */
+class BackwardAccuracyTest {
+    static final double TOLERANCE = 1e-4;
+    static Backend backend;
+
+    @BeforeAll
+    static void open() {
+        backend = Backend.cpu(2);
+    }
+
+    @AfterAll
+    static void close() {
+        backend.close();
+    }
+
+    @ParameterizedTest(name = "T={0} n={1} widths={2} {3}")
+    @CsvSource({
+        "1, 300, 20-20, LOG_AND_SIGN",
+        "5, 300, 20-20, LOG_AND_SIGN",
+        "20, 300, 20-20, LOG_AND_SIGN",
+        "20, 2100, 20-20, LOG_AND_SIGN",
+        "5, 97, 7-33, IDENTITY",
+        "20, 97, 7-33, LOG_AND_SIGN",
+        "5, 97, 20, IDENTITY",
+        "5, 97, '', LOG_AND_SIGN"})
+    void backwardMatchesReference(int steps, int n, String widthList, Preprocessing pre) {
+        int[] widths = widthList.isEmpty() ? new int[0]
+                : java.util.Arrays.stream(widthList.split("-")).mapToInt(Integer::parseInt).toArray();
+        LstmConfig config = new LstmConfig(widths, pre, 10, 0.1, false);
+        SplittableRandom rnd = new SplittableRandom(1000L * steps + n + widths.length);
+        float[] phi = LstmFixtures.randomPhi(config, rnd.nextLong());
+        int rows = config.stateRows();
+        float[] state0 = LstmFixtures.uniform(rows * n, 0.5, rnd);
+        float[] theta0 = LstmFixtures.uniform(n, 1.0, rnd);
+        UnrollFixture f = new UnrollFixture(n, rnd);
+
+        for (String isa : Backend.supportedCpuIsas()) {
+            backend.setCpuIsa(isa);
+            try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+                 NativeBuffer phiBuf = backend.allocateFloats(phi.length);
+                 NativeBuffer theta = backend.allocateFloats(n);
+                 NativeBuffer grad = backend.allocateFloats(n);
+                 NativeBuffer state = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
+                 UnrollRecord record = new UnrollRecord(backend, config, n, steps);
+                 NativeBuffer dloss = backend.allocateFloats((long) steps * n);
+                 NativeBuffer dphi = backend.allocateDoubles(phi.length);
+                 NativeBuffer dstate0 = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
+                 NativeBuffer dx = backend.allocateFloats((long) steps * n);
+                 TensorList tensors = TensorList.of(theta, grad)) {
+                phiBuf.write(phi);
+                theta.write(theta0);
+                if (state != null) {
+                    state.write(state0);
+                }
+                // forward: x_t = grad f(theta_t), recorded by the step
+                double[][] x = new double[steps][];
+                double[][] xs = new double[steps + 1][];
+                for (int t = 0; t <= steps; t++) {
+                    float[] th = theta.toFloatArray();
+                    float[] g = LstmFixtures.toFloat(f.gradient(LstmFixtures.toDouble(th)));
+                    xs[t] = LstmFixtures.toDouble(g);
+                    grad.write(g);
+                    if (t < steps) {
+                        x[t] = xs[t];
+                        lstm.step(phiBuf, tensors, state, record, t, true);
+                    }
+                }
+                // dL/d delta_s = sum_{t=s+1..T} x_t
+                lstm.metaLossGradients(record, steps, grad, 1.0, dloss);
+                double[][] dDelta = new double[steps][n];
+                double[] dDeltaFlat = new double[steps * n];
+                for (int s = steps - 1; s >= 0; s--) {
+                    for (int i = 0; i < n; i++) {
+                        dDelta[s][i] = xs[s + 1][i] + (s + 1 < steps ? dDelta[s + 1][i] : 0.0);
+                        dDeltaFlat[s * n + i] = dDelta[s][i];
+                    }
+                }
+                assertClose(isa + " dloss_ddelta", LstmFixtures.toDouble(dloss.toFloatArray()), dDeltaFlat);
+
+                lstm.backward(phiBuf, record, steps, dloss, null, dphi, dstate0, dx, true);
+
+                double[][] s0 = new double[rows][n];
+                for (int r = 0; r < rows; r++) {
+                    for (int i = 0; i < n; i++) {
+                        s0[r][i] = state0[r * n + i];
+                    }
+                }
+                ReferenceLstm ref = new ReferenceLstm(config, LstmFixtures.toDouble(phi));
+                ReferenceLstm.Gradients expected = ref.backward(s0, x, dDelta);
+                assertClose(isa + " dphi", dphi.toDoubleArray(), expected.dphi);
+                for (PhiLayout.Entry e : config.phiLayout().entries()) {
+                    double[] got = java.util.Arrays.copyOfRange(dphi.toDoubleArray(), e.offset(), e.offset() + e.size());
+                    double[] want = java.util.Arrays.copyOfRange(expected.dphi, e.offset(), e.offset() + e.size());
+                    assertClose(isa + " d" + e.name(), got, want);
+                }
+                if (rows > 0) {
+                    assertClose(isa + " dstate_initial", LstmFixtures.toDouble(dstate0.toFloatArray()), flatten(expected.dstateInitial));
+                }
+                assertClose(isa + " dx", LstmFixtures.toDouble(dx.toFloatArray()), flatten(expected.dx));
+            }
+        }
+        backend.setCpuIsa(Backend.supportedCpuIsas()[0]);
+    }
+
+    static double[] flatten(double[][] m) {
+        int cols = m[0].length;
+        double[] out = new double[m.length * cols];
+        for (int r = 0; r < m.length; r++) {
+            System.arraycopy(m[r], 0, out, r * cols, cols);
+        }
+        return out;
+    }
+
+    static void assertClose(String what, double[] got, double[] want) {
+        double err = LstmFixtures.relativeError(got, want);
+        assertTrue(err <= TOLERANCE, what + ": error " + err + " > " + TOLERANCE);
+    }
+}

@@ -1,0 +1,62 @@
+package org.l2l4j.lstm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+
+/**
+ * Results are bitwise identical across runs and across thread counts 1, 2 and 4 on the same
+ * code path: the step is coordinatewise, and dphi is reduced over chunks fixed by n alone.
+ */
+class DeterminismTest {
+
+    private record Outputs(float[] theta, float[] state, double[] dphi, float[] dstate) {
+    }
+
+    private static Outputs run(int threads, int n, int steps) {
+        LstmConfig config = LstmConfig.paperMnist();
+        SplittableRandom rnd = new SplittableRandom(2024);
+        float[] phi = LstmFixtures.randomPhi(config, 3);
+        int rows = config.stateRows();
+        try (Backend backend = Backend.cpu(threads)) {
+            try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+                 NativeBuffer phiBuf = backend.allocateFloats(phi.length);
+                 NativeBuffer theta = backend.allocateFloats(n);
+                 NativeBuffer grad = backend.allocateFloats(n);
+                 NativeBuffer state = backend.allocateFloats((long) rows * n);
+                 UnrollRecord record = new UnrollRecord(backend, config, n, steps);
+                 NativeBuffer dloss = backend.allocateFloats((long) steps * n);
+                 NativeBuffer dphi = backend.allocateDoubles(phi.length);
+                 NativeBuffer dstate = backend.allocateFloats((long) rows * n);
+                 TensorList tensors = TensorList.of(theta, grad)) {
+                phiBuf.write(phi);
+                theta.write(LstmFixtures.uniform(n, 1, rnd));
+                for (int s = 0; s < steps; s++) {
+                    grad.write(LstmFixtures.spanningGradients(n, rnd));
+                    lstm.step(phiBuf, tensors, state, record, s, false);
+                }
+                grad.write(LstmFixtures.spanningGradients(n, rnd));
+                lstm.metaLossGradients(record, steps, grad, 0.5, dloss);
+                lstm.backward(phiBuf, record, steps, dloss, null, dphi, dstate, null, false);
+                return new Outputs(theta.toFloatArray(), state.toFloatArray(), dphi.toDoubleArray(),
+                        dstate.toFloatArray());
+            }
+        }
+    }
+
+    @Test
+    void identicalAcrossThreadCountsAndRuns() {
+        int n = 50_001; // above the inline threshold: 25 reduction chunks
+        Outputs one = run(1, n, 3);
+        for (int threads : new int[] {1, 2, 4}) {
+            Outputs other = run(threads, n, 3);
+            assertArrayEquals(one.theta(), other.theta(), "theta, threads=" + threads);
+            assertArrayEquals(one.state(), other.state(), "state, threads=" + threads);
+            assertArrayEquals(one.dphi(), other.dphi(), "dphi, threads=" + threads);
+            assertArrayEquals(one.dstate(), other.dstate(), "dstate, threads=" + threads);
+        }
+    }
+}
