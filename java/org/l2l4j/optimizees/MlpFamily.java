@@ -123,7 +123,8 @@ public final class MlpFamily implements OptimizeeFamily {
         for (int i = 0; i <= shape.layers(); i++) {
             name.append('-').append(shape.width(i));
         }
-        return name.append('-').append(spec.activation().name().toLowerCase(Locale.ROOT)).toString();
+        name.append('-').append(spec.activation().name().toLowerCase(Locale.ROOT));
+        return name.toString();
     }
 
     /** n, the length of theta: sum over layers of out x in + out. */
@@ -152,12 +153,18 @@ public final class MlpFamily implements OptimizeeFamily {
         return new MlpOptimizee(this, seed);
     }
 
-    /** Mean cross-entropy of theta over this family's whole data set; see {@link #fullMetrics(float[], Dataset)}. */
+    /**
+     * Mean cross-entropy of theta over this family's whole data set; see
+     * {@link #fullMetrics(float[], Dataset)}.
+     */
     public double fullLoss(float[] theta) {
         return fullMetrics(theta, data).loss();
     }
 
-    /** Loss and accuracy of theta over this family's whole data set; see {@link #fullMetrics(float[], Dataset)}. */
+    /**
+     * Loss and accuracy of theta over this family's whole data set; see
+     * {@link #fullMetrics(float[], Dataset)}.
+     */
     public Metrics fullMetrics(float[] theta) {
         return fullMetrics(theta, data);
     }

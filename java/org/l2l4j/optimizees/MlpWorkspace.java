@@ -201,16 +201,17 @@ final class MlpWorkspace {
             }
             double sum = 0;
             for (int j = 0; j < classes; j++) {
-                sum += Math.exp((double) z.get(row + j) - max);
+                double e = Math.exp((double) z.get(row + j) - max);
+                delta.put(row + j, (float) e);
+                sum += e;
             }
-            double logSumExp = max + Math.log(sum);
             int label = labels[r];
-            total += logSumExp - z.get(row + label);
+            total += ((double) max - z.get(row + label)) + Math.log(sum);
             if (argmax == label) {
                 right++;
             }
             for (int j = 0; j < classes; j++) {
-                double p = Math.exp(z.get(row + j) - logSumExp);
+                double p = delta.get(row + j) / sum;
                 delta.put(row + j, (float) ((j == label ? p - 1 : p) / m));
             }
         }
