@@ -1,0 +1,253 @@
+package org.l2l4j.optimizees;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import org.bytedeco.openblas.global.openblas;
+import org.l2l4j.data.Dataset;
+
+/**
+ * MLP classifiers on one data set (the paper's MNIST optimizee, Andrychowicz et al. 2016,
+ * section 3.2; DESIGN section 2): each seed gives an {@link MlpOptimizee} with its own initial
+ * parameters and its own stream of minibatches drawn with replacement from the data set.
+ *
+ * <p><b>Parameter layout</b> (theta, length {@link #dimension()}): the layers in order, input
+ * side first; for each layer with {@code in} inputs and {@code out} outputs, its weight matrix
+ * W [out x in] row-major (W[o][i] at {@code offset + o * in + i}) followed by its bias b [out].
+ * Layer widths are {@code features, hiddenWidths..., classes}.  For MNIST 784-20-10 that is
+ * 784 x 20 + 20 + 20 x 10 + 10 = 15,910 values (DESIGN section 2).
+ *
+ * <p><b>Loss</b>: mean softmax cross-entropy over the minibatch; hidden layers apply
+ * {@link MlpSpec#activation()}, the output layer is linear (logits).
+ *
+ * <p><b>Threads</b>: thread-safe.  Evaluations borrow native work buffers from a pool owned by
+ * the family, so native memory grows with the number of evaluations running at once, not with
+ * the number of optimizees sampled, and no evaluation allocates once the pool is warm.
+ * Loading this class sets OpenBLAS to one thread ({@code blas_set_num_threads(1)}), process
+ * wide: callers parallelize across optimizees instead.
+ */
+public final class MlpFamily implements OptimizeeFamily {
+
+    static {
+        openblas.blas_set_num_threads(1);
+    }
+
+    /** Layer widths and parameter offsets, see the class comment. */
+    static final class Shape {
+        private final int[] widths;
+        private final int[] weightOffsets;
+        private final int[] biasOffsets;
+        private final int dimension;
+
+        Shape(int features, List<Integer> hidden, int classes) {
+            int layers = hidden.size() + 1;
+            widths = new int[layers + 1];
+            widths[0] = features;
+            for (int i = 0; i < hidden.size(); i++) {
+                widths[i + 1] = hidden.get(i);
+            }
+            widths[layers] = classes;
+            weightOffsets = new int[layers];
+            biasOffsets = new int[layers];
+            long offset = 0;
+            for (int l = 0; l < layers; l++) {
+                weightOffsets[l] = (int) offset;
+                offset += (long) widths[l] * widths[l + 1];
+                biasOffsets[l] = (int) offset;
+                offset += widths[l + 1];
+                if (offset > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("the MLP has more than 2^31 - 1 parameters");
+                }
+            }
+            dimension = (int) offset;
+        }
+
+        /** Number of weight layers L (hidden layers + 1). */
+        int layers() {
+            return weightOffsets.length;
+        }
+
+        /** Width i of features, hidden..., classes (i = 0..L). */
+        int width(int i) {
+            return widths[i];
+        }
+
+        int weightOffset(int layer) {
+            return weightOffsets[layer];
+        }
+
+        int biasOffset(int layer) {
+            return biasOffsets[layer];
+        }
+
+        int dimension() {
+            return dimension;
+        }
+    }
+
+    /**
+     * Loss and accuracy of one parameter vector over a whole data set.
+     *
+     * @param loss     mean softmax cross-entropy over all examples (nats)
+     * @param accuracy fraction of examples whose largest logit is at the label (first index on
+     *                 ties), in [0, 1]
+     */
+    public record Metrics(double loss, double accuracy) {
+    }
+
+    private final Dataset data;
+    private final MlpSpec spec;
+    private final Shape shape;
+    private final ArrayDeque<MlpWorkspace> pool = new ArrayDeque<>();
+
+    /**
+     * @param data the examples minibatches are drawn from; kept by reference (not copied)
+     * @param spec architecture and protocol, e.g. {@link MlpSpec#paper()}
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code data} is empty
+     */
+    public MlpFamily(Dataset data, MlpSpec spec) {
+        this.data = Objects.requireNonNull(data, "data");
+        this.spec = Objects.requireNonNull(spec, "spec");
+        if (data.size() == 0) {
+            throw new IllegalArgumentException("data has no examples");
+        }
+        this.shape = new Shape(data.features(), spec.hiddenWidths(), data.classes());
+    }
+
+    /** E.g. {@code "mlp-784-20-10-sigmoid"}: layer widths and hidden activation. */
+    @Override
+    public String name() {
+        StringBuilder name = new StringBuilder("mlp");
+        for (int i = 0; i <= shape.layers(); i++) {
+            name.append('-').append(shape.width(i));
+        }
+        name.append('-').append(spec.activation().name().toLowerCase(Locale.ROOT));
+        return name.toString();
+    }
+
+    /** n, the length of theta: sum over layers of out x in + out. */
+    @Override
+    public int dimension() {
+        return shape.dimension();
+    }
+
+    /** The architecture and protocol. */
+    public MlpSpec spec() {
+        return spec;
+    }
+
+    /** The data set minibatches are drawn from. */
+    public Dataset data() {
+        return data;
+    }
+
+    /**
+     * The optimizee for {@code seed}: its initial parameters and its minibatch stream are both
+     * keyed by the seed, so sampling the same seed again replays the same function, theta_0 and
+     * minibatch sequence.
+     */
+    @Override
+    public MlpOptimizee sample(long seed) {
+        return new MlpOptimizee(this, seed);
+    }
+
+    /**
+     * Mean cross-entropy of theta over this family's whole data set; see
+     * {@link #fullMetrics(float[], Dataset)}.
+     */
+    public double fullLoss(float[] theta) {
+        return fullMetrics(theta, data).loss();
+    }
+
+    /**
+     * Loss and accuracy of theta over this family's whole data set; see
+     * {@link #fullMetrics(float[], Dataset)}.
+     */
+    public Metrics fullMetrics(float[] theta) {
+        return fullMetrics(theta, data);
+    }
+
+    /**
+     * Loss and accuracy of theta over every example of {@code other} (for end-of-run reports),
+     * evaluated in consecutive chunks of {@link MlpSpec#batchSize()} examples.
+     *
+     * @param theta parameters, length {@link #dimension()}, in the layout of the class comment
+     * @param other a data set with this family's numbers of features and classes
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if theta's length or other's shape does not match, or
+     *                                  other is empty
+     */
+    public Metrics fullMetrics(float[] theta, Dataset other) {
+        checkLength(theta, "theta");
+        Objects.requireNonNull(other, "other");
+        if (other.features() != data.features() || other.classes() != data.classes()) {
+            throw new IllegalArgumentException("data set has " + other.features() + " features and "
+                    + other.classes() + " classes, the MLP expects " + data.features() + " and "
+                    + data.classes());
+        }
+        if (other.size() == 0) {
+            throw new IllegalArgumentException("data set has no examples");
+        }
+        MlpWorkspace ws = borrow();
+        try {
+            ws.loadParameters(theta);
+            double total = 0;
+            long correct = 0;
+            for (int from = 0; from < other.size(); from += spec.batchSize()) {
+                int m = Math.min(spec.batchSize(), other.size() - from);
+                ws.gatherRange(other.images(), other.labels(), from, m);
+                total += ws.forward(m);
+                correct += ws.correct();
+            }
+            return new Metrics(total / other.size(), (double) correct / other.size());
+        } finally {
+            giveBack(ws);
+        }
+    }
+
+    /**
+     * Mean loss over {@code examples[0..count)} (indices into this family's data set), gradient
+     * into {@code gradient}.  Arguments are checked by the caller.
+     */
+    double evaluate(float[] theta, float[] gradient, int[] examples, int count) {
+        MlpWorkspace ws = borrow();
+        try {
+            ws.loadParameters(theta);
+            ws.gather(data.images(), data.labels(), examples, count);
+            double loss = ws.forward(count) / count;
+            ws.backward(count, gradient);
+            return loss;
+        } finally {
+            giveBack(ws);
+        }
+    }
+
+    /** Checks that {@code a} is a non-null array of length {@link #dimension()}. */
+    void checkLength(float[] a, String what) {
+        if (a == null) {
+            throw new NullPointerException(what);
+        }
+        if (a.length != shape.dimension()) {
+            throw new IllegalArgumentException(what + " has length " + a.length + ", expected "
+                    + shape.dimension());
+        }
+    }
+
+    private MlpWorkspace borrow() {
+        synchronized (pool) {
+            MlpWorkspace ws = pool.poll();
+            if (ws != null) {
+                return ws;
+            }
+        }
+        return new MlpWorkspace(shape, spec.activation(), spec.batchSize());
+    }
+
+    private void giveBack(MlpWorkspace ws) {
+        synchronized (pool) {
+            pool.push(ws);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package org.l2l4j.optimizers;
+
+import static org.l2l4j.optimizers.HandDesignedRule.ADAM_BETA1;
+import static org.l2l4j.optimizers.HandDesignedRule.ADAM_BETA2;
+import static org.l2l4j.optimizers.HandDesignedRule.EPSILON;
+import static org.l2l4j.optimizers.HandDesignedRule.MOMENTUM_COEFFICIENT;
+import static org.l2l4j.optimizers.HandDesignedRule.RMSPROP_ALPHA;
+
+/**
+ * The optimizers of {@link HandDesignedRule}: argument and state checks here, one update per
+ * subclass.  State in double precision.
+ */
+abstract class HandDesignedOptimizer implements Optimizer {
+
+    final int n;
+    final double lr;
+    private boolean closed;
+
+    HandDesignedOptimizer(int dimension, double learningRate) {
+        if (dimension < 1) {
+            throw new IllegalArgumentException("dimension must be >= 1, got " + dimension);
+        }
+        this.n = dimension;
+        this.lr = learningRate;
+    }
+
+    @Override
+    public final void step(float[] theta, float[] gradient) {
+        if (closed) {
+            throw new IllegalStateException("optimizer is closed");
+        }
+        checkLength(theta, "theta");
+        checkLength(gradient, "gradient");
+        update(theta, gradient);
+    }
+
+    /** Marks the optimizer closed; later steps throw. */
+    @Override
+    public final void close() {
+        closed = true;
+    }
+
+    /** One step on arrays of checked lengths. */
+    abstract void update(float[] theta, float[] g);
+
+    private void checkLength(float[] a, String what) {
+        if (a == null) {
+            throw new NullPointerException(what);
+        }
+        if (a.length != n) {
+            throw new IllegalArgumentException(what + " has length " + a.length + ", expected "
+                    + n);
+        }
+    }
+
+    /** theta -= lr g. */
+    static final class Sgd extends HandDesignedOptimizer {
+        Sgd(int dimension, double learningRate) {
+            super(dimension, learningRate);
+        }
+
+        @Override
+        void update(float[] theta, float[] g) {
+            for (int i = 0; i < n; i++) {
+                theta[i] = (float) (theta[i] - lr * g[i]);
+            }
+        }
+    }
+
+    /** v = mu v + g; theta -= lr v, or theta -= lr (g + mu v) with Nesterov's correction. */
+    static final class HeavyBall extends HandDesignedOptimizer {
+        private final boolean nesterov;
+        private final double[] v;
+
+        HeavyBall(int dimension, double learningRate, boolean nesterov) {
+            super(dimension, learningRate);
+            this.nesterov = nesterov;
+            this.v = new double[dimension];
+        }
+
+        @Override
+        void update(float[] theta, float[] g) {
+            for (int i = 0; i < n; i++) {
+                v[i] = MOMENTUM_COEFFICIENT * v[i] + g[i];
+                double direction = nesterov ? g[i] + MOMENTUM_COEFFICIENT * v[i] : v[i];
+                theta[i] = (float) (theta[i] - lr * direction);
+            }
+        }
+    }
+
+    /** s = alpha s + (1 - alpha) g^2; theta -= lr g / (sqrt(s) + eps). */
+    static final class RmsProp extends HandDesignedOptimizer {
+        private final double[] s;
+
+        RmsProp(int dimension, double learningRate) {
+            super(dimension, learningRate);
+            this.s = new double[dimension];
+        }
+
+        @Override
+        void update(float[] theta, float[] g) {
+            for (int i = 0; i < n; i++) {
+                double gi = g[i];
+                s[i] = RMSPROP_ALPHA * s[i] + (1 - RMSPROP_ALPHA) * gi * gi;
+                theta[i] = (float) (theta[i] - lr * gi / (Math.sqrt(s[i]) + EPSILON));
+            }
+        }
+    }
+
+    /** Bias-corrected Adam in PyTorch's arrangement, see {@link HandDesignedRule#ADAM}. */
+    static final class Adam extends HandDesignedOptimizer {
+        private final double[] m;
+        private final double[] v;
+        private int t;
+
+        Adam(int dimension, double learningRate) {
+            super(dimension, learningRate);
+            this.m = new double[dimension];
+            this.v = new double[dimension];
+        }
+
+        @Override
+        void update(float[] theta, float[] g) {
+            t++;
+            double stepSize = lr / (1 - Math.pow(ADAM_BETA1, t));
+            double secondCorrection = Math.sqrt(1 - Math.pow(ADAM_BETA2, t));
+            for (int i = 0; i < n; i++) {
+                double gi = g[i];
+                m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * gi;
+                v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * gi * gi;
+                double denominator = Math.sqrt(v[i]) / secondCorrection + EPSILON;
+                theta[i] = (float) (theta[i] - stepSize * m[i] / denominator);
+            }
+        }
+    }
+}
