@@ -42,6 +42,8 @@ public final class NativeBuffer implements AutoCloseable {
     private final long length;
     private final Memory memory;
     private final Cleaner.Cleanable cleanable;
+    /** For CPU float buffers of at most 2^31 - 1 elements: a view of the memory, for copies. */
+    private final FloatBuffer hostView;
 
     /** Frees the memory; logs when it runs because the buffer was forgotten. */
     private static final class Memory implements Runnable {
@@ -93,6 +95,8 @@ public final class NativeBuffer implements AutoCloseable {
         this.memory = new Memory(ctx, address, bytes);
         this.cleanable = Backend.CLEANER.register(this, memory);
         backend.bufferOpened();
+        this.hostView = backend.kind() == BackendKind.CPU && type == ElementType.F32 && length <= Integer.MAX_VALUE / 4
+                ? hostFloats() : null;
     }
 
     /** The backend whose memory this is. */
@@ -136,6 +140,10 @@ public final class NativeBuffer implements AutoCloseable {
         if (count == 0) {
             return;
         }
+        if (hostView != null) {
+            hostView.put((int) offset, src, srcOffset, count);
+            return;
+        }
         try (FloatPointer staging = new FloatPointer(src.length == count && srcOffset == 0 ? src
                 : java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + count))) {
             copy(address(offset), staging.address(), (long) count * 4, L2l.L2L_COPY_HOST_TO_CONTEXT);
@@ -165,6 +173,10 @@ public final class NativeBuffer implements AutoCloseable {
         Objects.checkFromIndexSize(dstOffset, count, Objects.requireNonNull(dst, "dst").length);
         Objects.checkFromIndexSize(offset, count, length);
         if (count == 0) {
+            return;
+        }
+        if (hostView != null) {
+            hostView.get((int) offset, dst, dstOffset, count);
             return;
         }
         try (FloatPointer staging = new FloatPointer(count)) {

@@ -1,0 +1,266 @@
+package org.l2l4j.meta;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizees.OptimizeeFamily;
+
+/**
+ * Meta-trains phi by truncated backpropagation through time with the optimizee's second
+ * derivatives dropped (paper section 2; DESIGN section 1):
+ *
+ * <ul>
+ *   <li>an epoch is one trajectory of K steps on B freshly sampled optimizees, every coordinate's
+ *       state starting at zero;</li>
+ *   <li>the trajectory is cut into unrolls of T steps; each unroll runs T fused steps forward,
+ *       recording them, then forms dL/d delta_s = (1/B) sum_{t>s} grad f_b(theta_t) and runs the
+ *       fused backward pass for dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t);</li>
+ *   <li>one Adam step on phi follows each unroll, unless the meta-loss or its gradient is not
+ *       finite (the update is then skipped and counted: phi is never corrupted); theta and the
+ *       state carry into the next unroll, detached;</li>
+ *   <li>every E epochs phi is validated on held-out functions (mean loss at step K) and the best
+ *       phi so far is kept (never chosen by the training meta-loss).</li>
+ * </ul>
+ *
+ * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend.  Not
+ * thread-safe.
+ */
+public final class MetaTrainer implements AutoCloseable {
+    private final Backend backend;
+    private final LstmConfig config;
+    private final OptimizeeFamily training;
+    private final OptimizeeFamily validation;
+    private final MetaTrainingOptions options;
+    private final CoordinatewiseLstm lstm;
+    private final MetaAdam adam;
+    private final NativeBuffer phiBuffer;
+    private final NativeBuffer dloss;
+    private final NativeBuffer dphi;
+    private final OptimizeeBatch batch;
+    private final long[] validationSeeds;
+    private double[] phi;
+    private int epochs;
+    private double[] bestPhi;
+    private double bestValidation = Double.POSITIVE_INFINITY;
+    private int bestEpoch = -1;
+    private long skipped;
+    private final List<TrainingState.Validation> history = new ArrayList<>();
+    private double metaLossSum;
+    private long metaLossCount;
+    private double validationSeconds;
+    private long lstmNanos;
+    private long optimizeeNanos;
+
+    /** Receives progress; every method has an empty default. */
+    public interface Listener {
+        /** After each epoch: the epoch count and the mean meta-loss per step of that epoch. */
+        default void epochDone(int epochs, double metaLoss) {
+        }
+
+        /** After each validation. */
+        default void validated(TrainingState.Validation v, boolean best) {
+        }
+    }
+
+    /**
+     * @param backend    where the LSTM runs
+     * @param config     the optimizer's architecture
+     * @param training   the distribution of training optimizees
+     * @param validation the distribution of held-out optimizees (same dimension)
+     * @param options    the settings
+     */
+    public MetaTrainer(Backend backend, LstmConfig config, OptimizeeFamily training, OptimizeeFamily validation,
+                       MetaTrainingOptions options) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.config = Objects.requireNonNull(config, "config");
+        this.training = Objects.requireNonNull(training, "training");
+        this.validation = Objects.requireNonNull(validation, "validation");
+        this.options = Objects.requireNonNull(options, "options");
+        if (training.dimension() != validation.dimension()) {
+            throw new IllegalArgumentException("training and validation optimizees differ in dimension: "
+                    + training.dimension() + " vs " + validation.dimension());
+        }
+        this.lstm = new CoordinatewiseLstm(config);
+        this.phi = options.phiInit().initialize(config, Seeds.derive(options.seed(), Seeds.PHI));
+        this.adam = new MetaAdam(phi.length, options.metaLearningRate(), options.clipNorm());
+        this.phiBuffer = backend.allocateFloats(phi.length);
+        this.dphi = backend.allocateDoubles(phi.length);
+        int steps = Math.min(options.unroll(), options.horizon());
+        this.dloss = backend.allocateFloats((long) steps * training.dimension() * options.instances());
+        this.batch = new OptimizeeBatch(backend, lstm, training.dimension(), options.instances(), steps);
+        this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
+        uploadPhi(phi);
+    }
+
+    /** Continues from a saved state (same options and architecture). */
+    public void restore(TrainingState s) {
+        Objects.requireNonNull(s, "state");
+        if (s.phi().length != phi.length) {
+            throw new IllegalArgumentException("the saved phi has " + s.phi().length + " values, this optimizer "
+                    + phi.length);
+        }
+        phi = s.phi().clone();
+        adam.restore(s.adamFirst(), s.adamSecond(), s.adamStep());
+        epochs = s.epochs();
+        bestPhi = s.bestPhi() == null ? null : s.bestPhi().clone();
+        bestValidation = s.bestValidation();
+        bestEpoch = s.bestEpoch();
+        skipped = s.skippedUpdates();
+        history.clear();
+        history.addAll(s.history());
+        uploadPhi(phi);
+    }
+
+    /** A snapshot of the whole training state. */
+    public TrainingState state() {
+        return new TrainingState(epochs, phi.clone(), adam.firstMoment(), adam.secondMoment(), adam.step(),
+                bestPhi == null ? null : bestPhi.clone(), bestValidation, bestEpoch, skipped, history);
+    }
+
+    /**
+     * Trains until {@code options.epochs()} epochs are done in all or the time budget is spent
+     * (checked at epoch boundaries), validating every E epochs and once at the end.
+     *
+     * @return the final state; its bestPhi is the phi to use
+     */
+    public TrainingState train(Listener listener) {
+        Listener l = listener == null ? new Listener() { } : listener;
+        long start = System.nanoTime();
+        long budget = options.timeBudget() == null ? Long.MAX_VALUE : options.timeBudget().toNanos();
+        boolean validatedLast = false;
+        while (epochs < options.epochs() && System.nanoTime() - start < budget) {
+            double metaLoss = runEpoch();
+            epochs++;
+            l.epochDone(epochs, metaLoss);
+            validatedLast = false;
+            if (epochs % options.evaluationPeriod() == 0) {
+                validate(l);
+                validatedLast = true;
+            }
+        }
+        if (!validatedLast && epochs > 0) {
+            validate(l);
+        }
+        return state();
+    }
+
+    /** One trajectory; returns the mean meta-loss per step (over instances and steps). */
+    double runEpoch() {
+        int b = options.instances();
+        List<Optimizee> fs = new ArrayList<>(b);
+        for (int i = 0; i < b; i++) {
+            fs.add(training.sample(Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i)));
+        }
+        double inputScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0;
+        // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
+        // already carry the 1/B.
+        double gradScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 : 1.0 / b;
+        long t0 = System.nanoTime();
+        batch.start(fs, inputScale);
+        optimizeeNanos += System.nanoTime() - t0;
+        double epochLoss = 0;
+        int epochSteps = 0;
+        for (int begin = 0; begin < options.horizon(); begin += options.unroll()) {
+            int steps = Math.min(options.unroll(), options.horizon() - begin);
+            double unrollLoss = 0;
+            for (int s = 0; s < steps; s++) {
+                double[] losses = advanceTimed(s);
+                for (double f : losses) {
+                    unrollLoss += f / b;
+                }
+            }
+            epochLoss += unrollLoss;
+            epochSteps += steps;
+            long t1 = System.nanoTime();
+            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, dloss);
+            lstm.backward(phiBuffer, batch.record(), steps, dloss, null, dphi, null, null, false);
+            double[] g = dphi.toDoubleArray();
+            lstmNanos += System.nanoTime() - t1;
+            if (Double.isFinite(unrollLoss) && MetaAdam.allFinite(g)) {
+                adam.update(phi, g);
+                uploadPhi(phi);
+            } else {
+                skipped++;
+            }
+        }
+        double mean = epochLoss / epochSteps;
+        metaLossSum += mean;
+        metaLossCount++;
+        return mean;
+    }
+
+    private double[] advanceTimed(int slot) {
+        long t0 = System.nanoTime();
+        double[] losses = batch.advance(phiBuffer, slot);
+        long t1 = System.nanoTime();
+        lstmNanos += batch.lastStepNanos();
+        optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
+        return losses;
+    }
+
+    /** Validates the current phi and keeps it if it is the best so far. */
+    private void validate(Listener l) {
+        long t0 = System.nanoTime();
+        double loss = LearnedRollouts.meanFinalLoss(backend, lstm, phiBuffer, validation, validationSeeds,
+                options.horizon());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        validationSeconds += seconds;
+        double trainLoss = metaLossCount == 0 ? Double.NaN : metaLossSum / metaLossCount;
+        metaLossSum = 0;
+        metaLossCount = 0;
+        TrainingState.Validation v = new TrainingState.Validation(epochs, loss, trainLoss, seconds);
+        history.add(v);
+        boolean best = loss < bestValidation;
+        if (best) {
+            bestValidation = loss;
+            bestPhi = phi.clone();
+            bestEpoch = epochs;
+        }
+        l.validated(v, best);
+    }
+
+    private void uploadPhi(double[] p) {
+        float[] f = new float[p.length];
+        for (int i = 0; i < p.length; i++) {
+            f[i] = (float) p[i];
+        }
+        phiBuffer.write(f);
+    }
+
+    /** Seconds spent in the LSTM kernels (steps, meta-loss gradients, backward) while training. */
+    public double lstmSeconds() {
+        return lstmNanos / 1e9;
+    }
+
+    /** Seconds spent evaluating the optimizees (and copying their parameters) while training. */
+    public double optimizeeSeconds() {
+        return optimizeeNanos / 1e9;
+    }
+
+    /** Seconds spent validating. */
+    public double validationSeconds() {
+        return validationSeconds;
+    }
+
+    public LstmConfig config() {
+        return config;
+    }
+
+    public MetaTrainingOptions options() {
+        return options;
+    }
+
+    @Override
+    public void close() {
+        batch.close();
+        dloss.close();
+        dphi.close();
+        phiBuffer.close();
+        lstm.close();
+    }
+}

@@ -1,0 +1,111 @@
+package org.l2l4j.meta;
+
+import java.time.Duration;
+import java.util.Objects;
+import org.l2l4j.lstm.PhiInit;
+
+/**
+ * Settings of meta-training by truncated backpropagation through time (paper section 2;
+ * DESIGN section 1), each with the paper's value as default ({@link #defaults()}).
+ *
+ * @param unroll              T, steps per truncation (20)
+ * @param horizon             K, steps per trajectory (100); the last unroll is shorter if T does
+ *                            not divide K
+ * @param metaLearningRate    Adam's learning rate on phi (1e-3)
+ * @param clipNorm            global L2-norm clipping of the meta-gradient, 0 for none (0)
+ * @param phiInit             initialization of phi (zero output layer)
+ * @param instances           B, optimizee instances per meta-update, run in one kernel call (1)
+ * @param inputScaling        what the LSTM sees of a meta-batch's gradients (the paper's)
+ * @param evaluationPeriod    E: validate every E epochs (10)
+ * @param validationFunctions held-out functions per validation (8)
+ * @param epochs              maximum number of epochs (trajectories) (10,000)
+ * @param timeBudget          stop at the first epoch boundary past this wall time; null for none
+ * @param seed                base seed of every random stream
+ */
+public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRate, double clipNorm,
+                                  PhiInit phiInit, int instances, InputScaling inputScaling,
+                                  int evaluationPeriod, int validationFunctions, int epochs,
+                                  Duration timeBudget, long seed) {
+
+    public MetaTrainingOptions {
+        Objects.requireNonNull(phiInit, "phiInit");
+        Objects.requireNonNull(inputScaling, "inputScaling");
+        positive("unroll", unroll);
+        positive("horizon", horizon);
+        positive("instances", instances);
+        positive("evaluationPeriod", evaluationPeriod);
+        positive("validationFunctions", validationFunctions);
+        positive("epochs", epochs);
+        if (!(metaLearningRate > 0) || !Double.isFinite(metaLearningRate)) {
+            throw new IllegalArgumentException("metaLearningRate must be > 0 and finite, got " + metaLearningRate);
+        }
+        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
+            throw new IllegalArgumentException("clipNorm must be >= 0 and finite (0: off), got " + clipNorm);
+        }
+        if (timeBudget != null && (timeBudget.isNegative() || timeBudget.isZero())) {
+            throw new IllegalArgumentException("timeBudget must be positive, got " + timeBudget);
+        }
+    }
+
+    private static void positive(String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + " must be >= 1, got " + v);
+        }
+    }
+
+    /** The paper's settings. */
+    public static MetaTrainingOptions defaults() {
+        return new MetaTrainingOptions(20, 100, 1e-3, 0, PhiInit.PYTORCH_ZERO_OUTPUT, 1, InputScaling.PAPER, 10, 8,
+                10_000, null, 0);
+    }
+
+    public MetaTrainingOptions withUnroll(int t) {
+        return new MetaTrainingOptions(t, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withHorizon(int k) {
+        return new MetaTrainingOptions(unroll, k, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withMetaLearningRate(double lr) {
+        return new MetaTrainingOptions(unroll, horizon, lr, clipNorm, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withClipNorm(double c) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, c, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withPhiInit(PhiInit init) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, init, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withInstances(int b, InputScaling scaling) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, b, scaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withEvaluation(int period, int functions) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
+                period, functions, epochs, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withEpochs(int e) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, e, timeBudget, seed);
+    }
+
+    public MetaTrainingOptions withTimeBudget(Duration budget) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, budget, seed);
+    }
+
+    public MetaTrainingOptions withSeed(long s) {
+        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
+                evaluationPeriod, validationFunctions, epochs, timeBudget, s);
+    }
+}
