@@ -1,0 +1,129 @@
+package org.l2l4j.checkpoint;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.PhiLayout;
+import org.l2l4j.lstm.Preprocessing;
+
+/**
+ * A trained learned optimizer on disk: phi as float32 tensors named as PyTorch's
+ * {@code nn.LSTM} ({@code lstm.weight_ih_l0}, ...) and {@code nn.Linear(H, 1)}
+ * ({@code output.weight}, {@code output.bias}), so that a PyTorch model built from those two
+ * modules loads them; the configuration in the safetensors {@code __metadata__} (keys
+ * {@code l2l4j.format}, {@code widths}, {@code preprocessing}, {@code p}, {@code output_scale},
+ * {@code log_epsilon}), plus free-form descriptive entries.
+ *
+ * @param config      the architecture
+ * @param phi         phi in PyTorch order (l2l.h), float32
+ * @param description descriptive metadata (training set, epochs, validation loss, ...)
+ */
+public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, String> description) {
+    /** The value of the {@code l2l4j.format} metadata key. */
+    public static final String FORMAT = "l2l4j-learned-optimizer-v1";
+    static final String FORMAT_KEY = "l2l4j.format";
+
+    public OptimizerCheckpoint {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(phi, "phi");
+        description = Map.copyOf(description);
+        if (phi.length != config.phiLayout().size()) {
+            throw new IllegalArgumentException("phi has " + phi.length + " values, " + config + " needs "
+                    + config.phiLayout().size());
+        }
+    }
+
+    /** Writes the checkpoint atomically (a temporary file renamed into place). */
+    public void save(Path file) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (PhiLayout.Entry e : config.phiLayout().entries()) {
+            long[] shape = Arrays.stream(e.shape()).asLongStream().toArray();
+            tensors.put(e.name(), Tensor.ofFloats(shape, Arrays.copyOfRange(phi, e.offset(), e.offset() + e.size())));
+        }
+        Map<String, String> meta = new LinkedHashMap<>(description);
+        meta.putAll(configMetadata(config));
+        meta.put(FORMAT_KEY, FORMAT);
+        Safetensors.write(file, tensors, meta);
+    }
+
+    /**
+     * Reads and validates a checkpoint.
+     *
+     * @throws CheckpointFormatException if the file is corrupt, is not a learned-optimizer
+     *                                   checkpoint, or its tensors do not match its configuration
+     */
+    public static OptimizerCheckpoint load(Path file) throws IOException {
+        SafetensorsFile f = Safetensors.read(file);
+        Map<String, String> meta = f.metadata();
+        if (!FORMAT.equals(meta.get(FORMAT_KEY))) {
+            throw new CheckpointFormatException(file, "not a learned-optimizer checkpoint (metadata "
+                    + FORMAT_KEY + " is " + meta.get(FORMAT_KEY) + ", expected " + FORMAT + ")");
+        }
+        LstmConfig config = configFrom(file, meta);
+        PhiLayout layout = config.phiLayout();
+        if (f.tensors().size() != layout.entries().size()) {
+            throw new CheckpointFormatException(file, "holds " + f.tensors().size() + " tensors, " + config
+                    + " has " + layout.entries().size());
+        }
+        float[] phi = new float[layout.size()];
+        for (PhiLayout.Entry e : layout.entries()) {
+            Tensor t = f.tensors().get(e.name());
+            if (t == null) {
+                throw new CheckpointFormatException(file, "tensor " + e.name() + " is missing");
+            }
+            long[] want = Arrays.stream(e.shape()).asLongStream().toArray();
+            if (t.dtype() != DType.F32 || !Arrays.equals(t.shape(), want)) {
+                throw new CheckpointFormatException(file, "tensor " + e.name() + " is " + t.dtype()
+                        + Arrays.toString(t.shape()) + ", expected F32" + Arrays.toString(want));
+            }
+            float[] v = t.toFloatArray();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw new CheckpointFormatException(file, "tensor " + e.name() + " holds a non-finite value at "
+                            + i);
+                }
+            }
+            System.arraycopy(v, 0, phi, e.offset(), v.length);
+        }
+        Map<String, String> description = new LinkedHashMap<>(meta);
+        description.keySet().removeAll(configMetadata(config).keySet());
+        description.remove(FORMAT_KEY);
+        return new OptimizerCheckpoint(config, phi, description);
+    }
+
+    /** The configuration as metadata entries. */
+    static Map<String, String> configMetadata(LstmConfig c) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("widths", Arrays.toString(c.widths()).replaceAll("[\\[\\] ]", ""));
+        m.put("preprocessing", c.preprocessing().name());
+        m.put("p", Double.toString(c.p()));
+        m.put("output_scale", Double.toString(c.outputScale()));
+        m.put("log_epsilon", Boolean.toString(c.logEpsilon()));
+        return m;
+    }
+
+    /** The configuration from metadata entries. */
+    static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
+        try {
+            String w = require(file, meta, "widths");
+            int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",")).mapToInt(Integer::parseInt).toArray();
+            return new LstmConfig(widths, Preprocessing.valueOf(require(file, meta, "preprocessing")),
+                    Double.parseDouble(require(file, meta, "p")), Double.parseDouble(require(file, meta, "output_scale")),
+                    Boolean.parseBoolean(require(file, meta, "log_epsilon")));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(file, "invalid configuration in metadata: " + e.getMessage());
+        }
+    }
+
+    private static String require(Path file, Map<String, String> meta, String key) throws CheckpointFormatException {
+        String v = meta.get(key);
+        if (v == null) {
+            throw new CheckpointFormatException(file, "metadata " + key + " is missing");
+        }
+        return v;
+    }
+}
