@@ -51,11 +51,11 @@ bool cpu_has(const char* feature) {
 } // namespace
 
 int64_t scratch_floats(const l2l_model& m) {
-    const int64_t W = m.max_width;
-    const int64_t step = (2 * W + 4 * W + 1) * kTile;
-    int64_t tape = 2 * kTile;
-    for (int l = 0; l < m.num_layers; ++l) tape += 8 * int64_t{m.layers[l].width} * kTile;
-    const int64_t backward = tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * kTile;
+    const int64_t W = m.max_width, T = kTile;
+    const int64_t step = (1 + 5 * W + 4 * W + 1) * T;
+    int64_t tape = 0;
+    for (int l = 0; l < m.num_layers; ++l) tape += 9 * int64_t{m.layers[l].width} * T;
+    const int64_t backward = m.phi_size * 16 + 3 * T + tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * T;
     return std::max(step, backward);
 }
 
