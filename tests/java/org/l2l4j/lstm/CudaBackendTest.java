@@ -1,0 +1,122 @@
+package org.l2l4j.lstm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.backend.Status;
+
+/**
+ * The CUDA backend against the CPU backend on the same random inputs: step outputs and the
+ * backward pass agree to 1e-5 (max abs difference over max abs of the CPU result, per tensor),
+ * repeated CUDA runs are bitwise identical, and the device value pre-pass rejects NaN.  Skipped,
+ * saying why, where no CUDA device is usable.
+ */
+class CudaBackendTest {
+    static final double TOLERANCE = 1e-5;
+
+    @BeforeAll
+    static void requireDevice() {
+        assumeTrue(Backend.cudaDeviceCount() > 0, "no CUDA device: " + Backend.cudaUnavailableReason());
+    }
+
+    private record Outputs(float[] theta, float[] state, double[] dphi, float[] dstate, float[] dx) {
+    }
+
+    private static Outputs run(Backend backend, LstmConfig config, int n, int steps, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] phi = LstmFixtures.randomPhi(config, seed);
+        int rows = config.stateRows();
+        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+             NativeBuffer phiBuf = backend.allocateFloats(phi.length);
+             NativeBuffer theta = backend.allocateFloats(n);
+             NativeBuffer grad = backend.allocateFloats(n);
+             NativeBuffer state = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
+             UnrollRecord record = new UnrollRecord(backend, config, n, steps);
+             NativeBuffer dloss = backend.allocateFloats((long) steps * n);
+             NativeBuffer dphi = backend.allocateDoubles(phi.length);
+             NativeBuffer dstate = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
+             NativeBuffer dx = backend.allocateFloats((long) steps * n);
+             TensorList tensors = TensorList.of(theta, grad)) {
+            phiBuf.write(phi);
+            theta.write(LstmFixtures.uniform(n, 1, rnd));
+            if (state != null) {
+                state.write(LstmFixtures.uniform(rows * n, 0.5, rnd));
+            }
+            for (int s = 0; s < steps; s++) {
+                grad.write(LstmFixtures.spanningGradients(n, rnd));
+                lstm.step(phiBuf, tensors, state, record, s, s == 0);
+            }
+            grad.write(LstmFixtures.spanningGradients(n, rnd));
+            lstm.metaLossGradients(record, steps, grad, 0.25, dloss);
+            lstm.backward(phiBuf, record, steps, dloss, null, dphi, dstate, dx, true);
+            backend.synchronize();
+            return new Outputs(theta.toFloatArray(), state == null ? new float[1] : state.toFloatArray(),
+                    dphi.toDoubleArray(), dstate == null ? new float[1] : dstate.toFloatArray(), dx.toFloatArray());
+        }
+    }
+
+    @ParameterizedTest(name = "n={0} T={1} widths={2} {3}")
+    @CsvSource({"1, 1, 20-20, LOG_AND_SIGN", "1000, 5, 20-20, LOG_AND_SIGN", "65537, 20, 20-20, LOG_AND_SIGN",
+        "3001, 5, 7-33, IDENTITY", "999, 3, '', LOG_AND_SIGN", "4097, 4, 20, IDENTITY"})
+    void cudaMatchesCpu(int n, int steps, String widthList, Preprocessing pre) {
+        int[] widths = widthList.isEmpty() ? new int[0]
+                : java.util.Arrays.stream(widthList.split("-")).mapToInt(Integer::parseInt).toArray();
+        LstmConfig config = new LstmConfig(widths, pre, 10, 0.1, false);
+        Outputs cpu;
+        try (Backend b = Backend.cpu(0)) {
+            cpu = run(b, config, n, steps, 17);
+        }
+        try (Backend gpu = Backend.cuda(0)) {
+            Outputs a = run(gpu, config, n, steps, 17);
+            Outputs again = run(gpu, config, n, steps, 17);
+            assertArrayEquals(a.dphi(), again.dphi(), "CUDA dphi must be bitwise reproducible");
+            assertArrayEquals(a.theta(), again.theta());
+            check("theta", LstmFixtures.toDouble(a.theta()), LstmFixtures.toDouble(cpu.theta()));
+            check("dphi", a.dphi(), cpu.dphi());
+            check("dx", LstmFixtures.toDouble(a.dx()), LstmFixtures.toDouble(cpu.dx()));
+            if (config.stateRows() > 0) {
+                check("state", LstmFixtures.toDouble(a.state()), LstmFixtures.toDouble(cpu.state()));
+                check("dstate_initial", LstmFixtures.toDouble(a.dstate()), LstmFixtures.toDouble(cpu.dstate()));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "NaN at {0}")
+    @CsvSource({"0", "777", "4095"})
+    void devicePrePassRejectsNaN(int index) {
+        LstmConfig config = LstmConfig.paperMnist();
+        int n = 4096;
+        try (Backend gpu = Backend.cuda(0);
+             CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+             NativeBuffer phi = gpu.allocateFloats(lstm.phiSize());
+             NativeBuffer theta = gpu.allocateFloats(n);
+             NativeBuffer grad = gpu.allocateFloats(n);
+             NativeBuffer state = gpu.allocateFloats((long) config.stateRows() * n);
+             TensorList tensors = TensorList.of(theta, grad)) {
+            phi.write(LstmFixtures.randomPhi(config, 2));
+            float[] g = LstmFixtures.uniform(n, 1, new SplittableRandom(3));
+            g[index] = Float.NaN;
+            grad.write(g);
+            float[] before = theta.toFloatArray();
+            L2lException e = assertThrows(L2lException.class, () -> lstm.step(phi, tensors, state, null, 0, true));
+            assertEquals(Status.NON_FINITE, e.status());
+            assertTrue(e.getMessage().contains("index " + index), e.getMessage());
+            assertArrayEquals(before, theta.toFloatArray());
+        }
+    }
+
+    private static void check(String what, double[] got, double[] want) {
+        double err = LstmFixtures.relativeError(got, want);
+        assertTrue(err <= TOLERANCE, what + ": CUDA vs CPU error " + err);
+    }
+}
