@@ -12,6 +12,9 @@ import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /** Builders of small IDX files, tarballs and scripts for the data tests. */
 final class TestFiles {
@@ -100,73 +103,70 @@ final class TestFiles {
         return sums;
     }
 
-    /** Builds a gzipped ustar archive. */
+    /**
+     * Builds a gzipped tar archive with Commons Compress.  Names are kept as given (absolute ones
+     * too); names over 100 bytes are written as pax headers, as in npm's tarballs, or as GNU
+     * long-name records.
+     */
     static final class Tar {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final TarArchiveOutputStream out =
+                new TarArchiveOutputStream(bytes, StandardCharsets.UTF_8.name());
 
-        /** A regular file; names longer than 100 bytes are split into prefix and name. */
+        Tar() {
+            this(false);
+        }
+
+        Tar(boolean gnuLongNames) {
+            out.setLongFileMode(gnuLongNames ? TarArchiveOutputStream.LONGFILE_GNU
+                    : TarArchiveOutputStream.LONGFILE_POSIX);
+        }
+
         Tar file(String name, byte[] content) {
-            return entry(name, '0', content);
+            return entry(name, TarConstants.LF_NORMAL, null, content);
         }
 
         Tar directory(String name) {
-            return entry(name, '5', new byte[0]);
+            return entry(name, TarConstants.LF_DIR, null, new byte[0]);
         }
 
-        /** A pax extended header ('x') whose path applies to the next entry. */
-        Tar paxPath(String path) {
-            String record = " path=" + path + "\n";
-            int length = record.length() + 1;
-            while (Integer.toString(length).length() + record.length() != length) {
-                length++;
-            }
-            return entry("PaxHeader", 'x', (length + record).getBytes(StandardCharsets.UTF_8));
+        Tar symlink(String name, String target) {
+            return entry(name, TarConstants.LF_SYMLINK, target, new byte[0]);
         }
 
-        Tar entry(String name, char type, byte[] content) {
-            byte[] h = new byte[512];
-            byte[] n = name.getBytes(StandardCharsets.UTF_8);
-            if (n.length > 100) {
-                int slash = name.lastIndexOf('/', name.length() - 1);
-                put(h, 345, name.substring(0, slash));
-                put(h, 0, name.substring(slash + 1));
-            } else {
-                put(h, 0, name);
+        Tar hardLink(String name, String target) {
+            return entry(name, TarConstants.LF_LINK, target, new byte[0]);
+        }
+
+        private Tar entry(String name, byte type, String linkName, byte[] content) {
+            TarArchiveEntry entry = new TarArchiveEntry(name, type, true);
+            if (linkName != null) {
+                entry.setLinkName(linkName);
             }
-            put(h, 100, "0000644");
-            put(h, 108, "0000000");
-            put(h, 116, "0000000");
-            put(h, 124, String.format("%011o", content.length));
-            put(h, 136, "00000000000");
-            h[156] = (byte) type;
-            put(h, 257, "ustar");
-            put(h, 263, "00");
-            for (int i = 148; i < 156; i++) {
-                h[i] = ' ';
+            entry.setSize(content.length);
+            try {
+                out.putArchiveEntry(entry);
+                out.write(content);
+                out.closeArchiveEntry();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            int sum = 0;
-            for (byte b : h) {
-                sum += b & 0xFF;
-            }
-            put(h, 148, String.format("%06o", sum));
-            h[154] = 0;
-            out.writeBytes(h);
-            out.writeBytes(content);
-            out.writeBytes(new byte[(512 - content.length % 512) % 512]);
             return this;
         }
 
-        /** The archive with its end blocks, gzipped. */
-        byte[] toTgz() {
-            ByteArrayOutputStream all = new ByteArrayOutputStream();
-            all.writeBytes(out.toByteArray());
-            all.writeBytes(new byte[1024]);
-            return gzip(all.toByteArray());
+        /** The uncompressed archive, with its end blocks; no entries may be added afterwards. */
+        byte[] toTar() {
+            try {
+                out.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return bytes.toByteArray();
         }
 
-        private static void put(byte[] h, int offset, String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            System.arraycopy(b, 0, h, offset, b.length);
+        /** {@link #toTar()} gzipped. */
+        byte[] toTgz() {
+            return gzip(toTar());
         }
     }
 
