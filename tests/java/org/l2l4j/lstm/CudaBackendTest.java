@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
@@ -24,8 +24,8 @@ import org.l2l4j.backend.Status;
 class CudaBackendTest {
     static final double TOLERANCE = 1e-5;
 
-    @BeforeAll
-    static void requireDevice() {
+    @BeforeEach
+    void requireDevice() {
         assumeTrue(Backend.cudaDeviceCount() > 0, "no CUDA device: " + Backend.cudaUnavailableReason());
     }
 
