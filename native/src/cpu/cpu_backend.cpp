@@ -55,7 +55,7 @@ int64_t scratch_floats(const l2l_model& m) {
     const int64_t step = (1 + 5 * W + 4 * W + 1) * T;
     int64_t tape = 0;
     for (int l = 0; l < m.num_layers; ++l) tape += 9 * int64_t{m.layers[l].width} * T;
-    const int64_t backward = m.phi_size * 16 + 3 * T + tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * T;
+    const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ + 3 * T + tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * T;
     return std::max(step, backward);
 }
 
