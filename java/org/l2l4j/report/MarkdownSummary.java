@@ -87,7 +87,7 @@ public final class MarkdownSummary {
     }
 
     /** Three significant digits, trailing zeros of the mantissa removed: 0.001, 3e-05. */
-    static String shortNumber(double x) {
+    public static String shortNumber(double x) {
         String s = String.format(Locale.ROOT, "%.3g", x);
         int exponent = s.indexOf('e');
         String mantissa = exponent < 0 ? s : s.substring(0, exponent);
