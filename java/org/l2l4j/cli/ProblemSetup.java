@@ -1,0 +1,48 @@
+package org.l2l4j.cli;
+
+import java.util.Objects;
+import org.l2l4j.data.MnistData;
+import org.l2l4j.data.MnistSplit;
+import org.l2l4j.optimizees.MlpFamily;
+import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.QuadraticFamily;
+
+/**
+ * The optimizee families of one problem, split as the protocol of DESIGN section 2 requires:
+ * meta-training draws from {@code training}; early stopping and the baselines' learning-rate
+ * tuning from {@code validation}; final comparisons from {@code test}.  Random streams are
+ * kept apart by their seed kinds ({@link org.l2l4j.meta.Seeds}).
+ *
+ * @param problem     the problem
+ * @param title       a human-readable description, for reports
+ * @param training    meta-training functions (MNIST: train[0:50000])
+ * @param validation  validation and tuning functions (MNIST: train[50000:60000])
+ * @param test        held-out evaluation functions (MNIST: t10k)
+ */
+record ProblemSetup(Problem problem, String title, OptimizeeFamily training, OptimizeeFamily validation,
+                    OptimizeeFamily test) {
+
+    ProblemSetup {
+        Objects.requireNonNull(problem, "problem");
+        Objects.requireNonNull(title, "title");
+    }
+
+    /** The paper's quadratics (10x10 Gaussian W and y): one family, apart by seed kind. */
+    static ProblemSetup quadratic() {
+        QuadraticFamily f = new QuadraticFamily();
+        return new ProblemSetup(Problem.QUADRATIC, f.name(), f, f, f);
+    }
+
+    /** MLPs of {@code spec} on the three MNIST splits. */
+    static ProblemSetup mnist(MnistData data, MlpSpec spec) {
+        MlpFamily test = new MlpFamily(data.split(MnistSplit.TEST), spec);
+        return new ProblemSetup(Problem.MNIST, "MNIST " + test.name(), new MlpFamily(data.split(MnistSplit.TRAIN), spec),
+                new MlpFamily(data.split(MnistSplit.VALIDATION), spec), test);
+    }
+
+    /** The name of the training family (checkpoint metadata). */
+    String optimizee() {
+        return training.name();
+    }
+}

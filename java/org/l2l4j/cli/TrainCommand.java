@@ -1,0 +1,127 @@
+package org.l2l4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.lstm.PhiInit;
+import org.l2l4j.meta.InputScaling;
+import org.l2l4j.meta.MetaTrainingOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code l2l4j train}: meta-trains a coordinatewise LSTM optimizer (paper section 2) on MNIST
+ * MLPs or on quadratics, by truncated BPTT with Adam on phi, keeping the phi with the lowest
+ * loss on held-out validation functions (DESIGN sections 1 and 2; MNIST: training functions on
+ * train[0:50000], validation functions on train[50000:60000]; quadratics: the paper's Gaussian
+ * family, validation functions drawn with their own seeds).  Writes the optimizer, a resumable
+ * training checkpoint and the learning curve ({@link TrainingRun}).  Every default is the
+ * paper's setting ({@link MetaTrainingOptions#defaults()}).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Meta-train a learned optimizer; writes optimizer.safetensors, training.safetensors and "
+                + "the learning curve (CSV, PNG, SVG) into --out.")
+final class TrainCommand extends CliCommand {
+    private static final MetaTrainingOptions DEFAULTS = MetaTrainingOptions.defaults();
+
+    @Mixin
+    ProblemOptions problem;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if needed).")
+    Path out;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Maximum epochs (one trajectory each) (default: ${DEFAULT-VALUE}).")
+    int epochs = DEFAULTS.epochs();
+
+    @Option(names = "--budget", paramLabel = "TIME", converter = DurationConverter.class,
+            description = "Stop at the first epoch boundary after this wall time, e.g. 10m or 1h30m (default: none).")
+    Duration budget;
+
+    @Option(names = "--meta-lr", paramLabel = "LR", description = "Adam's learning rate on phi (default: ${DEFAULT-VALUE}).")
+    double metaLearningRate = DEFAULTS.metaLearningRate();
+
+    @Option(names = "--unroll", paramLabel = "T", description = "Steps per truncation (default: ${DEFAULT-VALUE}).")
+    int unroll = DEFAULTS.unroll();
+
+    @Option(names = "--horizon", paramLabel = "K", description = "Steps per trajectory (default: ${DEFAULT-VALUE}).")
+    int horizon = DEFAULTS.horizon();
+
+    @Option(names = "--instances", paramLabel = "B", description = "Optimizees per meta-update (default: ${DEFAULT-VALUE}).")
+    int instances = DEFAULTS.instances();
+
+    @Option(names = "--input-scaling", paramLabel = "MODE",
+            description = "LSTM input with several instances: PAPER (each one's gradient) or BATCH_MEAN "
+                    + "(gradient of the batch mean, as the reference code) (default: ${DEFAULT-VALUE}).")
+    InputScaling inputScaling = DEFAULTS.inputScaling();
+
+    @Option(names = "--clip-norm", paramLabel = "C", description = "Clip the meta-gradient's L2 norm, 0 for none (default: ${DEFAULT-VALUE}).")
+    double clipNorm = DEFAULTS.clipNorm();
+
+    @Option(names = "--phi-init", paramLabel = "INIT",
+            description = "Initialization of phi: PYTORCH_ZERO_OUTPUT (zero output layer), PYTORCH or SONNET "
+                    + "(the reference code's) (default: ${DEFAULT-VALUE}).")
+    PhiInit phiInit = DEFAULTS.phiInit();
+
+    @Option(names = "--eval-every", paramLabel = "E", description = "Validate every E epochs (default: ${DEFAULT-VALUE}).")
+    int evaluationPeriod = DEFAULTS.evaluationPeriod();
+
+    @Option(names = "--validation-functions", paramLabel = "V", description = "Held-out functions per validation (default: ${DEFAULT-VALUE}).")
+    int validationFunctions = DEFAULTS.validationFunctions();
+
+    @Option(names = "--compare-adam", description = "Tune Adam on the validation functions and draw its level in the plot.")
+    boolean compareAdam;
+
+    @Option(names = "--resume", paramLabel = "FILE", description = "Continue from a training.safetensors written by train.")
+    Path resume;
+
+    @Mixin
+    MnistSource data;
+
+    @Override
+    void validate() {
+        if (problem.problem == null) {
+            throw invalid("Missing required option: '--problem=PROBLEM' (mnist or quadratic)");
+        }
+        problem.validate(this, problem.problem);
+        if (problem.problem != Problem.MNIST && data.folder != null) {
+            throw invalid("--data applies to --problem mnist only");
+        }
+        atLeast("--epochs", epochs, 1);
+        atLeast("--unroll", unroll, 1);
+        atLeast("--horizon", horizon, 1);
+        atLeast("--instances", instances, 1);
+        atLeast("--eval-every", evaluationPeriod, 1);
+        atLeast("--validation-functions", validationFunctions, 1);
+        positive("--meta-lr", metaLearningRate);
+        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
+            throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
+        }
+        if (budget != null && (budget.isZero() || budget.isNegative())) {
+            throw invalid("--budget must be positive, got " + budget);
+        }
+        if (phiInit == PhiInit.ZEROS) {
+            throw invalid("--phi-init ZEROS is allowed only without LSTM layers");
+        }
+        if (resume != null && !Files.isRegularFile(resume)) {
+            throw invalid("--resume: no such file: " + resume);
+        }
+    }
+
+    /** The meta-training settings of the options. */
+    MetaTrainingOptions options() {
+        return DEFAULTS.withEpochs(epochs).withTimeBudget(budget).withMetaLearningRate(metaLearningRate)
+                .withUnroll(unroll).withHorizon(horizon).withInstances(instances, inputScaling).withClipNorm(clipNorm)
+                .withPhiInit(phiInit).withEvaluation(evaluationPeriod, validationFunctions).withSeed(root.seed());
+    }
+
+    @Override
+    void run() throws Exception {
+        ProblemSetup setup = problem.setup(problem.problem, data);
+        try (Backend backend = root.backend()) {
+            TrainingRun.run(backend, root.threads(),
+                    new TrainingRun.Request(setup, problem.problem.optimizer(), options(), resume, compareAdam, out), out());
+        }
+    }
+}
