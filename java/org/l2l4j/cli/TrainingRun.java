@@ -151,8 +151,10 @@ final class TrainingRun {
                     }
 
                     private void show(double metaLoss) {
-                        bar.setExtraMessage(String.format(Locale.ROOT, "meta-loss %.4g, last validation %.4g",
-                                metaLoss, validation));
+                        bar.setExtraMessage(Double.isNaN(validation)
+                                ? String.format(Locale.ROOT, "meta-loss %.4g", metaLoss)
+                                : String.format(Locale.ROOT, "meta-loss %.4g, last validation %.4g", metaLoss,
+                                        validation));
                     }
                 });
                 wall = (System.nanoTime() - start) / 1e9;
