@@ -6,6 +6,7 @@ import java.time.Duration;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.meta.InputScaling;
+import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.meta.MetaTrainingOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -70,6 +71,24 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--validation-functions", paramLabel = "V", description = "Held-out functions per validation (default: ${DEFAULT-VALUE}).")
     int validationFunctions = DEFAULTS.validationFunctions();
 
+    @Option(names = "--lstm-widths", paramLabel = "H", split = ",",
+            description = "The optimizer's LSTM layer widths, comma-separated; empty for a learned linear rule "
+                    + "(default: 20,20).")
+    int[] lstmWidths;
+
+    @Option(names = "--p", paramLabel = "P",
+            description = "Log-and-sign preprocessing's p (paper appendix A; default: 10, the reference code "
+                    + "uses 5 for MNIST).")
+    Double preprocessingP;
+
+    @Option(names = "--output-scale", paramLabel = "S",
+            description = "Factor on the optimizer's output (default: 0.1 for MNIST, 1 for quadratics; the "
+                    + "reference code uses 0.01 for MNIST).")
+    Double outputScale;
+
+    @Option(names = "--log-epsilon", description = "Log-and-sign takes log(|x| + 2^-23), as the reference code.")
+    boolean logEpsilon;
+
     @Option(names = "--compare-adam", description = "Tune Adam on the validation functions and draw its level in the plot.")
     boolean compareAdam;
 
@@ -107,6 +126,19 @@ final class TrainCommand extends CliCommand {
         if (resume != null && !Files.isRegularFile(resume)) {
             throw invalid("--resume: no such file: " + resume);
         }
+        try {
+            config();
+        } catch (IllegalArgumentException e) {
+            throw invalid("optimizer architecture: " + e.getMessage());
+        }
+    }
+
+    /** The optimizer's architecture: the problem's paper setting with the options applied. */
+    LstmConfig config() {
+        LstmConfig c = problem.problem.optimizer();
+        return new LstmConfig(lstmWidths == null ? c.widths() : lstmWidths, c.preprocessing(),
+                preprocessingP == null ? c.p() : preprocessingP, outputScale == null ? c.outputScale() : outputScale,
+                logEpsilon || c.logEpsilon());
     }
 
     /** The meta-training settings of the options. */
@@ -121,7 +153,7 @@ final class TrainCommand extends CliCommand {
         ProblemSetup setup = problem.setup(problem.problem, data);
         try (Backend backend = root.backend()) {
             TrainingRun.run(backend, root.threads(),
-                    new TrainingRun.Request(setup, problem.problem.optimizer(), options(), resume, compareAdam, out), out());
+                    new TrainingRun.Request(setup, config(), options(), resume, compareAdam, out), out());
         }
     }
 }
