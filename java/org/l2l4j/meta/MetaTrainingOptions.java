@@ -2,6 +2,7 @@ package org.l2l4j.meta;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Consumer;
 import org.l2l4j.lstm.PhiInit;
 
 /**
@@ -60,52 +61,87 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
     }
 
     public MetaTrainingOptions withUnroll(int t) {
-        return new MetaTrainingOptions(t, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+        return with(b -> b.unroll = t);
     }
 
     public MetaTrainingOptions withHorizon(int k) {
-        return new MetaTrainingOptions(unroll, k, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+        return with(b -> b.horizon = k);
     }
 
     public MetaTrainingOptions withMetaLearningRate(double lr) {
-        return new MetaTrainingOptions(unroll, horizon, lr, clipNorm, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+        return with(b -> b.metaLearningRate = lr);
     }
 
     public MetaTrainingOptions withClipNorm(double c) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, c, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+        return with(b -> b.clipNorm = c);
     }
 
     public MetaTrainingOptions withPhiInit(PhiInit init) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, init, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+        return with(b -> b.phiInit = init);
     }
 
-    public MetaTrainingOptions withInstances(int b, InputScaling scaling) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, b, scaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, seed);
+    public MetaTrainingOptions withInstances(int count, InputScaling scaling) {
+        return with(b -> {
+            b.instances = count;
+            b.inputScaling = scaling;
+        });
     }
 
     public MetaTrainingOptions withEvaluation(int period, int functions) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
-                period, functions, epochs, timeBudget, seed);
+        return with(b -> {
+            b.evaluationPeriod = period;
+            b.validationFunctions = functions;
+        });
     }
 
     public MetaTrainingOptions withEpochs(int e) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, e, timeBudget, seed);
+        return with(b -> b.epochs = e);
     }
 
     public MetaTrainingOptions withTimeBudget(Duration budget) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, budget, seed);
+        return with(b -> b.timeBudget = budget);
     }
 
     public MetaTrainingOptions withSeed(long s) {
-        return new MetaTrainingOptions(unroll, horizon, metaLearningRate, clipNorm, phiInit, instances, inputScaling,
-                evaluationPeriod, validationFunctions, epochs, timeBudget, s);
+        return with(b -> b.seed = s);
+    }
+
+    /** A copy with one change, validated like any new instance. */
+    private MetaTrainingOptions with(Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
+        return new MetaTrainingOptions(f.unroll, f.horizon, f.metaLearningRate, f.clipNorm, f.phiInit, f.instances,
+                f.inputScaling, f.evaluationPeriod, f.validationFunctions, f.epochs, f.timeBudget, f.seed);
+    }
+
+    /** The components, mutable, for {@link #with}. */
+    private static final class Fields {
+        int unroll;
+        int horizon;
+        double metaLearningRate;
+        double clipNorm;
+        PhiInit phiInit;
+        int instances;
+        InputScaling inputScaling;
+        int evaluationPeriod;
+        int validationFunctions;
+        int epochs;
+        Duration timeBudget;
+        long seed;
+
+        Fields(MetaTrainingOptions o) {
+            unroll = o.unroll;
+            horizon = o.horizon;
+            metaLearningRate = o.metaLearningRate;
+            clipNorm = o.clipNorm;
+            phiInit = o.phiInit;
+            instances = o.instances;
+            inputScaling = o.inputScaling;
+            evaluationPeriod = o.evaluationPeriod;
+            validationFunctions = o.validationFunctions;
+            epochs = o.epochs;
+            timeBudget = o.timeBudget;
+            seed = o.seed;
+        }
     }
 }
