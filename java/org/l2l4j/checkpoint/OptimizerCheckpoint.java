@@ -1,6 +1,9 @@
 package org.l2l4j.checkpoint;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -93,6 +96,29 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
         description.keySet().removeAll(configMetadata(config).keySet());
         description.remove(FORMAT_KEY);
         return new OptimizerCheckpoint(config, phi, description);
+    }
+
+    /** Where the shipped MNIST optimizer lies on the class path. */
+    static final String SHIPPED_MNIST = "/org/l2l4j/pretrained/mnist-mlp.safetensors";
+
+    /**
+     * The MNIST optimizer shipped with the library: LSTM 20-20 meta-trained by this project's
+     * {@code train} command on MLPs 784-20-10 (sigmoid) over 100 steps; its metadata describe
+     * the run.
+     *
+     * @throws CheckpointFormatException if the resource is missing from the class path or corrupt
+     */
+    public static OptimizerCheckpoint shippedMnist() throws IOException {
+        Path temporary = Files.createTempFile("l2l4j-mnist", ".safetensors");
+        try (InputStream in = OptimizerCheckpoint.class.getResourceAsStream(SHIPPED_MNIST)) {
+            if (in == null) {
+                throw new CheckpointFormatException(Path.of(SHIPPED_MNIST), "not on the class path");
+            }
+            Files.copy(in, temporary, StandardCopyOption.REPLACE_EXISTING);
+            return load(temporary);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
     }
 
     /** The configuration as metadata entries. */

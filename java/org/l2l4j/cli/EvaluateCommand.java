@@ -2,7 +2,6 @@ package org.l2l4j.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.checkpoint.OptimizerCheckpoint;
@@ -22,9 +21,8 @@ import picocli.CommandLine.Option;
         description = "Compare a learned optimizer with tuned SGD, momentum, NAG, RMSprop and Adam on held-out "
                 + "functions; writes curves.csv, runs.csv, loss.png, loss.svg and summary.md into --out.")
 final class EvaluateCommand extends CliCommand {
-    @Option(names = "--optimizer", required = true, paramLabel = "FILE",
-            description = "The learned optimizer (optimizer.safetensors written by train).")
-    Path optimizer;
+    @Mixin
+    OptimizerSource optimizer;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if needed).")
     Path out;
@@ -41,9 +39,7 @@ final class EvaluateCommand extends CliCommand {
     @Override
     void validate() {
         comparison.validate(this);
-        if (!Files.isRegularFile(optimizer)) {
-            throw invalid("--optimizer: no such file: " + optimizer);
-        }
+        optimizer.validate(this);
         if (problem.problem != null) {
             problem.validate(this, problem.problem);
         }
@@ -51,7 +47,7 @@ final class EvaluateCommand extends CliCommand {
 
     @Override
     void run() throws Exception {
-        OptimizerCheckpoint learned = OptimizerCheckpoint.load(optimizer);
+        OptimizerCheckpoint learned = optimizer.load();
         Problem resolved = problem.problem != null ? problem.problem : trainedOn(learned);
         problem.validate(this, resolved);
         if (resolved != Problem.MNIST && data.folder != null) {
@@ -71,7 +67,7 @@ final class EvaluateCommand extends CliCommand {
                 return p;
             }
         }
-        throw invalid("--problem is needed: " + optimizer + " does not say which problem it was trained on");
+        throw invalid("--problem is needed: " + optimizer.describe() + " does not say which problem it was trained on");
     }
 
     /**

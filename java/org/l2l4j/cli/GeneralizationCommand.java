@@ -34,9 +34,8 @@ import picocli.CommandLine.Option;
         description = "The paper's MNIST generalization table: the learned optimizer vs tuned baselines on 2K steps, "
                 + "40 hidden units, 2 hidden layers and ReLU; writes generalization.md and one subfolder per variant.")
 final class GeneralizationCommand extends CliCommand {
-    @Option(names = "--optimizer", required = true, paramLabel = "FILE",
-            description = "The learned optimizer (optimizer.safetensors trained on MNIST).")
-    Path optimizer;
+    @Mixin
+    OptimizerSource optimizer;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if needed).")
     Path out;
@@ -54,17 +53,15 @@ final class GeneralizationCommand extends CliCommand {
     @Override
     void validate() {
         comparison.validate(this);
-        if (!Files.isRegularFile(optimizer)) {
-            throw invalid("--optimizer: no such file: " + optimizer);
-        }
+        optimizer.validate(this);
     }
 
     @Override
     void run() throws Exception {
-        OptimizerCheckpoint learned = OptimizerCheckpoint.load(optimizer);
+        OptimizerCheckpoint learned = optimizer.load();
         String trainedOn = learned.description().get("problem");
         if (trainedOn != null && !trainedOn.equals(Problem.MNIST.key())) {
-            System.err.println("Note: " + optimizer + " was trained on " + trainedOn + ", not MNIST.");
+            System.err.println("Note: " + optimizer.describe() + " was trained on " + trainedOn + ", not MNIST.");
         }
         MnistData mnist = data.load();
         int k = comparison.steps;
@@ -90,7 +87,7 @@ final class GeneralizationCommand extends CliCommand {
         }
         String overview = overview(variants, results);
         StringBuilder md = new StringBuilder("# Generalization of the learned optimizer (MNIST)\n\n")
-                .append("Optimizer: ").append(optimizer.getFileName())
+                .append("Optimizer: ").append(optimizer.describe())
                 .append(" (meta-trained on ").append(learned.description().getOrDefault("optimizee", "?"))
                 .append(", ").append(learned.description().getOrDefault("horizon", "?")).append(" steps per trajectory).")
                 .append(" Each variant changes one thing of the base setting (784-20-10 sigmoid MLP, ").append(k)
