@@ -36,17 +36,18 @@ class CudaBackendTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         float[] phi = LstmFixtures.randomPhi(config, seed);
         int rows = config.stateRows();
-        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-             NativeBuffer phiBuf = backend.allocateFloats(phi.length);
-             NativeBuffer theta = backend.allocateFloats(n);
-             NativeBuffer grad = backend.allocateFloats(n);
-             NativeBuffer state = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
-             UnrollRecord record = new UnrollRecord(backend, config, n, steps);
-             NativeBuffer dloss = backend.allocateFloats((long) steps * n);
-             NativeBuffer dphi = backend.allocateDoubles(phi.length);
-             NativeBuffer dstate = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
-             NativeBuffer dx = backend.allocateFloats((long) steps * n);
-             TensorList tensors = TensorList.of(theta, grad)) {
+        try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
+            CoordinatewiseLstm lstm = u.lstm;
+            NativeBuffer phiBuf = u.phi;
+            NativeBuffer theta = u.theta;
+            NativeBuffer grad = u.grad;
+            NativeBuffer state = u.state;
+            UnrollRecord record = u.record;
+            NativeBuffer dloss = u.dloss;
+            NativeBuffer dphi = u.dphi;
+            NativeBuffer dstate = u.dstate;
+            NativeBuffer dx = u.dx;
+            TensorList tensors = u.tensors;
             phiBuf.write(phi);
             theta.write(LstmFixtures.uniform(n, 1, rnd));
             if (state != null) {

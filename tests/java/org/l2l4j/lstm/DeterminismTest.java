@@ -22,16 +22,17 @@ class DeterminismTest {
         float[] phi = LstmFixtures.randomPhi(config, 3);
         int rows = config.stateRows();
         try (Backend backend = Backend.cpu(threads)) {
-            try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-                 NativeBuffer phiBuf = backend.allocateFloats(phi.length);
-                 NativeBuffer theta = backend.allocateFloats(n);
-                 NativeBuffer grad = backend.allocateFloats(n);
-                 NativeBuffer state = backend.allocateFloats((long) rows * n);
-                 UnrollRecord record = new UnrollRecord(backend, config, n, steps);
-                 NativeBuffer dloss = backend.allocateFloats((long) steps * n);
-                 NativeBuffer dphi = backend.allocateDoubles(phi.length);
-                 NativeBuffer dstate = backend.allocateFloats((long) rows * n);
-                 TensorList tensors = TensorList.of(theta, grad)) {
+            try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
+                CoordinatewiseLstm lstm = u.lstm;
+                NativeBuffer phiBuf = u.phi;
+                NativeBuffer theta = u.theta;
+                NativeBuffer grad = u.grad;
+                NativeBuffer state = u.state;
+                UnrollRecord record = u.record;
+                NativeBuffer dloss = u.dloss;
+                NativeBuffer dphi = u.dphi;
+                NativeBuffer dstate = u.dstate;
+                TensorList tensors = u.tensors;
                 phiBuf.write(phi);
                 theta.write(LstmFixtures.uniform(n, 1, rnd));
                 for (int s = 0; s < steps; s++) {

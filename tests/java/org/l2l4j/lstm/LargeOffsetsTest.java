@@ -35,17 +35,17 @@ class LargeOffsetsTest {
             x[t] = LstmFixtures.spanningGradients(DISTINCT, rnd);
             dDelta[t] = LstmFixtures.uniform(DISTINCT, 1, rnd);
         }
-        try (Backend backend = Backend.cpu(0);
-             CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-             NativeBuffer phiBuf = backend.allocateFloats(phi.length);
-             NativeBuffer theta = backend.allocateFloats(N);
-             NativeBuffer grad = backend.allocateFloats(N);
-             NativeBuffer state = backend.allocateFloats((long) rows * N);
-             UnrollRecord record = new UnrollRecord(backend, config, N, T);
-             NativeBuffer dloss = backend.allocateFloats((long) T * N);
-             NativeBuffer dphi = backend.allocateDoubles(phi.length);
-             NativeBuffer dstate0 = backend.allocateFloats((long) rows * N);
-             TensorList tensors = TensorList.of(theta, grad)) {
+        try (Backend backend = Backend.cpu(0); UnrollBuffers u = new UnrollBuffers(backend, config, N, T)) {
+            CoordinatewiseLstm lstm = u.lstm;
+            NativeBuffer phiBuf = u.phi;
+            NativeBuffer theta = u.theta;
+            NativeBuffer grad = u.grad;
+            NativeBuffer state = u.state;
+            UnrollRecord record = u.record;
+            NativeBuffer dloss = u.dloss;
+            NativeBuffer dphi = u.dphi;
+            NativeBuffer dstate0 = u.dstate;
+            TensorList tensors = u.tensors;
             phiBuf.write(phi);
             float[] row = new float[N];
             for (int t = 0; t < T; t++) {
