@@ -125,7 +125,7 @@ typedef enum l2l_backend { L2L_BACKEND_CPU = 0, L2L_BACKEND_CUDA = 1 } l2l_backe
 typedef struct l2l_context l2l_context;
 
 /* A CPU context.  num_threads: how many threads one call may use (>= 1), or 0 for all cores.
- * Work below about 16k coordinates runs on the calling thread alone. */
+ * A call with less than 8192 coordinate-steps of work runs on the calling thread alone. */
 L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
 L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
 L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
