@@ -60,6 +60,9 @@ struct Backend {
     double* workspace = nullptr;     /* dphi partial rows */
     size_t workspace_bytes = 0;
     bool force_generic = false;      /* test hook: run the generic kernels for every model */
+    static constexpr int kMaxPrepared = 16;
+    const void* prepared[kMaxPrepared] = {}; /* kernels whose attributes are set */
+    int num_prepared = 0;
 };
 
 Backend* backend_of(const l2l_context* ctx) {
@@ -88,19 +91,24 @@ int32_t check_launch(const char* what) {
     return L2L_OK;
 }
 
-/* Opts a kernel in to its dynamic shared memory (needed above 48 KB); prefer_shared: ask for
- * the largest shared-memory carveout, so that several blocks of a shared-memory-bound kernel
- * fit on one SM. */
+/* Opts a kernel in to the device's largest dynamic shared memory (needed above 48 KB; the
+ * same value for every caller, so contexts on other threads cannot undo it), and with
+ * prefer_shared asks for the largest shared-memory carveout so that several blocks of a
+ * shared-memory-bound kernel fit on one SM.  Done once per kernel and context. */
 template <typename Kernel>
-int32_t prepare_kernel(Kernel kernel, size_t smem, bool prefer_shared, const char* what) {
+int32_t prepare_kernel(Backend* b, Kernel kernel, bool prefer_shared, const char* what) {
+    const void* key = reinterpret_cast<const void*>(kernel);
+    for (int k = 0; k < b->num_prepared; ++k)
+        if (b->prepared[k] == key) return L2L_OK;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         (int)smem);
+                                         (int)b->smem_optin);
     if (e != cudaSuccess) return cuda_error(e, what);
     if (prefer_shared) {
         e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                  (int)cudaSharedmemCarveoutMaxShared);
         if (e != cudaSuccess) return cuda_error(e, what);
     }
+    if (b->num_prepared < Backend::kMaxPrepared) b->prepared[b->num_prepared++] = key;
     return L2L_OK;
 }
 
@@ -194,10 +202,12 @@ size_t generic_step_smem(const Geometry& g, int cs, int T) {
 }
 
 /* Block size of a generic kernel: among {128, 64, 32} the one that fits the most threads per
- * SM given its shared memory (the larger block on a tie); 0 if none fits in a block. */
+ * SM given its shared memory (the larger block on a tie); 0 if none fits in a block.  The
+ * generic kernels use up to 128 registers: at most 512 threads per SM. */
 template <typename SmemOf>
 int choose_threads(SmemOf smem_of, const Backend* b) {
     const int sizes[3] = {128, 64, 32};
+    const int64_t max_threads_per_sm = 512;
     int best = 0;
     int64_t best_threads = 0;
     for (int T : sizes) {
@@ -206,7 +216,7 @@ int choose_threads(SmemOf smem_of, const Backend* b) {
         /* about 1 KB per block is reserved by the system */
         int64_t blocks = (int64_t)(b->smem_per_sm / (smem + 1024));
         if (blocks < 1) blocks = 1;
-        if (blocks * T > 2048) blocks = 2048 / T;
+        if (blocks * T > max_threads_per_sm) blocks = max_threads_per_sm / T;
         if (blocks * T > best_threads) {
             best = T;
             best_threads = blocks * T;
@@ -375,7 +385,10 @@ int32_t free_(l2l_context* ctx, void* ptr) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    const cudaError_t e = cudaFree(ptr);
+    /* work queued on the context may still use the buffer */
+    cudaError_t e = cudaStreamSynchronize(b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "free: cudaStreamSynchronize");
+    e = cudaFree(ptr);
     if (e != cudaSuccess) return cuda_error(e, "cudaFree");
     return L2L_OK;
 }
@@ -489,7 +502,7 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
                     "model too large for the CUDA step: %lld bytes of shared memory needed, the "
                     "device allows %lld per block",
                     (long long)smem, (long long)b->smem_optin);
-    st = prepare_kernel(kernel, smem, false, "step: cudaFuncSetAttribute");
+    st = prepare_kernel(b, kernel, false, "step: cudaFuncSetAttribute");
     if (st != L2L_OK) return st;
 
     /* groups of up to 32 nonzero-size tensors, one launch each */
@@ -591,7 +604,7 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     if (st != L2L_OK) return st;
     p.partial = b->workspace;
 
-    st = prepare_kernel(kernel, smem, true, "backward: cudaFuncSetAttribute");
+    st = prepare_kernel(b, kernel, true, "backward: cudaFuncSetAttribute");
     if (st != L2L_OK) return st;
     (void)cudaGetLastError();
     kernel<<<(unsigned)rows, threads, smem, b->stream>>>(p);

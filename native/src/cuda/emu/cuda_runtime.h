@@ -138,23 +138,29 @@ void run_grid(dim3 grid, dim3 block, size_t smem, Body body) {
     std::unique_ptr<unsigned char, void (*)(void*)> buffer(
         static_cast<unsigned char*>(aligned_alloc(16, smem_alloc > 0 ? smem_alloc : 16)), free);
     g_smem = buffer.get();
-    for (unsigned bz = 0; bz < grid.z; ++bz)
-        for (unsigned by = 0; by < grid.y; ++by)
-            for (unsigned bx = 0; bx < grid.x; ++bx) {
-                const float nan = std::nanf("");
-                for (size_t k = 0; k < smem_alloc / sizeof(float); ++k)
-                    memcpy(g_smem + k * sizeof(float), &nan, sizeof(float));
-                std::vector<std::thread> ts;
-                ts.reserve(threads);
-                for (unsigned t = 0; t < threads; ++t) {
-                    ts.emplace_back([&, t] {
-                        t_thread = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-                        t_block = uint3{bx, by, bz};
-                        body();
-                    });
+    /* one thread per CUDA thread for the whole launch; blocks in turn, separated by barriers
+     * (thread 0 refills shared memory before each block) */
+    const size_t blocks = (size_t)grid.x * grid.y * grid.z;
+    std::vector<std::thread> ts;
+    ts.reserve(threads);
+    for (unsigned t = 0; t < threads; ++t) {
+        ts.emplace_back([&, t] {
+            t_thread = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+            for (size_t k = 0; k < blocks; ++k) {
+                t_block = uint3{(unsigned)(k % grid.x), (unsigned)((k / grid.x) % grid.y),
+                                (unsigned)(k / ((size_t)grid.x * grid.y))};
+                if (t == 0) {
+                    const float nan = std::nanf("");
+                    for (size_t e = 0; e < smem_alloc / sizeof(float); ++e)
+                        memcpy(g_smem + e * sizeof(float), &nan, sizeof(float));
                 }
-                for (auto& th : ts) th.join();
+                bar.arrive_and_wait();
+                body();
+                bar.arrive_and_wait();
             }
+        });
+    }
+    for (auto& th : ts) th.join();
     g_block_barrier = nullptr;
     g_smem = nullptr;
 }
