@@ -11,9 +11,14 @@
  *   step      one launch per group of up to 32 nonzero-size tensors; one thread per
  *             coordinate (grid-stride); packed phi in dynamic shared memory.
  *   backward  one launch: block b owns partial row b, made of tiles_per_row consecutive tiles
- *             of T coordinates (T = 128 for the fixed 20/20 kernel); then one reduction launch
- *             summing the rows in a fixed order in float64.  Rows, tiles and their order depend
- *             on n (and the model) only, so dphi is bitwise reproducible for a given n.
+ *             of T coordinates (T = 128 for the fixed 2 x 20 kernel; 128, 64 or 32 for the
+ *             generic one, by the model and the device's shared memory); then one reduction
+ *             launch summing the rows in a fixed order in float64.  Rows, tiles and every
+ *             summation order depend on n, the model and the device only: dphi is bitwise
+ *             reproducible run to run on the same machine.
+ *
+ * Tests: test/ (run_emu.sh runs them without a GPU over an emulated runtime, run_gpu.sh on a
+ * GPU).
  */
 #include <cuda_runtime.h>
 #include <stdint.h>

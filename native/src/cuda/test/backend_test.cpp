@@ -1,13 +1,15 @@
 /*
- * emu_test.cpp -- checks the CUDA backend (compiled as C++ over the emulated runtime in
- * cuda_runtime.h, see run.sh) against a float64 reference written directly from the equations
- * of l2l.h, and the reference's backward pass against central finite differences.
+ * backend_test.cpp -- checks the CUDA backend against a float64 reference written directly
+ * from the equations of l2l.h, the reference's backward pass itself against central finite
+ * differences.  Built two ways:
+ *   run_emu.sh   as C++ over the emulated runtime of emu/cuda_runtime.h (no GPU needed)
+ *   run_gpu.sh   with nvcc against the CUDA runtime, on a GPU (also --bench: timings)
  *
  *   reference backward vs finite differences   (float64, tiny models)
  *   step:      theta, state, record            vs the float64 reference
  *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference
- *   determinism (bitwise), fixed vs generic kernels, meta_loss_grads, find_non_finite,
- *   many tensors per step (groups of 32, zero sizes), errors (shared memory too small).
+ *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
+ *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory).
  *
  * err(a, b) = max_i |a_i - b_i| / max_i |b_i| per tensor (DESIGN section 1).
  */
@@ -18,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda_backend.cu"
@@ -304,19 +308,60 @@ static std::vector<float> random_phi(const l2l_model& m) {
     return phi;
 }
 
-/* ---- the CUDA context under test ------------------------------------------------------- */
+/* ---- the CUDA context under test and its memory ----------------------------------------- */
+static void must(int32_t st, const char* what) {
+    if (st != L2L_OK) {
+        printf("%s failed (%d): %s\n", what, st, g_last_error.c_str());
+        exit(2);
+    }
+}
+
 struct Ctx {
     l2l_context ctx;
     Ctx() {
         memset(&ctx, 0, sizeof ctx);
         ctx.backend = L2L_BACKEND_CUDA;
-        if (l2l::cuda::create(0, &ctx) != L2L_OK) {
-            printf("create failed: %s\n", g_last_error.c_str());
-            exit(2);
-        }
+        must(l2l::cuda::create(0, &ctx), "create");
     }
     ~Ctx() { l2l::cuda::destroy(&ctx); }
 };
+
+/* A buffer where the context computes, filled from and read back to host vectors. */
+template <typename T>
+struct Dev {
+    Ctx& c;
+    T* p = nullptr;
+    size_t count;
+    Dev(Ctx& c_, size_t count_) : c(c_), count(count_) {
+        void* q = nullptr;
+        must(l2l::cuda::malloc_(&c.ctx, (int64_t)(count > 0 ? count : 1) * sizeof(T), &q), "malloc");
+        p = static_cast<T*>(q);
+    }
+    Dev(Ctx& c_, const std::vector<T>& v) : Dev(c_, v.size()) { put(v); }
+    ~Dev() { l2l::cuda::free_(&c.ctx, p); }
+    Dev(const Dev&) = delete;
+    Dev& operator=(const Dev&) = delete;
+    void put(const std::vector<T>& v) {
+        must(l2l::cuda::memcpy_(&c.ctx, p, v.data(), (int64_t)(v.size() * sizeof(T)),
+                                L2L_COPY_HOST_TO_CONTEXT), "memcpy to device");
+    }
+    std::vector<T> get() const {
+        std::vector<T> v(count);
+        must(l2l::cuda::memcpy_(&c.ctx, v.data(), p, (int64_t)(count * sizeof(T)),
+                                L2L_COPY_CONTEXT_TO_HOST), "memcpy to host");
+        return v;
+    }
+};
+
+/* Runs body(begin, end) over [0, count) on several host threads. */
+template <typename Body>
+static void parallel_for(int64_t count, Body body) {
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(16, std::thread::hardware_concurrency()));
+    std::vector<std::thread> ts;
+    for (int64_t w = 0; w < workers; ++w)
+        ts.emplace_back([=, &body] { body(count * w / workers, count * (w + 1) / workers, (int)w); });
+    for (auto& t : ts) t.join();
+}
 
 static std::string name_of(const Spec& s) {
     std::string n = "{";
@@ -410,7 +455,7 @@ struct Run {
     std::vector<float> dinit, dx;
 };
 
-/* Runs `steps` steps over `sizes` tensors, then the backward over them, on the emulated GPU. */
+/* Runs `steps` steps over `sizes` tensors, then the backward over them, on the device. */
 static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
                     const std::vector<int64_t>& sizes, const std::vector<float>& theta0,
                     const std::vector<float>& state0, const std::vector<std::vector<float>>& grads,
@@ -420,55 +465,60 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
     for (int64_t s : sizes) n += s;
     const int steps = (int)grads.size();
     const int64_t S = m.state_rows, R = 1 + S;
-    Run out;
-    out.theta = theta0;
-    out.state = state0;
-    out.record.assign((size_t)(steps * R * n), -7.0f);
-    std::vector<float> phi_d = phi;
+    Dev<float> phi_d(c, phi), theta_d(c, theta0), state_d(c, state0);
+    Dev<float> record_d(c, std::vector<float>((size_t)(steps * R * n), -7.0f));
+    Dev<float> grad_d(c, (size_t)(steps * n));
+    {
+        std::vector<float> all((size_t)(steps * n));
+        for (int s = 0; s < steps; ++s) std::copy(grads[s].begin(), grads[s].end(), all.begin() + (size_t)s * n);
+        grad_d.put(all);
+    }
     for (int s = 0; s < steps; ++s) {
         std::vector<float*> th;
         std::vector<const float*> gr;
         int64_t off = 0;
         for (int64_t sz : sizes) {
-            th.push_back(out.theta.data() + off);
-            gr.push_back(grads[s].data() + off);
+            th.push_back(theta_d.p + off);
+            gr.push_back(grad_d.p + (size_t)s * n + off);
             off += sz;
         }
         l2l::StepArgs a;
         a.m = &m;
-        a.phi = phi_d.data();
+        a.phi = phi_d.p;
         a.num_tensors = (int32_t)sizes.size();
         a.theta = th.data();
         a.grad = gr.data();
         a.sizes = sizes.data();
         a.n = n;
-        a.state = out.state.data();
-        a.record = out.record.data() + (size_t)s * R * n;
-        const int32_t st = l2l::cuda::step(&c.ctx, a);
-        if (st != L2L_OK) {
-            printf("step failed: %s\n", g_last_error.c_str());
-            exit(2);
-        }
+        a.state = state_d.p;
+        a.record = record_d.p + (size_t)s * R * n;
+        must(l2l::cuda::step(&c.ctx, a), "step");
     }
-    out.dphi.assign(m.phi_size, -1.0);
-    out.dinit.assign((size_t)(S * n), -7.0f);
-    out.dx.assign((size_t)(steps * n), -7.0f);
+    Dev<float> dloss_d(c, dloss);
+    Dev<float> dfinal_d(c, dfinal != nullptr ? *dfinal : std::vector<float>(1, 0.0f));
+    Dev<double> dphi_d(c, std::vector<double>(m.phi_size, -1.0));
+    Dev<float> dinit_d(c, std::vector<float>((size_t)(S * n), -7.0f));
+    Dev<float> dx_d(c, std::vector<float>((size_t)(steps * n), -7.0f));
     l2l::BackwardArgs b;
     b.m = &m;
-    b.phi = phi_d.data();
+    b.phi = phi_d.p;
     b.n = n;
     b.steps = steps;
-    b.record = out.record.data();
-    b.dloss_ddelta = dloss.data();
-    b.dstate_final = dfinal != nullptr ? dfinal->data() : nullptr;
-    b.dphi = out.dphi.data();
-    b.dstate_initial = want_dinit ? out.dinit.data() : nullptr;
-    b.dx = want_dx ? out.dx.data() : nullptr;
-    const int32_t st = l2l::cuda::backward(&c.ctx, b);
-    if (st != L2L_OK) {
-        printf("backward failed: %s\n", g_last_error.c_str());
-        exit(2);
-    }
+    b.record = record_d.p;
+    b.dloss_ddelta = dloss_d.p;
+    b.dstate_final = dfinal != nullptr ? dfinal_d.p : nullptr;
+    b.dphi = dphi_d.p;
+    b.dstate_initial = want_dinit ? dinit_d.p : nullptr;
+    b.dx = want_dx ? dx_d.p : nullptr;
+    must(l2l::cuda::backward(&c.ctx, b), "backward");
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    Run out;
+    out.theta = theta_d.get();
+    out.state = state_d.get();
+    out.record = record_d.get();
+    out.dphi = dphi_d.get();
+    out.dinit = dinit_d.get();
+    out.dx = dx_d.get();
     return out;
 }
 
@@ -497,7 +547,11 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     Ref ref{m, phid};
     std::vector<double> theta_ref(n), state_ref((size_t)(S * n)), record_ref((size_t)(steps * R * n));
     std::vector<double> dphi_ref(m.phi_size, 0.0), dinit_ref((size_t)(S * n)), dx_ref((size_t)(steps * n));
-    for (int64_t i = 0; i < n; ++i) {
+    const int64_t workers = 16;
+    std::vector<std::vector<double>> dphi_part(workers, std::vector<double>(m.phi_size, 0.0));
+    parallel_for(n, [&](int64_t i0, int64_t i1, int w) {
+    for (int64_t i = i0; i < i1; ++i) {
+        std::vector<double>& dphi_ref = dphi_part[w];
         std::vector<double> st(S), st0(S);
         for (int64_t k = 0; k < S; ++k) st0[k] = st[k] = state0[k * n + i];
         double th = theta0[i];
@@ -518,6 +572,9 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
         for (int64_t k = 0; k < S; ++k) dinit_ref[k * n + i] = dinit[k];
         for (int s = 0; s < steps; ++s) dx_ref[(size_t)s * n + i] = dx[s];
     }
+    });
+    for (const auto& part : dphi_part)
+        for (int64_t k = 0; k < m.phi_size; ++k) dphi_ref[k] += part[k];
 
     char what[160];
     const std::string nm = name_of(spec);
@@ -568,14 +625,14 @@ static void test_meta_loss(Ctx& c) {
     const l2l_model m = make_model({{3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
     const int64_t n = 301, R = 1 + m.state_rows;
     const int steps = 5;
-    std::vector<float> record((size_t)(steps * R * n)), gl(n), out((size_t)(steps * n), -7.0f);
+    std::vector<float> record((size_t)(steps * R * n)), gl(n);
     for (auto& v : record) v = (float)uni(-1, 1);
     for (auto& v : gl) v = (float)uni(-1, 1);
     const float scale = 0.25f;
-    if (l2l::cuda::meta_loss_grads(&c.ctx, &m, n, steps, record.data(), gl.data(), scale, out.data()) != L2L_OK) {
-        printf("meta_loss_grads failed: %s\n", g_last_error.c_str());
-        exit(2);
-    }
+    Dev<float> record_d(c, record), gl_d(c, gl), out_d(c, std::vector<float>((size_t)(steps * n), -7.0f));
+    must(l2l::cuda::meta_loss_grads(&c.ctx, &m, n, steps, record_d.p, gl_d.p, scale, out_d.p),
+         "meta_loss_grads");
+    const std::vector<float> out = out_d.get();
     std::vector<double> ref((size_t)(steps * n)), got = to_d(out.data(), out.size());
     for (int64_t i = 0; i < n; ++i)
         for (int s = 0; s < steps; ++s) {
@@ -590,20 +647,24 @@ static void test_meta_loss(Ctx& c) {
 /* ---- 6. find_non_finite ----------------------------------------------------------------- */
 static void test_non_finite(Ctx& c) {
     std::vector<float> v(100003, 1.0f);
+    Dev<float> d(c, v);
     int64_t idx = 0;
-    l2l::cuda::find_non_finite(&c.ctx, v.data(), (int64_t)v.size(), &idx);
-    check(idx == -1, "find_non_finite: none");
+    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    check(idx == -1, "find_non_finite: none", (double)idx);
     v[77777] = INFINITY;
     v[99999] = NAN;
     v[80000] = -INFINITY;
-    l2l::cuda::find_non_finite(&c.ctx, v.data(), (int64_t)v.size(), &idx);
+    d.put(v);
+    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
     check(idx == 77777, "find_non_finite: smallest index of several", (double)idx);
     v[3] = NAN;
-    l2l::cuda::find_non_finite(&c.ctx, v.data(), (int64_t)v.size(), &idx);
+    d.put(v);
+    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
     check(idx == 3, "find_non_finite: NaN", (double)idx);
 }
 
-/* ---- 7. limits -------------------------------------------------------------------------- */
+#ifdef L2L_EMU
+/* ---- 7. limits (emulated devices only) ---------------------------------------------------- */
 static void test_limits() {
     const l2l_model m = make_model({{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
     const int saved = emu::g_smem_optin;
@@ -653,17 +714,89 @@ static void test_limits() {
     sb = l2l::cuda::backward(&c2.ctx, b);
     check(sb == L2L_OK, "backward after that succeeds", sb);
 }
+#endif
 
-/* usage: emu_test [--quick] [--only=reference|fixed|generic|small] */
+/* ---- 8. timings (GPU) ------------------------------------------------------------------- */
+static void bench(const Spec& spec, int64_t n, int steps, bool generic) {
+    if (generic) setenv("L2L_CUDA_FORCE_GENERIC", "1", 1);
+    Ctx c;
+    unsetenv("L2L_CUDA_FORCE_GENERIC");
+    const l2l_model m = make_model(spec);
+    const int64_t S = m.state_rows, R = 1 + S;
+    std::vector<float> g(n);
+    for (auto& v : g) v = grad_value();
+    Dev<float> phi_d(c, random_phi(m)), theta_d(c, std::vector<float>(n, 0.0f));
+    Dev<float> state_d(c, std::vector<float>((size_t)(S * n), 0.0f)), grad_d(c, g);
+    Dev<float> record_d(c, (size_t)(steps * R * n));
+    Dev<float> dloss_d(c, std::vector<float>((size_t)(steps * n), 1e-3f));
+    Dev<double> dphi_d(c, (size_t)m.phi_size);
+    float* th = theta_d.p;
+    const float* gr = grad_d.p;
+    l2l::StepArgs a;
+    a.m = &m;
+    a.phi = phi_d.p;
+    a.num_tensors = 1;
+    a.theta = &th;
+    a.grad = &gr;
+    a.sizes = &n;
+    a.n = n;
+    a.state = state_d.p;
+    l2l::BackwardArgs b;
+    b.m = &m;
+    b.phi = phi_d.p;
+    b.n = n;
+    b.steps = steps;
+    b.record = record_d.p;
+    b.dloss_ddelta = dloss_d.p;
+    b.dstate_final = nullptr;
+    b.dphi = dphi_d.p;
+    b.dstate_initial = nullptr;
+    b.dx = nullptr;
+    auto unroll = [&] {
+        for (int s = 0; s < steps; ++s) {
+            a.record = record_d.p + (size_t)s * R * n;
+            must(l2l::cuda::step(&c.ctx, a), "step");
+        }
+    };
+    unroll(); /* warm up */
+    must(l2l::cuda::backward(&c.ctx, b), "backward");
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    const int reps = 5;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) unroll();
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    auto t1 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) must(l2l::cuda::backward(&c.ctx, b), "backward");
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    auto t2 = std::chrono::steady_clock::now();
+    const double step_ms = std::chrono::duration<double, std::milli>(t1 - t0).count() / (reps * steps);
+    const double bwd_ms = std::chrono::duration<double, std::milli>(t2 - t1).count() / reps;
+    printf("  bench %-22s %-8s n=%-9lld step %8.3f ms (%6.2f ns/coord)   backward of %d steps %9.3f ms (%6.2f ns/coord/step)\n",
+           name_of(spec).c_str(), generic ? "generic" : "", (long long)n, step_ms, 1e6 * step_ms / n, steps,
+           bwd_ms, 1e6 * bwd_ms / ((double)n * steps));
+}
+
+/* usage: backend_test [--quick] [--long] [--bench] [--only=reference|fixed|generic|small] */
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
-    bool quick = false;
+    bool quick = false, longer = false, timings = false;
     const char* only = "";
     for (int k = 1; k < argc; ++k) {
         if (strcmp(argv[k], "--quick") == 0) quick = true;
+        if (strcmp(argv[k], "--long") == 0) longer = true;
+        if (strcmp(argv[k], "--bench") == 0) timings = true;
         if (strncmp(argv[k], "--only=", 7) == 0) only = argv[k] + 7;
     }
     auto want = [&](const char* part) { return only[0] == '\0' || strcmp(only, part) == 0; };
+    const Spec paper{{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0};
+    if (timings) {
+        bench(paper, 15910, 20, false);
+        bench(paper, 15910, 20, true);
+        bench(paper, 1 << 20, 20, false);
+        bench(paper, 1 << 20, 20, true);
+        bench({{20, 20}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0}, 1 << 20, 20, false);
+        return 0;
+    }
     if (want("reference")) {
         printf("reference backward vs finite differences\n");
         test_reference_fd({{3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
@@ -680,26 +813,35 @@ int main(int argc, char** argv) {
         int64_t n = 0;
         for (int64_t s : sizes) n += s;
         sizes.back() += 300 - n;
-        test_model(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, sizes, 3, true, "fixed");
+        test_model(c, paper, sizes, 3, true, "fixed");
         test_model(c, {{20, 20}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0}, {129, 100}, 2, false, "fixed");
         if (!quick)
             test_model(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, L2L_LOG_EPSILON}, {700},
                        2, true, "fixed");
+        if (longer) /* several tiles per partial row with the default chunking */
+            test_model(c, paper, {100000, 0, 200003}, 3, true, "fixed");
         test_meta_loss(c);
         test_non_finite(c);
+#ifdef L2L_EMU
         test_limits();
+#endif
     }
     if (want("generic")) {
         setenv("L2L_CUDA_FORCE_GENERIC", "1", 1);
         Ctx c;
         unsetenv("L2L_CUDA_FORCE_GENERIC");
         printf("generic kernels\n");
-        test_model(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {3, 0, 297}, 3, true, "generic");
+        test_model(c, paper, {3, 0, 297}, 3, true, "generic");
         test_model(c, {{7}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0}, {77}, 3, true, "generic");
         test_model(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0}, {50, 150}, 3, true, "generic");
         test_model(c, {{}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {200}, 3, false, "generic");
         test_model(c, {{}, L2L_PREPROCESS_IDENTITY, 10.0f, 0.5f, 0}, {33}, 2, false, "generic");
+        if (longer) {
+            test_model(c, paper, {300001}, 2, true, "generic");
+            test_model(c, {{40, 40}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {5000}, 3, true, "generic");
+        }
     }
+#ifdef L2L_EMU
     if (!quick && want("small")) {
         /* a device with 100 KB of shared memory per SM: the fixed backward does not fit and
          * the generic kernels take smaller blocks */
@@ -707,11 +849,12 @@ int main(int argc, char** argv) {
         emu::g_smem_optin = 99 * 1024;
         Ctx c;
         printf("100 KB of shared memory per SM\n");
-        test_model(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {250}, 2, true, "small-smem");
+        test_model(c, paper, {250}, 2, true, "small-smem");
         test_model(c, {{24, 9}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {90}, 2, true, "small-smem");
         emu::g_smem_per_sm = 228 * 1024;
         emu::g_smem_optin = 227 * 1024;
     }
+#endif
     printf("%d passed, %d failed\n", g_passes, g_failures);
     return g_failures == 0 ? 0 : 1;
 }
