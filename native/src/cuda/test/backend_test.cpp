@@ -620,6 +620,37 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     check(memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0, what);
 }
 
+/* A step without a record updates theta and the state exactly as one with a record. */
+static void test_no_record(Ctx& c, const Spec& spec, const char* path) {
+    const l2l_model m = make_model(spec);
+    const int64_t n = 150, S = m.state_rows, R = 1 + S;
+    std::vector<float> theta(n), state((size_t)(S * n)), grad(n);
+    for (auto& v : theta) v = (float)uni(-1, 1);
+    for (auto& v : state) v = (float)uni(-0.8, 0.8);
+    for (auto& v : grad) v = grad_value();
+    Dev<float> phi_d(c, random_phi(m)), grad_d(c, grad), record_d(c, (size_t)(R * n));
+    Dev<float> theta1(c, theta), state1(c, state), theta2(c, theta), state2(c, state);
+    const float* gr = grad_d.p;
+    l2l::StepArgs a;
+    a.m = &m;
+    a.phi = phi_d.p;
+    a.num_tensors = 1;
+    a.grad = &gr;
+    a.sizes = &n;
+    a.n = n;
+    float* th = theta1.p;
+    a.theta = &th;
+    a.state = state1.p;
+    a.record = record_d.p;
+    must(l2l::cuda::step(&c.ctx, a), "step");
+    th = theta2.p;
+    a.state = state2.p;
+    a.record = nullptr;
+    must(l2l::cuda::step(&c.ctx, a), "step");
+    const bool same = theta1.get() == theta2.get() && state1.get() == state2.get();
+    check(same, (std::string(path) + " " + name_of(spec) + ": step without record identical").c_str());
+}
+
 /* ---- 5. meta_loss_grads ----------------------------------------------------------------- */
 static void test_meta_loss(Ctx& c) {
     const l2l_model m = make_model({{3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
@@ -820,6 +851,7 @@ int main(int argc, char** argv) {
                        2, true, "fixed");
         if (longer) /* several tiles per partial row with the default chunking */
             test_model(c, paper, {100000, 0, 200003}, 3, true, "fixed");
+        test_no_record(c, paper, "fixed");
         test_meta_loss(c);
         test_non_finite(c);
 #ifdef L2L_EMU
@@ -836,6 +868,7 @@ int main(int argc, char** argv) {
         test_model(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0}, {50, 150}, 3, true, "generic");
         test_model(c, {{}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {200}, 3, false, "generic");
         test_model(c, {{}, L2L_PREPROCESS_IDENTITY, 10.0f, 0.5f, 0}, {33}, 2, false, "generic");
+        test_no_record(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0}, "generic");
         if (longer) {
             test_model(c, paper, {300001}, 2, true, "generic");
             test_model(c, {{40, 40}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {5000}, 3, true, "generic");
