@@ -1,0 +1,639 @@
+/*
+ * cuda_backend.cu -- the CUDA backend of the native core (namespace l2l::cuda, declared in
+ * internal.h): contexts, memory, and the launches of the kernels in kernels.cuh.
+ *
+ * Every entry point makes the context's device current first (the caller may be on any
+ * thread), queues its work on the context's non-blocking stream, and reports every CUDA error
+ * through l2l::fail.  step, backward and meta_loss_grads do not synchronize: the caller does
+ * when it reads results.  memcpy_ and find_non_finite complete before returning.
+ *
+ * Kernel shapes (DESIGN section 3):
+ *   step      one launch per group of up to 32 nonzero-size tensors; one thread per
+ *             coordinate (grid-stride); packed phi in dynamic shared memory.
+ *   backward  one launch: block b owns partial row b, made of tiles_per_row consecutive tiles
+ *             of T coordinates (T = 128 for the fixed 2 x 20 kernel; 128, 64 or 32 for the
+ *             generic one, by the model and the device's shared memory); then one reduction
+ *             launch summing the rows in a fixed order in float64.  Rows, tiles and every
+ *             summation order depend on n, the model and the device only: dphi is bitwise
+ *             reproducible run to run on the same machine.
+ *
+ * Tests: test/ (run_emu.sh runs them without a GPU over an emulated runtime, run_gpu.sh on a
+ * GPU).
+ */
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+
+#include "internal.h"
+#include "kernels.cuh"
+
+namespace l2l {
+namespace cuda {
+
+namespace {
+
+using detail::BwdParams;
+using detail::Geometry;
+using detail::StepParams;
+using detail::kBwdFixedThreads;
+using detail::kMaxTensorsPerLaunch;
+using detail::kReduceSegments;
+using detail::kStepThreads;
+using detail::kWarp;
+using detail::odd_quads;
+using detail::round4;
+
+/* Rows of dphi partials: tiles are grouped so that there are at most kTargetRows rows while a
+ * row stays within kReductionChunk coordinates (then rows = n / kReductionChunk).  Overridable
+ * at compile time only so that tests can reach several tiles per row with small n. */
+#ifndef L2L_CUDA_TARGET_ROWS
+#define L2L_CUDA_TARGET_ROWS 1024
+#endif
+constexpr int64_t kTargetRows = L2L_CUDA_TARGET_ROWS;
+
+struct Backend {
+    int device = 0;
+    cudaStream_t stream = nullptr;
+    int num_sms = 1;
+    size_t smem_optin = 48 * 1024;   /* max dynamic shared memory per block (opt-in) */
+    size_t smem_per_sm = 64 * 1024;  /* shared memory per multiprocessor */
+    unsigned long long* d_first = nullptr;  /* finite-check result (device) */
+    unsigned long long* h_first = nullptr;  /* and its pinned host copy */
+    double* workspace = nullptr;     /* dphi partial rows */
+    size_t workspace_bytes = 0;
+    bool force_generic = false;      /* test hook: run the generic kernels for every model */
+    static constexpr int kMaxPrepared = 16;
+    const void* prepared[kMaxPrepared] = {}; /* kernels whose attributes are set */
+    int num_prepared = 0;
+};
+
+Backend* backend_of(const l2l_context* ctx) {
+    return ctx != nullptr ? static_cast<Backend*>(ctx->cuda) : nullptr;
+}
+
+int32_t cuda_error(cudaError_t e, const char* what) {
+    (void)cudaGetLastError(); /* clear a non-sticky error so later checks do not see it */
+    const int32_t status = e == cudaErrorMemoryAllocation ? L2L_ERR_OUT_OF_MEMORY : L2L_ERR_CUDA;
+    return fail(status, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+/* Makes the context's device current. */
+int32_t enter(l2l_context* ctx, Backend** out) {
+    Backend* b = backend_of(ctx);
+    if (b == nullptr) return fail(L2L_ERR_WRONG_CONTEXT, "not a CUDA context");
+    const cudaError_t e = cudaSetDevice(b->device);
+    if (e != cudaSuccess) return cuda_error(e, "cudaSetDevice");
+    *out = b;
+    return L2L_OK;
+}
+
+int32_t check_launch(const char* what) {
+    const cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) return cuda_error(e, what);
+    return L2L_OK;
+}
+
+/* Opts a kernel in to the device's largest dynamic shared memory (needed above 48 KB; the
+ * same value for every caller, so contexts on other threads cannot undo it), and with
+ * prefer_shared asks for the largest shared-memory carveout so that several blocks of a
+ * shared-memory-bound kernel fit on one SM.  Done once per kernel and context. */
+template <typename Kernel>
+int32_t prepare_kernel(Backend* b, Kernel kernel, bool prefer_shared, const char* what) {
+    const void* key = reinterpret_cast<const void*>(kernel);
+    for (int k = 0; k < b->num_prepared; ++k)
+        if (b->prepared[k] == key) return L2L_OK;
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         (int)b->smem_optin);
+    if (e != cudaSuccess) return cuda_error(e, what);
+    if (prefer_shared) {
+        e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                 (int)cudaSharedmemCarveoutMaxShared);
+        if (e != cudaSuccess) return cuda_error(e, what);
+    }
+    if (b->num_prepared < Backend::kMaxPrepared) b->prepared[b->num_prepared++] = key;
+    return L2L_OK;
+}
+
+Geometry make_geometry(const l2l_model* m) {
+    Geometry g;
+    memset(&g, 0, sizeof g);
+    g.L = m->num_layers;
+    g.in0 = m->in0;
+    g.out_in = m->out_in;
+    int32_t pbase = 0, sum_h = 0;
+    for (int l = 0; l < g.L; ++l) {
+        const l2l_layer& ly = m->layers[l];
+        g.in[l] = ly.in;
+        g.h[l] = ly.width;
+        g.k4[l] = round4(1 + ly.in + ly.width);
+        g.pbase[l] = pbase;
+        g.hrow[l] = (int32_t)ly.h_row;
+        g.hoff[l] = sum_h;
+        g.w_ih[l] = ly.w_ih;
+        g.w_hh[l] = ly.w_hh;
+        g.b_ih[l] = ly.b_ih;
+        g.b_hh[l] = ly.b_hh;
+        pbase += 4 * ly.width * g.k4[l];
+        sum_h += ly.width;
+        if (ly.width > g.max_h) g.max_h = ly.width;
+        if (g.k4[l] > g.max_k4) g.max_k4 = g.k4[l];
+    }
+    g.sum_h = sum_h;
+    g.pout = pbase;
+    g.p4 = pbase + round4(1 + g.out_in);
+    g.S = (int32_t)m->state_rows;
+    g.R = 1 + g.S;
+    g.w_out = m->w_out;
+    g.b_out = m->b_out;
+    g.phi_size = m->phi_size;
+    g.scale = m->output_scale;
+    g.pre = m->pre;
+    return g;
+}
+
+/* ---- kernel selection ------------------------------------------------------------------- */
+
+/* The fixed-width kernels: two layers of 20 units (the paper's optimizer, DESIGN section 1),
+ * log-and-sign (2 inputs) or identity (1 input) preprocessing. */
+constexpr int kFixedH = 20;
+constexpr int kFixedL = 2;
+
+int fixed_in0(const Backend* b, const l2l_model* m) {
+    if (b->force_generic || m->num_layers != kFixedL) return 0;
+    for (int l = 0; l < kFixedL; ++l)
+        if (m->layers[l].width != kFixedH) return 0;
+    return (m->in0 == 1 || m->in0 == 2) ? m->in0 : 0;
+}
+
+template <int IN0>
+bool fixed_geometry_matches(const Geometry& g) {
+    using F = detail::FixedShape<IN0, kFixedH, kFixedL>;
+    if (g.p4 != F::p4 || g.pout != F::pout || g.S != F::S) return false;
+    for (int l = 0; l < kFixedL; ++l)
+        if (g.pbase[l] != F::pbase(l) || g.k4[l] != F::K4(l) || g.hrow[l] != F::hrow(l)) return false;
+    return true;
+}
+
+template <int IN0>
+constexpr size_t fixed_bwd_smem() {
+    using F = detail::FixedShape<IN0, kFixedH, kFixedL>;
+    return sizeof(float) * (size_t)(2 * F::p4 + kBwdFixedThreads * (F::rs + F::cs) +
+                                    (kBwdFixedThreads / kWarp) * F::osp);
+}
+
+struct GenericBwdShape {
+    int T;
+    int rs, cs, osp;
+    size_t smem;
+};
+
+GenericBwdShape generic_bwd_shape(const Geometry& g, int T) {
+    GenericBwdShape s;
+    s.T = T;
+    s.rs = odd_quads(4 * g.max_h);
+    s.cs = odd_quads(g.max_k4);
+    s.osp = round4(1 + g.out_in);
+    const int64_t vec_rows = 2 * (int64_t)g.sum_h + g.max_h + (g.L > 0 ? g.sum_h - g.h[g.L - 1] : 0);
+    s.smem = sizeof(float) * (size_t)(2 * (int64_t)g.p4 + (int64_t)T * (s.rs + s.cs) +
+                                      (int64_t)(T / kWarp) * s.osp + vec_rows * T);
+    return s;
+}
+
+size_t generic_step_smem(const Geometry& g, int cs, int T) {
+    return sizeof(float) * (size_t)(g.p4 + (g.L > 0 ? 2 * (int64_t)T * cs : 0));
+}
+
+/* Block size of a generic kernel: among {128, 64, 32} the one that fits the most threads per
+ * SM given its shared memory (the larger block on a tie); 0 if none fits in a block.  The
+ * generic kernels use up to 128 registers: at most 512 threads per SM. */
+template <typename SmemOf>
+int choose_threads(SmemOf smem_of, const Backend* b) {
+    const int sizes[3] = {128, 64, 32};
+    const int64_t max_threads_per_sm = 512;
+    int best = 0;
+    int64_t best_threads = 0;
+    for (int T : sizes) {
+        const size_t smem = smem_of(T);
+        if (smem > b->smem_optin) continue;
+        /* about 1 KB per block is reserved by the system */
+        int64_t blocks = (int64_t)(b->smem_per_sm / (smem + 1024));
+        if (blocks < 1) blocks = 1;
+        if (blocks * T > max_threads_per_sm) blocks = max_threads_per_sm / T;
+        if (blocks * T > best_threads) {
+            best = T;
+            best_threads = blocks * T;
+        }
+    }
+    return best;
+}
+
+int32_t ensure_workspace(Backend* b, size_t bytes) {
+    if (bytes <= b->workspace_bytes) return L2L_OK;
+    if (b->workspace != nullptr) {
+        /* the previous backward's reduction may still read it */
+        cudaError_t e = cudaStreamSynchronize(b->stream);
+        if (e != cudaSuccess) return cuda_error(e, "backward: cudaStreamSynchronize");
+        e = cudaFree(b->workspace);
+        b->workspace = nullptr;
+        b->workspace_bytes = 0;
+        if (e != cudaSuccess) return cuda_error(e, "backward: cudaFree(workspace)");
+    }
+    void* p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, bytes);
+    if (e != cudaSuccess) return cuda_error(e, "backward: cudaMalloc(workspace)");
+    b->workspace = static_cast<double*>(p);
+    b->workspace_bytes = bytes;
+    return L2L_OK;
+}
+
+int grid_for(int64_t work, int threads, const Backend* b, int blocks_per_sm) {
+    int64_t blocks = (work + threads - 1) / threads;
+    const int64_t cap = (int64_t)b->num_sms * blocks_per_sm;
+    if (blocks > cap) blocks = cap;
+    if (blocks < 1) blocks = 1;
+    return (int)blocks;
+}
+
+} // namespace
+
+/* ---- devices and contexts ----------------------------------------------------------------- */
+
+int32_t device_count(int32_t* count) {
+    int c = 0;
+    const cudaError_t e = cudaGetDeviceCount(&c);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        *count = 0;
+        return fail(L2L_ERR_NO_CUDA, "no usable CUDA device: cudaGetDeviceCount: %s (%s, %d)",
+                    cudaGetErrorString(e), cudaGetErrorName(e), (int)e);
+    }
+    if (c <= 0) {
+        *count = 0;
+        return fail(L2L_ERR_NO_CUDA, "no CUDA device present");
+    }
+    *count = c;
+    return L2L_OK;
+}
+
+int32_t create(int32_t device, l2l_context* ctx) {
+    int32_t count = 0;
+    const int32_t st = device_count(&count);
+    if (st != L2L_OK) return st;
+    if (device < 0 || device >= count)
+        return fail(L2L_ERR_INVALID_ARGUMENT, "CUDA device %d out of range (%d devices)", device,
+                    count);
+    cudaError_t e = cudaSetDevice(device);
+    if (e != cudaSuccess) return cuda_error(e, "cudaSetDevice");
+
+    /* Kernels exist for compute capability 8.x and 9.0 (plus PTX for newer devices). */
+    cudaFuncAttributes fa;
+    e = cudaFuncGetAttributes(&fa, detail::meta_loss_kernel);
+    if (e != cudaSuccess) {
+        int major = 0, minor = 0;
+        (void)cudaGetLastError();
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+        (void)cudaGetLastError();
+        return fail(L2L_ERR_NO_CUDA,
+                    "CUDA device %d (compute capability %d.%d) cannot run this library's kernels "
+                    "(built for sm_80, sm_90 and compute_90): %s",
+                    device, major, minor, cudaGetErrorString(e));
+    }
+
+    Backend* b = new (std::nothrow) Backend();
+    if (b == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "out of host memory");
+    b->device = device;
+    const char* force = getenv("L2L_CUDA_FORCE_GENERIC");
+    b->force_generic = force != nullptr && force[0] != '\0' && force[0] != '0';
+
+    int sms = 0, optin = 0, per_sm = 0;
+    e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
+    if (e != cudaSuccess) {
+        delete b;
+        return cuda_error(e, "cudaDeviceGetAttribute");
+    }
+    b->num_sms = sms > 0 ? sms : 1;
+    b->smem_optin = (size_t)optin;
+    b->smem_per_sm = (size_t)per_sm;
+
+    e = cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) {
+        delete b;
+        return cuda_error(e, "cudaStreamCreateWithFlags");
+    }
+    void* p = nullptr;
+    e = cudaMalloc(&p, sizeof(unsigned long long));
+    if (e == cudaSuccess) {
+        b->d_first = static_cast<unsigned long long*>(p);
+        e = cudaMallocHost(&p, sizeof(unsigned long long));
+        if (e == cudaSuccess) b->h_first = static_cast<unsigned long long*>(p);
+    }
+    if (e != cudaSuccess) {
+        const int32_t r = cuda_error(e, "context scratch allocation");
+        if (b->d_first != nullptr) cudaFree(b->d_first);
+        cudaStreamDestroy(b->stream);
+        (void)cudaGetLastError();
+        delete b;
+        return r;
+    }
+    ctx->cuda = b;
+    return L2L_OK;
+}
+
+void destroy(l2l_context* ctx) {
+    Backend* b = backend_of(ctx);
+    if (b == nullptr) return;
+    if (cudaSetDevice(b->device) == cudaSuccess) {
+        cudaStreamSynchronize(b->stream);
+        if (b->workspace != nullptr) cudaFree(b->workspace);
+        if (b->d_first != nullptr) cudaFree(b->d_first);
+        if (b->h_first != nullptr) cudaFreeHost(b->h_first);
+        cudaStreamDestroy(b->stream);
+    }
+    (void)cudaGetLastError();
+    delete b;
+    ctx->cuda = nullptr;
+}
+
+void* stream(const l2l_context* ctx) {
+    const Backend* b = backend_of(ctx);
+    return b != nullptr ? static_cast<void*>(b->stream) : nullptr;
+}
+
+/* ---- memory ------------------------------------------------------------------------------- */
+
+int32_t malloc_(l2l_context* ctx, int64_t bytes, void** out) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    void* p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, (size_t)bytes); /* 256-byte aligned */
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        const int32_t status = e == cudaErrorMemoryAllocation ? L2L_ERR_OUT_OF_MEMORY : L2L_ERR_CUDA;
+        return fail(status, "cudaMalloc of %lld bytes on device %d: %s", (long long)bytes,
+                    b->device, cudaGetErrorString(e));
+    }
+    *out = p;
+    return L2L_OK;
+}
+
+int32_t free_(l2l_context* ctx, void* ptr) {
+    if (ptr == nullptr) return L2L_OK;
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    /* work queued on the context may still use the buffer */
+    cudaError_t e = cudaStreamSynchronize(b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "free: cudaStreamSynchronize");
+    e = cudaFree(ptr);
+    if (e != cudaSuccess) return cuda_error(e, "cudaFree");
+    return L2L_OK;
+}
+
+int32_t memcpy_(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    if (bytes == 0) return L2L_OK;
+    cudaMemcpyKind k;
+    switch (kind) {
+    case L2L_COPY_HOST_TO_CONTEXT: k = cudaMemcpyHostToDevice; break;
+    case L2L_COPY_CONTEXT_TO_HOST: k = cudaMemcpyDeviceToHost; break;
+    case L2L_COPY_CONTEXT_TO_CONTEXT: k = cudaMemcpyDeviceToDevice; break;
+    default: return fail(L2L_ERR_INVALID_ARGUMENT, "unknown copy kind %d", (int)kind);
+    }
+    cudaError_t e = cudaMemcpyAsync(dst, src, (size_t)bytes, k, b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "cudaMemcpyAsync");
+    e = cudaStreamSynchronize(b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "memcpy: cudaStreamSynchronize");
+    return L2L_OK;
+}
+
+/* Queued on the context's stream (ordered before later work of the context). */
+int32_t memset_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    if (bytes == 0) return L2L_OK;
+    const cudaError_t e = cudaMemsetAsync(ptr, 0, (size_t)bytes, b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "cudaMemsetAsync");
+    return L2L_OK;
+}
+
+int32_t synchronize(l2l_context* ctx) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    const cudaError_t e = cudaStreamSynchronize(b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "cudaStreamSynchronize");
+    return L2L_OK;
+}
+
+/* ---- finite check ------------------------------------------------------------------------- */
+
+int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t* index) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    *index = -1;
+    if (count <= 0) return L2L_OK;
+    cudaError_t e = cudaMemsetAsync(b->d_first, 0xff, sizeof(unsigned long long), b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "finite check: cudaMemsetAsync");
+    (void)cudaGetLastError();
+    detail::non_finite_kernel<<<grid_for(count, 256, b, 16), 256, 0, b->stream>>>(p, count,
+                                                                                   b->d_first);
+    st = check_launch("finite check: kernel launch");
+    if (st != L2L_OK) return st;
+    e = cudaMemcpyAsync(b->h_first, b->d_first, sizeof(unsigned long long),
+                        cudaMemcpyDeviceToHost, b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "finite check: cudaMemcpyAsync");
+    e = cudaStreamSynchronize(b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "finite check: cudaStreamSynchronize");
+    const unsigned long long first = *b->h_first;
+    *index = first == ~0ull ? -1 : (int64_t)first;
+    return L2L_OK;
+}
+
+/* ---- step --------------------------------------------------------------------------------- */
+
+int32_t step(l2l_context* ctx, const StepArgs& a) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    const l2l_model* m = a.m;
+    StepParams p;
+    memset(&p, 0, sizeof p);
+    p.g = make_geometry(m);
+    p.phi = a.phi;
+    p.state = a.state;
+    p.record = a.record;
+    p.n = a.n;
+
+    const int in0 = fixed_in0(b, m);
+    void (*kernel)(StepParams) = nullptr;
+    int threads = 0;
+    size_t smem = 0;
+    if (in0 == 1 && fixed_geometry_matches<1>(p.g)) {
+        kernel = detail::step_fixed<1, kFixedH, kFixedL>;
+    } else if (in0 == 2 && fixed_geometry_matches<2>(p.g)) {
+        kernel = detail::step_fixed<2, kFixedH, kFixedL>;
+    }
+    if (kernel != nullptr) {
+        threads = kStepThreads;
+        smem = sizeof(float) * (size_t)p.g.p4;
+    } else {
+        kernel = m->in0 == 1 ? detail::step_generic<1> : detail::step_generic<2>;
+        p.cs = p.g.L > 0 ? odd_quads(p.g.max_k4) : 0;
+        const Geometry& g = p.g;
+        const int cs = p.cs;
+        threads = choose_threads([&](int T) { return generic_step_smem(g, cs, T); }, b);
+        if (threads == 0)
+            return fail(L2L_ERR_INVALID_ARGUMENT,
+                        "model too large for the CUDA step: its packed phi needs %lld bytes of "
+                        "shared memory, the device allows %lld per block",
+                        (long long)generic_step_smem(g, cs, 32), (long long)b->smem_optin);
+        smem = generic_step_smem(g, cs, threads);
+    }
+    if (smem > b->smem_optin)
+        return fail(L2L_ERR_INVALID_ARGUMENT,
+                    "model too large for the CUDA step: %lld bytes of shared memory needed, the "
+                    "device allows %lld per block",
+                    (long long)smem, (long long)b->smem_optin);
+    st = prepare_kernel(b, kernel, false, "step: cudaFuncSetAttribute");
+    if (st != L2L_OK) return st;
+
+    /* groups of up to 32 nonzero-size tensors, one launch each */
+    int64_t offset = 0;
+    int32_t k = 0;
+    while (k < a.num_tensors) {
+        p.count = 0;
+        p.begin = offset;
+        while (k < a.num_tensors && p.count < kMaxTensorsPerLaunch) {
+            const int64_t size = a.sizes[k];
+            if (size > 0) {
+                p.off[p.count] = offset;
+                p.theta[p.count] = a.theta[k];
+                p.grad[p.count] = a.grad[k];
+                ++p.count;
+                offset += size;
+            }
+            ++k;
+        }
+        p.end = offset;
+        if (p.count == 0) break;
+        for (int32_t t = p.count; t < kMaxTensorsPerLaunch; ++t) {
+            p.off[t] = p.end;
+            p.theta[t] = p.theta[p.count - 1];
+            p.grad[t] = p.grad[p.count - 1];
+        }
+        (void)cudaGetLastError();
+        kernel<<<grid_for(p.end - p.begin, threads, b, 8), threads, smem, b->stream>>>(p);
+        st = check_launch("step: kernel launch");
+        if (st != L2L_OK) return st;
+    }
+    return L2L_OK;
+}
+
+/* ---- backward ----------------------------------------------------------------------------- */
+
+int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    const l2l_model* m = a.m;
+    BwdParams p;
+    memset(&p, 0, sizeof p);
+    p.g = make_geometry(m);
+    p.phi = a.phi;
+    p.record = a.record;
+    p.dloss = a.dloss_ddelta;
+    p.dstate_final = a.dstate_final;
+    p.dstate_initial = a.dstate_initial;
+    p.dx = a.dx;
+    p.n = a.n;
+    p.steps = a.steps;
+
+    const int in0 = fixed_in0(b, m);
+    void (*kernel)(BwdParams) = nullptr;
+    int threads = 0;
+    size_t smem = 0;
+    /* the fixed kernel where it applies and fits in a block (it does not on devices with
+     * about 100 KB of shared memory per SM), else the generic one */
+    if (in0 == 1 && fixed_geometry_matches<1>(p.g) && fixed_bwd_smem<1>() <= b->smem_optin) {
+        kernel = detail::backward_fixed<1, kFixedH, kFixedL>;
+        smem = fixed_bwd_smem<1>();
+    } else if (in0 == 2 && fixed_geometry_matches<2>(p.g) && fixed_bwd_smem<2>() <= b->smem_optin) {
+        kernel = detail::backward_fixed<2, kFixedH, kFixedL>;
+        smem = fixed_bwd_smem<2>();
+    }
+    if (kernel != nullptr) {
+        threads = kBwdFixedThreads; /* rs, cs, osp: compile-time constants of the kernel */
+    } else {
+        kernel = m->in0 == 1 ? detail::backward_generic<1> : detail::backward_generic<2>;
+        const Geometry& g = p.g;
+        threads = choose_threads([&](int T) { return generic_bwd_shape(g, T).smem; }, b);
+        if (threads == 0)
+            return fail(L2L_ERR_INVALID_ARGUMENT,
+                        "model too large for the CUDA backward: it needs %lld bytes of shared "
+                        "memory per block, the device allows %lld",
+                        (long long)generic_bwd_shape(g, 32).smem, (long long)b->smem_optin);
+        const GenericBwdShape s = generic_bwd_shape(g, threads);
+        p.rs = s.rs;
+        p.cs = s.cs;
+        p.osp = s.osp;
+        smem = s.smem;
+    }
+
+    /* chunking: a function of n (and the block size, fixed by the model) only */
+    const int64_t n = a.n;
+    p.tiles = (n + threads - 1) / threads;
+    int64_t per_row = (p.tiles + kTargetRows - 1) / kTargetRows;
+    const int64_t max_per_row = kReductionChunk / threads;
+    if (per_row > max_per_row) per_row = max_per_row;
+    if (per_row < 1) per_row = 1;
+    p.tiles_per_row = per_row;
+    const int64_t rows = (p.tiles + per_row - 1) / per_row;
+    const int64_t P = p.g.phi_size;
+    if (rows > 0x7fffffff)
+        return fail(L2L_ERR_INVALID_ARGUMENT, "n = %lld is too large for the CUDA backward",
+                    (long long)n);
+    st = ensure_workspace(b, (size_t)rows * (size_t)P * sizeof(double));
+    if (st != L2L_OK) return st;
+    p.partial = b->workspace;
+
+    st = prepare_kernel(b, kernel, true, "backward: cudaFuncSetAttribute");
+    if (st != L2L_OK) return st;
+    (void)cudaGetLastError();
+    kernel<<<(unsigned)rows, threads, smem, b->stream>>>(p);
+    st = check_launch("backward: kernel launch");
+    if (st != L2L_OK) return st;
+    const dim3 rblock(kWarp, kReduceSegments);
+    const unsigned rgrid = (unsigned)((P + kWarp - 1) / kWarp);
+    detail::reduce_partials<<<rgrid, rblock, 0, b->stream>>>(b->workspace, rows, P, a.dphi);
+    return check_launch("backward: reduction launch");
+}
+
+/* ---- meta-loss gradients ------------------------------------------------------------------ */
+
+int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t steps,
+                        const float* record, const float* grad_last, float scale, float* out) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    const int64_t R = 1 + m->state_rows;
+    (void)cudaGetLastError();
+    detail::meta_loss_kernel<<<grid_for(n, 256, b, 16), 256, 0, b->stream>>>(
+        n, steps, R, record, grad_last, scale, out);
+    return check_launch("meta_loss_grads: kernel launch");
+}
+
+} // namespace cuda
+} // namespace l2l

@@ -1,0 +1,893 @@
+/*
+ * backend_test.cpp -- checks the CUDA backend against a float64 reference written directly
+ * from the equations of l2l.h, the reference's backward pass itself against central finite
+ * differences.  Built two ways:
+ *   run_emu.sh   as C++ over the emulated runtime of emu/cuda_runtime.h (no GPU needed)
+ *   run_gpu.sh   with nvcc against the CUDA runtime, on a GPU (also --bench: timings)
+ *
+ *   reference backward vs finite differences   (float64, tiny models)
+ *   step:      theta, state, record            vs the float64 reference
+ *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference
+ *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
+ *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory).
+ *
+ * err(a, b) = max_i |a_i - b_i| / max_i |b_i| per tensor (DESIGN section 1).
+ */
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cuda_backend.cu"
+
+/* ---- the API layer's error reporting, as the tests need it ---------------------------- */
+static std::string g_last_error;
+namespace l2l {
+int32_t fail(int32_t status, const char* format, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(buf, sizeof buf, format, ap);
+    va_end(ap);
+    g_last_error = buf;
+    return status;
+}
+} // namespace l2l
+
+static int g_failures = 0;
+static int g_passes = 0;
+
+static void check(bool ok, const char* what, double value = 0.0, double tol = 0.0) {
+    if (ok) {
+        ++g_passes;
+        printf("  ok    %-58s %.3g (tol %.1g)\n", what, value, tol);
+    } else {
+        ++g_failures;
+        printf("  FAIL  %-58s %.3g (tol %.1g)\n", what, value, tol);
+    }
+}
+
+static double err(const double* a, const double* b, size_t count) {
+    double num = 0.0, den = 0.0;
+    for (size_t k = 0; k < count; ++k) {
+        const double d = fabs(a[k] - b[k]);
+        if (!(d <= num)) num = d; /* NaN counts */
+        if (fabs(b[k]) > den) den = fabs(b[k]);
+    }
+    if (den == 0.0) return num;
+    return num / den;
+}
+
+static std::vector<double> to_d(const float* p, size_t count) {
+    return std::vector<double>(p, p + count);
+}
+
+/* ---- model ----------------------------------------------------------------------------- */
+struct Spec {
+    std::vector<int> widths;
+    int pre;       /* l2l_preprocessing */
+    float p;
+    float scale;
+    int options;
+};
+
+static l2l_model make_model(const Spec& s) {
+    l2l_model m;
+    memset(&m, 0, sizeof m);
+    m.num_layers = (int32_t)s.widths.size();
+    m.in0 = s.pre == L2L_PREPROCESS_LOG_AND_SIGN ? 2 : 1;
+    int64_t off = 0, row = 0;
+    int32_t in = m.in0, maxw = m.in0;
+    for (int l = 0; l < m.num_layers; ++l) {
+        const int H = s.widths[l];
+        l2l_layer& ly = m.layers[l];
+        ly.in = in;
+        ly.width = H;
+        ly.w_ih = off;
+        ly.w_hh = ly.w_ih + 4LL * H * in;
+        ly.b_ih = ly.w_hh + 4LL * H * H;
+        ly.b_hh = ly.b_ih + 4LL * H;
+        ly.h_row = row;
+        off = ly.b_hh + 4LL * H;
+        row += 2 * H;
+        in = H;
+        if (H > maxw) maxw = H;
+    }
+    m.out_in = in;
+    m.max_width = maxw;
+    m.w_out = off;
+    m.b_out = off + in;
+    m.phi_size = m.b_out + 1;
+    m.state_rows = row;
+    m.output_scale = s.scale;
+    m.p = s.p;
+    m.pre.kind = s.pre;
+    m.pre.log_eps = (s.options & L2L_LOG_EPSILON) ? 1 : 0;
+    m.pre.inv_p = 1.0f / s.p;
+    m.pre.exp_p = expf(s.p);
+    return m;
+}
+
+/* ---- float64 reference (l2l.h equations) ----------------------------------------------- */
+struct Ref {
+    const l2l_model& m;
+    const std::vector<double>& phi;
+    int L() const { return m.num_layers; }
+    int H(int l) const { return m.layers[l].width; }
+    int in(int l) const { return m.layers[l].in; }
+    double wih(int l, int r, int c) const { return phi[m.layers[l].w_ih + (int64_t)r * in(l) + c]; }
+    double whh(int l, int r, int c) const { return phi[m.layers[l].w_hh + (int64_t)r * H(l) + c]; }
+    double bias(int l, int r) const { return phi[m.layers[l].b_ih + r] + phi[m.layers[l].b_hh + r]; }
+
+    void pre(double x, double* u) const {
+        if (m.pre.kind == L2L_PREPROCESS_IDENTITY) {
+            u[0] = x;
+            return;
+        }
+        double a = fabs(x);
+        a = m.pre.log_eps ? a + 1.1920929e-7 : (a < FLT_MIN ? FLT_MIN : a);
+        const double l = log(a) / (double)m.p;
+        u[0] = l < -1.0 ? -1.0 : l;
+        double s = x * exp((double)m.p);
+        u[1] = s > 1.0 ? 1.0 : (s < -1.0 ? -1.0 : s);
+    }
+    void pre_d(double x, double* d) const {
+        if (m.pre.kind == L2L_PREPROCESS_IDENTITY) {
+            d[0] = 1.0;
+            return;
+        }
+        double a = fabs(x);
+        a = m.pre.log_eps ? a + 1.1920929e-7 : (a < FLT_MIN ? FLT_MIN : a);
+        const double l = log(a) / (double)m.p;
+        const double sg = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
+        d[0] = l > -1.0 ? sg / ((double)m.p * a) : 0.0;
+        const double s = x * exp((double)m.p);
+        d[1] = (s > -1.0 && s < 1.0) ? exp((double)m.p) : 0.0;
+    }
+    static double sig(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+    /* per-layer values of one step */
+    struct Tape {
+        std::vector<std::vector<double>> u;      /* u[l]: input of layer l (u[L]: output input) */
+        std::vector<std::vector<double>> hp, cp; /* state before */
+        std::vector<std::vector<double>> i, f, g, o, c, tc;
+        double x;
+        double delta;
+    };
+
+    /* one step for one coordinate: state (S values) updated in place */
+    Tape step(double x, std::vector<double>& state) const {
+        Tape t;
+        t.x = x;
+        t.u.resize(L() + 1);
+        t.hp.resize(L());
+        t.cp.resize(L());
+        t.i.resize(L());
+        t.f.resize(L());
+        t.g.resize(L());
+        t.o.resize(L());
+        t.c.resize(L());
+        t.tc.resize(L());
+        t.u[0].resize(m.in0);
+        pre(x, t.u[0].data());
+        for (int l = 0; l < L(); ++l) {
+            const int Hl = H(l);
+            const int64_t hr = m.layers[l].h_row;
+            t.hp[l].assign(state.begin() + hr, state.begin() + hr + Hl);
+            t.cp[l].assign(state.begin() + hr + Hl, state.begin() + hr + 2 * Hl);
+            std::vector<double> z(4 * Hl);
+            for (int r = 0; r < 4 * Hl; ++r) {
+                double s = bias(l, r);
+                for (int c = 0; c < in(l); ++c) s += wih(l, r, c) * t.u[l][c];
+                for (int c = 0; c < Hl; ++c) s += whh(l, r, c) * t.hp[l][c];
+                z[r] = s;
+            }
+            t.i[l].resize(Hl);
+            t.f[l].resize(Hl);
+            t.g[l].resize(Hl);
+            t.o[l].resize(Hl);
+            t.c[l].resize(Hl);
+            t.tc[l].resize(Hl);
+            t.u[l + 1].resize(Hl);
+            for (int j = 0; j < Hl; ++j) {
+                t.i[l][j] = sig(z[j]);
+                t.f[l][j] = sig(z[Hl + j]);
+                t.g[l][j] = tanh(z[2 * Hl + j]);
+                t.o[l][j] = sig(z[3 * Hl + j]);
+                t.c[l][j] = t.f[l][j] * t.cp[l][j] + t.i[l][j] * t.g[l][j];
+                t.tc[l][j] = tanh(t.c[l][j]);
+                t.u[l + 1][j] = t.o[l][j] * t.tc[l][j];
+                state[hr + j] = t.u[l + 1][j];
+                state[hr + Hl + j] = t.c[l][j];
+            }
+        }
+        double d = phi[m.b_out];
+        for (int c = 0; c < m.out_in; ++c) d += phi[m.w_out + c] * t.u[L()][c];
+        t.delta = (double)m.output_scale * d;
+        return t;
+    }
+
+    /* Backward for one coordinate through `steps` steps starting from state0 with inputs xs:
+     * adds into dphi; returns dstate_initial and dx. */
+    void backward(const std::vector<double>& xs, const std::vector<double>& state0,
+                  const std::vector<double>& dloss, const std::vector<double>* dfinal,
+                  std::vector<double>& dphi, std::vector<double>& dinit, std::vector<double>& dx) const {
+        const int steps = (int)xs.size();
+        std::vector<Tape> tapes;
+        std::vector<double> st = state0;
+        for (int s = 0; s < steps; ++s) tapes.push_back(step(xs[s], st));
+        std::vector<std::vector<double>> dh(L()), dc(L());
+        for (int l = 0; l < L(); ++l) {
+            const int64_t hr = m.layers[l].h_row;
+            dh[l].assign(H(l), 0.0);
+            dc[l].assign(H(l), 0.0);
+            if (dfinal != nullptr) {
+                for (int j = 0; j < H(l); ++j) {
+                    dh[l][j] = (*dfinal)[hr + j];
+                    dc[l][j] = (*dfinal)[hr + H(l) + j];
+                }
+            }
+        }
+        dx.assign(steps, 0.0);
+        for (int s = steps - 1; s >= 0; --s) {
+            const Tape& t = tapes[s];
+            const double dD = dloss[s] * (double)m.output_scale;
+            dphi[m.b_out] += dD;
+            std::vector<double> du(m.out_in);
+            for (int c = 0; c < m.out_in; ++c) {
+                dphi[m.w_out + c] += dD * t.u[L()][c];
+                du[c] = dD * phi[m.w_out + c];
+            }
+            for (int l = L() - 1; l >= 0; --l) {
+                const int Hl = H(l);
+                const l2l_layer& ly = m.layers[l];
+                std::vector<double> dz(4 * Hl);
+                for (int j = 0; j < Hl; ++j) {
+                    const double dht = dh[l][j] + du[j];
+                    const double dct = dc[l][j] + dht * t.o[l][j] * (1 - t.tc[l][j] * t.tc[l][j]);
+                    dz[3 * Hl + j] = dht * t.tc[l][j] * t.o[l][j] * (1 - t.o[l][j]);
+                    dz[j] = dct * t.g[l][j] * t.i[l][j] * (1 - t.i[l][j]);
+                    dz[2 * Hl + j] = dct * t.i[l][j] * (1 - t.g[l][j] * t.g[l][j]);
+                    dz[Hl + j] = dct * t.cp[l][j] * t.f[l][j] * (1 - t.f[l][j]);
+                    dc[l][j] = dct * t.f[l][j];
+                }
+                std::vector<double> dlow(in(l), 0.0), dhp(Hl, 0.0);
+                for (int r = 0; r < 4 * Hl; ++r) {
+                    dphi[ly.b_ih + r] += dz[r];
+                    dphi[ly.b_hh + r] += dz[r];
+                    for (int c = 0; c < in(l); ++c) {
+                        dphi[ly.w_ih + (int64_t)r * in(l) + c] += dz[r] * t.u[l][c];
+                        dlow[c] += wih(l, r, c) * dz[r];
+                    }
+                    for (int c = 0; c < Hl; ++c) {
+                        dphi[ly.w_hh + (int64_t)r * Hl + c] += dz[r] * t.hp[l][c];
+                        dhp[c] += whh(l, r, c) * dz[r];
+                    }
+                }
+                dh[l] = dhp;
+                du = dlow;
+            }
+            double d[2];
+            pre_d(t.x, d);
+            double v = 0;
+            for (int c = 0; c < m.in0; ++c) v += du[c] * d[c];
+            dx[s] = v;
+        }
+        dinit.assign(m.state_rows, 0.0);
+        for (int l = 0; l < L(); ++l) {
+            const int64_t hr = m.layers[l].h_row;
+            for (int j = 0; j < H(l); ++j) {
+                dinit[hr + j] = dh[l][j];
+                dinit[hr + H(l) + j] = dc[l][j];
+            }
+        }
+    }
+};
+
+/* ---- test data ------------------------------------------------------------------------- */
+static std::mt19937_64 g_rng(12345);
+static double uni(double a, double b) { return std::uniform_real_distribution<double>(a, b)(g_rng); }
+
+/* gradient-like values spanning several magnitudes, both signs */
+static float grad_value() {
+    const double mag = pow(10.0, uni(-7.0, 0.5));
+    return (float)(uni(0, 1) < 0.5 ? -mag : mag);
+}
+
+static std::vector<float> random_phi(const l2l_model& m) {
+    std::vector<float> phi(m.phi_size);
+    for (auto& v : phi) v = (float)uni(-0.45, 0.45);
+    return phi;
+}
+
+/* ---- the CUDA context under test and its memory ----------------------------------------- */
+static void must(int32_t st, const char* what) {
+    if (st != L2L_OK) {
+        printf("%s failed (%d): %s\n", what, st, g_last_error.c_str());
+        exit(2);
+    }
+}
+
+struct Ctx {
+    l2l_context ctx;
+    Ctx() {
+        memset(&ctx, 0, sizeof ctx);
+        ctx.backend = L2L_BACKEND_CUDA;
+        must(l2l::cuda::create(0, &ctx), "create");
+    }
+    ~Ctx() { l2l::cuda::destroy(&ctx); }
+};
+
+/* A buffer where the context computes, filled from and read back to host vectors. */
+template <typename T>
+struct Dev {
+    Ctx& c;
+    T* p = nullptr;
+    size_t count;
+    Dev(Ctx& c_, size_t count_) : c(c_), count(count_) {
+        void* q = nullptr;
+        must(l2l::cuda::malloc_(&c.ctx, (int64_t)(count > 0 ? count : 1) * sizeof(T), &q), "malloc");
+        p = static_cast<T*>(q);
+    }
+    Dev(Ctx& c_, const std::vector<T>& v) : Dev(c_, v.size()) { put(v); }
+    ~Dev() { l2l::cuda::free_(&c.ctx, p); }
+    Dev(const Dev&) = delete;
+    Dev& operator=(const Dev&) = delete;
+    void put(const std::vector<T>& v) {
+        must(l2l::cuda::memcpy_(&c.ctx, p, v.data(), (int64_t)(v.size() * sizeof(T)),
+                                L2L_COPY_HOST_TO_CONTEXT), "memcpy to device");
+    }
+    std::vector<T> get() const {
+        std::vector<T> v(count);
+        must(l2l::cuda::memcpy_(&c.ctx, v.data(), p, (int64_t)(count * sizeof(T)),
+                                L2L_COPY_CONTEXT_TO_HOST), "memcpy to host");
+        return v;
+    }
+};
+
+/* Runs body(begin, end) over [0, count) on several host threads. */
+template <typename Body>
+static void parallel_for(int64_t count, Body body) {
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(16, std::thread::hardware_concurrency()));
+    std::vector<std::thread> ts;
+    for (int64_t w = 0; w < workers; ++w)
+        ts.emplace_back([=, &body] { body(count * w / workers, count * (w + 1) / workers, (int)w); });
+    for (auto& t : ts) t.join();
+}
+
+static std::string name_of(const Spec& s) {
+    std::string n = "{";
+    for (size_t k = 0; k < s.widths.size(); ++k) n += (k ? "," : "") + std::to_string(s.widths[k]);
+    n += s.pre == L2L_PREPROCESS_LOG_AND_SIGN ? "} log&sign" : "} identity";
+    if (s.options & L2L_LOG_EPSILON) n += "+eps";
+    return n;
+}
+
+/* Per-tensor error of dphi. */
+static double dphi_err(const l2l_model& m, const std::vector<double>& a, const std::vector<double>& b) {
+    double worst = 0;
+    auto upd = [&](int64_t off, int64_t len) {
+        const double e = err(a.data() + off, b.data() + off, (size_t)len);
+        if (!(e <= worst)) worst = e;
+    };
+    for (int l = 0; l < m.num_layers; ++l) {
+        const l2l_layer& ly = m.layers[l];
+        upd(ly.w_ih, ly.w_hh - ly.w_ih);
+        upd(ly.w_hh, ly.b_ih - ly.w_hh);
+        upd(ly.b_ih, ly.b_hh - ly.b_ih);
+        upd(ly.b_hh, 4LL * ly.width);
+    }
+    upd(m.w_out, m.out_in);
+    upd(m.b_out, 1);
+    return worst;
+}
+
+/* ---- 1. the reference backward against finite differences ------------------------------ */
+static void test_reference_fd(const Spec& spec) {
+    const l2l_model m = make_model(spec);
+    std::vector<double> phi(m.phi_size);
+    for (auto& v : phi) v = uni(-0.6, 0.6);
+    const int steps = 3;
+    std::vector<double> xs(steps), s0(m.state_rows), dl(steps), df(m.state_rows);
+    for (auto& v : xs) v = (double)grad_value() * 3;
+    for (auto& v : s0) v = uni(-0.5, 0.5);
+    for (auto& v : dl) v = uni(-1, 1);
+    for (auto& v : df) v = uni(-1, 1);
+    auto J = [&](const std::vector<double>& ph, const std::vector<double>& x, const std::vector<double>& st0) {
+        Ref r{m, ph};
+        std::vector<double> st = st0;
+        double j = 0;
+        for (int s = 0; s < steps; ++s) j += dl[s] * r.step(x[s], st).delta;
+        for (int64_t k = 0; k < m.state_rows; ++k) j += df[k] * st[k];
+        return j;
+    };
+    Ref r{m, phi};
+    std::vector<double> dphi(m.phi_size, 0.0), dinit, dx;
+    r.backward(xs, s0, dl, &df, dphi, dinit, dx);
+    const double h = 1e-6;
+    std::vector<double> fd(m.phi_size);
+    for (int64_t k = 0; k < m.phi_size; ++k) {
+        std::vector<double> a = phi, b = phi;
+        a[k] += h;
+        b[k] -= h;
+        fd[k] = (J(a, xs, s0) - J(b, xs, s0)) / (2 * h);
+    }
+    std::vector<double> fds(m.state_rows);
+    for (int64_t k = 0; k < m.state_rows; ++k) {
+        std::vector<double> a = s0, b = s0;
+        a[k] += h;
+        b[k] -= h;
+        fds[k] = (J(phi, xs, a) - J(phi, xs, b)) / (2 * h);
+    }
+    std::vector<double> fdx(steps);
+    for (int s = 0; s < steps; ++s) {
+        std::vector<double> a = xs, b = xs;
+        /* relative steps keep log|x| smooth; identity inputs need an absolute floor */
+        const double ax = m.pre.kind == L2L_PREPROCESS_IDENTITY ? fmax(fabs(xs[s]), 1e-2) : fabs(xs[s]);
+        const double hx = ax * 1e-6;
+        a[s] += hx;
+        b[s] -= hx;
+        fdx[s] = (J(phi, a, s0) - J(phi, b, s0)) / (2 * hx);
+    }
+    const std::string n = name_of(spec);
+    double e = err(dphi.data(), fd.data(), fd.size());
+    check(e < 1e-6, ("reference dphi vs finite differences " + n).c_str(), e, 1e-6);
+    if (m.state_rows > 0) {
+        e = err(dinit.data(), fds.data(), fds.size());
+        check(e < 1e-6, ("reference dstate_initial vs finite differences " + n).c_str(), e, 1e-6);
+    }
+    e = err(dx.data(), fdx.data(), fdx.size());
+    check(e < 1e-5, ("reference dx vs finite differences " + n).c_str(), e, 1e-5);
+}
+
+/* ---- 2-4. step and backward against the reference -------------------------------------- */
+struct Run {
+    std::vector<float> theta, state, record; /* after the steps */
+    std::vector<double> dphi;
+    std::vector<float> dinit, dx;
+};
+
+/* Runs `steps` steps over `sizes` tensors, then the backward over them, on the device. */
+static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
+                    const std::vector<int64_t>& sizes, const std::vector<float>& theta0,
+                    const std::vector<float>& state0, const std::vector<std::vector<float>>& grads,
+                    const std::vector<float>& dloss, const std::vector<float>* dfinal, bool want_dx,
+                    bool want_dinit) {
+    int64_t n = 0;
+    for (int64_t s : sizes) n += s;
+    const int steps = (int)grads.size();
+    const int64_t S = m.state_rows, R = 1 + S;
+    Dev<float> phi_d(c, phi), theta_d(c, theta0), state_d(c, state0);
+    Dev<float> record_d(c, std::vector<float>((size_t)(steps * R * n), -7.0f));
+    Dev<float> grad_d(c, (size_t)(steps * n));
+    {
+        std::vector<float> all((size_t)(steps * n));
+        for (int s = 0; s < steps; ++s) std::copy(grads[s].begin(), grads[s].end(), all.begin() + (size_t)s * n);
+        grad_d.put(all);
+    }
+    for (int s = 0; s < steps; ++s) {
+        std::vector<float*> th;
+        std::vector<const float*> gr;
+        int64_t off = 0;
+        for (int64_t sz : sizes) {
+            th.push_back(theta_d.p + off);
+            gr.push_back(grad_d.p + (size_t)s * n + off);
+            off += sz;
+        }
+        l2l::StepArgs a;
+        a.m = &m;
+        a.phi = phi_d.p;
+        a.num_tensors = (int32_t)sizes.size();
+        a.theta = th.data();
+        a.grad = gr.data();
+        a.sizes = sizes.data();
+        a.n = n;
+        a.state = state_d.p;
+        a.record = record_d.p + (size_t)s * R * n;
+        must(l2l::cuda::step(&c.ctx, a), "step");
+    }
+    Dev<float> dloss_d(c, dloss);
+    Dev<float> dfinal_d(c, dfinal != nullptr ? *dfinal : std::vector<float>(1, 0.0f));
+    Dev<double> dphi_d(c, std::vector<double>(m.phi_size, -1.0));
+    Dev<float> dinit_d(c, std::vector<float>((size_t)(S * n), -7.0f));
+    Dev<float> dx_d(c, std::vector<float>((size_t)(steps * n), -7.0f));
+    l2l::BackwardArgs b;
+    b.m = &m;
+    b.phi = phi_d.p;
+    b.n = n;
+    b.steps = steps;
+    b.record = record_d.p;
+    b.dloss_ddelta = dloss_d.p;
+    b.dstate_final = dfinal != nullptr ? dfinal_d.p : nullptr;
+    b.dphi = dphi_d.p;
+    b.dstate_initial = want_dinit ? dinit_d.p : nullptr;
+    b.dx = want_dx ? dx_d.p : nullptr;
+    must(l2l::cuda::backward(&c.ctx, b), "backward");
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    Run out;
+    out.theta = theta_d.get();
+    out.state = state_d.get();
+    out.record = record_d.get();
+    out.dphi = dphi_d.get();
+    out.dinit = dinit_d.get();
+    out.dx = dx_d.get();
+    return out;
+}
+
+static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes, int steps,
+                       bool with_dfinal, const char* path) {
+    const l2l_model m = make_model(spec);
+    int64_t n = 0;
+    for (int64_t s : sizes) n += s;
+    const int64_t S = m.state_rows, R = 1 + S;
+    const std::vector<float> phi = random_phi(m);
+    std::vector<float> theta0(n), state0((size_t)(S * n));
+    for (auto& v : theta0) v = (float)uni(-1, 1);
+    for (auto& v : state0) v = (float)uni(-0.8, 0.8);
+    std::vector<std::vector<float>> grads(steps, std::vector<float>(n));
+    for (auto& g : grads)
+        for (auto& v : g) v = grad_value();
+    std::vector<float> dloss((size_t)(steps * n)), dfinal((size_t)(S * n));
+    for (auto& v : dloss) v = (float)uni(-1, 1);
+    for (auto& v : dfinal) v = (float)uni(-1, 1);
+
+    const Run r = run_cuda(c, m, phi, sizes, theta0, state0, grads, dloss,
+                           with_dfinal ? &dfinal : nullptr, true, true);
+
+    /* reference, coordinate by coordinate */
+    const std::vector<double> phid = to_d(phi.data(), phi.size());
+    Ref ref{m, phid};
+    std::vector<double> theta_ref(n), state_ref((size_t)(S * n)), record_ref((size_t)(steps * R * n));
+    std::vector<double> dphi_ref(m.phi_size, 0.0), dinit_ref((size_t)(S * n)), dx_ref((size_t)(steps * n));
+    const int64_t workers = 16;
+    std::vector<std::vector<double>> dphi_part(workers, std::vector<double>(m.phi_size, 0.0));
+    parallel_for(n, [&](int64_t i0, int64_t i1, int w) {
+    for (int64_t i = i0; i < i1; ++i) {
+        std::vector<double>& dphi_ref = dphi_part[w];
+        std::vector<double> st(S), st0(S);
+        for (int64_t k = 0; k < S; ++k) st0[k] = st[k] = state0[k * n + i];
+        double th = theta0[i];
+        std::vector<double> xs(steps), dl(steps);
+        for (int s = 0; s < steps; ++s) {
+            xs[s] = grads[s][i];
+            dl[s] = dloss[(size_t)s * n + i];
+            record_ref[(size_t)(s * R) * n + i] = xs[s];
+            for (int64_t k = 0; k < S; ++k) record_ref[(size_t)(s * R + 1 + k) * n + i] = st[k];
+            th += ref.step(xs[s], st).delta;
+        }
+        theta_ref[i] = th;
+        for (int64_t k = 0; k < S; ++k) state_ref[k * n + i] = st[k];
+        std::vector<double> df(S);
+        for (int64_t k = 0; k < S; ++k) df[k] = dfinal[k * n + i];
+        std::vector<double> dinit, dx;
+        ref.backward(xs, st0, dl, with_dfinal ? &df : nullptr, dphi_ref, dinit, dx);
+        for (int64_t k = 0; k < S; ++k) dinit_ref[k * n + i] = dinit[k];
+        for (int s = 0; s < steps; ++s) dx_ref[(size_t)s * n + i] = dx[s];
+    }
+    });
+    for (const auto& part : dphi_part)
+        for (int64_t k = 0; k < m.phi_size; ++k) dphi_ref[k] += part[k];
+
+    char what[160];
+    const std::string nm = name_of(spec);
+    /* theta: compare the updates, not theta itself */
+    std::vector<double> up(n), up_ref(n);
+    for (int64_t i = 0; i < n; ++i) {
+        up[i] = (double)r.theta[i] - theta0[i];
+        up_ref[i] = theta_ref[i] - theta0[i];
+    }
+    double e = err(up.data(), up_ref.data(), n);
+    snprintf(what, sizeof what, "%s %s n=%lld: theta update", path, nm.c_str(), (long long)n);
+    check(e < 2e-5, what, e, 2e-5);
+    if (S > 0) {
+        const std::vector<double> sd = to_d(r.state.data(), r.state.size());
+        e = err(sd.data(), state_ref.data(), sd.size());
+        snprintf(what, sizeof what, "%s %s: state", path, nm.c_str());
+        check(e < 2e-5, what, e, 2e-5);
+    }
+    const std::vector<double> rd = to_d(r.record.data(), r.record.size());
+    e = err(rd.data(), record_ref.data(), rd.size());
+    snprintf(what, sizeof what, "%s %s: record", path, nm.c_str());
+    check(e < 2e-5, what, e, 2e-5);
+
+    e = dphi_err(m, r.dphi, dphi_ref);
+    snprintf(what, sizeof what, "%s %s steps=%d%s: dphi (worst tensor)", path, nm.c_str(), steps,
+             with_dfinal ? " dfinal" : "");
+    check(e < 1e-4, what, e, 1e-4);
+    if (S > 0) {
+        const std::vector<double> dd = to_d(r.dinit.data(), r.dinit.size());
+        e = err(dd.data(), dinit_ref.data(), dd.size());
+        snprintf(what, sizeof what, "%s %s: dstate_initial", path, nm.c_str());
+        check(e < 1e-4, what, e, 1e-4);
+    }
+    const std::vector<double> dxd = to_d(r.dx.data(), r.dx.size());
+    e = err(dxd.data(), dx_ref.data(), dxd.size());
+    snprintf(what, sizeof what, "%s %s: dx", path, nm.c_str());
+    check(e < 1e-4, what, e, 1e-4);
+
+    /* bitwise reproducibility of dphi */
+    const Run r2 = run_cuda(c, m, phi, sizes, theta0, state0, grads, dloss,
+                            with_dfinal ? &dfinal : nullptr, false, false);
+    snprintf(what, sizeof what, "%s %s: dphi bitwise identical on a second run", path, nm.c_str());
+    check(memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0, what);
+}
+
+/* A step without a record updates theta and the state exactly as one with a record. */
+static void test_no_record(Ctx& c, const Spec& spec, const char* path) {
+    const l2l_model m = make_model(spec);
+    const int64_t n = 150, S = m.state_rows, R = 1 + S;
+    std::vector<float> theta(n), state((size_t)(S * n)), grad(n);
+    for (auto& v : theta) v = (float)uni(-1, 1);
+    for (auto& v : state) v = (float)uni(-0.8, 0.8);
+    for (auto& v : grad) v = grad_value();
+    Dev<float> phi_d(c, random_phi(m)), grad_d(c, grad), record_d(c, (size_t)(R * n));
+    Dev<float> theta1(c, theta), state1(c, state), theta2(c, theta), state2(c, state);
+    const float* gr = grad_d.p;
+    l2l::StepArgs a;
+    a.m = &m;
+    a.phi = phi_d.p;
+    a.num_tensors = 1;
+    a.grad = &gr;
+    a.sizes = &n;
+    a.n = n;
+    float* th = theta1.p;
+    a.theta = &th;
+    a.state = state1.p;
+    a.record = record_d.p;
+    must(l2l::cuda::step(&c.ctx, a), "step");
+    th = theta2.p;
+    a.state = state2.p;
+    a.record = nullptr;
+    must(l2l::cuda::step(&c.ctx, a), "step");
+    const bool same = theta1.get() == theta2.get() && state1.get() == state2.get();
+    check(same, (std::string(path) + " " + name_of(spec) + ": step without record identical").c_str());
+}
+
+/* ---- 5. meta_loss_grads ----------------------------------------------------------------- */
+static void test_meta_loss(Ctx& c) {
+    const l2l_model m = make_model({{3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+    const int64_t n = 301, R = 1 + m.state_rows;
+    const int steps = 5;
+    std::vector<float> record((size_t)(steps * R * n)), gl(n);
+    for (auto& v : record) v = (float)uni(-1, 1);
+    for (auto& v : gl) v = (float)uni(-1, 1);
+    const float scale = 0.25f;
+    Dev<float> record_d(c, record), gl_d(c, gl), out_d(c, std::vector<float>((size_t)(steps * n), -7.0f));
+    must(l2l::cuda::meta_loss_grads(&c.ctx, &m, n, steps, record_d.p, gl_d.p, scale, out_d.p),
+         "meta_loss_grads");
+    const std::vector<float> out = out_d.get();
+    std::vector<double> ref((size_t)(steps * n)), got = to_d(out.data(), out.size());
+    for (int64_t i = 0; i < n; ++i)
+        for (int s = 0; s < steps; ++s) {
+            double v = gl[i];
+            for (int t = s + 1; t < steps; ++t) v += record[(size_t)(t * R) * n + i];
+            ref[(size_t)s * n + i] = scale * v;
+        }
+    const double e = err(got.data(), ref.data(), ref.size());
+    check(e < 1e-6, "meta_loss_grads", e, 1e-6);
+}
+
+/* ---- 6. find_non_finite ----------------------------------------------------------------- */
+static void test_non_finite(Ctx& c) {
+    std::vector<float> v(100003, 1.0f);
+    Dev<float> d(c, v);
+    int64_t idx = 0;
+    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    check(idx == -1, "find_non_finite: none", (double)idx);
+    v[77777] = INFINITY;
+    v[99999] = NAN;
+    v[80000] = -INFINITY;
+    d.put(v);
+    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    check(idx == 77777, "find_non_finite: smallest index of several", (double)idx);
+    v[3] = NAN;
+    d.put(v);
+    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    check(idx == 3, "find_non_finite: NaN", (double)idx);
+}
+
+#ifdef L2L_EMU
+/* ---- 7. limits (emulated devices only) ---------------------------------------------------- */
+static void test_limits() {
+    const l2l_model m = make_model({{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+    const int saved = emu::g_smem_optin;
+    emu::g_smem_optin = 16 * 1024;
+    Ctx c;
+    std::vector<float> phi = random_phi(m), theta(10), grad(10, 0.5f), state(10 * m.state_rows, 0.0f);
+    float* th = theta.data();
+    const float* gr = grad.data();
+    const int64_t size = 10;
+    l2l::StepArgs a;
+    a.m = &m;
+    a.phi = phi.data();
+    a.num_tensors = 1;
+    a.theta = &th;
+    a.grad = &gr;
+    a.sizes = &size;
+    a.n = 10;
+    a.state = state.data();
+    a.record = nullptr;
+    const int32_t st = l2l::cuda::step(&c.ctx, a);
+    check(st == L2L_ERR_INVALID_ARGUMENT, "step with too little shared memory: INVALID_ARGUMENT", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    std::vector<float> record(10 * (1 + m.state_rows), 0.0f), dloss(10, 1.0f);
+    std::vector<double> dphi(m.phi_size);
+    l2l::BackwardArgs b;
+    b.m = &m;
+    b.phi = phi.data();
+    b.n = 10;
+    b.steps = 1;
+    b.record = record.data();
+    b.dloss_ddelta = dloss.data();
+    b.dstate_final = nullptr;
+    b.dphi = dphi.data();
+    b.dstate_initial = nullptr;
+    b.dx = nullptr;
+    int32_t sb = l2l::cuda::backward(&c.ctx, b);
+    check(sb == L2L_ERR_INVALID_ARGUMENT, "backward with too little shared memory: INVALID_ARGUMENT", sb);
+    printf("        (%s)\n", g_last_error.c_str());
+    emu::g_smem_optin = saved;
+    /* out of device memory for the workspace */
+    Ctx c2;
+    emu::g_alloc_limit = 1000;
+    sb = l2l::cuda::backward(&c2.ctx, b);
+    check(sb == L2L_ERR_OUT_OF_MEMORY, "backward without memory for its workspace: OUT_OF_MEMORY", sb);
+    printf("        (%s)\n", g_last_error.c_str());
+    emu::g_alloc_limit = 0;
+    sb = l2l::cuda::backward(&c2.ctx, b);
+    check(sb == L2L_OK, "backward after that succeeds", sb);
+}
+#endif
+
+/* ---- 8. timings (GPU) ------------------------------------------------------------------- */
+static void bench(const Spec& spec, int64_t n, int steps, bool generic) {
+    if (generic) setenv("L2L_CUDA_FORCE_GENERIC", "1", 1);
+    Ctx c;
+    unsetenv("L2L_CUDA_FORCE_GENERIC");
+    const l2l_model m = make_model(spec);
+    const int64_t S = m.state_rows, R = 1 + S;
+    std::vector<float> g(n);
+    for (auto& v : g) v = grad_value();
+    Dev<float> phi_d(c, random_phi(m)), theta_d(c, std::vector<float>(n, 0.0f));
+    Dev<float> state_d(c, std::vector<float>((size_t)(S * n), 0.0f)), grad_d(c, g);
+    Dev<float> record_d(c, (size_t)(steps * R * n));
+    Dev<float> dloss_d(c, std::vector<float>((size_t)(steps * n), 1e-3f));
+    Dev<double> dphi_d(c, (size_t)m.phi_size);
+    float* th = theta_d.p;
+    const float* gr = grad_d.p;
+    l2l::StepArgs a;
+    a.m = &m;
+    a.phi = phi_d.p;
+    a.num_tensors = 1;
+    a.theta = &th;
+    a.grad = &gr;
+    a.sizes = &n;
+    a.n = n;
+    a.state = state_d.p;
+    l2l::BackwardArgs b;
+    b.m = &m;
+    b.phi = phi_d.p;
+    b.n = n;
+    b.steps = steps;
+    b.record = record_d.p;
+    b.dloss_ddelta = dloss_d.p;
+    b.dstate_final = nullptr;
+    b.dphi = dphi_d.p;
+    b.dstate_initial = nullptr;
+    b.dx = nullptr;
+    auto unroll = [&] {
+        for (int s = 0; s < steps; ++s) {
+            a.record = record_d.p + (size_t)s * R * n;
+            must(l2l::cuda::step(&c.ctx, a), "step");
+        }
+    };
+    unroll(); /* warm up */
+    must(l2l::cuda::backward(&c.ctx, b), "backward");
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    const int reps = 5;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) unroll();
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    auto t1 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) must(l2l::cuda::backward(&c.ctx, b), "backward");
+    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    auto t2 = std::chrono::steady_clock::now();
+    const double step_ms = std::chrono::duration<double, std::milli>(t1 - t0).count() / (reps * steps);
+    const double bwd_ms = std::chrono::duration<double, std::milli>(t2 - t1).count() / reps;
+    printf("  bench %-22s %-8s n=%-9lld step %8.3f ms (%6.2f ns/coord)   backward of %d steps %9.3f ms (%6.2f ns/coord/step)\n",
+           name_of(spec).c_str(), generic ? "generic" : "", (long long)n, step_ms, 1e6 * step_ms / n, steps,
+           bwd_ms, 1e6 * bwd_ms / ((double)n * steps));
+}
+
+/* usage: backend_test [--quick] [--long] [--bench] [--only=reference|fixed|generic|small] */
+int main(int argc, char** argv) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    bool quick = false, longer = false, timings = false;
+    const char* only = "";
+    for (int k = 1; k < argc; ++k) {
+        if (strcmp(argv[k], "--quick") == 0) quick = true;
+        if (strcmp(argv[k], "--long") == 0) longer = true;
+        if (strcmp(argv[k], "--bench") == 0) timings = true;
+        if (strncmp(argv[k], "--only=", 7) == 0) only = argv[k] + 7;
+    }
+    auto want = [&](const char* part) { return only[0] == '\0' || strcmp(only, part) == 0; };
+    const Spec paper{{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0};
+    if (timings) {
+        bench(paper, 15910, 20, false);
+        bench(paper, 15910, 20, true);
+        bench(paper, 1 << 20, 20, false);
+        bench(paper, 1 << 20, 20, true);
+        bench({{20, 20}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0}, 1 << 20, 20, false);
+        return 0;
+    }
+    if (want("reference")) {
+        printf("reference backward vs finite differences\n");
+        test_reference_fd({{3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+        test_reference_fd({{4}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0});
+        test_reference_fd({{2, 3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 3.0f, 0.5f, L2L_LOG_EPSILON});
+        test_reference_fd({{}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+    }
+    if (want("fixed")) {
+        Ctx c;
+        printf("fixed-width kernels (2 x 20 units)\n");
+        std::vector<int64_t> sizes;
+        /* 40 tensors (two launches), zero sizes among them; n = 300 (3 tiles of 128) */
+        for (int k = 0; k < 40; ++k) sizes.push_back(k % 7 == 3 ? 0 : (k < 20 ? 3 : 5 + (k % 3)));
+        int64_t n = 0;
+        for (int64_t s : sizes) n += s;
+        sizes.back() += 300 - n;
+        test_model(c, paper, sizes, 3, true, "fixed");
+        test_model(c, {{20, 20}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0}, {129, 100}, 2, false, "fixed");
+        if (!quick)
+            test_model(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, L2L_LOG_EPSILON}, {700},
+                       2, true, "fixed");
+        if (longer) /* several tiles per partial row with the default chunking */
+            test_model(c, paper, {100000, 0, 200003}, 3, true, "fixed");
+        test_no_record(c, paper, "fixed");
+        test_meta_loss(c);
+        test_non_finite(c);
+#ifdef L2L_EMU
+        test_limits();
+#endif
+    }
+    if (want("generic")) {
+        setenv("L2L_CUDA_FORCE_GENERIC", "1", 1);
+        Ctx c;
+        unsetenv("L2L_CUDA_FORCE_GENERIC");
+        printf("generic kernels\n");
+        test_model(c, paper, {3, 0, 297}, 3, true, "generic");
+        test_model(c, {{7}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0}, {77}, 3, true, "generic");
+        test_model(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0}, {50, 150}, 3, true, "generic");
+        test_model(c, {{}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {200}, 3, false, "generic");
+        test_model(c, {{}, L2L_PREPROCESS_IDENTITY, 10.0f, 0.5f, 0}, {33}, 2, false, "generic");
+        test_no_record(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0}, "generic");
+        if (longer) {
+            test_model(c, paper, {300001}, 2, true, "generic");
+            test_model(c, {{40, 40}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {5000}, 3, true, "generic");
+        }
+    }
+#ifdef L2L_EMU
+    if (!quick && want("small")) {
+        /* a device with 100 KB of shared memory per SM: the fixed backward does not fit and
+         * the generic kernels take smaller blocks */
+        emu::g_smem_per_sm = 100 * 1024;
+        emu::g_smem_optin = 99 * 1024;
+        Ctx c;
+        printf("100 KB of shared memory per SM\n");
+        test_model(c, paper, {250}, 2, true, "small-smem");
+        test_model(c, {{24, 9}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0}, {90}, 2, true, "small-smem");
+        emu::g_smem_per_sm = 228 * 1024;
+        emu::g_smem_optin = 227 * 1024;
+    }
+#endif
+    printf("%d passed, %d failed\n", g_passes, g_failures);
+    return g_failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,264 @@
+/*
+ * cuda_runtime.h (emulation) -- just enough of the CUDA runtime and device built-ins to compile
+ * the CUDA backend (cuda_backend.cu, kernels.cuh) as ordinary C++ and run its kernels on the
+ * CPU: every block runs in turn, its threads as real threads, __syncthreads as a barrier of the
+ * block, warp shuffles as a barrier of the warp.  "Device" memory is host memory.
+ *
+ * Only for tests (emu_test.cpp): it checks the kernels' indexing, shared-memory layouts,
+ * synchronization and results against a float64 reference on machines without a GPU.  Launch
+ * syntax (kernel<<<grid, block, smem, stream>>>(args)) is rewritten by run.sh into
+ * emu::launch(kernel, grid, block, smem, stream)(args).
+ */
+#ifndef L2L_EMU_CUDA_RUNTIME_H
+#define L2L_EMU_CUDA_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <barrier>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
+struct uint3 {
+    unsigned x, y, z;
+};
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+inline int64_t min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int min(int a, int b) { return a < b ? a : b; }
+
+/* ---- runtime API ------------------------------------------------------------------------- */
+enum cudaError_t {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorLaunchFailure = 719
+};
+typedef struct emu_stream* cudaStream_t;
+enum cudaMemcpyKind {
+    cudaMemcpyHostToHost = 0,
+    cudaMemcpyHostToDevice = 1,
+    cudaMemcpyDeviceToHost = 2,
+    cudaMemcpyDeviceToDevice = 3
+};
+enum cudaFuncAttribute {
+    cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
+    cudaFuncAttributePreferredSharedMemoryCarveout = 9
+};
+enum cudaSharedCarveout { cudaSharedmemCarveoutMaxShared = 100 };
+enum cudaDeviceAttr {
+    cudaDevAttrMultiProcessorCount = 16,
+    cudaDevAttrComputeCapabilityMajor = 75,
+    cudaDevAttrComputeCapabilityMinor = 76,
+    cudaDevAttrMaxSharedMemoryPerMultiprocessor = 81,
+    cudaDevAttrMaxSharedMemoryPerBlockOptin = 97
+};
+#define cudaStreamNonBlocking 0x01
+struct cudaFuncAttributes {
+    int maxThreadsPerBlock;
+};
+
+namespace emu {
+
+/* device description, set by tests */
+inline int g_num_sms = 132;
+inline int g_smem_optin = 227 * 1024;
+inline int g_smem_per_sm = 228 * 1024;
+inline int g_device_count = 1;
+/* allocation limit, to test out-of-memory paths (0: none) */
+inline size_t g_alloc_limit = 0;
+inline int64_t g_launches = 0;
+
+/* dynamic shared memory of the running block: exactly the launch's size, so that address
+ * sanitizers see accesses past it */
+inline unsigned char* g_smem = nullptr;
+
+inline thread_local uint3 t_thread{0, 0, 0};
+inline thread_local uint3 t_block{0, 0, 0};
+inline dim3 g_block_dim;
+inline dim3 g_grid_dim;
+inline std::barrier<>* g_block_barrier = nullptr;
+inline std::vector<std::unique_ptr<std::barrier<>>> g_warp_barriers;
+inline float g_shfl[1024];
+inline std::mutex g_atomic_mutex;
+
+inline int linear_tid() {
+    return (int)(t_thread.x + g_block_dim.x * (t_thread.y + g_block_dim.y * t_thread.z));
+}
+
+inline void sync_block() { g_block_barrier->arrive_and_wait(); }
+
+inline float shfl_xor(unsigned mask, float v, int lane_mask) {
+    if (mask != 0xffffffffu) throw std::logic_error("emulated shuffles need a full mask");
+    const int t = linear_tid();
+    const int warp = t / 32, lane = t % 32;
+    g_shfl[t] = v;
+    g_warp_barriers[warp]->arrive_and_wait();
+    const float r = g_shfl[warp * 32 + (lane ^ lane_mask)];
+    g_warp_barriers[warp]->arrive_and_wait();
+    return r;
+}
+
+/* Runs a grid: blocks one after the other, the threads of a block concurrently.  Shared memory
+ * is filled with NaN before each block so that reads of unwritten shared memory show. */
+template <typename Body>
+void run_grid(dim3 grid, dim3 block, size_t smem, Body body) {
+    const unsigned threads = block.x * block.y * block.z;
+    if (threads == 0 || threads > 1024) throw std::logic_error("bad block size");
+    if ((int64_t)smem > g_smem_optin) throw std::logic_error("too much shared memory");
+    if (threads % 32 != 0) throw std::logic_error("emulated blocks must be whole warps");
+    ++g_launches;
+    g_block_dim = block;
+    g_grid_dim = grid;
+    std::barrier<> bar((ptrdiff_t)threads);
+    g_block_barrier = &bar;
+    g_warp_barriers.clear();
+    for (unsigned w = 0; w < threads / 32; ++w) g_warp_barriers.emplace_back(new std::barrier<>(32));
+    const size_t smem_alloc = (smem + 15) / 16 * 16;
+    std::unique_ptr<unsigned char, void (*)(void*)> buffer(
+        static_cast<unsigned char*>(aligned_alloc(16, smem_alloc > 0 ? smem_alloc : 16)), free);
+    g_smem = buffer.get();
+    /* one thread per CUDA thread for the whole launch; blocks in turn, separated by barriers
+     * (thread 0 refills shared memory before each block) */
+    const size_t blocks = (size_t)grid.x * grid.y * grid.z;
+    std::vector<std::thread> ts;
+    ts.reserve(threads);
+    for (unsigned t = 0; t < threads; ++t) {
+        ts.emplace_back([&, t] {
+            t_thread = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+            for (size_t k = 0; k < blocks; ++k) {
+                t_block = uint3{(unsigned)(k % grid.x), (unsigned)((k / grid.x) % grid.y),
+                                (unsigned)(k / ((size_t)grid.x * grid.y))};
+                if (t == 0) {
+                    const float nan = std::nanf("");
+                    for (size_t e = 0; e < smem_alloc / sizeof(float); ++e)
+                        memcpy(g_smem + e * sizeof(float), &nan, sizeof(float));
+                }
+                bar.arrive_and_wait();
+                body();
+                bar.arrive_and_wait();
+            }
+        });
+    }
+    for (auto& th : ts) th.join();
+    g_block_barrier = nullptr;
+    g_smem = nullptr;
+}
+
+template <typename Kernel>
+auto launch(Kernel kernel, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t = nullptr) {
+    return [=](auto... args) { run_grid(grid, block, smem, [&] { kernel(args...); }); };
+}
+
+} // namespace emu
+
+#define threadIdx (emu::t_thread)
+#define blockIdx (emu::t_block)
+#define blockDim (emu::g_block_dim)
+#define gridDim (emu::g_grid_dim)
+
+inline void __syncthreads() { emu::sync_block(); }
+inline float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
+    return emu::shfl_xor(mask, v, lane_mask);
+}
+inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
+    std::lock_guard<std::mutex> lock(emu::g_atomic_mutex);
+    const unsigned long long old = *p;
+    if (v < old) *p = v;
+    return old;
+}
+
+inline cudaError_t& emu_last_error() {
+    static thread_local cudaError_t e = cudaSuccess;
+    return e;
+}
+inline cudaError_t cudaGetLastError() {
+    const cudaError_t e = emu_last_error();
+    emu_last_error() = cudaSuccess;
+    return e;
+}
+inline const char* cudaGetErrorString(cudaError_t e) {
+    return e == cudaSuccess ? "no error" : e == cudaErrorMemoryAllocation ? "out of memory" : "emulated error";
+}
+inline const char* cudaGetErrorName(cudaError_t e) {
+    return e == cudaSuccess ? "cudaSuccess" : e == cudaErrorMemoryAllocation ? "cudaErrorMemoryAllocation" : "cudaErrorEmulated";
+}
+inline cudaError_t cudaGetDeviceCount(int* c) {
+    *c = emu::g_device_count;
+    return emu::g_device_count > 0 ? cudaSuccess : cudaErrorInvalidValue;
+}
+inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
+    switch (a) {
+    case cudaDevAttrMultiProcessorCount: *v = emu::g_num_sms; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = emu::g_smem_optin; break;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *v = emu::g_smem_per_sm; break;
+    case cudaDevAttrComputeCapabilityMajor: *v = 9; break;
+    case cudaDevAttrComputeCapabilityMinor: *v = 0; break;
+    }
+    return cudaSuccess;
+}
+template <typename F>
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* a, F) {
+    a->maxThreadsPerBlock = 1024;
+    return cudaSuccess;
+}
+template <typename F>
+cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute a, int v) {
+    if (a == cudaFuncAttributeMaxDynamicSharedMemorySize && v > emu::g_smem_optin)
+        return cudaErrorInvalidValue;
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+    *s = reinterpret_cast<cudaStream_t>(new int(0));
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    delete reinterpret_cast<int*>(s);
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+    if (emu::g_alloc_limit != 0 && bytes > emu::g_alloc_limit) {
+        emu_last_error() = cudaErrorMemoryAllocation;
+        return cudaErrorMemoryAllocation;
+    }
+    *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
+    return *p != nullptr ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+inline cudaError_t cudaMallocHost(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
+inline cudaError_t cudaFree(void* p) {
+    free(p);
+    return cudaSuccess;
+}
+inline cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) {
+    memmove(d, s, n);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t) {
+    memset(d, v, n);
+    return cudaSuccess;
+}
+
+#endif

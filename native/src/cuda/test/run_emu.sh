@@ -1,0 +1,25 @@
+#!/bin/sh
+# Builds the CUDA backend as C++ over the emulated runtime (emu/cuda_runtime.h) and runs
+# backend_test.cpp: the kernels' logic checked on the CPU against a float64 reference.
+#   sh native/src/cuda/test/run_emu.sh [build-dir] [test options: --quick, --only=...]
+# Needs g++ with C++20 (std::barrier); no CUDA toolkit, driver or GPU.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+native=$(cd "$src/../.." && pwd)
+out=${TMPDIR:-/tmp}/l2l-cuda-emu
+case "${1:-}" in -*|"") ;; *) out=$1; shift ;; esac
+mkdir -p "$out"
+# kernel launches become emu::launch(kernel, grid, block, smem, stream)(args);
+# extern shared memory becomes the emulator's per-block buffer, static shared memory a static.
+sed -e 's/\([A-Za-z_:][A-Za-z_:0-9]*\)<<<\(.*\)>>>(/emu::launch(\1, \2)(/' \
+    "$src/cuda_backend.cu" > "$out/cuda_backend.cu"
+sed -e 's/extern __shared__ float4 \([A-Za-z_0-9]*\)\[\];/float4* \1 = reinterpret_cast<float4*>(emu::g_smem);/' \
+    -e 's/__shared__/static/' \
+    "$src/kernels.cuh" > "$out/kernels.cuh"
+# L2L_CUDA_TARGET_ROWS=2: several tiles per partial row already at small n
+${CXX:-g++} -std=c++20 -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
+    ${EMU_CXXFLAGS:-} -DL2L_EMU=1 -DL2L_CUDA_TARGET_ROWS=2 \
+    -I "$out" -I "$here/emu" -I "$native/include" -I "$native/src/common" \
+    -o "$out/backend_test" "$here/backend_test.cpp"
+"$out/backend_test" "$@"

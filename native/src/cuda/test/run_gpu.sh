@@ -1,0 +1,23 @@
+#!/bin/sh
+# Builds backend_test.cpp with nvcc against the CUDA runtime and runs it on GPU 0: the CUDA
+# backend checked against the float64 reference (add --long for large n), or --bench for
+# timings of the step and the backward.
+#   sh native/src/cuda/test/run_gpu.sh [build-dir] [test options: --long, --bench, --only=...]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+native=$(cd "$src/../.." && pwd)
+out=${TMPDIR:-/tmp}/l2l-cuda-gpu
+case "${1:-}" in -*|"") ;; *) out=$1; shift ;; esac
+mkdir -p "$out"
+${NVCC:-nvcc} -x cu -std=c++17 -O3 -Xptxas=-v \
+    -gencode arch=compute_80,code=sm_80 -gencode 'arch=compute_90,code=[sm_90,compute_90]' \
+    --expt-relaxed-constexpr -Xcompiler -pthread \
+    -I "$src" -I "$native/include" -I "$native/src/common" \
+    -o "$out/backend_test" "$here/backend_test.cpp" -lcudart_static 2> "$out/ptxas.log" ||
+    { cat "$out/ptxas.log"; exit 1; }
+if grep -E '[1-9][0-9]* bytes spill (stores|loads)' "$out/ptxas.log"; then
+    echo "ptxas reports register spills"
+    exit 1
+fi
+"$out/backend_test" "$@"
