@@ -2,11 +2,11 @@
 # Builds backend_test.cpp with nvcc against the CUDA runtime and runs it on GPU 0: the CUDA
 # backend checked against the float64 reference (add --long for large n), or --bench for
 # timings of the step and the backward.
-#   sh native/src/cuda/test/run_gpu.sh [build-dir] [test options: --long, --bench, --only=...]
+#   sh tests/cuda/run_gpu.sh [build-dir] [test options: --long, --bench, --only=...]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/.." && pwd)
-native=$(cd "$src/../.." && pwd)
+native=$(cd "$here/../../native" && pwd)
+src="$native/src/cuda"
 out=${TMPDIR:-/tmp}/l2l-cuda-gpu
 case "${1:-}" in -*|"") ;; *) out=$1; shift ;; esac
 mkdir -p "$out"

@@ -1,12 +1,12 @@
 #!/bin/sh
 # Builds the CUDA backend as C++ over the emulated runtime (emu/cuda_runtime.h) and runs
 # backend_test.cpp: the kernels' logic checked on the CPU against a float64 reference.
-#   sh native/src/cuda/test/run_emu.sh [build-dir] [test options: --quick, --only=...]
+#   sh tests/cuda/run_emu.sh [build-dir] [test options: --quick, --only=...]
 # Needs g++ with C++20 (std::barrier); no CUDA toolkit, driver or GPU.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/.." && pwd)
-native=$(cd "$src/../.." && pwd)
+native=$(cd "$here/../../native" && pwd)
+src="$native/src/cuda"
 out=${TMPDIR:-/tmp}/l2l-cuda-emu
 case "${1:-}" in -*|"") ;; *) out=$1; shift ;; esac
 mkdir -p "$out"
