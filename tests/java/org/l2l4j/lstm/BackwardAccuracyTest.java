@@ -8,7 +8,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.reference.ReferenceLstm;
 
 /**
@@ -55,37 +54,26 @@ class BackwardAccuracyTest {
         for (String isa : Backend.supportedCpuIsas()) {
             backend.setCpuIsa(isa);
             try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
-                CoordinatewiseLstm lstm = u.lstm;
-                NativeBuffer phiBuf = u.phi;
-                NativeBuffer theta = u.theta;
-                NativeBuffer grad = u.grad;
-                NativeBuffer state = u.state;
-                UnrollRecord record = u.record;
-                NativeBuffer dloss = u.dloss;
-                NativeBuffer dphi = u.dphi;
-                NativeBuffer dstate0 = u.dstate;
-                NativeBuffer dx = u.dx;
-                TensorList tensors = u.tensors;
-                phiBuf.write(phi);
-                theta.write(theta0);
-                if (state != null) {
-                    state.write(state0);
+                u.phi.write(phi);
+                u.theta.write(theta0);
+                if (u.state != null) {
+                    u.state.write(state0);
                 }
-                // forward: x_t = grad f(theta_t), recorded by the step
+                // forward: x_t = u.grad f(theta_t), recorded by the step
                 double[][] x = new double[steps][];
                 double[][] xs = new double[steps + 1][];
                 for (int t = 0; t <= steps; t++) {
-                    float[] th = theta.toFloatArray();
+                    float[] th = u.theta.toFloatArray();
                     float[] g = LstmFixtures.toFloat(f.gradient(LstmFixtures.toDouble(th)));
                     xs[t] = LstmFixtures.toDouble(g);
-                    grad.write(g);
+                    u.grad.write(g);
                     if (t < steps) {
                         x[t] = xs[t];
-                        lstm.step(phiBuf, tensors, state, record, t, true);
+                        u.lstm.step(u.phi, u.tensors, u.state, u.record, t, true);
                     }
                 }
                 // dL/d delta_s = sum_{t=s+1..T} x_t
-                lstm.metaLossGradients(record, steps, grad, 1.0, dloss);
+                u.lstm.metaLossGradients(u.record, steps, u.grad, 1.0, u.dloss);
                 double[][] dDelta = new double[steps][n];
                 double[] dDeltaFlat = new double[steps * n];
                 for (int s = steps - 1; s >= 0; s--) {
@@ -94,9 +82,9 @@ class BackwardAccuracyTest {
                         dDeltaFlat[s * n + i] = dDelta[s][i];
                     }
                 }
-                assertClose(isa + " dloss_ddelta", LstmFixtures.toDouble(dloss.toFloatArray()), dDeltaFlat);
+                assertClose(isa + " dloss_ddelta", LstmFixtures.toDouble(u.dloss.toFloatArray()), dDeltaFlat);
 
-                lstm.backward(phiBuf, record, steps, dloss, null, dphi, dstate0, dx, true);
+                u.lstm.backward(u.phi, u.record, steps, u.dloss, null, u.dphi, u.dstate, u.dx, true);
 
                 double[][] s0 = new double[rows][n];
                 for (int r = 0; r < rows; r++) {
@@ -106,16 +94,16 @@ class BackwardAccuracyTest {
                 }
                 ReferenceLstm ref = new ReferenceLstm(config, LstmFixtures.toDouble(phi));
                 ReferenceLstm.Gradients expected = ref.backward(s0, x, dDelta);
-                assertClose(isa + " dphi", dphi.toDoubleArray(), expected.dphi);
+                assertClose(isa + " u.dphi", u.dphi.toDoubleArray(), expected.dphi);
                 for (PhiLayout.Entry e : config.phiLayout().entries()) {
-                    double[] got = java.util.Arrays.copyOfRange(dphi.toDoubleArray(), e.offset(), e.offset() + e.size());
+                    double[] got = java.util.Arrays.copyOfRange(u.dphi.toDoubleArray(), e.offset(), e.offset() + e.size());
                     double[] want = java.util.Arrays.copyOfRange(expected.dphi, e.offset(), e.offset() + e.size());
                     assertClose(isa + " d" + e.name(), got, want);
                 }
                 if (rows > 0) {
-                    assertClose(isa + " dstate_initial", LstmFixtures.toDouble(dstate0.toFloatArray()), flatten(expected.dstateInitial));
+                    assertClose(isa + " dstate_initial", LstmFixtures.toDouble(u.dstate.toFloatArray()), flatten(expected.dstateInitial));
                 }
-                assertClose(isa + " dx", LstmFixtures.toDouble(dx.toFloatArray()), flatten(expected.dx));
+                assertClose(isa + " dx", LstmFixtures.toDouble(u.dx.toFloatArray()), flatten(expected.dx));
             }
         }
         backend.setCpuIsa(Backend.supportedCpuIsas()[0]);

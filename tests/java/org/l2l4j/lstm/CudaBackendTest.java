@@ -12,7 +12,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.L2lException;
-import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.Status;
 
 /**
@@ -37,32 +36,21 @@ class CudaBackendTest {
         float[] phi = LstmFixtures.randomPhi(config, seed);
         int rows = config.stateRows();
         try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
-            CoordinatewiseLstm lstm = u.lstm;
-            NativeBuffer phiBuf = u.phi;
-            NativeBuffer theta = u.theta;
-            NativeBuffer grad = u.grad;
-            NativeBuffer state = u.state;
-            UnrollRecord record = u.record;
-            NativeBuffer dloss = u.dloss;
-            NativeBuffer dphi = u.dphi;
-            NativeBuffer dstate = u.dstate;
-            NativeBuffer dx = u.dx;
-            TensorList tensors = u.tensors;
-            phiBuf.write(phi);
-            theta.write(LstmFixtures.uniform(n, 1, rnd));
-            if (state != null) {
-                state.write(LstmFixtures.uniform(rows * n, 0.5, rnd));
+            u.phi.write(phi);
+            u.theta.write(LstmFixtures.uniform(n, 1, rnd));
+            if (u.state != null) {
+                u.state.write(LstmFixtures.uniform(rows * n, 0.5, rnd));
             }
             for (int s = 0; s < steps; s++) {
-                grad.write(LstmFixtures.spanningGradients(n, rnd));
-                lstm.step(phiBuf, tensors, state, record, s, s == 0);
+                u.grad.write(LstmFixtures.spanningGradients(n, rnd));
+                u.lstm.step(u.phi, u.tensors, u.state, u.record, s, s == 0);
             }
-            grad.write(LstmFixtures.spanningGradients(n, rnd));
-            lstm.metaLossGradients(record, steps, grad, 0.25, dloss);
-            lstm.backward(phiBuf, record, steps, dloss, null, dphi, dstate, dx, true);
+            u.grad.write(LstmFixtures.spanningGradients(n, rnd));
+            u.lstm.metaLossGradients(u.record, steps, u.grad, 0.25, u.dloss);
+            u.lstm.backward(u.phi, u.record, steps, u.dloss, null, u.dphi, u.dstate, u.dx, true);
             backend.synchronize();
-            return new Outputs(theta.toFloatArray(), state == null ? new float[1] : state.toFloatArray(),
-                    dphi.toDoubleArray(), dstate == null ? new float[1] : dstate.toFloatArray(), dx.toFloatArray());
+            return new Outputs(u.theta.toFloatArray(), u.state == null ? new float[1] : u.state.toFloatArray(),
+                    u.dphi.toDoubleArray(), u.dstate == null ? new float[1] : u.dstate.toFloatArray(), u.dx.toFloatArray());
         }
     }
 
@@ -80,7 +68,7 @@ class CudaBackendTest {
         try (Backend gpu = Backend.cuda(0)) {
             Outputs a = run(gpu, config, n, steps, 17);
             Outputs again = run(gpu, config, n, steps, 17);
-            assertArrayEquals(a.dphi(), again.dphi(), "CUDA dphi must be bitwise reproducible");
+            assertArrayEquals(a.dphi(), again.dphi(), "CUDA u.dphi must be bitwise reproducible");
             assertArrayEquals(a.theta(), again.theta());
             check("theta", LstmFixtures.toDouble(a.theta()), LstmFixtures.toDouble(cpu.theta()));
             check("dphi", a.dphi(), cpu.dphi());
@@ -97,22 +85,16 @@ class CudaBackendTest {
     void devicePrePassRejectsNaN(int index) {
         LstmConfig config = LstmConfig.paperMnist();
         int n = 4096;
-        try (Backend gpu = Backend.cuda(0);
-             CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-             NativeBuffer phi = gpu.allocateFloats(lstm.phiSize());
-             NativeBuffer theta = gpu.allocateFloats(n);
-             NativeBuffer grad = gpu.allocateFloats(n);
-             NativeBuffer state = gpu.allocateFloats((long) config.stateRows() * n);
-             TensorList tensors = TensorList.of(theta, grad)) {
-            phi.write(LstmFixtures.randomPhi(config, 2));
+        try (Backend gpu = Backend.cuda(0); UnrollBuffers u = new UnrollBuffers(gpu, config, n, 1)) {
+            u.phi.write(LstmFixtures.randomPhi(config, 2));
             float[] g = LstmFixtures.uniform(n, 1, new SplittableRandom(3));
             g[index] = Float.NaN;
-            grad.write(g);
-            float[] before = theta.toFloatArray();
-            L2lException e = assertThrows(L2lException.class, () -> lstm.step(phi, tensors, state, null, 0, true));
+            u.grad.write(g);
+            float[] before = u.theta.toFloatArray();
+            L2lException e = assertThrows(L2lException.class, () -> u.lstm.step(u.phi, u.tensors, u.state, null, 0, true));
             assertEquals(Status.NON_FINITE, e.status());
             assertTrue(e.getMessage().contains("index " + index), e.getMessage());
-            assertArrayEquals(before, theta.toFloatArray());
+            assertArrayEquals(before, u.theta.toFloatArray());
         }
     }
 

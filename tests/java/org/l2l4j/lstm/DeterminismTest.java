@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
 
 /**
  * Results are bitwise identical across runs and across thread counts 1, 2 and 4 on the same
@@ -23,27 +22,17 @@ class DeterminismTest {
         int rows = config.stateRows();
         try (Backend backend = Backend.cpu(threads)) {
             try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
-                CoordinatewiseLstm lstm = u.lstm;
-                NativeBuffer phiBuf = u.phi;
-                NativeBuffer theta = u.theta;
-                NativeBuffer grad = u.grad;
-                NativeBuffer state = u.state;
-                UnrollRecord record = u.record;
-                NativeBuffer dloss = u.dloss;
-                NativeBuffer dphi = u.dphi;
-                NativeBuffer dstate = u.dstate;
-                TensorList tensors = u.tensors;
-                phiBuf.write(phi);
-                theta.write(LstmFixtures.uniform(n, 1, rnd));
+                u.phi.write(phi);
+                u.theta.write(LstmFixtures.uniform(n, 1, rnd));
                 for (int s = 0; s < steps; s++) {
-                    grad.write(LstmFixtures.spanningGradients(n, rnd));
-                    lstm.step(phiBuf, tensors, state, record, s, false);
+                    u.grad.write(LstmFixtures.spanningGradients(n, rnd));
+                    u.lstm.step(u.phi, u.tensors, u.state, u.record, s, false);
                 }
-                grad.write(LstmFixtures.spanningGradients(n, rnd));
-                lstm.metaLossGradients(record, steps, grad, 0.5, dloss);
-                lstm.backward(phiBuf, record, steps, dloss, null, dphi, dstate, null, false);
-                return new Outputs(theta.toFloatArray(), state.toFloatArray(), dphi.toDoubleArray(),
-                        dstate.toFloatArray());
+                u.grad.write(LstmFixtures.spanningGradients(n, rnd));
+                u.lstm.metaLossGradients(u.record, steps, u.grad, 0.5, u.dloss);
+                u.lstm.backward(u.phi, u.record, steps, u.dloss, null, u.dphi, u.dstate, null, false);
+                return new Outputs(u.theta.toFloatArray(), u.state.toFloatArray(), u.dphi.toDoubleArray(),
+                        u.dstate.toFloatArray());
             }
         }
     }

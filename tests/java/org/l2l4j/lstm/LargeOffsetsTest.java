@@ -6,7 +6,6 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.reference.ReferenceLstm;
 
 /**
@@ -36,30 +35,20 @@ class LargeOffsetsTest {
             dDelta[t] = LstmFixtures.uniform(DISTINCT, 1, rnd);
         }
         try (Backend backend = Backend.cpu(0); UnrollBuffers u = new UnrollBuffers(backend, config, N, T)) {
-            CoordinatewiseLstm lstm = u.lstm;
-            NativeBuffer phiBuf = u.phi;
-            NativeBuffer theta = u.theta;
-            NativeBuffer grad = u.grad;
-            NativeBuffer state = u.state;
-            UnrollRecord record = u.record;
-            NativeBuffer dloss = u.dloss;
-            NativeBuffer dphi = u.dphi;
-            NativeBuffer dstate0 = u.dstate;
-            TensorList tensors = u.tensors;
-            phiBuf.write(phi);
+            u.phi.write(phi);
             float[] row = new float[N];
             for (int t = 0; t < T; t++) {
                 for (int i = 0; i < N; i++) {
                     row[i] = x[t][i % DISTINCT];
                 }
-                grad.write(row);
-                lstm.step(phiBuf, tensors, state, record, t, false);
+                u.grad.write(row);
+                u.lstm.step(u.phi, u.tensors, u.state, u.record, t, false);
                 for (int i = 0; i < N; i++) {
                     row[i] = dDelta[t][i % DISTINCT];
                 }
-                dloss.write((long) t * N, row, 0, N);
+                u.dloss.write((long) t * N, row, 0, N);
             }
-            lstm.backward(phiBuf, record, T, dloss, null, dphi, dstate0, null, false);
+            u.lstm.backward(u.phi, u.record, T, u.dloss, null, u.dphi, u.dstate, null, false);
 
             double[][] xd = new double[T][DISTINCT];
             double[][] dd = new double[T][DISTINCT];
@@ -86,14 +75,14 @@ class LargeOffsetsTest {
                     expected[k] += count * gj[k];
                 }
             }
-            double err = LstmFixtures.relativeError(dphi.toDoubleArray(), expected);
+            double err = LstmFixtures.relativeError(u.dphi.toDoubleArray(), expected);
             assertTrue(err <= 1e-4, "dphi error " + err);
             // the last coordinates, at the largest offsets, against their representatives
             float[] tail = new float[DISTINCT];
             float[] thetaTail = new float[DISTINCT];
-            theta.read(N - DISTINCT, thetaTail, 0, DISTINCT);
+            u.theta.read(N - DISTINCT, thetaTail, 0, DISTINCT);
             for (int r = 0; r < rows; r += 13) {
-                dstate0.read((long) r * N + N - DISTINCT, tail, 0, DISTINCT);
+                u.dstate.read((long) r * N + N - DISTINCT, tail, 0, DISTINCT);
                 double[] got = new double[DISTINCT];
                 double[] want = new double[DISTINCT];
                 for (int k = 0; k < DISTINCT; k++) {
