@@ -177,7 +177,8 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * Tensor k has sizes[k] >= 0 coordinates, parameters theta[k] and gradients grad[k] (the
  * pointer arrays themselves are host memory; their elements live where ctx computes).  The
  * tensors share one state buffer of S rows over n = sum_k sizes[k] coordinates (n >= 1),
- * coordinate order: tensor 0 first (state may be NULL when S = 0).  Writes theta[k] += delta and the new state in place.
+ * coordinate order: tensor 0 first (state may be NULL when S = 0).  Writes theta[k] += delta
+ * and the new state in place.
  * record: NULL, or R rows of n floats receiving x and the state before the step (for the
  * backward pass).  phi: l2l_model_phi_size() floats where ctx computes.
  * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.
