@@ -21,22 +21,60 @@ public final class Backend implements AutoCloseable {
     private final BackendKind kind;
     private final Handle handle;
     private final Cleaner.Cleanable cleanable;
-    private int openBuffers;
 
-    /** Owns the native context; closes it when the backend is closed or unreachable. */
-    private static final class Handle implements Runnable {
-        private volatile long ctx;
+    /**
+     * Owns the native context.  The context is destroyed once the backend is released (closed,
+     * or unreachable) and every buffer allocated from it has been freed, whatever the order in
+     * which their cleaners run.
+     */
+    static final class Handle implements Runnable {
+        private final long ctx;
+        private int buffers;
+        private boolean released;
+        private boolean destroyed;
 
         Handle(long ctx) {
             this.ctx = ctx;
         }
 
+        /** The context, or 0 once the backend is released. */
+        synchronized long ctx() {
+            return released ? 0 : ctx;
+        }
+
+        /** The context for freeing a buffer: valid until the last buffer is released. */
+        long rawCtx() {
+            return ctx;
+        }
+
+        synchronized void retainBuffer() {
+            buffers++;
+        }
+
+        synchronized void releaseBuffer() {
+            buffers--;
+            destroyIfUnused();
+        }
+
+        synchronized int buffers() {
+            return buffers;
+        }
+
+        synchronized boolean released() {
+            return released;
+        }
+
+        /** Releases the backend (its close or its cleaner). */
         @Override
-        public void run() {
-            long c = ctx;
-            ctx = 0;
-            if (c != 0) {
-                L2l.l2l_context_destroy(c);
+        public synchronized void run() {
+            released = true;
+            destroyIfUnused();
+        }
+
+        private void destroyIfUnused() {
+            if (released && buffers == 0 && !destroyed) {
+                destroyed = true;
+                L2l.l2l_context_destroy(ctx);
             }
         }
     }
@@ -171,7 +209,7 @@ public final class Backend implements AutoCloseable {
 
     /** The native context; @throws IllegalStateException when closed. */
     public long ctx() {
-        long c = handle.ctx;
+        long c = handle.ctx();
         if (c == 0) {
             throw new IllegalStateException("the " + kind + " backend is closed");
         }
@@ -180,15 +218,12 @@ public final class Backend implements AutoCloseable {
 
     /** True once {@link #close()} ran. */
     public boolean isClosed() {
-        return handle.ctx == 0;
+        return handle.released();
     }
 
-    synchronized void bufferOpened() {
-        openBuffers++;
-    }
-
-    synchronized void bufferClosed() {
-        openBuffers--;
+    /** The context's owner, which buffers keep alive until they are freed. */
+    Handle handle() {
+        return handle;
     }
 
     /**
@@ -197,13 +232,15 @@ public final class Backend implements AutoCloseable {
      * @throws IllegalStateException if buffers allocated from it are still open
      */
     @Override
-    public synchronized void close() {
-        if (handle.ctx == 0) {
-            return;
-        }
-        if (openBuffers > 0) {
-            throw new IllegalStateException("close the " + openBuffers
-                    + " native buffers allocated from this backend first");
+    public void close() {
+        synchronized (handle) {
+            if (handle.released()) {
+                return;
+            }
+            if (handle.buffers() > 0) {
+                throw new IllegalStateException("close the " + handle.buffers()
+                        + " native buffers allocated from this backend first");
+            }
         }
         cleanable.clean();
     }

@@ -45,15 +45,18 @@ public final class NativeBuffer implements AutoCloseable {
     /** For CPU float buffers of at most 2^31 - 1 elements: a view of the memory, for copies. */
     private final FloatBuffer hostView;
 
-    /** Frees the memory; logs when it runs because the buffer was forgotten. */
+    /**
+     * Frees the memory, then releases the backend's context; logs when it runs because the
+     * buffer was forgotten.
+     */
     private static final class Memory implements Runnable {
-        private final long ctx;
+        private final Backend.Handle owner;
         private final long bytes;
         private volatile long address;
         private volatile boolean closedExplicitly;
 
-        Memory(long ctx, long address, long bytes) {
-            this.ctx = ctx;
+        Memory(Backend.Handle owner, long address, long bytes) {
+            this.owner = owner;
             this.address = address;
             this.bytes = bytes;
         }
@@ -67,7 +70,8 @@ public final class NativeBuffer implements AutoCloseable {
                     LOG.log(System.Logger.Level.WARNING,
                             "a NativeBuffer of {0} bytes was not closed; freed by the cleaner", bytes);
                 }
-                L2l.l2l_free(ctx, a);
+                L2l.l2l_free(owner.rawCtx(), a);
+                owner.releaseBuffer();
             }
         }
     }
@@ -92,9 +96,9 @@ public final class NativeBuffer implements AutoCloseable {
         this.backend = backend;
         this.type = type;
         this.length = length;
-        this.memory = new Memory(ctx, address, bytes);
+        backend.handle().retainBuffer();
+        this.memory = new Memory(backend.handle(), address, bytes);
         this.cleanable = Backend.CLEANER.register(this, memory);
-        backend.bufferOpened();
         this.hostView = backend.kind() == BackendKind.CPU && type == ElementType.F32 && length <= Integer.MAX_VALUE / 4
                 ? hostFloats() : null;
     }
@@ -260,7 +264,6 @@ public final class NativeBuffer implements AutoCloseable {
         }
         memory.closedExplicitly = true;
         cleanable.clean();
-        backend.bufferClosed();
     }
 
     private void requireHostView() {

@@ -23,7 +23,12 @@ abstract class CliCommand implements Callable<Integer> {
     public final Integer call() throws Exception {
         root.validate(spec.commandLine());
         validate();
-        run();
+        try {
+            run();
+        } catch (OutOfMemoryError e) {
+            throw new IllegalArgumentException("not enough memory for these settings (" + e.getMessage()
+                    + "): use smaller sizes, or give Java more memory with -Xmx", e);
+        }
         return 0;
     }
 
@@ -37,6 +42,13 @@ abstract class CliCommand implements Callable<Integer> {
     /** An invalid-argument error for this command. */
     ParameterException invalid(String message) {
         return new ParameterException(spec.commandLine(), message);
+    }
+
+    /** Fails unless {@code folder} names a folder (not the empty string). */
+    void requireFolder(String option, java.nio.file.Path folder) {
+        if (folder != null && folder.toString().isBlank()) {
+            throw invalid(option + " must name a folder, got an empty path");
+        }
     }
 
     /** Fails unless {@code value >= min}. */

@@ -38,6 +38,7 @@ final class EvaluateCommand extends CliCommand {
 
     @Override
     void validate() {
+        requireFolder("--out", out);
         comparison.validate(this);
         optimizer.validate(this);
         if (problem.problem != null) {

@@ -52,6 +52,7 @@ final class GeneralizationCommand extends CliCommand {
 
     @Override
     void validate() {
+        requireFolder("--out", out);
         comparison.validate(this);
         optimizer.validate(this);
     }

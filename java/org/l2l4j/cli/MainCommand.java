@@ -45,6 +45,7 @@ final class MainCommand extends CliCommand {
 
     @Override
     void validate() {
+        requireFolder("--out", out);
         comparison.validate(this);
         if (budget.isZero() || budget.isNegative()) {
             throw invalid("--budget must be positive, got " + budget);

@@ -71,10 +71,10 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--validation-functions", paramLabel = "V", description = "Held-out functions per validation (default: ${DEFAULT-VALUE}).")
     int validationFunctions = DEFAULTS.validationFunctions();
 
-    @Option(names = "--lstm-widths", paramLabel = "H", split = ",",
-            description = "The optimizer's LSTM layer widths, comma-separated; empty for a learned linear rule "
-                    + "(default: 20,20).")
-    int[] lstmWidths;
+    @Option(names = "--lstm-widths", paramLabel = "H,H,...",
+            description = "The optimizer's LSTM layer widths, comma-separated, or 'none' for a learned "
+                    + "coordinatewise linear rule (default: 20,20).")
+    String lstmWidths;
 
     @Option(names = "--p", paramLabel = "P",
             description = "Log-and-sign preprocessing's p (paper appendix A; default: 10, the reference code "
@@ -100,6 +100,7 @@ final class TrainCommand extends CliCommand {
 
     @Override
     void validate() {
+        requireFolder("--out", out);
         if (problem.problem == null) {
             throw invalid("Missing required option: '--problem=PROBLEM' (mnist or quadratic)");
         }
@@ -120,23 +121,37 @@ final class TrainCommand extends CliCommand {
         if (budget != null && (budget.isZero() || budget.isNegative())) {
             throw invalid("--budget must be positive, got " + budget);
         }
-        if (phiInit == PhiInit.ZEROS) {
-            throw invalid("--phi-init ZEROS is allowed only without LSTM layers");
-        }
         if (resume != null && !Files.isRegularFile(resume)) {
             throw invalid("--resume: no such file: " + resume);
         }
+        LstmConfig config;
         try {
-            config();
+            config = config();
         } catch (IllegalArgumentException e) {
             throw invalid("optimizer architecture: " + e.getMessage());
+        }
+        if (phiInit == PhiInit.ZEROS && config.layers() > 0) {
+            throw invalid("--phi-init ZEROS is allowed only without LSTM layers (--lstm-widths none)");
+        }
+    }
+
+    /** "20,20" as {20, 20}; "none" (or an empty value) as no LSTM layers. */
+    private int[] parseWidths(String text) {
+        String t = text.strip();
+        if (t.isEmpty() || t.equalsIgnoreCase("none")) {
+            return new int[0];
+        }
+        try {
+            return java.util.Arrays.stream(t.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw invalid("--lstm-widths must be comma-separated integers or 'none', got '" + text + "'");
         }
     }
 
     /** The optimizer's architecture: the problem's paper setting with the options applied. */
     LstmConfig config() {
         LstmConfig c = problem.problem.optimizer();
-        return new LstmConfig(lstmWidths == null ? c.widths() : lstmWidths, c.preprocessing(),
+        return new LstmConfig(lstmWidths == null ? c.widths() : parseWidths(lstmWidths), c.preprocessing(),
                 preprocessingP == null ? c.p() : preprocessingP, outputScale == null ? c.outputScale() : outputScale,
                 logEpsilon || c.logEpsilon());
     }

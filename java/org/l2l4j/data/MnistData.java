@@ -95,7 +95,7 @@ public final class MnistData {
         Objects.requireNonNull(folder, "folder");
         if (!Files.isDirectory(folder)) {
             throw new DataUnavailableException("MNIST folder " + folder + " does not exist; fetch"
-                    + " MNIST with MnistFetcher, or put the four IDX files there");
+                    + " MNIST ('l2l4j fetch-data', or MnistFetcher), or put the four IDX files there");
         }
         Map<MnistFile, Path> paths = new EnumMap<>(MnistFile.class);
         for (MnistFile f : MnistFile.values()) {

@@ -152,6 +152,26 @@ class BadInputTest {
     }
 
     @Test
+    void aForgottenBufferIsFreedByTheCleanerAndReleasesItsBackend() throws InterruptedException {
+        Backend b = Backend.cpu(1);
+        b.allocateFloats(1000); // never closed
+        assertRejected(IllegalStateException.class, "close the 1 native buffers", b::close);
+        boolean closed = false;
+        for (int attempt = 0; attempt < 200 && !closed; attempt++) {
+            System.gc();
+            Thread.sleep(10);
+            try {
+                b.close();
+                closed = true;
+            } catch (IllegalStateException stillOpen) {
+                // the cleaner has not run yet
+            }
+        }
+        assertTrue(closed, "the cleaner should free the forgotten buffer and let the backend close");
+        assertTrue(b.isClosed());
+    }
+
+    @Test
     void nonFiniteInputsAreRejectedAndNothingIsWritten() {
         float[] theta0 = theta.toFloatArray();
         float[] state0 = state.toFloatArray();
