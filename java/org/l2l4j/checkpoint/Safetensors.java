@@ -193,7 +193,7 @@ public final class Safetensors {
             }
             long headerLength = readFully(file, in, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
             if (Long.compareUnsigned(headerLength, MAX_HEADER_BYTES) > 0) {
-                throw new CheckpointFormatException(file, "header length "
+                throw new CheckpointFormatException(file, "not a safetensors file: its header length "
                         + Long.toUnsignedString(headerLength) + " exceeds the limit of "
                         + MAX_HEADER_BYTES + " bytes");
             }

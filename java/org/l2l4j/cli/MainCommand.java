@@ -48,7 +48,7 @@ final class MainCommand extends CliCommand {
         requireFolder("--out", out);
         comparison.validate(this);
         if (budget.isZero() || budget.isNegative()) {
-            throw invalid("--budget must be positive, got " + budget);
+            throw invalid("--budget must be positive, got " + budget.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
         }
     }
 

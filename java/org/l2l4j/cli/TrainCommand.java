@@ -119,7 +119,7 @@ final class TrainCommand extends CliCommand {
             throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
         }
         if (budget != null && (budget.isZero() || budget.isNegative())) {
-            throw invalid("--budget must be positive, got " + budget);
+            throw invalid("--budget must be positive, got " + budget.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
         }
         if (resume != null && !Files.isRegularFile(resume)) {
             throw invalid("--resume: no such file: " + resume);

