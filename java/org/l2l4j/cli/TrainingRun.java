@@ -21,6 +21,7 @@ import org.l2l4j.checkpoint.OptimizerCheckpoint;
 import org.l2l4j.checkpoint.TrainingCheckpoint;
 import org.l2l4j.eval.LearningRateTuner;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Seeds;
@@ -200,6 +201,11 @@ final class TrainingRun {
                         + metadata.get(key) + "; resume with the same settings");
             }
         }
+        if (saved.state().epochs() >= request.options().epochs()) {
+            throw new IllegalArgumentException(file + " has already trained " + saved.state().epochs()
+                    + " epochs; to continue, --epochs must be larger than that (it is " + request.options().epochs()
+                    + ")");
+        }
         return saved.state();
     }
 
@@ -219,11 +225,8 @@ final class TrainingRun {
         description.put("best_epoch", Integer.toString(state.bestEpoch()));
         description.put("validation_loss", Double.toString(state.bestValidation()));
         description.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
-        float[] phi = new float[state.bestPhi().length];
-        for (int i = 0; i < phi.length; i++) {
-            phi[i] = (float) state.bestPhi()[i];
-        }
-        OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.config(), phi, description);
+        OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.config(), PhiLayout.toFloat32(state.bestPhi()),
+                description);
         optimizer.save(folder.resolve(OPTIMIZER));
         return Optional.of(optimizer);
     }

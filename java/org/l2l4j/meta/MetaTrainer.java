@@ -7,6 +7,7 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
@@ -39,7 +40,10 @@ public final class MetaTrainer implements AutoCloseable {
     private final CoordinatewiseLstm lstm;
     private final MetaAdam adam;
     private final NativeBuffer phiBuffer;
+    /** dL/d delta for a full unroll of T steps. */
     private final NativeBuffer dloss;
+    /** dL/d delta for the trajectory's last, shorter unroll when T does not divide K; else null. */
+    private final NativeBuffer dlossLast;
     private final NativeBuffer dphi;
     private final OptimizeeBatch batch;
     private final long[] validationSeeds;
@@ -91,7 +95,10 @@ public final class MetaTrainer implements AutoCloseable {
         this.phiBuffer = backend.allocateFloats(phi.length);
         this.dphi = backend.allocateDoubles(phi.length);
         int steps = Math.min(options.unroll(), options.horizon());
-        this.dloss = backend.allocateFloats((long) steps * training.dimension() * options.instances());
+        long coordinates = (long) training.dimension() * options.instances();
+        this.dloss = backend.allocateFloats(steps * coordinates);
+        int last = options.horizon() % steps;
+        this.dlossLast = last == 0 ? null : backend.allocateFloats(last * coordinates);
         this.batch = new OptimizeeBatch(backend, lstm, training.dimension(), options.instances(), steps);
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
         uploadPhi(phi);
@@ -177,8 +184,9 @@ public final class MetaTrainer implements AutoCloseable {
             epochLoss += unrollLoss;
             epochSteps += steps;
             long t1 = System.nanoTime();
-            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, dloss);
-            lstm.backward(phiBuffer, batch.record(), steps, dloss, null, dphi, null, null, false);
+            NativeBuffer d = dlossLast != null && steps < options.unroll() ? dlossLast : dloss;
+            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
+            lstm.backward(phiBuffer, batch.record(), steps, d, null, dphi, null, null, false);
             double[] g = dphi.toDoubleArray();
             lstmNanos += System.nanoTime() - t1;
             if (Double.isFinite(unrollLoss) && MetaAdam.allFinite(g)) {
@@ -225,11 +233,7 @@ public final class MetaTrainer implements AutoCloseable {
     }
 
     private void uploadPhi(double[] p) {
-        float[] f = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            f[i] = (float) p[i];
-        }
-        phiBuffer.write(f);
+        phiBuffer.write(PhiLayout.toFloat32(p));
     }
 
     /** Seconds spent in the LSTM kernels (steps, meta-loss gradients, backward) while training. */
@@ -259,6 +263,9 @@ public final class MetaTrainer implements AutoCloseable {
     public void close() {
         batch.close();
         dloss.close();
+        if (dlossLast != null) {
+            dlossLast.close();
+        }
         dphi.close();
         phiBuffer.close();
         lstm.close();
