@@ -134,12 +134,25 @@ public final class Backend implements AutoCloseable {
      * choice and the reason.
      */
     public static Backend best() {
+        return best(0);
+    }
+
+    /**
+     * CUDA device 0 when one is usable, else a CPU backend with {@code cpuThreads} threads (0:
+     * all hardware threads); logs the choice and the reason.
+     *
+     * @throws IllegalArgumentException if {@code cpuThreads} is negative
+     */
+    public static Backend best(int cpuThreads) {
+        if (cpuThreads < 0) {
+            throw new IllegalArgumentException("cpuThreads must be >= 0 (0: all), got " + cpuThreads);
+        }
         String reason = cudaUnavailableReason();
         if (reason.isEmpty()) {
             LOG.log(System.Logger.Level.INFO, "L2L4J backend: CUDA device 0");
             return cuda(0);
         }
-        Backend cpu = cpu(0);
+        Backend cpu = cpu(cpuThreads);
         LOG.log(System.Logger.Level.INFO, "L2L4J backend: CPU ({0} threads, {1} kernels), since {2}",
                 cpu.threads(), cpu.cpuIsa(), reason);
         return cpu;
