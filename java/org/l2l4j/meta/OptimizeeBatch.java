@@ -1,6 +1,7 @@
 package org.l2l4j.meta;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -261,7 +262,7 @@ final class OptimizeeBatch implements AutoCloseable {
             losses.read(0, all, 0, all.length);
             double[][] out = new double[slots][];
             for (int s = 0; s < slots; s++) {
-                out[s] = java.util.Arrays.copyOfRange(all, s * instances, (s + 1) * instances);
+                out[s] = Arrays.copyOfRange(all, s * instances, (s + 1) * instances);
             }
             return out;
         }

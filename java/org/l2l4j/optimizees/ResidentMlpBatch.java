@@ -20,8 +20,9 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
  * <p>Minibatches: each instance draws its indices from its own stream exactly as
  * {@link MlpOptimizee} does; they are drawn on the host {@value #INDEX_CHUNK} evaluations ahead
  * and copied to the backend in one transfer (one synchronization every {@value #INDEX_CHUNK}
- * evaluations on CUDA).  Native memory: 4 B m (features + 2 sum of widths + 2 + INDEX_CHUNK)
- * bytes or so, m the minibatch size (about 0.5 MB per MNIST instance).
+ * evaluations on CUDA).  Native memory: 4 B m (features + 1 + INDEX_CHUNK + sum of the layers'
+ * output widths + 2 x the widest) bytes, m the minibatch size: 470 KB per instance of the
+ * paper's MNIST MLP.
  */
 final class ResidentMlpBatch implements ResidentBatch {
     /** Evaluations whose minibatch indices are drawn and uploaded at once. */
