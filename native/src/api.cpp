@@ -464,6 +464,10 @@ int32_t l2l_mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, con
                     images == nullptr ? "images" : labels == nullptr ? "labels"
                     : indices == nullptr ? "indices" : x == nullptr ? "x" : "y");
     }
+    if (examples < 1 || features < 1 || rows < 1) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "examples, features and rows must be >= 1, got %lld, %d, %lld",
+                    static_cast<long long>(examples), features, static_cast<long long>(rows));
+    }
     int32_t status = check_matrix(1, examples, features);
     if (status != L2L_OK) return status;
     if ((status = check_matrix(1, rows, features)) != L2L_OK) return status;
@@ -509,8 +513,10 @@ int32_t l2l_mlp_activation_backward(l2l_context* ctx, int64_t count, const float
     if (a == nullptr || delta == nullptr) {
         return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", a == nullptr ? "a" : "delta");
     }
-    const int32_t status = check_matrix(1, count, 1);
-    if (status != L2L_OK) return status;
+    if (count < 1 || count > INT64_MAX / 8) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "count must be in [1, 2^60), got %lld",
+                    static_cast<long long>(count));
+    }
     if (!known_activation(activation)) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
     }

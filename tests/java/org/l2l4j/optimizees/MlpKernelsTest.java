@@ -16,6 +16,7 @@ import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.Status;
 import org.l2l4j.optimizees.MlpSpec.Activation;
+import org.l2l4j.presets.L2l;
 
 /**
  * The CPU twins of the MLP optimizee kernels (l2l.h "optimizee kernels") against float64
@@ -258,6 +259,46 @@ class MlpKernelsTest {
             MlpKernels.softmaxCrossEntropy(2, 2, 2, logits, y, 1, d, loss, 0);
             double[] l = loss.toDoubleArray();
             assertTrue(Double.isFinite(l[0]) && Double.isNaN(l[1]), java.util.Arrays.toString(l));
+        }
+    }
+
+    @Test
+    void theCApiReturnsStatusCodes() {
+        try (NativeBuffer f = floats(new float[] {1, 2, 3, 4, 5, 6}); NativeBuffer i = ints(new int[] {0, 1, 2, 3});
+             NativeBuffer loss = backend.allocateDoubles(2)) {
+            long ctx = backend.ctx();
+            assertEquals(L2l.L2L_ERR_NULL_ARGUMENT,
+                    L2l.l2l_mlp_gather(0, 2, 3, f.address(), i.address(), 2, i.address(), f.address(), i.address(), 0));
+            assertTrue(L2l.l2l_last_error().contains("context is NULL"), L2l.l2l_last_error());
+            assertEquals(L2l.L2L_ERR_NULL_ARGUMENT,
+                    L2l.l2l_mlp_gather(ctx, 2, 3, f.address(), 0, 2, i.address(), f.address(), i.address(), 0));
+            assertTrue(L2l.l2l_last_error().contains("labels is NULL"), L2l.l2l_last_error());
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT,
+                    L2l.l2l_mlp_gather(ctx, 0, 3, f.address(), i.address(), 2, i.address(), f.address(), i.address(), 0));
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT,
+                    L2l.l2l_mlp_gather(ctx, 2, 3, f.address(), i.address(), 2, i.address(), f.address(), i.address(), 4));
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_mlp_gather(ctx, 2, 1, f.address(), i.address(), 3,
+                    i.address(), f.address(), i.address(), L2l.L2L_CHECK_INDICES));
+            assertTrue(L2l.l2l_last_error().contains("indices[2] is outside [0, 2)"), L2l.l2l_last_error());
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT,
+                    L2l.l2l_mlp_bias_activation(ctx, 1, 2, 3, f.address(), f.address(), 0, 7));
+            assertTrue(L2l.l2l_last_error().contains("unknown activation 7"), L2l.l2l_last_error());
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT,
+                    L2l.l2l_mlp_bias_activation(ctx, 1, 2, 3, f.address(), f.address(), -1, 0));
+            assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_mlp_bias_activation(ctx, 1, 2, 3, f.address(), 0, 0, 0));
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT,
+                    L2l.l2l_mlp_activation_backward(ctx, 0, f.address(), f.address(), L2l.L2L_ACTIVATION_RELU));
+            assertTrue(L2l.l2l_last_error().contains("count must be"), L2l.l2l_last_error());
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT,
+                    L2l.l2l_mlp_bias_gradient(ctx, 2, 1, 3, f.address(), f.address(), 2));
+            assertTrue(L2l.l2l_last_error().contains("db_stride"), L2l.l2l_last_error());
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_mlp_softmax_cross_entropy(ctx, 2, 1, 3, f.address(),
+                    i.address(), Float.NaN, f.address(), loss.address()));
+            assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_mlp_softmax_cross_entropy(ctx, 6, 1, 1, f.address(),
+                    i.address(), 1, f.address(), loss.address()));
+            assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_mlp_softmax_cross_entropy(ctx, 2, 1, 3, f.address(),
+                    i.address(), 1, f.address(), 0));
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, f.toFloatArray(), 0f, "a rejected call wrote");
         }
     }
 
