@@ -9,11 +9,10 @@ import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
  * Runs the learned optimizer (forward only) on many optimizees at once: groups of up to
- * {@link #GROUP} functions share one native step per time step.  A {@link
- * org.l2l4j.optimizees.ResidentFamily} on the backend is evaluated in place there, with the
- * losses read once per group.  Each function's trajectory is
+ * {@link #GROUP} functions share one native step per time step.  Each function's trajectory is
  * exactly what a lone run would give: the LSTM is coordinatewise and each optimizee keeps its
- * own minibatch stream.
+ * own minibatch stream.  A {@link org.l2l4j.optimizees.ResidentFamily} on the backend is
+ * evaluated in place there, its losses read once per group.
  */
 public final class LearnedRollouts {
     /** Functions per native call. */
