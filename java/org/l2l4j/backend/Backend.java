@@ -220,6 +220,11 @@ public final class Backend implements AutoCloseable {
         return new NativeBuffer(this, NativeBuffer.ElementType.F64, length);
     }
 
+    /** A zeroed buffer of {@code length} int32 values where this backend computes. */
+    public NativeBuffer allocateInts(long length) {
+        return new NativeBuffer(this, NativeBuffer.ElementType.I32, length);
+    }
+
     /** The native context; @throws IllegalStateException when closed. */
     public long ctx() {
         long c = handle.ctx();

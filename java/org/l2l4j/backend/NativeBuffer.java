@@ -7,10 +7,11 @@ import java.nio.FloatBuffer;
 import java.util.Objects;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.l2l4j.presets.L2l;
 
 /**
- * A block of float32 or float64 values where a {@link Backend} computes (host memory for the
+ * A block of float32, float64 or int32 values where a {@link Backend} computes (host memory for the
  * CPU, device memory for CUDA), 64-byte aligned, zeroed at allocation.  Indices and lengths are
  * in elements ({@code long}: buffers may exceed 2^31 elements).
  *
@@ -23,7 +24,7 @@ public final class NativeBuffer implements AutoCloseable {
 
     /** The element type. */
     public enum ElementType {
-        F32(4), F64(8);
+        F32(4), F64(8), I32(4);
 
         private final int bytes;
 
@@ -171,6 +172,34 @@ public final class NativeBuffer implements AutoCloseable {
         }
     }
 
+    /** Copies {@code src[srcOffset, srcOffset + count)} to elements {@code [offset, offset + count)} of an int32 buffer. */
+    public void write(long offset, int[] src, int srcOffset, int count) {
+        requireType(ElementType.I32);
+        Objects.checkFromIndexSize(srcOffset, count, Objects.requireNonNull(src, "src").length);
+        Objects.checkFromIndexSize(offset, count, length);
+        if (count == 0) {
+            return;
+        }
+        try (IntPointer staging = new IntPointer(count)) {
+            staging.put(src, srcOffset, count);
+            copy(address(offset), staging.address(), (long) count * 4, L2l.L2L_COPY_HOST_TO_CONTEXT);
+        }
+    }
+
+    /** Copies elements {@code [offset, offset + count)} of an int32 buffer into {@code dst[dstOffset, ...)}. */
+    public void read(long offset, int[] dst, int dstOffset, int count) {
+        requireType(ElementType.I32);
+        Objects.checkFromIndexSize(dstOffset, count, Objects.requireNonNull(dst, "dst").length);
+        Objects.checkFromIndexSize(offset, count, length);
+        if (count == 0) {
+            return;
+        }
+        try (IntPointer staging = new IntPointer(count)) {
+            copy(staging.address(), address(offset), (long) count * 4, L2l.L2L_COPY_CONTEXT_TO_HOST);
+            staging.get(dst, dstOffset, count);
+        }
+    }
+
     /** Copies elements {@code [offset, offset + count)} into {@code dst[dstOffset, ...)}. */
     public void read(long offset, float[] dst, int dstOffset, int count) {
         requireType(ElementType.F32);
@@ -200,11 +229,22 @@ public final class NativeBuffer implements AutoCloseable {
     public double[] toDoubleArray() {
         requireType(ElementType.F64);
         double[] out = new double[Math.toIntExact(length)];
-        try (DoublePointer staging = new DoublePointer(out.length)) {
-            copy(staging.address(), address(), (long) out.length * 8, L2l.L2L_COPY_CONTEXT_TO_HOST);
-            staging.get(out);
-        }
+        read(0, out, 0, out.length);
         return out;
+    }
+
+    /** Copies elements {@code [offset, offset + count)} of a float64 buffer into {@code dst[dstOffset, ...)}. */
+    public void read(long offset, double[] dst, int dstOffset, int count) {
+        requireType(ElementType.F64);
+        Objects.checkFromIndexSize(dstOffset, count, Objects.requireNonNull(dst, "dst").length);
+        Objects.checkFromIndexSize(offset, count, length);
+        if (count == 0) {
+            return;
+        }
+        try (DoublePointer staging = new DoublePointer(count)) {
+            copy(staging.address(), address(offset), (long) count * 8, L2l.L2L_COPY_CONTEXT_TO_HOST);
+            staging.get(dst, dstOffset, count);
+        }
     }
 
     /** Copies all of {@code src} (same type and length) into this buffer. */

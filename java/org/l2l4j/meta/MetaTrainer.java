@@ -8,7 +8,6 @@ import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.PhiLayout;
-import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
@@ -27,6 +26,12 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  *   <li>every E epochs phi is validated on held-out functions (mean loss at step K) and the best
  *       phi so far is kept (never chosen by the training meta-loss).</li>
  * </ul>
+ *
+ * <p>A training family that is a {@link org.l2l4j.optimizees.ResidentFamily} on the backend is
+ * evaluated in place: on CUDA, theta, the gradients, every coordinate's state and the backward
+ * record then stay on the device for the whole epoch, and each unroll reads back only its
+ * losses (T B values) and dL/dphi, and writes phi.  Other families are evaluated on the host,
+ * theta and the gradients crossing at every step.
  *
  * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend.  Not
  * thread-safe.
@@ -90,16 +95,21 @@ public final class MetaTrainer implements AutoCloseable {
                     + training.dimension() + " vs " + validation.dimension());
         }
         this.lstm = new CoordinatewiseLstm(config);
+        int steps = Math.min(options.unroll(), options.horizon());
+        try {
+            this.batch = new OptimizeeBatch(backend, lstm, training, options.instances(), steps, steps);
+        } catch (RuntimeException e) {
+            lstm.close();
+            throw e;
+        }
         this.phi = options.phiInit().initialize(config, Seeds.derive(options.seed(), Seeds.PHI));
         this.adam = new MetaAdam(phi.length, options.metaLearningRate(), options.clipNorm());
         this.phiBuffer = backend.allocateFloats(phi.length);
         this.dphi = backend.allocateDoubles(phi.length);
-        int steps = Math.min(options.unroll(), options.horizon());
         long coordinates = (long) training.dimension() * options.instances();
         this.dloss = backend.allocateFloats(steps * coordinates);
         int last = options.horizon() % steps;
         this.dlossLast = last == 0 ? null : backend.allocateFloats(last * coordinates);
-        this.batch = new OptimizeeBatch(backend, lstm, training.dimension(), options.instances(), steps);
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
         uploadPhi(phi);
     }
@@ -159,24 +169,26 @@ public final class MetaTrainer implements AutoCloseable {
     /** One trajectory; returns the mean meta-loss per step (over instances and steps). */
     double runEpoch() {
         int b = options.instances();
-        List<Optimizee> fs = new ArrayList<>(b);
+        long[] seeds = new long[b];
         for (int i = 0; i < b; i++) {
-            fs.add(training.sample(Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i)));
+            seeds[i] = Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i);
         }
         double inputScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0;
         // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
         // already carry the 1/B.
         double gradScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 : 1.0 / b;
         long t0 = System.nanoTime();
-        batch.start(fs, inputScale);
+        batch.start(seeds, inputScale);
         optimizeeNanos += System.nanoTime() - t0;
         double epochLoss = 0;
         int epochSteps = 0;
         for (int begin = 0; begin < options.horizon(); begin += options.unroll()) {
             int steps = Math.min(options.unroll(), options.horizon() - begin);
-            double unrollLoss = 0;
             for (int s = 0; s < steps; s++) {
-                double[] losses = advanceTimed(s);
+                advanceTimed(s);
+            }
+            double unrollLoss = 0;
+            for (double[] losses : batch.losses(steps)) {
                 for (double f : losses) {
                     unrollLoss += f / b;
                 }
@@ -202,13 +214,12 @@ public final class MetaTrainer implements AutoCloseable {
         return mean;
     }
 
-    private double[] advanceTimed(int slot) {
+    private void advanceTimed(int slot) {
         long t0 = System.nanoTime();
-        double[] losses = batch.advance(phiBuffer, slot);
+        batch.advance(phiBuffer, slot, slot);
         long t1 = System.nanoTime();
         lstmNanos += batch.lastStepNanos();
         optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
-        return losses;
     }
 
     /** Validates the current phi and keeps it if it is the best so far. */
