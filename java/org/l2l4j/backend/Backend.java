@@ -16,9 +16,9 @@ import org.l2l4j.presets.L2l;
  */
 public final class Backend implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Backend.class.getName());
-    static final Cleaner CLEANER = Cleaner.create();
 
     private final BackendKind kind;
+    private final int device;
     private final Handle handle;
     private final Cleaner.Cleanable cleanable;
 
@@ -79,10 +79,11 @@ public final class Backend implements AutoCloseable {
         }
     }
 
-    private Backend(BackendKind kind, long ctx) {
+    private Backend(BackendKind kind, int device, long ctx) {
         this.kind = kind;
+        this.device = device;
         this.handle = new Handle(ctx);
-        this.cleanable = CLEANER.register(this, handle);
+        this.cleanable = NativeCalls.cleaner().register(this, handle);
     }
 
     /**
@@ -96,7 +97,7 @@ public final class Backend implements AutoCloseable {
             throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         }
         NativeCalls.check(L2l.l2l_context_create_cpu(threads, NativeCalls.outCell()), "l2l_context_create_cpu");
-        return new Backend(BackendKind.CPU, NativeCalls.outValue());
+        return new Backend(BackendKind.CPU, -1, NativeCalls.outValue());
     }
 
     /**
@@ -110,7 +111,7 @@ public final class Backend implements AutoCloseable {
             throw new IllegalArgumentException("device must be >= 0, got " + device);
         }
         NativeCalls.check(L2l.l2l_context_create_cuda(device, NativeCalls.outCell()), "l2l_context_create_cuda");
-        return new Backend(BackendKind.CUDA, NativeCalls.outValue());
+        return new Backend(BackendKind.CUDA, device, NativeCalls.outValue());
     }
 
     /** Number of usable CUDA devices (0 when there is no driver, device or CUDA build). */
@@ -161,6 +162,26 @@ public final class Backend implements AutoCloseable {
     /** CPU or CUDA. */
     public BackendKind kind() {
         return kind;
+    }
+
+    /** The CUDA device of a CUDA backend; -1 for a CPU backend. */
+    public int device() {
+        return device;
+    }
+
+    /**
+     * Whether this backend's kernels can read memory allocated through {@code other}: any two
+     * CPU backends (host memory), or two CUDA backends on the same device (one address space).
+     * Read-only data such as phi may then be shared between them.
+     */
+    public boolean sharesMemoryWith(Backend other) {
+        Objects.requireNonNull(other, "other");
+        return kind == other.kind && device == other.device;
+    }
+
+    /** Number of buffers allocated through this backend and not yet freed (closed or cleaned). */
+    public int liveBuffers() {
+        return handle.buffers();
     }
 
     /** Threads a CPU call may use. @throws IllegalStateException for CUDA or when closed */

@@ -99,7 +99,7 @@ public final class NativeBuffer implements AutoCloseable {
         this.length = length;
         backend.handle().retainBuffer();
         this.memory = new Memory(backend.handle(), address, bytes);
-        this.cleanable = Backend.CLEANER.register(this, memory);
+        this.cleanable = NativeCalls.cleaner().register(this, memory);
         this.hostView = backend.kind() == BackendKind.CPU && type == ElementType.F32 && length <= Integer.MAX_VALUE / 4
                 ? hostFloats() : null;
     }
@@ -247,17 +247,37 @@ public final class NativeBuffer implements AutoCloseable {
         }
     }
 
-    /** Copies all of {@code src} (same type and length) into this buffer. */
-    public void copyFrom(NativeBuffer src) {
+    /**
+     * Copies elements {@code src[srcOffset, srcOffset + count)} to {@code [offset, offset + count)}:
+     * within one backend's memory, between two CPU backends, or between host memory (a CPU
+     * buffer) and a CUDA buffer in either direction.  Completes before returning.
+     *
+     * @throws IllegalArgumentException if the element types differ or both buffers are CUDA
+     *                                  buffers of different backends
+     * @throws IndexOutOfBoundsException if a range is outside its buffer
+     */
+    public void copyFrom(NativeBuffer src, long srcOffset, long offset, long count) {
         Objects.requireNonNull(src, "src");
-        if (src.backend != backend) {
-            throw new IllegalArgumentException("the source buffer belongs to another backend");
+        src.address();
+        address();
+        if (src.type != type) {
+            throw new IllegalArgumentException("cannot copy " + src.type + " values into a " + type + " buffer");
         }
-        if (src.type != type || src.length != length) {
-            throw new IllegalArgumentException("cannot copy " + src.type + "[" + src.length + "] into "
-                    + type + "[" + length + "]");
+        Objects.checkFromIndexSize(srcOffset, count, src.length);
+        Objects.checkFromIndexSize(offset, count, length);
+        long bytes = count * type.bytes;
+        if (count == 0) {
+            return;
         }
-        copy(address(), src.address(), length * type.bytes, L2l.L2L_COPY_CONTEXT_TO_CONTEXT);
+        if (src.backend == backend || src.backend.kind() == BackendKind.CPU && backend.kind() == BackendKind.CPU) {
+            copy(address(offset), src.address(srcOffset), bytes, L2l.L2L_COPY_CONTEXT_TO_CONTEXT);
+        } else if (src.backend.kind() == BackendKind.CPU) {
+            copy(address(offset), src.address(srcOffset), bytes, L2l.L2L_COPY_HOST_TO_CONTEXT);
+        } else if (backend.kind() == BackendKind.CPU) {
+            src.copy(address(offset), src.address(srcOffset), bytes, L2l.L2L_COPY_CONTEXT_TO_HOST);
+        } else {
+            throw new IllegalArgumentException("cannot copy between two CUDA backends' buffers");
+        }
     }
 
     /** Sets every element to 0. */

@@ -121,8 +121,11 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
         }
     }
 
-    /** The configuration as metadata entries. */
-    static Map<String, String> configMetadata(LstmConfig c) {
+    /**
+     * The configuration as safetensors metadata entries: {@code widths} (comma-separated, empty
+     * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}.
+     */
+    public static Map<String, String> configMetadata(LstmConfig c) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("widths", Arrays.toString(c.widths()).replaceAll("[\\[\\] ]", ""));
         m.put("preprocessing", c.preprocessing().name());
@@ -132,8 +135,13 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
         return m;
     }
 
-    /** The configuration from metadata entries. */
-    static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
+    /**
+     * The configuration from the entries of {@link #configMetadata}.
+     *
+     * @param file the file they were read from, for messages
+     * @throws CheckpointFormatException if an entry is missing or invalid
+     */
+    public static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
         try {
             String w = require(file, meta, "widths");
             int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",")).mapToInt(Integer::parseInt).toArray();

@@ -62,7 +62,8 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * One optimizer step for every coordinate of {@code tensors}: theta_k += delta and the state
      * advances in place (paper eq. 1, 3).
      *
-     * @param phi         float32 [phiSize] on the tensors' backend
+     * @param phi         float32 [phiSize] on the tensors' backend or another whose memory it can
+     *                    read ({@link Backend#sharesMemoryWith}); only read
      * @param tensors     the parameter tensors and their gradients (n coordinates in all)
      * @param state       float32 [S x n], state rows of this configuration (l2l.h layout); null
      *                    when the configuration has no LSTM layers (S = 0)
@@ -174,8 +175,20 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         return model;
     }
 
+    /** phi is only read: it may live on any backend whose memory {@code backend} can read. */
     private void requirePhi(NativeBuffer phi, Backend backend) {
-        requireFloats("phi", phi, backend, phiSize);
+        Objects.requireNonNull(phi, "phi");
+        if (phi.isClosed()) {
+            throw new IllegalStateException("phi is closed");
+        }
+        if (!backend.sharesMemoryWith(phi.backend())) {
+            throw new IllegalArgumentException("phi lives in the memory of a " + phi.backend().kind()
+                    + " backend, which a " + backend.kind() + " backend cannot read");
+        }
+        backend.ctx();
+        if (phi.type() != NativeBuffer.ElementType.F32 || phi.length() != phiSize) {
+            throw new IllegalArgumentException("phi must be F32 x " + phiSize + ", got " + phi);
+        }
     }
 
     private void requireRecord(UnrollRecord record, Backend backend, long n) {

@@ -89,7 +89,11 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
 
     /** S, the state rows per coordinate: 2 sum_l H_l (h then c of each layer). */
     public int stateRows() {
-        return 2 * Arrays.stream(widths).sum();
+        int sum = 0;
+        for (int width : widths) {
+            sum += width;
+        }
+        return 2 * sum;
     }
 
     /** R = 1 + S, the floats per coordinate per step of the backward record. */

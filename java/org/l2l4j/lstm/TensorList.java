@@ -9,9 +9,10 @@ import org.l2l4j.backend.NativeBuffer;
 
 /**
  * The parameter tensors one {@link CoordinatewiseLstm#step} updates: K pairs (theta_k,
- * gradient_k) of n_k coordinates each, slices of float32 {@link NativeBuffer}s of one backend.
- * They share one state buffer over n = sum_k n_k coordinates, tensor 0's first.  The native
- * pointer arrays are built once here, so a step allocates nothing.
+ * gradient_k) of n_k coordinates each, slices of float32 {@link NativeBuffer}s of one backend or
+ * float32 memory at raw addresses where that backend computes.  They share one state buffer over
+ * n = sum_k n_k coordinates, tensor 0's first.  The native pointer arrays are built once here, so
+ * a step allocates nothing.
  *
  * <p>Immutable once built; {@link #close()} frees the pointer arrays (not the tensors).
  */
@@ -47,8 +48,14 @@ public final class TensorList implements AutoCloseable {
         return builder().add(theta, 0, gradient, 0, Objects.requireNonNull(theta, "theta").length()).build();
     }
 
+    /** A builder whose backend is that of the first buffer added. */
     public static Builder builder() {
-        return new Builder();
+        return new Builder(null);
+    }
+
+    /** A builder for tensors on {@code backend}, which {@link Builder#addAddresses} needs. */
+    public static Builder builder(Backend backend) {
+        return new Builder(Objects.requireNonNull(backend, "backend"));
     }
 
     /** Collects tensors; every buffer must be float32 and on the same backend. */
@@ -59,7 +66,8 @@ public final class TensorList implements AutoCloseable {
         private final List<Long> gradAddresses = new ArrayList<>();
         private final List<Long> sizes = new ArrayList<>();
 
-        private Builder() {
+        private Builder(Backend backend) {
+            this.backend = backend;
         }
 
         /**
@@ -92,6 +100,35 @@ public final class TensorList implements AutoCloseable {
             buffers.add(gradient);
             thetaAddresses.add(theta.address(thetaOffset));
             gradAddresses.add(gradient.address(gradientOffset));
+            sizes.add(length);
+            return this;
+        }
+
+        /**
+         * Adds a tensor of {@code length} float32 values at raw addresses: memory that no
+         * {@link NativeBuffer} owns (a JavaCPP pointer, a direct NIO buffer, a CUDA allocation
+         * made by another library).  It must lie where the builder's backend computes (host
+         * memory for a CPU backend, that device's memory for CUDA), be 4-byte aligned and stay
+         * allocated while the list is used: the list cannot check either.
+         *
+         * @throws IllegalStateException    if the builder was made without a backend
+         * @throws IllegalArgumentException if an address is 0 or not 4-byte aligned, or length < 1
+         */
+        public Builder addAddresses(long thetaAddress, long gradientAddress, long length) {
+            if (backend == null) {
+                throw new IllegalStateException("raw addresses need a builder made with builder(Backend)");
+            }
+            if (length < 1) {
+                throw new IllegalArgumentException("a tensor needs >= 1 coordinate, got " + length);
+            }
+            for (long address : new long[] {thetaAddress, gradientAddress}) {
+                if (address == 0 || (address & 3) != 0) {
+                    throw new IllegalArgumentException("a tensor address must be non-zero and 4-byte aligned, got 0x"
+                            + Long.toHexString(address));
+                }
+            }
+            thetaAddresses.add(thetaAddress);
+            gradAddresses.add(gradientAddress);
             sizes.add(length);
             return this;
         }
@@ -140,7 +177,8 @@ public final class TensorList implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the tensor list is closed");
         }
-        for (NativeBuffer b : buffers) {
+        for (int i = 0; i < buffers.size(); i++) {
+            NativeBuffer b = buffers.get(i);
             if (b.isClosed()) {
                 throw new IllegalStateException("a tensor of the list was closed: " + b);
             }

@@ -212,7 +212,7 @@ public final class GpuTimings {
         long floats = 1L << 29;  // 2 GiB
         try (NativeBuffer a = gpu.allocateFloats(floats); NativeBuffer b = gpu.allocateFloats(floats)) {
             a.write(0, uniform(1 << 20, 1, new SplittableRandom(1)), 0, 1 << 20);
-            double ms = time(gpu, () -> b.copyFrom(a), 3);
+            double ms = time(gpu, () -> b.copyFrom(a, 0, 0, floats), 3);
             double bytes = 2.0 * 4 * floats;
             System.out.printf(Locale.ROOT, "RESULT impl=ours op=copy n=%d ms=%.6g gbps=%.1f%n", floats, ms,
                     bytes / ms / 1e6);
