@@ -82,10 +82,13 @@ public final class ReferenceLstm {
         return new double[] {Math.max(Math.log(a) / p, -1.0), Math.max(-1.0, Math.min(1.0, x * Math.exp(p)))};
     }
 
-    /** d u^0 / dx. */
+    /** d u^0 / dx; NaN for x = NaN (l2l.h: a NaN in x propagates). */
     double[] preprocessDerivative(double x) {
         if (cfg.preprocessing() == Preprocessing.IDENTITY) {
             return new double[] {1.0};
+        }
+        if (Double.isNaN(x)) {
+            return new double[] {x, x};
         }
         double p = cfg.p();
         double a = cfg.logEpsilon() ? Math.abs(x) + 1.1920928955078125e-7 : Math.max(Math.abs(x), Float.MIN_NORMAL);
@@ -196,9 +199,26 @@ public final class ReferenceLstm {
     /**
      * Backpropagation through an unroll of T steps of n coordinates, from the initial state
      * {@code state0[S][n]}, the gradient inputs {@code x[T][n]} and dL/d delta_s
-     * {@code dDelta[T][n]}; dL/d(final state) is zero.
+     * {@code dDelta[T][n]}; dL/d(final state) is zero.  The states before steps 1..T-1 are
+     * recomputed from state0.
      */
     public Gradients backward(double[][] state0, double[][] x, double[][] dDelta) {
+        return backward(state0, null, x, dDelta, null);
+    }
+
+    /**
+     * Backpropagation through an unroll of T steps of n coordinates.
+     *
+     * @param state0       the state before step 0, [S][n]
+     * @param statesBefore null to recompute the state before each step from state0, or the
+     *                     state before each step as a backward record holds it, [T][S][n]
+     *                     (statesBefore[0] is then used instead of state0)
+     * @param x            the gradient inputs, [T][n]
+     * @param dDelta       dL/d delta_s, [T][n]
+     * @param dstateFinal  dL/d(state after the last step), [S][n], or null for zero
+     */
+    public Gradients backward(double[][] state0, double[][][] statesBefore, double[][] x, double[][] dDelta,
+                              double[][] dstateFinal) {
         int steps = x.length;
         int n = x[0].length;
         Gradients out = new Gradients();
@@ -207,11 +227,14 @@ public final class ReferenceLstm {
         out.dx = new double[steps][n];
         for (int i = 0; i < n; i++) {
             double[] s = new double[stateRows];
-            for (int r = 0; r < stateRows; r++) {
-                s[r] = state0[r][i];
-            }
             Trace[] traces = new Trace[steps];
             for (int t = 0; t < steps; t++) {
+                double[][] before = statesBefore != null ? statesBefore[t] : t == 0 ? state0 : null;
+                if (before != null) {
+                    for (int r = 0; r < stateRows; r++) {
+                        s[r] = before[r][i];
+                    }
+                }
                 traces[t] = forward(x[t][i], s);
             }
             double[][] dh = new double[layers][];
@@ -219,6 +242,12 @@ public final class ReferenceLstm {
             for (int l = 0; l < layers; l++) {
                 dh[l] = new double[width[l]];
                 dc[l] = new double[width[l]];
+                if (dstateFinal != null) {
+                    for (int j = 0; j < width[l]; j++) {
+                        dh[l][j] = dstateFinal[hRow[l] + j][i];
+                        dc[l][j] = dstateFinal[hRow[l] + width[l] + j][i];
+                    }
+                }
             }
             for (int t = steps - 1; t >= 0; t--) {
                 Trace tr = traces[t];
