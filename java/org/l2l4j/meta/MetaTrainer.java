@@ -27,6 +27,9 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  *       phi so far is kept (never chosen by the training meta-loss).</li>
  * </ul>
  *
+ * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
+ * Adam's state and the skip counter are as before it (see {@link #train}).
+ *
  * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend.  Not
  * thread-safe.
  */
@@ -127,6 +130,11 @@ public final class MetaTrainer implements AutoCloseable {
      * (checked at epoch boundaries), validating every E epochs and once at the end.
      *
      * @return the final state; its bestPhi is the phi to use
+     * @throws IllegalStateException if a training optimizee throws: the message names the epoch
+     *                               and the trajectory step, the cause is the optimizee's
+     *                               exception, and the epoch is not counted (phi, Adam's state
+     *                               and the skip counter are as before it), so that the state can
+     *                               be saved or training called again
      */
     public TrainingState train(Listener listener) {
         Listener l = listener == null ? new Listener() { } : listener;
@@ -149,8 +157,35 @@ public final class MetaTrainer implements AutoCloseable {
         return state();
     }
 
-    /** One trajectory; returns the mean meta-loss per step (over instances and steps). */
+    /**
+     * One trajectory; returns the mean meta-loss per step (over instances and steps).  If it
+     * throws, phi, Adam's state and the skip counter are restored to what they were before it.
+     */
     double runEpoch() {
+        double[] phiBefore = phi.clone();
+        double[] firstBefore = adam.firstMoment();
+        double[] secondBefore = adam.secondMoment();
+        long stepBefore = adam.step();
+        long skippedBefore = skipped;
+        int[] step = {0};
+        try {
+            return trajectory(step);
+        } catch (RuntimeException | Error e) {
+            phi = phiBefore;
+            adam.restore(firstBefore, secondBefore, stepBefore);
+            skipped = skippedBefore;
+            uploadPhi(phi);
+            if (e instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException("meta-training epoch " + (epochs + 1) + " failed at trajectory step "
+                    + step[0] + " of " + options.horizon() + " on " + training.name()
+                    + "; the epoch is not counted (phi and the meta-optimizer's state are as before it): " + e, e);
+        }
+    }
+
+    /** The body of {@link #runEpoch}; {@code step[0]} follows the trajectory step for messages. */
+    private double trajectory(int[] step) {
         int b = options.instances();
         List<Optimizee> fs = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
@@ -169,6 +204,7 @@ public final class MetaTrainer implements AutoCloseable {
             int steps = Math.min(options.unroll(), options.horizon() - begin);
             double unrollLoss = 0;
             for (int s = 0; s < steps; s++) {
+                step[0] = begin + s + 1;
                 double[] losses = advanceTimed(s);
                 for (double f : losses) {
                     unrollLoss += f / b;

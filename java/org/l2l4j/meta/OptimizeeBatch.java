@@ -126,17 +126,39 @@ final class OptimizeeBatch implements AutoCloseable {
         return hostTheta[b];
     }
 
+    /**
+     * Evaluates every instance (in parallel).  If optimizees throw, every instance still finishes
+     * before the first one's exception (by instance) is rethrown with the others suppressed, so
+     * that no evaluation is left running on this batch's arrays.
+     */
     private double[] evaluate() {
         double[] losses = new double[instances];
+        RuntimeException[] failures = new RuntimeException[instances];
         IntStream stream = IntStream.range(0, instances);
         (instances > 1 ? stream.parallel() : stream).forEach(b -> {
-            losses[b] = optimizees.get(b).lossAndGradient(hostTheta[b], hostGrad[b]);
+            try {
+                losses[b] = optimizees.get(b).lossAndGradient(hostTheta[b], hostGrad[b]);
+            } catch (RuntimeException e) {
+                failures[b] = e;
+                return;
+            }
             if (inputScale != 1f) {
                 for (int i = 0; i < dimension; i++) {
                     hostGrad[b][i] *= inputScale;
                 }
             }
         });
+        RuntimeException first = null;
+        for (RuntimeException e : failures) {
+            if (first == null) {
+                first = e;
+            } else if (e != null) {
+                first.addSuppressed(e);
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
         for (int b = 0; b < instances; b++) {
             grad.write((long) b * dimension, hostGrad[b], 0, dimension);
         }
