@@ -23,20 +23,20 @@ import org.l2l4j.meta.TrainingState;
 
 /**
  * Damaged optimizer and training checkpoints are rejected with a {@link CheckpointFormatException}
- * naming the file, never read as something else: every truncation, and 1,200 random byte changes
- * of each kind of checkpoint.  A change in the tensor data must be caught by the SHA-256 digest
+ * naming the file, never read as something else: every truncation, and a change of every byte
+ * (at least 1,000 random single-byte changes) of each kind of checkpoint.  A change in the tensor data must be caught by the SHA-256 digest
  * of that tensor (the message says so); a change in the header is caught by the header's digest
  * or the parser, and may pass only where it changes nothing the reader sees (the spaces that pad
  * the header).  Files whose digests are intact but whose metadata are wrong (missing, malformed,
  * out of range) are rejected too.  {@link SafetensorsTest} does the same for the format alone.
  */
 class CheckpointCorruptionTest {
-    static final int FLIPS = 1200;
+    static final int FLIPS = 1000;
 
     @TempDir
     Path dir;
 
-    static final LstmConfig CONFIG = new LstmConfig(new int[] {2}, Preprocessing.LOG_AND_SIGN, 10, 0.1, false);
+    static final LstmConfig CONFIG = new LstmConfig(new int[] {1}, Preprocessing.LOG_AND_SIGN, 10, 0.1, false);
 
     private static double[] vector(SplittableRandom rnd) {
         return rnd.doubles(CONFIG.phiLayout().size(), -0.5, 0.5).toArray();
@@ -148,7 +148,8 @@ class CheckpointCorruptionTest {
             assertEquals(expected, content, where + " was accepted and changed the checkpoint");
             harmless++;
         }
-        assertTrue(byDigest > 100 && inHeader > 100, byDigest + " caught by a tensor digest, " + inHeader + " in the header");
+        assertTrue(byDigest >= original.length - dataStart && inHeader > 100,
+                byDigest + " caught by a tensor digest, " + inHeader + " in the header");
         assertEquals(Math.max(FLIPS, original.length), byDigest + inHeader + harmless);
     }
 
@@ -181,7 +182,7 @@ class CheckpointCorruptionTest {
         Path optimizer = optimizerFile();
         String[][] optimizerCases = {
             {"l2l4j.format", null}, {"l2l4j.format", "l2l4j-learned-optimizer-v0"}, {"widths", null},
-            {"widths", "2,"}, {"widths", "x"}, {"widths", "3"}, {"widths", "0"}, {"preprocessing", "LOG"},
+            {"widths", "1,"}, {"widths", "x"}, {"widths", "3"}, {"widths", "0"}, {"preprocessing", "LOG"},
             {"p", "NaN"}, {"p", "1e-50"}, {"p", "0"}, {"p", "81"}, {"output_scale", "Infinity"}, {"output_scale", "1e39"},
             {"log_epsilon", "maybe"}, {"log_epsilon", ""}, {"log_epsilon", "TRUE"}, {"log_epsilon", null},
         };

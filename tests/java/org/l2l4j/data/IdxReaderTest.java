@@ -127,7 +127,7 @@ class IdxReaderTest {
     }
 
     /**
-     * 1,200 random single-byte changes of the raw 2x3x4 file (every position, then random ones).
+     * 1,000 random single-byte changes of the raw 2x3x4 file (every position, then random ones).
      * IDX files carry no checksum, so what is asserted is: a change in the 16 header bytes is
      * rejected (a wrong magic number, an unknown type, a dimension count or size that no longer
      * matches the 24 data bytes), except one that turns the type 0x08 into 0x09, the other type of
@@ -142,7 +142,7 @@ class IdxReaderTest {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
         int header = 4 + 4 * 3;
         int rejectedHeader = 0;
-        for (int trial = 0; trial < 1200; trial++) {
+        for (int trial = 0; trial < 1000; trial++) {
             int pos = trial < original.length ? trial : rnd.nextInt(original.length);
             byte[] bytes = original.clone();
             bytes[pos] ^= (byte) (1 + rnd.nextInt(255));
@@ -163,7 +163,7 @@ class IdxReaderTest {
     }
 
     /**
-     * 1,200 random single-byte changes of the gzipped file: gzip's CRC-32 and length of the
+     * 1,000 random single-byte changes of the gzipped file: gzip's CRC-32 and length of the
      * content catch every change of what the decoder produces, so each change is rejected with an
      * IdxFormatException or, where it touches nothing the content depends on (the gzip header's
      * time stamp, extra flags and OS bytes, the unused bits of the last deflate byte), reads
@@ -174,7 +174,7 @@ class IdxReaderTest {
         byte[] original = TestFiles.gzip(small());
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(8);
         int harmless = 0;
-        for (int trial = 0; trial < 1200; trial++) {
+        for (int trial = 0; trial < 1000; trial++) {
             int pos = trial < original.length ? trial : rnd.nextInt(original.length);
             byte[] bytes = original.clone();
             bytes[pos] ^= (byte) (1 + rnd.nextInt(255));
@@ -188,7 +188,7 @@ class IdxReaderTest {
             assertSmall(a);
             harmless++;
         }
-        assertTrue(harmless > 0 && harmless < 1200 / 2, "harmless: " + harmless);
+        assertTrue(harmless > 0 && harmless < 1000 / 2, "harmless: " + harmless);
     }
 
     @Test

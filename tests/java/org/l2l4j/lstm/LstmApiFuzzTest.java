@@ -108,6 +108,15 @@ class LstmApiFuzzTest {
 
     @Tag("large")
     @Test
+    void tenTimesMoreConfigurationsRecordsAndTensorLists() {
+        report("LstmConfig (large)", Fuzz.run("LstmConfig fuzz (large)", 200_000, LstmApiFuzzTest::configCase),
+                200_000);
+        report("UnrollRecord and TensorList (large)", Fuzz.run("UnrollRecord and TensorList fuzz (large)", 50_000,
+                LstmApiFuzzTest::recordAndListCase), 200_000);
+    }
+
+    @Tag("large")
+    @Test
     void tenTimesMoreKernelCalls() {
         long calls = Fuzz.run("kernel fuzz (large)", 45_000, fz -> new Scenario(fz).run());
         report("step, metaLossGradients and backward (large)", calls, 400_000);
