@@ -194,6 +194,14 @@ public final class ReferenceLstm {
         public double[][] dstateInitial;
         /** [T][n] */
         public double[][] dx;
+        /**
+         * The scale of each value's float32 error: the same backward pass with every input,
+         * weight and upstream gradient taken by its magnitude and every activation and activation
+         * derivative (all bounded by 1, and computed to an absolute, not relative, precision in
+         * float32) by 1, so that terms cannot cancel and tiny activations do not hide the
+         * absolute error of a sigmoid or tanh.
+         */
+        public Gradients magnitudes;
     }
 
     /**
@@ -219,6 +227,23 @@ public final class ReferenceLstm {
      */
     public Gradients backward(double[][] state0, double[][][] statesBefore, double[][] x, double[][] dDelta,
                               double[][] dstateFinal) {
+        Gradients out = backprop(state0, statesBefore, x, dDelta, dstateFinal, false);
+        out.magnitudes = backprop(state0, statesBefore, x, dDelta, dstateFinal, true);
+        return out;
+    }
+
+    /** v, or |v| when {@code magnitude}. */
+    private static double m(double v, boolean magnitude) {
+        return magnitude ? Math.abs(v) : v;
+    }
+
+    /** An activation or activation derivative v (|v| <= 1), or its bound 1 when {@code magnitude}. */
+    private static double a(double v, boolean magnitude) {
+        return magnitude ? 1 : v;
+    }
+
+    private Gradients backprop(double[][] state0, double[][][] statesBefore, double[][] x, double[][] dDelta,
+                               double[][] dstateFinal, boolean mag) {
         int steps = x.length;
         int n = x[0].length;
         Gradients out = new Gradients();
@@ -244,18 +269,18 @@ public final class ReferenceLstm {
                 dc[l] = new double[width[l]];
                 if (dstateFinal != null) {
                     for (int j = 0; j < width[l]; j++) {
-                        dh[l][j] = dstateFinal[hRow[l] + j][i];
-                        dc[l][j] = dstateFinal[hRow[l] + width[l] + j][i];
+                        dh[l][j] = m(dstateFinal[hRow[l] + j][i], mag);
+                        dc[l][j] = m(dstateFinal[hRow[l] + width[l] + j][i], mag);
                     }
                 }
             }
             for (int t = steps - 1; t >= 0; t--) {
                 Trace tr = traces[t];
-                double gOut = dDelta[t][i] * cfg.outputScale();
+                double gOut = m(dDelta[t][i], mag) * m(cfg.outputScale(), mag);
                 double[] du = new double[outIn];
                 for (int k = 0; k < outIn; k++) {
-                    out.dphi[wOut + k] += gOut * tr.u[layers][k];
-                    du[k] = gOut * phi[wOut + k];
+                    out.dphi[wOut + k] += gOut * (layers > 0 ? a(tr.u[layers][k], mag) : m(tr.u[layers][k], mag));
+                    du[k] = gOut * m(phi[wOut + k], mag);
                 }
                 out.dphi[bOut] += gOut;
                 for (int l = layers - 1; l >= 0; l--) {
@@ -264,12 +289,12 @@ public final class ReferenceLstm {
                     for (int j = 0; j < h; j++) {
                         double dhj = du[j] + dh[l][j];
                         double tc = Math.tanh(tr.c[l][j]);
-                        double dcj = dc[l][j] + dhj * tr.o[l][j] * (1 - tc * tc);
-                        dz[3 * h + j] = dhj * tc * tr.o[l][j] * (1 - tr.o[l][j]);
-                        dz[j] = dcj * tr.g[l][j] * tr.i[l][j] * (1 - tr.i[l][j]);
-                        dz[2 * h + j] = dcj * tr.i[l][j] * (1 - tr.g[l][j] * tr.g[l][j]);
-                        dz[h + j] = dcj * tr.cPrev[l][j] * tr.f[l][j] * (1 - tr.f[l][j]);
-                        dc[l][j] = dcj * tr.f[l][j];
+                        double dcj = dc[l][j] + dhj * a(tr.o[l][j], mag) * a(1 - tc * tc, mag);
+                        dz[3 * h + j] = dhj * a(tc, mag) * a(tr.o[l][j] * (1 - tr.o[l][j]), mag);
+                        dz[j] = dcj * a(tr.g[l][j], mag) * a(tr.i[l][j] * (1 - tr.i[l][j]), mag);
+                        dz[2 * h + j] = dcj * a(tr.i[l][j], mag) * a(1 - tr.g[l][j] * tr.g[l][j], mag);
+                        dz[h + j] = dcj * m(tr.cPrev[l][j], mag) * a(tr.f[l][j] * (1 - tr.f[l][j]), mag);
+                        dc[l][j] = dcj * a(tr.f[l][j], mag);
                     }
                     double[] duBelow = new double[in[l]];
                     double[] dhPrev = new double[h];
@@ -277,12 +302,12 @@ public final class ReferenceLstm {
                         out.dphi[bih[l] + r] += dz[r];
                         out.dphi[bhh[l] + r] += dz[r];
                         for (int k = 0; k < in[l]; k++) {
-                            out.dphi[wih[l] + r * in[l] + k] += dz[r] * tr.u[l][k];
-                            duBelow[k] += phi[wih[l] + r * in[l] + k] * dz[r];
+                            out.dphi[wih[l] + r * in[l] + k] += dz[r] * (l == 0 ? m(tr.u[l][k], mag) : a(tr.u[l][k], mag));
+                            duBelow[k] += m(phi[wih[l] + r * in[l] + k], mag) * dz[r];
                         }
                         for (int k = 0; k < h; k++) {
-                            out.dphi[whh[l] + r * h + k] += dz[r] * tr.hPrev[l][k];
-                            dhPrev[k] += phi[whh[l] + r * h + k] * dz[r];
+                            out.dphi[whh[l] + r * h + k] += dz[r] * m(tr.hPrev[l][k], mag);
+                            dhPrev[k] += m(phi[whh[l] + r * h + k], mag) * dz[r];
                         }
                     }
                     dh[l] = dhPrev;
@@ -291,7 +316,7 @@ public final class ReferenceLstm {
                 double[] dp = preprocessDerivative(x[t][i]);
                 double dxi = 0;
                 for (int k = 0; k < dp.length; k++) {
-                    dxi += dp[k] * du[k];
+                    dxi += m(dp[k], mag) * du[k];
                 }
                 out.dx[t][i] = dxi;
             }
