@@ -102,13 +102,17 @@ typedef enum l2l_preprocessing {
 /* The largest LSTM width and layer count a model may have. */
 #define L2L_MAX_WIDTH 256
 #define L2L_MAX_LAYERS 8
+/* The range of log-and-sign's p: it keeps 1/p, e^p and log|x|/p well inside float32's range. */
+#define L2L_MIN_P 1e-3f
+#define L2L_MAX_P 80.0f
 
 typedef struct l2l_model l2l_model;
 
 /* Creates an immutable model description.
  * widths: num_layers LSTM widths H_l, each in [1, L2L_MAX_WIDTH] (may be NULL if num_layers is 0);
  * num_layers in [0, L2L_MAX_LAYERS]; preprocessing: an l2l_preprocessing; p: log-and-sign's p
- * (finite, > 0; ignored for identity); output_scale: finite; options: L2L_LOG_EPSILON or 0.
+ * (in [L2L_MIN_P, L2L_MAX_P]; ignored for identity); output_scale: finite; options:
+ * L2L_LOG_EPSILON or 0.
  * Errors: NULL_ARGUMENT (out, or widths with num_layers > 0), INVALID_ARGUMENT. */
 L2L_API int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
                                  float p, float output_scale, int32_t options, l2l_model** out);

@@ -129,8 +129,9 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
     if (preprocessing != L2L_PREPROCESS_IDENTITY && preprocessing != L2L_PREPROCESS_LOG_AND_SIGN) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown preprocessing %d", preprocessing);
     }
-    if (preprocessing == L2L_PREPROCESS_LOG_AND_SIGN && !(p > 0.0f && p <= 80.0f)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "log-and-sign p must be in (0, 80], got %g",
+    if (preprocessing == L2L_PREPROCESS_LOG_AND_SIGN && !(p >= L2L_MIN_P && p <= L2L_MAX_P)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "log-and-sign p must be in [%g, %g], got %g",
+                    static_cast<double>(L2L_MIN_P), static_cast<double>(L2L_MAX_P),
                     static_cast<double>(p));
     }
     if (!l2l::is_finite(output_scale)) {

@@ -44,8 +44,12 @@ L2L_HD float bits_float(int32_t b) {
 #endif
 }
 
-/* e^x for float x; +-Inf inputs saturate to e^88 and e^-87, NaN propagates. */
+/* e^x for float x: +Inf above 88 and 0 below -87 (as expf, whose limits are 88.72 and -103.97),
+ * so that sigmoid(-Inf) = 0 and 0 * Inf gives NaN as in IEEE arithmetic; NaN propagates.  Only
+ * sigmoid(z < -88), below 6e-39, differs from a saturating exp: tanh and sigmoid(z > 87) do not. */
 L2L_HD float expf_poly(float x) {
+    const float above = x > 88.0f ? INFINITY : 1.0f;
+    const float below = x < -87.0f ? 0.0f : 1.0f;
     x = x > 88.0f ? 88.0f : x;
     x = x < -87.0f ? -87.0f : x;
     /* k = round(x / ln 2) through the 1.5 * 2^23 shifter: the low mantissa bits then hold k. */
@@ -61,7 +65,7 @@ L2L_HD float expf_poly(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    return p * bits_float((k + 127) << 23);
+    return p * bits_float((k + 127) << 23) * above * below;
 }
 
 L2L_HD float sigmoidf(float z) { return 1.0f / (1.0f + expf_poly(-z)); }

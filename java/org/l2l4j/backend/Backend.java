@@ -190,7 +190,12 @@ public final class Backend implements AutoCloseable {
         return L2l.l2l_context_threads(ctx());
     }
 
-    /** Sets the threads a CPU call may use (0: all hardware threads). */
+    /**
+     * Sets the threads a CPU call may use (0: all hardware threads).
+     *
+     * @throws IllegalArgumentException if threads is negative
+     * @throws IllegalStateException    for CUDA or when closed
+     */
     public void setThreads(int threads) {
         requireCpu();
         if (threads < 0) {
@@ -208,7 +213,10 @@ public final class Backend implements AutoCloseable {
     /**
      * Runs the kernels compiled for {@code isa} (one of {@link #supportedCpuIsas()}).
      *
-     * @throws L2lException {@link Status#INVALID_ARGUMENT} if this processor cannot run it
+     * @throws L2lException         {@link Status#INVALID_ARGUMENT} if the name is unknown or
+     *                               this processor cannot run it (the kernels stay as they were)
+     * @throws NullPointerException  if isa is null
+     * @throws IllegalStateException for CUDA or when closed
      */
     public void setCpuIsa(String isa) {
         requireCpu();
@@ -231,12 +239,19 @@ public final class Backend implements AutoCloseable {
         NativeCalls.check(L2l.l2l_synchronize(ctx()), "l2l_synchronize");
     }
 
-    /** A zeroed buffer of {@code length} floats where this backend computes. */
+    /**
+     * A zeroed buffer of {@code length} floats where this backend computes.
+     *
+     * @throws IllegalArgumentException if length is below 1 or above Long.MAX_VALUE / 16
+     * @throws IllegalStateException    if the backend is closed
+     * @throws L2lException             with {@link Status#OUT_OF_MEMORY} if the memory cannot be
+     *                                  allocated
+     */
     public NativeBuffer allocateFloats(long length) {
         return new NativeBuffer(this, NativeBuffer.ElementType.F32, length);
     }
 
-    /** A zeroed buffer of {@code length} doubles where this backend computes. */
+    /** A zeroed buffer of {@code length} doubles where this backend computes; throws as {@link #allocateFloats}. */
     public NativeBuffer allocateDoubles(long length) {
         return new NativeBuffer(this, NativeBuffer.ElementType.F64, length);
     }

@@ -16,8 +16,13 @@ import org.l2l4j.presets.L2l;
  * in elements ({@code long}: buffers may exceed 2^31 elements).
  *
  * <p>{@link #close()} frees the memory (idempotent); a buffer that becomes unreachable unclosed
- * is freed by a cleaner and logged.  Every method of a closed buffer throws
- * {@link IllegalStateException}.
+ * is freed by a cleaner and logged.
+ *
+ * <p>Errors, for every method that reads or writes: {@link IllegalStateException} when the buffer
+ * is closed, {@link IllegalArgumentException} for the accessor of the other element type,
+ * {@link NullPointerException} for a null array, {@link IndexOutOfBoundsException} for a range
+ * outside the buffer or the array; a rejected call changes neither the buffer nor the array.
+ * The type, length, backend and {@link #isClosed()} stay readable after closing.
  */
 public final class NativeBuffer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NativeBuffer.class.getName());
@@ -218,17 +223,22 @@ public final class NativeBuffer implements AutoCloseable {
         }
     }
 
-    /** All elements as a new array (at most 2^31 - 1). */
+    /**
+     * All elements as a new array.
+     *
+     * @throws IllegalStateException if the buffer has more elements than a Java array can hold
+     *                               (read it in parts with {@link #read})
+     */
     public float[] toFloatArray() {
-        float[] out = new float[Math.toIntExact(length)];
+        float[] out = new float[arrayLength()];
         read(0, out, 0, out.length);
         return out;
     }
 
-    /** All elements as a new array (at most 2^31 - 1). */
+    /** All elements as a new array; throws as {@link #toFloatArray()}. */
     public double[] toDoubleArray() {
         requireType(ElementType.F64);
-        double[] out = new double[Math.toIntExact(length)];
+        double[] out = new double[arrayLength()];
         read(0, out, 0, out.length);
         return out;
     }
@@ -324,6 +334,15 @@ public final class NativeBuffer implements AutoCloseable {
         }
         memory.closedExplicitly = true;
         cleanable.clean();
+    }
+
+    /** The length as a Java array length. */
+    private int arrayLength() {
+        if (length > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("a buffer of " + length
+                    + " elements does not fit a Java array; read it in parts");
+        }
+        return (int) length;
     }
 
     private void requireHostView() {

@@ -144,16 +144,25 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
     public static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
         try {
             String w = require(file, meta, "widths");
-            int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",")).mapToInt(Integer::parseInt).toArray();
+            int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",", -1)).mapToInt(Integer::parseInt).toArray();
             return new LstmConfig(widths, Preprocessing.valueOf(require(file, meta, "preprocessing")),
                     Double.parseDouble(require(file, meta, "p")), Double.parseDouble(require(file, meta, "output_scale")),
-                    Boolean.parseBoolean(require(file, meta, "log_epsilon")));
+                    strictBoolean(require(file, meta, "log_epsilon")));
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, "invalid configuration in metadata: " + e.getMessage());
         }
     }
 
-    private static String require(Path file, Map<String, String> meta, String key) throws CheckpointFormatException {
+    /** "true" or "false", nothing else: a corrupted flag must not read as false. */
+    private static boolean strictBoolean(String v) {
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new IllegalArgumentException("log_epsilon must be true or false, got '" + v + "'");
+        }
+        return v.equals("true");
+    }
+
+    /** The metadata entry {@code key}. @throws CheckpointFormatException if it is missing */
+    static String require(Path file, Map<String, String> meta, String key) throws CheckpointFormatException {
         String v = meta.get(key);
         if (v == null) {
             throw new CheckpointFormatException(file, "metadata " + key + " is missing");

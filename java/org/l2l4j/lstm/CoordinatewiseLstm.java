@@ -29,7 +29,11 @@ public final class CoordinatewiseLstm implements AutoCloseable {
     private final int phiSize;
     private volatile boolean closed;
 
-    /** The native description of {@code config}. */
+    /**
+     * The native description of {@code config}.
+     *
+     * @throws NullPointerException if config is null
+     */
     public CoordinatewiseLstm(LstmConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         int[] widths = config.widths();
@@ -70,6 +74,13 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param record      null, or the unroll record receiving this step in slot {@code slot}
      * @param slot        the record slot (ignored when record is null)
      * @param checkFinite reject NaN/Inf in phi, gradients, theta and state before writing anything
+     * @throws NullPointerException      if phi or tensors is null, or state is null with S > 0
+     * @throws IllegalArgumentException  for a buffer of the wrong length or type or on another
+     *                                   backend than the tensors, a state with S = 0, or a record
+     *                                   of another configuration or coordinate count
+     * @throws IndexOutOfBoundsException if slot is outside [0, record.steps())
+     * @throws IllegalStateException     if this object, the tensor list or a buffer is closed
+     * @throws org.l2l4j.backend.L2lException NON_FINITE (with checkFinite), or CUDA
      */
     public void step(NativeBuffer phi, TensorList tensors, NativeBuffer state, UnrollRecord record, int slot,
                      boolean checkFinite) {
@@ -103,8 +114,13 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param record   the unroll's record (steps 0..steps-1 written)
      * @param steps    T, in [1, record.steps()]
      * @param gradLast float32 [n], the gradient at theta_T
-     * @param scale    finite; 1/B for a meta-batch of B instances
+     * @param scale    finite in float32, to which it is rounded; 1/B for a meta-batch of B instances
      * @param out      float32 [steps x n]
+     * @throws NullPointerException     if a buffer or the record is null
+     * @throws IllegalArgumentException for steps outside [1, record.steps()], a scale that is not
+     *                                  finite, a buffer of the wrong length or type or on another
+     *                                  backend than the record, or a record of another configuration
+     * @throws IllegalStateException    if this object, the record or a buffer is closed
      */
     public void metaLossGradients(UnrollRecord record, int steps, NativeBuffer gradLast, double scale,
                                   NativeBuffer out) {
@@ -136,6 +152,14 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param dstateInitial null or float32 [S x n], receives dL/d(state before step 0)
      * @param dx            null or float32 [steps x n], receives dL/dx_s through the preprocessing
      * @param checkFinite   reject NaN/Inf in phi, record, dlossDdelta, dstateFinal first
+     * @throws NullPointerException     if phi, record, dlossDdelta or dphi is null
+     * @throws IllegalArgumentException for steps outside [1, record.steps()], a buffer of the
+     *                                  wrong length or type or on another backend than the record
+     *                                  (a state gradient with S = 0 included), or a record of
+     *                                  another configuration
+     * @throws IllegalStateException    if this object, the record or a buffer is closed
+     * @throws org.l2l4j.backend.L2lException NON_FINITE (with checkFinite), OUT_OF_MEMORY
+     *                                  (workspace), or CUDA
      */
     public void backward(NativeBuffer phi, UnrollRecord record, int steps, NativeBuffer dlossDdelta,
                          NativeBuffer dstateFinal, NativeBuffer dphi, NativeBuffer dstateInitial, NativeBuffer dx,

@@ -43,7 +43,15 @@ public final class TensorList implements AutoCloseable {
         this.n = total;
     }
 
-    /** A list of one tensor: all of {@code theta} with all of {@code gradient}. */
+    /**
+     * A list of one tensor: all of {@code theta} with all of {@code gradient}.
+     *
+     * @throws NullPointerException      if a buffer is null
+     * @throws IllegalArgumentException  if a buffer is not float32, or they live on different
+     *                                   backends
+     * @throws IndexOutOfBoundsException if the gradient is shorter than theta
+     * @throws IllegalStateException     if a buffer is closed
+     */
     public static TensorList of(NativeBuffer theta, NativeBuffer gradient) {
         return builder().add(theta, 0, gradient, 0, Objects.requireNonNull(theta, "theta").length()).build();
     }
@@ -72,10 +80,15 @@ public final class TensorList implements AutoCloseable {
 
         /**
          * Adds the tensor {@code theta[thetaOffset, thetaOffset + length)} with gradients
-         * {@code gradient[gradientOffset, gradientOffset + length)}.
+         * {@code gradient[gradientOffset, gradientOffset + length)}.  The theta slices must not
+         * overlap each other or a gradient slice (not checked: a step then writes unspecified
+         * values).  A rejected call leaves the builder as it was.
          *
-         * @throws IllegalArgumentException for a non-float32 buffer, another backend, a slice out
-         *                                  of range or length < 1
+         * @throws NullPointerException      if a buffer is null
+         * @throws IllegalArgumentException  for length < 1, a non-float32 buffer, or a buffer on
+         *                                   another backend than the others
+         * @throws IndexOutOfBoundsException if a slice is not within its buffer
+         * @throws IllegalStateException     if a buffer is closed
          */
         public Builder add(NativeBuffer theta, long thetaOffset, NativeBuffer gradient, long gradientOffset,
                            long length) {
@@ -84,22 +97,24 @@ public final class TensorList implements AutoCloseable {
             if (length < 1) {
                 throw new IllegalArgumentException("a tensor needs >= 1 coordinate, got " + length);
             }
+            Backend common = backend != null ? backend : theta.backend();
             for (NativeBuffer buf : new NativeBuffer[] {theta, gradient}) {
                 if (buf.type() != NativeBuffer.ElementType.F32) {
                     throw new IllegalArgumentException("tensors must be float32 buffers, got " + buf);
                 }
-                if (backend == null) {
-                    backend = buf.backend();
-                } else if (buf.backend() != backend) {
+                if (buf.backend() != common) {
                     throw new IllegalArgumentException("all tensors must live on one backend");
                 }
             }
             Objects.checkFromIndexSize(thetaOffset, length, theta.length());
             Objects.checkFromIndexSize(gradientOffset, length, gradient.length());
+            long thetaAddress = theta.address(thetaOffset);
+            long gradAddress = gradient.address(gradientOffset);
+            backend = common;
             buffers.add(theta);
             buffers.add(gradient);
-            thetaAddresses.add(theta.address(thetaOffset));
-            gradAddresses.add(gradient.address(gradientOffset));
+            thetaAddresses.add(thetaAddress);
+            gradAddresses.add(gradAddress);
             sizes.add(length);
             return this;
         }

@@ -33,6 +33,9 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  * losses (T B values) and dL/dphi, and writes phi.  Other families are evaluated on the host,
  * theta and the gradients crossing at every step.
  *
+ * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
+ * Adam's state and the skip counter are as before it (see {@link #train}).
+ *
  * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend.  Not
  * thread-safe.
  */
@@ -144,6 +147,11 @@ public final class MetaTrainer implements AutoCloseable {
      * (checked at epoch boundaries), validating every E epochs and once at the end.
      *
      * @return the final state; its bestPhi is the phi to use
+     * @throws IllegalStateException if a training optimizee throws: the message names the epoch
+     *                               and the trajectory step, the cause is the optimizee's
+     *                               exception, and the epoch is not counted (phi, Adam's state
+     *                               and the skip counter are as before it), so that the state can
+     *                               be saved or training called again
      */
     public TrainingState train(Listener listener) {
         Listener l = listener == null ? new Listener() { } : listener;
@@ -166,8 +174,35 @@ public final class MetaTrainer implements AutoCloseable {
         return state();
     }
 
-    /** One trajectory; returns the mean meta-loss per step (over instances and steps). */
+    /**
+     * One trajectory; returns the mean meta-loss per step (over instances and steps).  If it
+     * throws, phi, Adam's state and the skip counter are restored to what they were before it.
+     */
     double runEpoch() {
+        double[] phiBefore = phi.clone();
+        double[] firstBefore = adam.firstMoment();
+        double[] secondBefore = adam.secondMoment();
+        long stepBefore = adam.step();
+        long skippedBefore = skipped;
+        int[] step = {0};
+        try {
+            return trajectory(step);
+        } catch (RuntimeException | Error e) {
+            phi = phiBefore;
+            adam.restore(firstBefore, secondBefore, stepBefore);
+            skipped = skippedBefore;
+            uploadPhi(phi);
+            if (e instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException("meta-training epoch " + (epochs + 1) + " failed at trajectory step "
+                    + step[0] + " of " + options.horizon() + " on " + training.name()
+                    + "; the epoch is not counted (phi and the meta-optimizer's state are as before it): " + e, e);
+        }
+    }
+
+    /** The body of {@link #runEpoch}; {@code step[0]} follows the trajectory step for messages. */
+    private double trajectory(int[] step) {
         int b = options.instances();
         long[] seeds = new long[b];
         for (int i = 0; i < b; i++) {
@@ -185,6 +220,7 @@ public final class MetaTrainer implements AutoCloseable {
         for (int begin = 0; begin < options.horizon(); begin += options.unroll()) {
             int steps = Math.min(options.unroll(), options.horizon() - begin);
             for (int s = 0; s < steps; s++) {
+                step[0] = begin + s + 1;
                 advanceTimed(s);
             }
             double unrollLoss = 0;

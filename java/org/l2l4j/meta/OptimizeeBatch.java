@@ -203,15 +203,34 @@ final class OptimizeeBatch implements AutoCloseable {
                 theta.read((long) b * dimension, hostTheta[b], 0, dimension);
             }
             double[] f = losses[slot];
+            // Every instance finishes before the first failure (by instance) is rethrown with the
+            // others suppressed, so no evaluation is left running on this batch's arrays.
+            RuntimeException[] failures = new RuntimeException[instances];
             IntStream stream = IntStream.range(0, instances);
             (instances > 1 ? stream.parallel() : stream).forEach(b -> {
-                f[b] = optimizees.get(b).lossAndGradient(hostTheta[b], hostGrad[b]);
+                try {
+                    f[b] = optimizees.get(b).lossAndGradient(hostTheta[b], hostGrad[b]);
+                } catch (RuntimeException e) {
+                    failures[b] = e;
+                    return;
+                }
                 if (scale != 1f) {
                     for (int i = 0; i < dimension; i++) {
                         hostGrad[b][i] *= scale;
                     }
                 }
             });
+            RuntimeException first = null;
+            for (RuntimeException e : failures) {
+                if (first == null) {
+                    first = e;
+                } else if (e != null) {
+                    first.addSuppressed(e);
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
             for (int b = 0; b < instances; b++) {
                 grad.write((long) b * dimension, hostGrad[b], 0, dimension);
             }
