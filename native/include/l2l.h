@@ -195,7 +195,7 @@ L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* 
 
 /* ---- the fused backward pass ------------------------------------------------------------ */
 /* Forms dloss_ddelta for the truncated-BPTT meta-loss with dropped second derivatives
- * (DESIGN section 1): with x_t the gradient at theta_t, the meta-loss sum_{t=1..T} f(theta_t)
+ * (paper section 2): with x_t the gradient at theta_t, the meta-loss sum_{t=1..T} f(theta_t)
  * has dL/d delta_s = scale * sum_{t=s+1..T} x_t.  x_1..x_{T-1} are read from the records of
  * steps 1..T-1 (row 0), x_T from grad_last [n].  out: [steps][n].  scale: finite (1/B for a
  * meta-batch of B instances).  Errors: NULL_ARGUMENT, INVALID_ARGUMENT, CUDA. */
@@ -224,7 +224,7 @@ L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const flo
 /* ---- optimizee kernels: MLP classifiers ------------------------------------------------- */
 /*
  * The element-wise parts of a multilayer-perceptron optimizee (the paper's MNIST optimizee,
- * Andrychowicz et al. 2016 section 3.2; DESIGN section 2), so that its loss and gradient can be
+ * Andrychowicz et al. 2016 section 3.2), so that its loss and gradient can be
  * computed where the context computes, next to the LSTM: the matrix products themselves are
  * left to a BLAS (OpenBLAS on the CPU, cuBLAS on CUDA, on l2l_context_stream()).
  *

@@ -13,7 +13,8 @@
  *   MLP optimizee kernels (gather, bias + activation, its derivative, bias gradient, softmax
  *   cross-entropy) vs float64 references written from l2l.h.
  *
- * err(a, b) = max_i |a_i - b_i| / max_i |b_i| per tensor (DESIGN section 1).
+ * err(a, b) = max_i |a_i - b_i| / max_i |b_i| per tensor (per-element relative errors mean
+ * nothing for outputs near zero).
  */
 #include <float.h>
 #include <math.h>

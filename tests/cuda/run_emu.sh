@@ -2,12 +2,14 @@
 # Builds the CUDA backend as C++ over the emulated runtime (emu/cuda_runtime.h) and runs
 # backend_test.cpp: the kernels' logic checked on the CPU against a float64 reference.
 #   sh tests/cuda/run_emu.sh [build-dir] [test options: --quick, --only=...]
+# The build folder defaults to target/cuda-emu in the repository, so runs from different clones
+# never share one.
 # Needs g++ with C++20 (std::barrier); no CUDA toolkit, driver or GPU.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 native=$(cd "$here/../../native" && pwd)
 src="$native/src/cuda"
-out=${TMPDIR:-/tmp}/l2l-cuda-emu
+out="$(cd "$here/../.." && pwd)/target/cuda-emu"
 case "${1:-}" in -*|"") ;; *) out=$1; shift ;; esac
 mkdir -p "$out"
 # kernel launches become emu::launch(kernel, grid, block, smem, stream)(args);

@@ -5,11 +5,12 @@
 #   sh tests/cuda/run_gpu.sh [build-dir] [--build-only] [test options: --long, --bench, --only=...]
 # --build-only compiles and stops (no GPU needed); L2L_REUSE_BUILD=1 runs a backend_test already
 # in build-dir without compiling (tests/gpu/package.sh ships one for machines without nvcc).
+# build-dir defaults to target/cuda-gpu in the repository.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 native=$(cd "$here/../../native" && pwd)
 src="$native/src/cuda"
-out=${TMPDIR:-/tmp}/l2l-cuda-gpu
+out="$(cd "$here/../.." && pwd)/target/cuda-gpu"
 case "${1:-}" in -*|"") ;; *) out=$1; shift ;; esac
 mkdir -p "$out"
 build_only=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The learned optimizer of L2L4J written with PyTorch modules, for parity checks and timings on a GPU.
 
-Andrychowicz et al. 2016 (arXiv 1606.04474), section 2.1 and appendix A; DESIGN.md section 1.  The
+Andrychowicz et al. 2016 (arXiv 1606.04474), section 2.1 and appendix A.  The
 coordinatewise LSTM is nn.LSTM(in0, H, L) + nn.Linear(H, 1) whose tensors carry the checkpoint's
 names (lstm.weight_ih_l0 ..., output.weight, output.bias: PhiLayout's PyTorch order).  The n
 coordinates are nn.LSTM's batch dimension, one time step per call:
@@ -157,7 +157,7 @@ def spanning_gradients(n, device, generator):
 
 # ---- parity -----------------------------------------------------------------------------------
 def error(a, b):
-    """DESIGN's measure: max |a - b| / max |b| (NaN counts as infinite)."""
+    """The error measure of the parity checks: max |a - b| / max |b| (NaN counts as infinite)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     d = np.abs(a - b)
     return math.inf if np.isnan(d).any() else float(d.max() / max(np.abs(b).max(), 1e-300))

@@ -7,7 +7,7 @@
  * through l2l::fail.  step, backward and meta_loss_grads do not synchronize: the caller does
  * when it reads results.  memcpy_ and find_non_finite complete before returning.
  *
- * Kernel shapes (DESIGN section 3):
+ * Kernel shapes:
  *   step      one launch per group of up to 32 nonzero-size tensors; one thread per
  *             coordinate (grid-stride); packed phi in dynamic shared memory.
  *   backward  one launch: block b owns partial row b, made of tiles_per_row consecutive tiles
@@ -160,7 +160,7 @@ Geometry make_geometry(const l2l_model* m) {
 
 /* ---- kernel selection ------------------------------------------------------------------- */
 
-/* The fixed-width kernels: two layers of 20 units (the paper's optimizer, DESIGN section 1),
+/* The fixed-width kernels: two layers of 20 units (the paper's optimizer, section 3),
  * log-and-sign (2 inputs) or identity (1 input) preprocessing. */
 constexpr int kFixedH = 20;
 constexpr int kFixedL = 2;

@@ -4,7 +4,7 @@
  * finite check.  Included once, by cuda_backend.cu.
  *
  * The per-coordinate math is lstm_math.h (shared with the CPU backend); the equations are in
- * l2l.h and DESIGN.md section 1 (Andrychowicz et al. 2016, section 2.1 and appendix A).
+ * l2l.h (Andrychowicz et al. 2016, section 2.1 and appendix A).
  *
  * ---------------------------------------------------------------------------------------------
  * Packed phi.  Every block stages phi into shared memory once, rearranged so that one 16-byte
@@ -26,7 +26,7 @@
  * column to both b_ih and b_hh, whose gradients are equal) once per tile of coordinates.
  *
  * Shared memory never holds phi as a __constant__ global: several contexts and streams may run
- * different phi concurrently (DESIGN section 3).
+ * different phi concurrently.
  */
 #ifndef L2L_CUDA_KERNELS_CUH
 #define L2L_CUDA_KERNELS_CUH
@@ -984,7 +984,7 @@ __global__ void __launch_bounds__(kWarp * kReduceSegments)
 }
 
 /* out[s][i] = scale * (sum_{t = s+1}^{steps-1} x_t[i] + grad_last[i]), x_t = record row 0 of
- * step t: the dropped-second-derivative meta-loss gradient (DESIGN section 1). */
+ * step t: the dropped-second-derivative meta-loss gradient (paper section 2). */
 __global__ void __launch_bounds__(256)
     meta_loss_kernel(int64_t n, int32_t steps, int64_t R, const float* record,
                      const float* grad_last, float scale, float* out) {

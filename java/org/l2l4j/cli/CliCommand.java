@@ -1,7 +1,12 @@
 package org.l2l4j.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.Status;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParentCommand;
@@ -18,7 +23,10 @@ abstract class CliCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** Checks the global options, then {@link #validate()}s and {@link #run()}s the command. */
+    /**
+     * Checks the global options, then {@link #validate()}s and {@link #run()}s the command.  Running
+     * out of memory, in Java or in native code, is reported as the resource limit it is.
+     */
     @Override
     public final Integer call() throws Exception {
         root.validate(spec.commandLine());
@@ -26,8 +34,14 @@ abstract class CliCommand implements Callable<Integer> {
         try {
             run();
         } catch (OutOfMemoryError e) {
+            throw new IllegalArgumentException("not enough memory for these settings (Java: " + e.getMessage()
+                    + "): use smaller sizes, such as fewer --instances, or give Java more memory with -Xmx", e);
+        } catch (L2lException e) {
+            if (e.status() != Status.OUT_OF_MEMORY) {
+                throw e;
+            }
             throw new IllegalArgumentException("not enough memory for these settings (" + e.getMessage()
-                    + "): use smaller sizes, or give Java more memory with -Xmx", e);
+                    + "): use smaller sizes, such as fewer --instances", e);
         }
         return 0;
     }
@@ -44,10 +58,50 @@ abstract class CliCommand implements Callable<Integer> {
         return new ParameterException(spec.commandLine(), message);
     }
 
-    /** Fails unless {@code folder} names a folder (not the empty string). */
-    void requireFolder(String option, java.nio.file.Path folder) {
-        if (folder != null && folder.toString().isBlank()) {
+    /**
+     * Fails unless {@code folder} (the value of {@code option}; null: not given) can be an output
+     * folder: not empty, not an existing file, and below no file; if it does not exist yet, its
+     * nearest existing parent must be a writable folder.  Creates nothing, so a command fails
+     * before any work; {@link #createFolder} creates it.
+     */
+    void requireFolder(String option, Path folder) {
+        if (folder == null) {
+            return;
+        }
+        if (folder.toString().isBlank()) {
             throw invalid(option + " must name a folder, got an empty path");
+        }
+        Path absolute = folder.toAbsolutePath().normalize();
+        if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
+            throw invalid(option + ": " + folder + " is a file, not a folder");
+        }
+        Path existing = absolute;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null || existing.equals(absolute)) {
+            return;
+        }
+        if (!Files.isDirectory(existing)) {
+            throw invalid(option + ": cannot create the folder " + folder + ": " + existing
+                    + " is a file, not a folder");
+        }
+        if (!Files.isWritable(existing)) {
+            throw invalid(option + ": cannot create the folder " + folder + ": " + existing + " is not writable");
+        }
+    }
+
+    /**
+     * Creates the output folder {@code folder} of {@code option} if needed, failing with an
+     * error that names the option (file systems can refuse what {@link #requireFolder} let pass,
+     * such as a folder under /proc).
+     */
+    static void createFolder(String option, Path folder) throws IOException {
+        try {
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw new IOException(option + ": cannot create the folder " + folder + " ("
+                    + L2l4jCli.describe(e) + ")", e);
         }
     }
 

@@ -43,7 +43,7 @@ import org.l2l4j.report.PairedComparison;
 
 /**
  * A learned optimizer against the hand-designed baselines on the same held-out functions, by
- * the protocol of DESIGN section 2 (the comparisons of the paper's figures 4 and 5):
+ * this protocol (the comparisons of the paper's section 3, figures 4 and 5):
  *
  * <ol>
  *   <li>each baseline's learning rate ({@link HandDesignedRule}: SGD, momentum, NAG, RMSprop,
@@ -153,11 +153,18 @@ final class Comparison {
             return md.toString();
         }
 
-        /** Writes curves.csv, runs.csv, loss.png, loss.svg, full-split.csv, tuning.csv and summary.md. */
-        void write(Path folder) throws IOException {
+        /**
+         * Writes summary.md, curves.csv, runs.csv, loss.png and loss.svg (unless every optimizer
+         * diverged), tuning.csv and, for MNIST, full-split.csv.
+         *
+         * @return the names of the files written
+         */
+        List<String> write(Path folder) throws IOException {
             Files.createDirectories(folder);
+            List<String> written = new ArrayList<>(List.of("summary.md"));
             Optional<LossCurves> curves = curves();
             if (curves.isPresent()) {
+                written.addAll(List.of("curves.csv", "runs.csv", "loss.png", "loss.svg"));
                 CsvReport.writeCurves(curves.get(), folder.resolve("curves.csv"));
                 CsvReport.writeRuns(curves.get(), folder.resolve("runs.csv"));
                 var chart = LossPlot.chart(curves.get(), title);
@@ -165,6 +172,7 @@ final class Comparison {
                 LossPlot.writeSvg(chart, folder.resolve("loss.svg"));
             }
             if (runs.get(0).fullSplit() != null) {
+                written.add("full-split.csv");
                 try (Writer w = Files.newBufferedWriter(folder.resolve("full-split.csv"), StandardCharsets.UTF_8)) {
                     w.write("optimizer,run,loss,accuracy\n");
                     for (Runs r : runs) {
@@ -175,6 +183,7 @@ final class Comparison {
                     }
                 }
             }
+            written.add("tuning.csv");
             try (Writer w = Files.newBufferedWriter(folder.resolve("tuning.csv"), StandardCharsets.UTF_8)) {
                 w.write("optimizer,learning_rate,mean_final_loss,best\n");
                 for (var e : tuning.entrySet()) {
@@ -185,6 +194,7 @@ final class Comparison {
                 }
             }
             Files.writeString(folder.resolve("summary.md"), "# " + title + "\n\n" + markdown(), StandardCharsets.UTF_8);
+            return written;
         }
 
         private String meanOverRuns(Runs r, java.util.function.ToDoubleFunction<MlpFamily.Metrics> metric) {

@@ -3,6 +3,7 @@ package org.l2l4j.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.checkpoint.OptimizerCheckpoint;
 import picocli.CommandLine.Command;
@@ -12,14 +13,15 @@ import picocli.CommandLine.Option;
 /**
  * {@code l2l4j evaluate}: compares a trained optimizer with the hand-designed baselines, each
  * with its learning rate tuned on validation functions, on the same held-out test functions
- * (paired runs; MNIST: minibatches from t10k), by the protocol of DESIGN section 2 (see
- * {@link Comparison}).  Writes {@code curves.csv}, {@code runs.csv}, {@code loss.png},
- * {@code loss.svg}, {@code full-split.csv} (MNIST), {@code tuning.csv} and {@code summary.md},
- * and prints the summary's table.
+ * (paired runs; MNIST: minibatches from t10k), by the protocol of {@link Comparison}.  Writes
+ * {@code curves.csv}, {@code runs.csv}, {@code loss.png}, {@code loss.svg},
+ * {@code full-split.csv} (MNIST), {@code tuning.csv} and {@code summary.md}, and prints the
+ * summary's table.
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Compare a learned optimizer with tuned SGD, momentum, NAG, RMSprop and Adam on held-out "
-                + "functions; writes curves.csv, runs.csv, loss.png, loss.svg and summary.md into --out.")
+                + "functions; writes summary.md, curves.csv, runs.csv, loss.png, loss.svg, tuning.csv (the "
+                + "learning-rate search) and, for MNIST, full-split.csv (loss and accuracy on all of t10k) into --out.")
 final class EvaluateCommand extends CliCommand {
     @Mixin
     OptimizerSource optimizer;
@@ -48,6 +50,7 @@ final class EvaluateCommand extends CliCommand {
 
     @Override
     void run() throws Exception {
+        createFolder("--out", out);
         OptimizerCheckpoint learned = optimizer.load();
         Problem resolved = problem.problem != null ? problem.problem : trainedOn(learned);
         problem.validate(this, resolved);
@@ -79,11 +82,11 @@ final class EvaluateCommand extends CliCommand {
                                       Comparison.Settings settings, Path folder, PrintWriter out) throws IOException {
         String title = setup.title() + ", " + settings.steps() + " steps, test functions";
         Comparison.Result result = Comparison.run(backend, learned, setup, settings, title);
-        result.write(folder);
+        List<String> files = result.write(folder);
         out.println();
         out.print(result.markdown());
         out.println();
-        out.println("Wrote " + folder.toAbsolutePath().normalize() + " (summary.md, curves.csv, runs.csv, loss.png, loss.svg)");
+        out.println("Wrote " + folder.toAbsolutePath().normalize() + " (" + String.join(", ", files) + ")");
         out.flush();
         return result;
     }

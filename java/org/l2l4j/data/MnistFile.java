@@ -13,7 +13,7 @@ import java.util.Optional;
 
 /**
  * The four original MNIST files, with their standard names and the SHA-256 of their uncompressed
- * content (DESIGN section 2).  In a folder, each may be stored raw under its name or gzipped under
+ * content.  In a folder, each may be stored raw under its name or gzipped under
  * its name plus {@code .gz}.
  */
 public enum MnistFile {

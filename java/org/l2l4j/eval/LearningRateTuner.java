@@ -18,7 +18,7 @@ import org.l2l4j.optimizers.Optimizer;
 import org.l2l4j.optimizers.OptimizerFactory;
 
 /**
- * Tunes the learning rate of an optimizer by validation (DESIGN section 2, baselines): a log
+ * Tunes the learning rate of an optimizer by validation, as the paper does for its baselines (section 3): a log
  * grid in half-decades, lr = 10^(k/2) (1, 0.316, 0.1, ..., 1e-5 by default), scored by the mean
  * over validation functions of the final loss f(theta_K) of a K-step {@link Trajectory}; a
  * non-finite final loss counts as +infinity.  If the best learning rate is at an edge of the

@@ -5,8 +5,8 @@ import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizers.Optimizer;
 
 /**
- * Runs one optimizer on one optimizee for K steps (a trajectory theta_0..theta_K, DESIGN
- * section 4) and records the loss at every point.
+ * Runs one optimizer on one optimizee for K steps (a trajectory
+ * theta_0..theta_K) and records the loss at every point.
  */
 public final class Trajectory {
 

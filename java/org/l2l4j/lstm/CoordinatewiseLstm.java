@@ -108,7 +108,7 @@ public final class CoordinatewiseLstm implements AutoCloseable {
 
     /**
      * dL/d delta_s for the truncated-BPTT meta-loss sum_{t=1..T} f(theta_t) with dropped second
-     * derivatives (DESIGN section 1): out[s] = scale * sum_{t=s+1..T} x_t, with x_1..x_{T-1}
+     * derivatives (paper section 2: the gradient inputs are constants, d x_t / d phi = 0): out[s] = scale * sum_{t=s+1..T} x_t, with x_1..x_{T-1}
      * read from the record and x_T = {@code gradLast}.
      *
      * @param record   the unroll's record (steps 0..steps-1 written)

@@ -4,8 +4,11 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
- * Initial values of phi (DESIGN section 1, "Initialization of phi").  Returned as float64, the
- * precision in which the meta-optimizer keeps phi.
+ * Initial values of phi, which the paper does not state.  Returned as float64, the precision in
+ * which the meta-optimizer keeps phi.  The default zeroes the output layer: on the paper's MNIST
+ * setup an untrained LSTM with a random output layer (U(-0.1, 0.1)) moves every coordinate by
+ * about 3e-3 per step, ten times the gradients' scale, and meta-training from there stayed at
+ * chance level.
  */
 public enum PhiInit {
     /**

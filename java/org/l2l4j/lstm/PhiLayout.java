@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Where each tensor of phi lies in the flat float vector, in the order of PyTorch's
- * {@code nn.LSTM} followed by {@code nn.Linear(H, 1)} (DESIGN section 1): for each layer l,
+ * {@code nn.LSTM} followed by {@code nn.Linear(H, 1)}, so that a PyTorch model built from those
+ * two modules loads a checkpoint: for each layer l,
  * {@code lstm.weight_ih_l<l>} [4H x in] (row-major, gate blocks i, f, g, o),
  * {@code lstm.weight_hh_l<l>} [4H x H], {@code lstm.bias_ih_l<l>} [4H], {@code lstm.bias_hh_l<l>}
  * [4H]; then {@code output.weight} [1 x H_last] and {@code output.bias} [1].

@@ -3,7 +3,7 @@ package org.l2l4j.meta;
 import java.util.Objects;
 
 /**
- * The meta-optimizer: Adam on phi (Kingma and Ba 2015; DESIGN section 1), beta1 = 0.9,
+ * The meta-optimizer: Adam on phi (Kingma and Ba 2015; paper section 3), beta1 = 0.9,
  * beta2 = 0.999, epsilon = 1e-8, bias-corrected, with phi and both moments in float64.
  * Optional clipping of the gradient by its global L2 norm.
  *

@@ -12,7 +12,7 @@ import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
  * Meta-trains phi by truncated backpropagation through time with the optimizee's second
- * derivatives dropped (paper section 2; DESIGN section 1):
+ * derivatives dropped (paper section 2, equations 1-3):
  *
  * <ul>
  *   <li>an epoch is one trajectory of K steps on B freshly sampled optimizees, every coordinate's

@@ -6,8 +6,8 @@ import java.util.function.Consumer;
 import org.l2l4j.lstm.PhiInit;
 
 /**
- * Settings of meta-training by truncated backpropagation through time (paper section 2;
- * DESIGN section 1), each with the paper's value as default ({@link #defaults()}).
+ * Settings of meta-training by truncated backpropagation through time (paper sections 2
+ * and 3), each with the paper's value as default ({@link #defaults()}).
  *
  * @param unroll              T, steps per truncation (20)
  * @param horizon             K, steps per trajectory (100); the last unroll is shorter if T does

@@ -18,7 +18,7 @@ import org.l2l4j.optimizees.ResidentFamily;
 /**
  * B optimizees of one dimension d driven by the learned optimizer together: their parameters
  * are one coordinate vector of B d coordinates (instance b at [b d, (b + 1) d)), so that one
- * native step serves them all (DESIGN section 3, "many optimizees, one launch").
+ * native step serves them all (the kernels never need to know where one instance ends).
  *
  * <p>Two ways to evaluate them, chosen by the family: a {@link ResidentFamily} on this backend
  * evaluates them in place on the backend's buffers (on CUDA nothing crosses to the host per

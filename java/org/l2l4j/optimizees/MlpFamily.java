@@ -9,14 +9,14 @@ import org.l2l4j.data.Dataset;
 
 /**
  * MLP classifiers on one data set (the paper's MNIST optimizee, Andrychowicz et al. 2016,
- * section 3.2; DESIGN section 2): each seed gives an {@link MlpOptimizee} with its own initial
+ * section 3.2): each seed gives an {@link MlpOptimizee} with its own initial
  * parameters and its own stream of minibatches drawn with replacement from the data set.
  *
  * <p><b>Parameter layout</b> (theta, length {@link #dimension()}): the layers in order, input
  * side first; for each layer with {@code in} inputs and {@code out} outputs, its weight matrix
  * W [out x in] row-major (W[o][i] at {@code offset + o * in + i}) followed by its bias b [out].
  * Layer widths are {@code features, hiddenWidths..., classes}.  For MNIST 784-20-10 that is
- * 784 x 20 + 20 + 20 x 10 + 10 = 15,910 values (DESIGN section 2).
+ * 784 x 20 + 20 + 20 x 10 + 10 = 15,910 values.
  *
  * <p><b>Loss</b>: mean softmax cross-entropy over the minibatch; hidden layers apply
  * {@link MlpSpec#activation()}, the output layer is linear (logits).

@@ -8,8 +8,8 @@ import java.util.List;
  * classifier with {@code hiddenWidths.size()} hidden layers, trained with softmax cross-entropy
  * on minibatches drawn with replacement.
  *
- * <p>{@link #paper()} is the paper's MNIST optimizee (Andrychowicz et al. 2016, section 3.2;
- * DESIGN section 2): one hidden layer of 20 sigmoid units, minibatches of 128, and every weight
+ * <p>{@link #paper()} is the paper's MNIST optimizee (Andrychowicz et al. 2016, section 3.2):
+ * one hidden layer of 20 sigmoid units, minibatches of 128, and every weight
  * and bias ~ N(0, 0.01^2) (the authors' reference code).  The generalization variants of
  * section 3.2 are {@code paper().withHiddenWidths(40)}, {@code paper().withHiddenWidths(20, 20)}
  * and {@code paper().withActivation(Activation.RELU)}.

@@ -3,7 +3,7 @@ package org.l2l4j.optimizees;
 import java.util.SplittableRandom;
 
 /**
- * The paper's synthetic quadratics (Andrychowicz et al. 2016, section 3.1; DESIGN section 2):
+ * The paper's synthetic quadratics (Andrychowicz et al. 2016, section 3.1):
  * f(theta) = ||W theta - y||^2 with W an n x n matrix and y in R^n, n = 10 by default.
  *
  * <p>Each seed gives one function: W and y are drawn IID from the family's {@link Distribution}

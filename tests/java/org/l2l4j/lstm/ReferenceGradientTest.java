@@ -11,7 +11,7 @@ import org.l2l4j.reference.ReferenceLstm;
  * The float64 reference backward pass against central finite differences (step 1e-5) of the
  * replayed meta-loss L~(phi) = sum_{t=1..T} f(theta_t(phi)), theta_{t+1} = theta_t +
  * m(x_t, s_t; phi), with the recorded inputs x_t held fixed and f re-evaluated at the perturbed
- * theta_t (DESIGN section 1): its true gradient is the dropped-second-derivative gradient, so the
+ * theta_t: its true gradient is the dropped-second-derivative gradient, so the
  * two agree to 1e-6 for dphi, dL/d(initial state) and dL/dx.
  */
 class ReferenceGradientTest {

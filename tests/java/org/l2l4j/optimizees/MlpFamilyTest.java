@@ -35,7 +35,7 @@ class MlpFamilyTest {
         return theta;
     }
 
-    /** DESIGN's comparison: max |a - b| / max |b|. */
+    /** The error max |a - b| / max |b|. */
     private static double relativeError(float[] a, double[] b) {
         double diff = 0;
         double scale = 0;

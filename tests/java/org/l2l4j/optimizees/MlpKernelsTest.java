@@ -63,7 +63,7 @@ class MlpKernelsTest {
         return out;
     }
 
-    /** DESIGN's measure max |a - b| / max |b|; NaN in a counts as an infinite error. */
+    /** The error max |a - b| / max |b|; NaN in a counts as an infinite error. */
     private static double error(float[] a, double[] b) {
         double num = 0;
         double den = 0;

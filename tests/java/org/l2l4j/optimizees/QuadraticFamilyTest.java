@@ -34,7 +34,7 @@ class QuadraticFamilyTest {
     /**
      * Gradient against central differences (h = 1e-6) of the double reference at a random
      * theta; the analytic gradient is rounded to float once, so it agrees to ~1e-7 relative
-     * (DESIGN's max-abs / max-abs); tolerance 1e-6.
+     * (max |a - b| / max |b|); tolerance 1e-6.
      */
     @ParameterizedTest
     @EnumSource(Distribution.class)

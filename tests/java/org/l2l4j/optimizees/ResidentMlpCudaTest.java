@@ -23,7 +23,7 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
 /**
  * The resident MLP evaluation on CUDA (cuBLAS + the CUDA MLP kernels) against the same on the
  * CPU backend (OpenBLAS + the CPU twins), on MNIST-shaped random data: losses and gradients
- * agree to 1e-5 relative (DESIGN's measure), repeated CUDA evaluations are bitwise identical,
+ * agree to 1e-5 (max |a - b| / max |b|), repeated CUDA evaluations are bitwise identical,
  * and bad launches fail cleanly.  Skipped, saying why, without a CUDA device or without cuBLAS.
  */
 class ResidentMlpCudaTest {

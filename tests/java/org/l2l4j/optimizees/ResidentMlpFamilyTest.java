@@ -19,7 +19,7 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
 /**
  * The resident MLP evaluation (native kernels + OpenBLAS on a CPU backend's buffers, B instances
  * at once) against the independent float64 {@link ReferenceMlp}: loss to 1e-5 relative, gradient
- * against central differences of the reference to 1e-5 (DESIGN's error measure), on the very
+ * against central differences of the reference to 1e-5 (max |a - b| / max |b|), on the very
  * minibatch the instance's stream draws; and the same sequence of losses as the host
  * {@link MlpOptimizee} of each seed across the boundary of an index chunk.
  */

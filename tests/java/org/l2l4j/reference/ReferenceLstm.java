@@ -6,7 +6,7 @@ import org.l2l4j.lstm.Preprocessing;
 /**
  * An independent float64 implementation of the coordinatewise LSTM optimizer's step and of its
  * backward pass over an unroll, written straight from the equations (paper section 2.1 and
- * appendix A; DESIGN section 1) with java.lang.Math's exp, tanh and log, one coordinate at a
+ * appendix A) with java.lang.Math's exp, tanh and log, one coordinate at a
  * time.  For tests only.
  *
  * <p>phi is in PyTorch order (l2l.h).  A coordinate's state is {@code double[S]}: for each layer
