@@ -23,7 +23,7 @@ import java.util.Set;
  * the settings.
  *
  * @param optimizer which optimizer wrote it ({@code "LSTM"}, or a hand-designed rule's name)
- * @param steps     steps taken, at least 0
+ * @param steps     steps taken, 0 to {@link #MAX_STEPS}
  * @param tensors   the registered tensors in registration order (unmodifiable)
  * @param settings  the optimizer's settings as string entries (architecture, learning rate),
  *                  in insertion order (unmodifiable)
@@ -33,6 +33,12 @@ public record ParameterOptimizerState(String optimizer, long steps, List<Registe
                                       Map<String, String> settings, Map<String, Tensor> values) {
     /** The value of the {@code l2l4j.format} metadata key. */
     public static final String FORMAT = "l2l4j-optimizer-state-v1";
+    /**
+     * The largest step count, 2^53: every count up to it is exact as a double (the bias
+     * corrections of Adam, Kingma and Ba 2015, alg. 1, use beta^t), and a step count can be
+     * incremented without overflow.
+     */
+    public static final long MAX_STEPS = 1L << 53;
     private static final String OPTIMIZER_KEY = "optimizer";
     private static final String STEPS_KEY = "steps";
     private static final String TENSORS_KEY = "tensors";
@@ -65,14 +71,15 @@ public record ParameterOptimizerState(String optimizer, long steps, List<Registe
 
     /**
      * @throws NullPointerException     if an argument is null
-     * @throws IllegalArgumentException if steps is negative, or a settings key is reserved
+     * @throws IllegalArgumentException if steps is negative or above {@link #MAX_STEPS}, or a
+     *                                  settings key is reserved
      *                                  ({@code l2l4j.format}, {@code optimizer}, {@code steps},
      *                                  {@code tensors})
      */
     public ParameterOptimizerState {
         Objects.requireNonNull(optimizer, "optimizer");
-        if (steps < 0) {
-            throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+        if (steps < 0 || steps > MAX_STEPS) {
+            throw new IllegalArgumentException("steps must be in [0, 2^53], got " + steps);
         }
         tensors = List.copyOf(tensors);
         settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
@@ -99,7 +106,9 @@ public record ParameterOptimizerState(String optimizer, long steps, List<Registe
      * Reads a state file.
      *
      * @throws CheckpointFormatException if the file is corrupt (a digest does not match), is not an
-     *                                   optimizer state, or its metadata are invalid
+     *                                   optimizer state, or its metadata are invalid (a step count
+     *                                   outside [0, {@link #MAX_STEPS}], ...)
+     * @throws IOException               if the file cannot be read (the message names it)
      */
     public static ParameterOptimizerState load(Path file) throws IOException {
         SafetensorsFile f = Safetensors.read(file);
@@ -136,5 +145,47 @@ public record ParameterOptimizerState(String optimizer, long steps, List<Registe
                     + Arrays.toString(t.shape()) + ", expected " + dtype + Arrays.toString(shape));
         }
         return t;
+    }
+
+    /**
+     * The float32 state tensor {@code name}, checked as by {@link #value}, with every value
+     * finite.
+     *
+     * @param file the file the state was read from, for messages
+     * @throws CheckpointFormatException if the tensor is missing, has another type or shape, or
+     *                                   holds NaN or an infinite value (the message names the
+     *                                   tensor and index)
+     */
+    public float[] finiteFloats(Path file, String name, long... shape) throws CheckpointFormatException {
+        float[] v = value(file, name, DType.F32, shape).toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                throw new CheckpointFormatException(file, "state tensor '" + name + "' holds " + v[i] + " at index "
+                        + i + ", expected a finite value");
+            }
+        }
+        return v;
+    }
+
+    /**
+     * The float64 state tensor {@code name}, checked as by {@link #value}, with every value
+     * finite and at least {@code min}.
+     *
+     * @param file the file the state was read from, for messages
+     * @param min  the smallest valid value ({@code Double.NEGATIVE_INFINITY} for any finite one)
+     * @throws CheckpointFormatException if the tensor is missing, has another type or shape, or
+     *                                   holds NaN, an infinite value or one below {@code min}
+     *                                   (the message names the tensor and index)
+     */
+    public double[] finiteDoubles(Path file, String name, double min, long... shape)
+            throws CheckpointFormatException {
+        double[] v = value(file, name, DType.F64, shape).toDoubleArray();
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i]) || v[i] < min) {
+                throw new CheckpointFormatException(file, "state tensor '" + name + "' holds " + v[i] + " at index "
+                        + i + ", expected a finite value" + (min > Double.NEGATIVE_INFINITY ? " >= " + min : ""));
+            }
+        }
+        return v;
     }
 }

@@ -17,6 +17,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
@@ -161,6 +162,9 @@ public final class Safetensors {
      */
     public static SafetensorsFile read(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + " is a folder, not a safetensors file");
+        }
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = in.size();
             if (size < 8) {
@@ -407,7 +411,7 @@ public final class Safetensors {
     }
 
     /** Lowercase hex SHA-256 of the buffer's remaining bytes (the buffer is not consumed). */
-    private static String sha256(ByteBuffer bytes) {
+    static String sha256(ByteBuffer bytes) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(bytes.duplicate());

@@ -165,6 +165,14 @@ public final class Tensor {
         return data.length;
     }
 
+    /**
+     * The lowercase hex SHA-256 of the elements' little-endian bytes, as in a safetensors file's
+     * digest ({@link Safetensors}).
+     */
+    public String sha256() {
+        return Safetensors.sha256(ByteBuffer.wrap(data));
+    }
+
     /** The elements' little-endian bytes (a copy). */
     public byte[] toByteArray() {
         return data.clone();

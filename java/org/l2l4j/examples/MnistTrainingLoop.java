@@ -1,6 +1,7 @@
 package org.l2l4j.examples;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,9 @@ import org.l2l4j.report.LossCurves;
 import org.l2l4j.report.LossPlot;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * A JVM training loop that switches from Adam to the learned optimizer by changing one line:
@@ -31,7 +34,9 @@ import picocli.CommandLine.Option;
  * {@link ParameterOptimizer}, once with Adam and once with the LSTM optimizer shipped in the jar
  * ({@link OptimizerCheckpoint#shippedMnist()}), on the same initial parameters and minibatches.
  * Prints the mean minibatch loss every 10 steps and the test-split loss and accuracy of the
- * final parameters, and writes the loss curves to {@code OUT/loss.png}.
+ * final parameters, and writes the loss curves to {@code OUT/loss.png}.  The options are
+ * checked, and the output folder created, before any training: a bad option exits with code 2
+ * and a one-line message.
  *
  * <pre>
  * java -cp target/l2l4j.jar org.l2l4j.examples.MnistTrainingLoop [--steps 100] [--runs 8] [--out runs/example]
@@ -43,14 +48,20 @@ public final class MnistTrainingLoop implements Callable<Integer> {
     /** Adam's learning rate: the best of a half-decade grid for this problem (README, Results). */
     static final double ADAM_LEARNING_RATE = 0.0316;
 
-    @Option(names = "--steps", paramLabel = "T", description = "Steps per run (default: ${DEFAULT-VALUE}).")
-    int steps = 100;
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = "--runs", paramLabel = "R", description = "Runs per optimizer, at least 2 (default: ${DEFAULT-VALUE}).")
-    int runs = 8;
+    @Option(names = "--steps", paramLabel = "T", defaultValue = "100",
+            description = "Steps per run, at least 1 (default: ${DEFAULT-VALUE}).")
+    int steps;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Folder for loss.png (default: ${DEFAULT-VALUE}).")
-    Path out = Path.of("runs", "example");
+    @Option(names = "--runs", paramLabel = "R", defaultValue = "8",
+            description = "Runs per optimizer, at least 2 (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/example",
+            description = "Folder for loss.png, created if missing (default: ${DEFAULT-VALUE}).")
+    Path out;
 
     /** The losses of one training run and its final parameters. */
     public record Run(double[] losses, float[] theta) {
@@ -103,8 +114,20 @@ public final class MnistTrainingLoop implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (steps < 1 || runs < 2) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--steps must be >= 1 and --runs >= 2");
+        if (steps < 1) {
+            throw invalid("--steps must be >= 1, got " + steps);
+        }
+        if (runs < 2) {
+            throw invalid("--runs must be >= 2, got " + runs);
+        }
+        if (out.toString().isBlank() || Files.exists(out) && !Files.isDirectory(out)) {
+            throw invalid("--out must name a folder, got " + (out.toString().isBlank() ? "an empty path"
+                    : "the file " + out));
+        }
+        try {
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw invalid("--out: cannot create the folder " + out + " (" + e + ")");
         }
         MnistData mnist = new MnistFetcher().load();
         MlpFamily family = new MlpFamily(mnist.split(MnistSplit.TRAIN), MlpSpec.paper());
@@ -144,7 +167,6 @@ public final class MnistTrainingLoop implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "t10k after %d steps: Adam loss %.3f, accuracy %.3f; LSTM loss %.3f, accuracy %.3f%n",
                 steps, mean(test[0]), mean(test[1]), mean(test[2]), mean(test[3]));
-        Files.createDirectories(out);
         Path png = out.resolve("loss.png");
         LossPlot.writePng(LossPlot.chart(curves, "MNIST MLP, one training loop: Adam vs the learned optimizer"), png);
         System.out.println("wrote " + png);
@@ -155,8 +177,24 @@ public final class MnistTrainingLoop implements Callable<Integer> {
         return java.util.Arrays.stream(values).average().orElseThrow();
     }
 
-    /** Runs the example; exit code 0 on success. */
+    private CommandLine.ParameterException invalid(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    /** The command line, printing invalid arguments as one line and a pointer to the help. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new MnistTrainingLoop());
+        cli.setParameterExceptionHandler((e, args) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("mnist-training-loop: error: " + e.getMessage());
+            err.println("Run 'mnist-training-loop --help' for the options.");
+            return e.getCommandLine().getCommandSpec().exitCodeOnInvalidInput();
+        });
+        return cli;
+    }
+
+    /** Runs the example; exit code 0 on success, 2 for invalid arguments. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new MnistTrainingLoop()).execute(args));
+        System.exit(commandLine().execute(args));
     }
 }

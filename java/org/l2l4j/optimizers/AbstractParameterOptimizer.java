@@ -5,9 +5,11 @@ import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.ConcurrentModificationException;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.javacpp.FloatPointer;
 import org.l2l4j.checkpoint.ParameterOptimizerState;
@@ -28,6 +30,8 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
     }
 
     private final List<Registered> registered = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
+    private final RegionIndex memory = new RegionIndex();
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private volatile boolean closed;
     private boolean frozen;
@@ -135,8 +139,9 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
         Objects.requireNonNull(file, "file");
         enter();
         try {
+            requireTensors();
+            new ParameterOptimizerState(kind(), steps, layout(), settings(), stateTensors(coordinates)).save(file);
             freeze();
-            new ParameterOptimizerState(kind(), steps, layout(), settings(), stateTensors()).save(file);
         } finally {
             exit();
         }
@@ -147,7 +152,7 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
         Objects.requireNonNull(file, "file");
         enter();
         try {
-            freeze();
+            requireTensors();
             ParameterOptimizerState saved = ParameterOptimizerState.load(file);
             if (!saved.optimizer().equals(kind())) {
                 throw new IllegalArgumentException(file + " holds the state of a " + saved.optimizer()
@@ -162,7 +167,9 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
                 throw new IllegalArgumentException(file + " was saved with the settings " + saved.settings()
                         + ", this optimizer has " + mine);
             }
-            restore(file, saved);
+            Runnable install = restore(file, saved, coordinates);
+            freeze();
+            install.run();
             steps = saved.steps();
         } finally {
             exit();
@@ -207,14 +214,22 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
     /** The settings saved with the state and required equal on load. */
     abstract Map<String, String> settings();
 
-    /** The state tensors to save. */
-    abstract Map<String, Tensor> stateTensors();
+    /**
+     * The state tensors to save: the live state once allocated, before that the initial state of
+     * {@code n} coordinates.
+     */
+    abstract Map<String, Tensor> stateTensors(long n);
 
     /**
-     * Checks the saved state tensors (of matching kind, settings and layout), then writes them;
-     * writes nothing when it throws.
+     * Checks the saved state tensors (of matching kind, settings and layout of {@code n}
+     * coordinates; values as {@link ParameterOptimizerState} documents them) and returns what
+     * writes them into the allocated state, run once the layout is fixed; writes nothing.
+     *
+     * @throws IllegalArgumentException  if the state belongs to another optimizer of this kind
+     * @throws org.l2l4j.checkpoint.CheckpointFormatException if a state tensor is missing, of
+     *                                   another type or shape, or holds an invalid value
      */
-    abstract void restore(Path file, ParameterOptimizerState saved) throws IOException;
+    abstract Runnable restore(Path file, ParameterOptimizerState saved, long n) throws IOException;
 
     /** Frees the resources (called once, by the first {@link #close()}). */
     abstract void release();
@@ -241,6 +256,8 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
         if (!parameter.writable()) {
             throw new IllegalArgumentException("tensor '" + name + "': the parameter is read-only");
         }
+        requireAliasingKnown(name, "parameter", parameter);
+        requireAliasingKnown(name, "gradient", gradient);
         if (parameter.kind() != gradient.kind() && (parameter.kind() == FloatRegion.Kind.DEVICE
                 || gradient.kind() == FloatRegion.Kind.DEVICE)) {
             throw new IllegalArgumentException("tensor '" + name + "': parameter and gradient must both be device "
@@ -249,15 +266,14 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
         if (parameter.overlaps(gradient)) {
             throw new IllegalArgumentException("tensor '" + name + "': the parameter and the gradient share memory");
         }
-        for (Registered r : registered) {
-            if (r.name().equals(name)) {
-                throw new IllegalArgumentException("a tensor named '" + name + "' is already registered");
-            }
-            for (FloatRegion mine : new FloatRegion[] {parameter, gradient}) {
-                if (mine.overlaps(r.parameter()) || mine.overlaps(r.gradient())) {
-                    throw new IllegalArgumentException("tensor '" + name + "' shares memory with the registered"
-                            + " tensor '" + r.name() + "'");
-                }
+        if (names.contains(name)) {
+            throw new IllegalArgumentException("a tensor named '" + name + "' is already registered");
+        }
+        for (FloatRegion mine : new FloatRegion[] {parameter, gradient}) {
+            String owner = memory.ownerOfOverlap(mine);
+            if (owner != null) {
+                throw new IllegalArgumentException("tensor '" + name + "' shares memory with the registered"
+                        + " tensor '" + owner + "'");
             }
         }
         if (parameter.length() > Long.MAX_VALUE / 64 - coordinates) {
@@ -266,13 +282,30 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
         Registered tensor = new Registered(name, parameter, gradient);
         accept(tensor);
         registered.add(tensor);
+        names.add(name);
+        memory.add(parameter, name);
+        memory.add(gradient, name);
         coordinates += parameter.length();
     }
 
-    private void freeze() {
+    private static void requireAliasingKnown(String name, String role, FloatRegion region) {
+        if (!region.aliasingKnown()) {
+            throw new IllegalArgumentException("tensor '" + name + "': the " + role + " is a heap buffer that does"
+                    + " not expose its array (a read-only heap buffer, or a view of a heap ByteBuffer), so whether"
+                    + " it shares memory with another tensor cannot be checked; pass the float[], a writable"
+                    + " FloatBuffer.wrap of it, or a direct buffer");
+        }
+    }
+
+    private void requireTensors() {
         if (registered.isEmpty()) {
             throw new IllegalStateException("register at least one tensor first (n = 0)");
         }
+    }
+
+    /** Allocates the state for the registered tensors and fixes the layout, once. */
+    private void freeze() {
+        requireTensors();
         if (!frozen) {
             allocate(List.copyOf(registered), coordinates);
             layout = registered.toArray(new Registered[0]);
@@ -295,15 +328,19 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
      */
     private void enter() {
         if (closed) {
-            throw new IllegalStateException(getClass().getSimpleName() + " is closed");
+            throw closedError();
         }
         if (!user.compareAndSet(null, Thread.currentThread())) {
             throw concurrentUse();
         }
         if (closed) {
             user.set(null);
-            throw new IllegalStateException(getClass().getSimpleName() + " is closed");
+            throw closedError();
         }
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("the " + kind() + " optimizer is closed");
     }
 
     private void exit() {
@@ -312,8 +349,8 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
 
     private ConcurrentModificationException concurrentUse() {
         Thread other = user.get();
-        return new ConcurrentModificationException("thread '" + Thread.currentThread().getName() + "' called a "
-                + getClass().getSimpleName() + " while thread '" + (other == null ? "?" : other.getName())
+        return new ConcurrentModificationException("thread '" + Thread.currentThread().getName() + "' called the "
+                + kind() + " optimizer while thread '" + (other == null ? "?" : other.getName())
                 + "' was using it; one thread at a time may use an optimizer");
     }
 }

@@ -15,11 +15,20 @@ import org.bytedeco.javacpp.Pointer;
  *
  * <p>The region keeps the caller's array, buffer or pointer reachable, so that its memory
  * outlives the registration.
+ *
+ * <p>Whether two regions share memory is decided per {@linkplain #domain() domain}: the values'
+ * {@code float[]} for heap regions (which must expose it, {@link #aliasingKnown()}), all of host
+ * memory, all of device memory; within a domain by the {@linkplain #start() start} and
+ * {@linkplain #end() end} of the range, in array elements or in bytes.
  */
 final class FloatRegion {
 
     /** Where the values live. */
     enum Kind { HEAP, HOST, DEVICE }
+
+    /** The address spaces of host and device regions (heap regions have their array). */
+    private static final Object HOST_MEMORY = new Object();
+    private static final Object DEVICE_MEMORY = new Object();
 
     private final Kind kind;
     private final long length;
@@ -59,14 +68,24 @@ final class FloatRegion {
         return new FloatRegion(Kind.HOST, slice.remaining(), slice, new Pointer(slice).address(), null, 0, null);
     }
 
-    /** The pointer's values {@code [position, limit)} as they are now. */
+    /**
+     * The pointer's values {@code [position, limit)} as they are now.  A pointer that JavaCPP
+     * allocated knows its capacity, and the range must lie within it; for a pointer to foreign
+     * memory (capacity 0, unknown) the caller guarantees that the range is allocated.
+     */
     static FloatRegion of(FloatPointer values, String what) {
         Objects.requireNonNull(values, what);
         if (values.isNull()) {
             throw new IllegalArgumentException(what + " is a NULL FloatPointer");
         }
+        if (values.position() < 0 || values.limit() < values.position()
+                || values.capacity() > 0 && values.limit() > values.capacity()) {
+            throw new IllegalArgumentException(what + " spans [position " + values.position() + ", limit "
+                    + values.limit() + ") outside its allocation of capacity " + values.capacity()
+                    + " values; need 0 <= position <= limit <= capacity");
+        }
         long count = values.limit() - values.position();
-        if (count > Integer.MAX_VALUE || count < 0) {
+        if (count > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(what + " spans " + count + " values [position, limit); a host tensor"
                     + " holds 0 to 2^31 - 1");
         }
@@ -123,17 +142,36 @@ final class FloatRegion {
         }
     }
 
-    /** Whether the two regions share a value (same array, or overlapping native ranges). */
+    /**
+     * Whether sharing memory with other regions can be decided: false for heap buffers that do
+     * not expose their array (read-only heap buffers, views of heap {@link java.nio.ByteBuffer}s).
+     */
+    boolean aliasingKnown() {
+        return kind != Kind.HEAP || array != null;
+    }
+
+    /** The address space the range lies in: the array (heap), host memory or device memory. */
+    Object domain() {
+        return switch (kind) {
+            case HEAP -> array;
+            case HOST -> HOST_MEMORY;
+            case DEVICE -> DEVICE_MEMORY;
+        };
+    }
+
+    /** The first array index (heap) or byte address (host, device) of the values. */
+    long start() {
+        return kind == Kind.HEAP ? arrayOffset : address;
+    }
+
+    /** One past the last array index (heap) or byte address (host, device) of the values. */
+    long end() {
+        return kind == Kind.HEAP ? arrayOffset + length : address + length * Float.BYTES;
+    }
+
+    /** Whether the two regions share a value (requires {@link #aliasingKnown()} of both). */
     boolean overlaps(FloatRegion other) {
-        if (kind != other.kind) {
-            return false;
-        }
-        if (kind == Kind.HEAP) {
-            return array != null && array == other.array
-                    && arrayOffset < other.arrayOffset + other.length && other.arrayOffset < arrayOffset + length;
-        }
-        return address < other.address + other.length * Float.BYTES
-                && other.address < address + length * Float.BYTES;
+        return domain() == other.domain() && start() < other.end() && other.start() < end();
     }
 
     /** Copies the values into {@code dst[at, at + length)} (heap or host regions). */

@@ -8,6 +8,7 @@ import static org.l2l4j.optimizers.HandDesignedRule.RMSPROP_ALPHA;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The optimizers of {@link HandDesignedRule}: argument and state checks and the step count t
@@ -50,6 +51,14 @@ abstract class HandDesignedOptimizer implements Optimizer {
      * a fixed order; the live arrays.
      */
     abstract Map<String, double[]> state();
+
+    /**
+     * The names of the state vectors that are averages of squared gradients (second moments),
+     * never negative; none by default.
+     */
+    Set<String> secondMoments() {
+        return Set.of();
+    }
 
     /**
      * Replaces the step count and the state vectors.
@@ -140,6 +149,11 @@ abstract class HandDesignedOptimizer implements Optimizer {
         }
 
         @Override
+        Set<String> secondMoments() {
+            return Set.of("square_avg");
+        }
+
+        @Override
         void update(float[] theta, float[] g) {
             for (int i = 0; i < n; i++) {
                 double gi = g[i];
@@ -166,6 +180,11 @@ abstract class HandDesignedOptimizer implements Optimizer {
             state.put("exp_avg", m);
             state.put("exp_avg_sq", v);
             return state;
+        }
+
+        @Override
+        Set<String> secondMoments() {
+            return Set.of("exp_avg_sq");
         }
 
         @Override

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.l2l4j.checkpoint.DType;
+import org.l2l4j.checkpoint.CheckpointFormatException;
 import org.l2l4j.checkpoint.ParameterOptimizerState;
 import org.l2l4j.checkpoint.Tensor;
 
@@ -16,7 +16,9 @@ import org.l2l4j.checkpoint.Tensor;
  * (allocated once, at the first step), rejects NaN and infinite values, runs the rule's
  * {@link HandDesignedOptimizer} on them, and writes the parameters back.  State file: the step
  * count and the rule's state vectors (float64 [n] each, named as in {@code torch.optim}); the
- * settings hold the learning rate.
+ * settings hold the learning rate.  Loading requires every state value finite and the second
+ * moments ({@code square_avg}, {@code exp_avg_sq}) non-negative, so that the next step's
+ * square root is defined.
  */
 final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     private final HandDesignedRule.Factory factory;
@@ -39,9 +41,7 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
 
     @Override
     void allocate(List<Registered> registered, long n) {
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("a hand-designed optimizer takes at most 2^31 - 9 coordinates, got " + n);
-        }
+        requireDimension(n);
         tensors = registered.toArray(new Registered[0]);
         offsets = new int[tensors.length];
         for (int k = 1; k < tensors.length; k++) {
@@ -86,24 +86,35 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
         return Map.of("learning_rate", Double.toString(factory.learningRate()));
     }
 
+    private static void requireDimension(long n) {
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a hand-designed optimizer takes at most 2^31 - 9 coordinates, got " + n);
+        }
+    }
+
     @Override
-    Map<String, Tensor> stateTensors() {
+    Map<String, Tensor> stateTensors(long n) {
+        requireDimension(n);
+        HandDesignedOptimizer live = optimizer != null ? optimizer : (HandDesignedOptimizer) factory.create((int) n);
         Map<String, Tensor> out = new LinkedHashMap<>();
-        optimizer.state().forEach((name, v) -> out.put(name, Tensor.ofDoubles(new long[] {v.length}, v)));
+        live.state().forEach((name, v) -> out.put(name, Tensor.ofDoubles(new long[] {v.length}, v)));
         return out;
     }
 
     @Override
-    void restore(Path file, ParameterOptimizerState saved) throws IOException {
+    Runnable restore(Path file, ParameterOptimizerState saved, long n) throws IOException {
+        requireDimension(n);
+        HandDesignedOptimizer rule = (HandDesignedOptimizer) factory.create(1);
+        if (!saved.values().keySet().equals(rule.state().keySet())) {
+            throw new CheckpointFormatException(file, "holds the state tensors " + saved.values().keySet() + ", "
+                    + kind() + " has " + rule.state().keySet());
+        }
         Map<String, double[]> values = new LinkedHashMap<>();
-        for (String name : optimizer.state().keySet()) {
-            values.put(name, saved.value(file, name, DType.F64, theta.length).toDoubleArray());
+        for (String name : rule.state().keySet()) {
+            double min = rule.secondMoments().contains(name) ? 0 : Double.NEGATIVE_INFINITY;
+            values.put(name, saved.finiteDoubles(file, name, min, n));
         }
-        if (saved.values().size() != values.size()) {
-            throw new org.l2l4j.checkpoint.CheckpointFormatException(file, "holds the state tensors "
-                    + saved.values().keySet() + ", " + kind() + " has " + values.keySet());
-        }
-        optimizer.restore(saved.steps(), values);
+        return () -> optimizer.restore(saved.steps(), values);
     }
 
     @Override

@@ -20,7 +20,6 @@ import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.backend.Status;
 import org.l2l4j.checkpoint.CheckpointFormatException;
-import org.l2l4j.checkpoint.DType;
 import org.l2l4j.checkpoint.OptimizerCheckpoint;
 import org.l2l4j.checkpoint.ParameterOptimizerState;
 import org.l2l4j.checkpoint.Tensor;
@@ -71,8 +70,8 @@ import org.l2l4j.lstm.TensorList;
  * {@code "LSTM"}, the architecture as settings ({@link OptimizerCheckpoint#configMetadata}),
  * and the tensors {@code phi} (float32 [phiSize]) and {@code hidden_state} (float32 [S, n], the
  * l2l.h state layout: row r, coordinate i at r * n + i; absent when S = 0).  Loading requires
- * the same architecture, bitwise the same phi, and the same tensors; training then resumes bit
- * for bit.  A state tensor holds at most 2^31 - 9 bytes (n up to 6.7 million for S = 80).
+ * the same architecture, bitwise the same phi (a mismatch names the SHA-256 of both), the same
+ * tensors, and a finite hidden state; training then resumes bit for bit.  A state tensor holds at most 2^31 - 9 bytes (n up to 6.7 million for S = 80).
  *
  * <p><b>Threads and resources.</b> As {@link ParameterOptimizer}: one thread at a time,
  * concurrent calls rejected.  By default each optimizer runs on a backend of its own, so
@@ -401,39 +400,45 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
     }
 
     @Override
-    Map<String, Tensor> stateTensors() {
+    Map<String, Tensor> stateTensors(long n) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("phi", Tensor.ofFloats(new long[] {phi.values().length}, phi.values()));
-        if (state != null) {
-            if (state.length() > Tensor.MAX_BYTES / Float.BYTES) {
-                throw new IllegalStateException("the hidden state of " + state.length() + " values exceeds a state"
+        Tensor phiTensor = phiTensor(phi.values());
+        out.put("phi", phiTensor);
+        long rows = phi.config().stateRows();
+        if (rows > 0) {
+            if (rows * n > Tensor.MAX_BYTES / Float.BYTES) {
+                throw new IllegalStateException("the hidden state of " + rows * n + " values exceeds a state"
                         + " file's tensor limit of " + Tensor.MAX_BYTES + " bytes");
             }
-            out.put("hidden_state", Tensor.ofFloats(stateShape(), state.toFloatArray()));
+            out.put("hidden_state", Tensor.ofFloats(new long[] {rows, n},
+                    state != null ? state.toFloatArray() : new float[(int) (rows * n)]));
         }
         return out;
     }
 
-    private long[] stateShape() {
-        long rows = phi.config().stateRows();
-        return new long[] {rows, state.length() / rows};
+    private static Tensor phiTensor(float[] values) {
+        return Tensor.ofFloats(new long[] {values.length}, values);
     }
 
     @Override
-    void restore(Path file, ParameterOptimizerState saved) throws IOException {
-        float[] savedPhi = saved.value(file, "phi", DType.F32, phi.values().length).toFloatArray();
+    Runnable restore(Path file, ParameterOptimizerState saved, long n) throws IOException {
+        long rows = phi.config().stateRows();
+        if (saved.values().size() != (rows > 0 ? 2 : 1)) {
+            throw new CheckpointFormatException(file, "holds the state tensors " + saved.values().keySet()
+                    + ", expected " + (rows > 0 ? "[phi, hidden_state]" : "[phi]"));
+        }
+        float[] savedPhi = saved.finiteFloats(file, "phi", phi.values().length);
         if (!Arrays.equals(savedPhi, phi.values())) {
             throw new IllegalArgumentException(file + " was saved by an LSTM optimizer with another phi (trained"
-                    + " parameters) than this one's");
+                    + " parameters; SHA-256 " + phiTensor(savedPhi).sha256().substring(0, 12) + "...) than this"
+                    + " one's (SHA-256 " + phiTensor(phi.values()).sha256().substring(0, 12) + "...)");
         }
-        int expected = state == null ? 1 : 2;
-        if (saved.values().size() != expected) {
-            throw new CheckpointFormatException(file, "holds the state tensors " + saved.values().keySet()
-                    + ", expected " + (state == null ? "[phi]" : "[phi, hidden_state]"));
-        }
-        if (state != null) {
-            state.write(saved.value(file, "hidden_state", DType.F32, stateShape()).toFloatArray());
-        }
+        float[] hidden = rows > 0 ? saved.finiteFloats(file, "hidden_state", rows, n) : null;
+        return () -> {
+            if (hidden != null) {
+                state.write(hidden);
+            }
+        };
     }
 
     @Override

@@ -31,11 +31,19 @@ import org.bytedeco.javacpp.FloatPointer;
  * <p><b>Tensors.</b> A tensor is a flat float32 vector of at least one value: a {@code float[]}
  * (all of it), a {@link FloatBuffer} (its values from position to limit at registration; heap or
  * direct, any byte order) or a JavaCPP {@link FloatPointer} (its values from position to
- * limit).  Parameter and gradient have the same length; the parameter must be writable.  The
+ * limit).  Parameter and gradient have the same length; the parameter must be writable.
+ * Registration rejects a tensor that shares memory with itself (parameter and gradient) or with
+ * a registered tensor: arrays are compared by identity and index range, native memory by
+ * address range.  A heap buffer must therefore expose its array ({@link FloatBuffer#hasArray()},
+ * as a writable {@link FloatBuffer#wrap(float[])} does); read-only heap buffers and views of
+ * heap {@link java.nio.ByteBuffer}s hide it and are rejected (read-only direct buffers are
+ * accepted as gradients).  A pointer that JavaCPP allocated must have
+ * {@code 0 <= position <= limit <= capacity}; for a pointer to foreign memory (capacity 0) the
+ * caller guarantees that {@code [position, limit)} is allocated.  The
  * optimizer keeps them referenced and reads and writes them at every step; the caller must not
  * free a pointer or direct buffer while it is registered.  Every coordinate has its own
  * optimizer state (moments, or LSTM hidden state), laid out over the tensors in registration
- * order.  The layout is fixed by the first {@link #step()}, {@link #saveState} or
+ * order.  The layout is fixed by the first successful {@link #step()}, {@link #saveState} or
  * {@link #loadState}; registering afterwards is rejected.
  *
  * <p><b>Errors.</b> Arguments are checked before anything is written: nulls
@@ -74,8 +82,10 @@ public interface ParameterOptimizer extends AutoCloseable {
      * or limit are ignored).  Direct buffers in native byte order are updated in place by the
      * CPU kernels; other buffers are copied through native memory allocated once.
      *
-     * @throws IllegalArgumentException also if {@code parameter} is read-only, or the values
-     *                                  overlap those of a registered tensor
+     * @throws IllegalArgumentException also if {@code parameter} is read-only, a heap buffer
+     *                                  does not expose its array (read-only, or a view of a heap
+     *                                  ByteBuffer), or the values overlap those of a registered
+     *                                  tensor or each other
      * @see #register(String, float[], float[])
      */
     void register(String name, FloatBuffer parameter, FloatBuffer gradient);
@@ -86,8 +96,10 @@ public interface ParameterOptimizer extends AutoCloseable {
      * stay allocated while registered; a step after one was deallocated throws
      * {@link IllegalStateException}.
      *
-     * @throws IllegalArgumentException also if a pointer is NULL or the values overlap those of a
-     *                                  registered tensor
+     * @throws IllegalArgumentException also if a pointer is NULL, its position or limit lies
+     *                                  outside {@code [0, capacity]} (when JavaCPP knows the
+     *                                  capacity, {@code capacity() > 0}), or the values overlap
+     *                                  those of a registered tensor or each other
      * @see #register(String, float[], float[])
      */
     void register(String name, FloatPointer parameter, FloatPointer gradient);
@@ -133,7 +145,10 @@ public interface ParameterOptimizer extends AutoCloseable {
      *                                  with other settings or tensors (the message shows both);
      *                                  the state is then unchanged
      * @throws org.l2l4j.checkpoint.CheckpointFormatException if the file is corrupt or not an
-     *                                  optimizer state
+     *                                  optimizer state, or holds invalid values (NaN or infinite
+     *                                  state, negative second moments, a step count above
+     *                                  {@link org.l2l4j.checkpoint.ParameterOptimizerState#MAX_STEPS});
+     *                                  the message names the tensor and index
      * @throws IllegalStateException    if no tensor is registered, or when closed
      * @throws IOException              if reading fails
      */

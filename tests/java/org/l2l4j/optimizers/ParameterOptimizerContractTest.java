@@ -3,6 +3,7 @@ package org.l2l4j.optimizers;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.l2l4j.optimizers.ParameterOptimizerStateTest.assertRejected;
 
 import java.nio.ByteBuffer;
@@ -136,14 +137,123 @@ class ParameterOptimizerContractTest {
                 () -> optimizer.register("v", one, other),
                 optimizer::step, optimizer::stepCount, optimizer::tensorNames, optimizer::coordinates,
                 () -> optimizer.saveState(file), () -> optimizer.loadState(file));
+        String closed = "the " + (kind == Kind.LSTM ? "LSTM" : "Adam") + " optimizer is closed";
         for (ParameterOptimizerStateTest.Call call : calls) {
-            assertRejected(IllegalStateException.class, "closed", call);
+            assertRejected(IllegalStateException.class, closed, call);
         }
         if (optimizer instanceof LstmOptimizer lstm) {
-            assertRejected(IllegalStateException.class, "closed", () -> lstm.registerDevice("v", 64, 128, 1));
+            assertRejected(IllegalStateException.class, closed, () -> lstm.registerDevice("v", 64, 128, 1));
         }
         one.close();
         other.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void pointersBeyondTheirAllocationAreRejected(Kind kind) {
+        try (ParameterOptimizer optimizer = kind.create(); FloatPointer big = new FloatPointer(1000);
+             FloatPointer small = new FloatPointer(10); FloatPointer other = new FloatPointer(10)) {
+            small.limit(1000);
+            assertRejected(IllegalArgumentException.class, "[position 0, limit 1000) outside its allocation of"
+                    + " capacity 10", () -> optimizer.register("p", small, big));
+            small.limit(10);
+            small.position(11);
+            assertRejected(IllegalArgumentException.class, "position 11", () -> optimizer.register("p", small, other));
+            small.position(-1);
+            assertRejected(IllegalArgumentException.class, "position -1", () -> optimizer.register("p", small, other));
+            small.position(0);
+            other.limit(11);
+            assertRejected(IllegalArgumentException.class, "gradient spans", () -> optimizer.register("p", small, other));
+            other.limit(10);
+            assertEquals(List.of(), optimizer.tensorNames());
+            // Foreign memory: JavaCPP does not know the capacity, the caller vouches for the range.
+            FloatPointer foreign = new FloatPointer(big).capacity(0).position(100).limit(110);
+            optimizer.register("p", small, other);
+            optimizer.register("q", foreign, new FloatPointer(big).capacity(0).position(200).limit(210));
+            assertEquals(20, optimizer.coordinates());
+            optimizer.step();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void heapBuffersThatHideTheirArrayAreRejected(Kind kind) {
+        try (ParameterOptimizer optimizer = kind.create()) {
+            float[] a = new float[20];
+            String hidden = "does not expose its array";
+            assertRejected(IllegalArgumentException.class, "the gradient is a heap buffer that " + hidden,
+                    () -> optimizer.register("x", FloatBuffer.wrap(a), FloatBuffer.wrap(a).asReadOnlyBuffer()));
+            FloatBuffer view = ByteBuffer.allocate(80).asFloatBuffer();
+            assertRejected(IllegalArgumentException.class, "the parameter is a heap buffer that " + hidden,
+                    () -> optimizer.register("y", view, view));
+            ByteBuffer bytes = ByteBuffer.allocate(80);
+            assertRejected(IllegalArgumentException.class, hidden, () -> optimizer.register("z",
+                    bytes.slice(0, 40).asFloatBuffer(), bytes.slice(20, 40).asFloatBuffer()));
+            optimizer.register("p", a, new float[20]);
+            assertRejected(IllegalArgumentException.class, "the gradient is a heap buffer that " + hidden,
+                    () -> optimizer.register("q", FloatBuffer.allocate(20), FloatBuffer.wrap(a).asReadOnlyBuffer()));
+            // A read-only direct buffer has an address: accepted as a gradient.
+            FloatBuffer direct = ByteBuffer.allocateDirect(80).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            optimizer.register("r", FloatBuffer.allocate(20), direct.asReadOnlyBuffer());
+            assertRejected(IllegalArgumentException.class, "shares memory with the registered tensor 'r'",
+                    () -> optimizer.register("s", direct.slice(19, 1), FloatBuffer.allocate(1)));
+            assertEquals(List.of("p", "r"), optimizer.tensorNames());
+            optimizer.step();
+        }
+    }
+
+    /**
+     * Many tensors slicing one array and one direct buffer, registered in random order; random
+     * probes are rejected exactly when they overlap a registered slice (by a brute-force check
+     * over every registered range), naming a tensor they overlap, and registered otherwise.
+     */
+    @Test
+    void sharedMemoryIsFoundAmongManyTensors() {
+        java.util.Random random = new java.util.Random(20261129);
+        int tensors = 300;
+        float[] parameters = new float[tensors * 4];
+        FloatBuffer gradients = ByteBuffer.allocateDirect(tensors * 4 * Float.BYTES)
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        List<Integer> order = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, tensors).boxed().toList());
+        java.util.Collections.shuffle(order, random);
+        // Registered ranges [start, end) of the array and of the direct buffer, with their tensor.
+        List<Object[]> onHeap = new java.util.ArrayList<>();
+        List<Object[]> direct = new java.util.ArrayList<>();
+        int rejected = 0;
+        try (ParameterOptimizer optimizer = Kind.ADAM.create()) {
+            for (int k : order) {
+                int length = 1 + random.nextInt(3);   // leaves a gap of 1 to 3 values before tensor k + 1
+                optimizer.register("t" + k, FloatBuffer.wrap(parameters, 4 * k, length),
+                        gradients.slice(4 * k, length));
+                onHeap.add(new Object[] {4 * k, 4 * k + length, "t" + k});
+                direct.add(new Object[] {4 * k, 4 * k + length, "t" + k});
+            }
+            for (int probe = 0; probe < 2000; probe++) {
+                int start = random.nextInt(parameters.length);
+                int length = 1 + random.nextInt(Math.min(6, parameters.length - start));
+                boolean heap = random.nextBoolean();
+                List<Object[]> taken = heap ? onHeap : direct;
+                List<String> owners = new java.util.ArrayList<>();
+                for (Object[] range : taken) {
+                    if ((int) range[0] < start + length && start < (int) range[1]) {
+                        owners.add("shares memory with the registered tensor '" + range[2] + "'");
+                    }
+                }
+                FloatBuffer p = heap ? FloatBuffer.wrap(parameters, start, length) : FloatBuffer.allocate(length);
+                FloatBuffer g = heap ? FloatBuffer.allocate(length) : gradients.slice(start, length);
+                if (owners.isEmpty()) {
+                    optimizer.register("probe" + probe, p, g);
+                    taken.add(new Object[] {start, start + length, "probe" + probe});
+                } else {
+                    rejected++;
+                    String message = assertThrows(IllegalArgumentException.class,
+                            () -> optimizer.register("probe", p, g)).getMessage();
+                    assertTrue(owners.stream().anyMatch(message::contains), owners + ": " + message);
+                }
+            }
+            assertEquals(tensors + 2000 - rejected, optimizer.tensorNames().size());
+            assertTrue(rejected > 1000 && rejected < 2000, "probes rejected: " + rejected);
+        }
     }
 
     @Test

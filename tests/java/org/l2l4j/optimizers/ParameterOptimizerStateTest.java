@@ -6,24 +6,36 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.l2l4j.checkpoint.CheckpointFormatException;
+import org.l2l4j.checkpoint.DType;
 import org.l2l4j.checkpoint.ParameterOptimizerState;
+import org.l2l4j.checkpoint.Safetensors;
+import org.l2l4j.checkpoint.SafetensorsFile;
+import org.l2l4j.checkpoint.Tensor;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.Preprocessing;
 
 /**
  * Saving and loading an optimizer's whole state: N steps straight equal k steps, save, load into
  * a fresh optimizer, N - k steps, bitwise (parameters and state); files that do not fit (another
- * optimizer, settings, phi or tensors; corrupt; not a state) are rejected with the reason and
- * leave the state unchanged.
+ * optimizer, settings, phi or tensors; corrupt; not a state; NaN, infinite or negative second
+ * moment state values; a step count that would overflow) are rejected with the reason and leave
+ * the state unchanged; a failed load or save does not fix the layout.
  */
 class ParameterOptimizerStateTest {
     static final LstmConfig CONFIG = new LstmConfig(new int[] {8, 8}, Preprocessing.LOG_AND_SIGN, 10, 0.1, false);
@@ -135,6 +147,120 @@ class ParameterOptimizerStateTest {
             run(control, reference, 2);
             run(tensors, victim, 2);
             assertArrayEquals(control.parameters(), tensors.parameters(), "a rejected load changed the state");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void invalidStateValuesAreRejectedAndChangeNothing(Kind kind) throws IOException {
+        Path own = dir.resolve("own.safetensors");
+        save(kind::create, SIZES, own);
+        SafetensorsFile file = Safetensors.read(own);
+        List<Path> bad = new ArrayList<>();
+        List<String> fragments = new ArrayList<>();
+        if (kind == Kind.LSTM) {
+            bad.add(withValue(file, "hidden_state", 5, Float.NaN, dir.resolve("nan-hidden.safetensors")));
+            fragments.add("state tensor 'hidden_state' holds NaN at index 5");
+            bad.add(withValue(file, "phi", 3, Float.POSITIVE_INFINITY, dir.resolve("inf-phi.safetensors")));
+            fragments.add("state tensor 'phi' holds Infinity at index 3");
+        } else {
+            bad.add(withValue(file, "exp_avg_sq", 7, -1e-3, dir.resolve("negative-v.safetensors")));
+            fragments.add("state tensor 'exp_avg_sq' holds -0.001 at index 7, expected a finite value >= 0");
+            bad.add(withValue(file, "exp_avg", 2, Double.NaN, dir.resolve("nan-m.safetensors")));
+            fragments.add("state tensor 'exp_avg' holds NaN at index 2");
+        }
+        Map<String, String> meta = new LinkedHashMap<>(file.metadata());
+        meta.put("steps", Long.toString(Long.MAX_VALUE));
+        Path steps = dir.resolve("steps.safetensors");
+        Safetensors.write(steps, file.tensors(), meta);
+        bad.add(steps);
+        fragments.add("steps must be in [0, 2^53], got " + Long.MAX_VALUE);
+
+        try (MixedTensors control = new MixedTensors(9, SIZES); ParameterOptimizer reference = kind.create();
+             MixedTensors tensors = new MixedTensors(9, SIZES); ParameterOptimizer victim = kind.create()) {
+            control.register(reference);
+            tensors.register(victim);
+            run(control, reference, 3);
+            run(tensors, victim, 3);
+            for (int i = 0; i < bad.size(); i++) {
+                Path path = bad.get(i);
+                assertRejected(CheckpointFormatException.class, fragments.get(i), () -> victim.loadState(path));
+            }
+            assertEquals(3, victim.stepCount());
+            run(control, reference, 2);
+            run(tensors, victim, 2);
+            assertArrayEquals(control.parameters(), tensors.parameters(), "a rejected load changed the state");
+        }
+    }
+
+    @Test
+    void theStepCountIsBounded() {
+        Map<String, Tensor> none = Map.of();
+        new ParameterOptimizerState("Adam", ParameterOptimizerState.MAX_STEPS, List.of(), Map.of(), none);
+        assertRejected(IllegalArgumentException.class, "steps must be in [0, 2^53]", () -> new ParameterOptimizerState(
+                "Adam", ParameterOptimizerState.MAX_STEPS + 1, List.of(), Map.of(), none));
+    }
+
+    /** The saved state with {@code tensor[index] = value}, written to {@code out}. */
+    private static Path withValue(SafetensorsFile file, String tensor, int index, double value, Path out)
+            throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>(file.tensors());
+        Tensor t = tensors.get(tensor);
+        if (t.dtype() == DType.F32) {
+            float[] v = t.toFloatArray();
+            v[index] = (float) value;
+            tensors.put(tensor, Tensor.ofFloats(t.shape(), v));
+        } else {
+            double[] v = t.toDoubleArray();
+            v[index] = value;
+            tensors.put(tensor, Tensor.ofDoubles(t.shape(), v));
+        }
+        Safetensors.write(out, tensors, file.metadata());
+        return out;
+    }
+
+    @Test
+    void anotherPhiIsNamedByTheDigestsOfBoth() throws Exception {
+        Path otherPhi = dir.resolve("other-phi.safetensors");
+        save(() -> LstmOptimizer.builder(MixedTensors.checkpoint(CONFIG, 2)).threads(1).build(), SIZES, otherPhi);
+        try (MixedTensors tensors = new MixedTensors(9, SIZES); ParameterOptimizer victim = Kind.LSTM.create()) {
+            tensors.register(victim);
+            String message = assertRejected(IllegalArgumentException.class, "another phi",
+                    () -> victim.loadState(otherPhi)).getMessage();
+            for (int seed : new int[] {1, 2}) {
+                float[] phi = MixedTensors.checkpoint(CONFIG, seed).phi();
+                ByteBuffer bytes = ByteBuffer.allocate(phi.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                bytes.asFloatBuffer().put(phi);
+                String digest = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes.array()));
+                assertTrue(message.contains(digest.substring(0, 12)), "phi " + seed + " (" + digest + "): " + message);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aFailedLoadOrSaveLeavesTheLayoutOpen(Kind kind) throws IOException {
+        Path notAFolder = Files.createFile(dir.resolve("plain-file"));
+        Path otherTensors = dir.resolve("other-tensors.safetensors");
+        save(kind::create, new int[] {3}, otherTensors);
+        try (ParameterOptimizer optimizer = kind.create()) {
+            float[] first = {0.5f, -1.5f};
+            optimizer.register("first", first, new float[] {0.25f, -0.75f});
+            assertThrows(java.nio.file.NoSuchFileException.class, () -> optimizer.loadState(dir.resolve("missing")));
+            assertThrows(IOException.class, () -> optimizer.saveState(notAFolder.resolve("state.safetensors")));
+            assertRejected(IOException.class, dir.toString(), () -> optimizer.loadState(dir));
+            assertRejected(IllegalArgumentException.class, "this optimizer registered",
+                    () -> optimizer.loadState(otherTensors));
+            float[] second = {2f, 3f, -4f};
+            optimizer.register("second", second, new float[] {0.1f, 0.2f, 0.3f});
+            assertEquals(List.of("first", "second"), optimizer.tensorNames());
+            Path fresh = dir.resolve("fresh.safetensors");
+            optimizer.saveState(fresh);
+            assertRejected(IllegalStateException.class, "before the first step",
+                    () -> optimizer.register("third", new float[1], new float[1]));
+            optimizer.loadState(fresh);
+            optimizer.step();
+            assertEquals(1, optimizer.stepCount());
         }
     }
 
