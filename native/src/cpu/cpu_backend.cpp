@@ -52,11 +52,13 @@ bool cpu_has(const char* feature) {
 } // namespace
 
 int64_t scratch_floats(const l2l_model& m) {
-    const int64_t W = m.max_width, T = kTile;
-    const int64_t step = (1 + 5 * W + 4 * W + 1) * T;
+    /* the layouts at the top of step_range and backward_range (cpu_kernels.inc) */
+    const int64_t W = m.max_width, S = m.state_rows, T = kTile;
+    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T;
     int64_t tape = 0;
-    for (int l = 0; l < m.num_layers; ++l) tape += 9 * int64_t{m.layers[l].width} * T;
-    const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ + 3 * T + tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * T;
+    for (int l = 0; l < m.num_layers; ++l) tape += 6 * int64_t{m.layers[l].width} * T;
+    const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
+                             (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape;
     return std::max(step, backward);
 }
 
