@@ -90,6 +90,10 @@ int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count);
 /* Selects the kernel set named isa for ctx; INVALID_ARGUMENT if unknown or unsupported. */
 int32_t set_isa(l2l_context* ctx, const char* isa);
 const char* isa(const l2l_context* ctx);
+/* The machine probes of l2l.h, arguments checked by the caller. */
+int32_t probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
+int32_t probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s, int64_t n);
+int32_t probe_cells(l2l_context* ctx, int64_t tiles_per_thread);
 } // namespace cpu
 
 namespace cuda {

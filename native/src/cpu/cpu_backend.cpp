@@ -196,6 +196,55 @@ int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count) {
     return -1;
 }
 
+/* The probes split each thread's share into pieces taken dynamically by the pool, so that all
+ * threads stay busy until the end even if one starts late. */
+static constexpr int64_t kProbePieces = 64;
+
+/* Keeps the probes' results, so that their work cannot be dropped. */
+static volatile double probe_sink;
+
+int32_t probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
+    const Kernels& K = context_kernels(ctx);
+    const int64_t per_iteration = K.fma_probe_flops;
+    const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
+    const int64_t pieces = ctx->threads * kProbePieces;
+    std::vector<double> sums(static_cast<size_t>(pieces));
+    parallel_for(pieces, ctx->threads, [&](int64_t i) {
+        const int64_t q = i % kProbePieces;
+        sums[i] = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
+    });
+    double total = 0.0;
+    for (double v : sums) total += v;
+    probe_sink = total;
+    *flops_done = static_cast<double>(ctx->threads) * static_cast<double>(iterations * per_iteration);
+    return L2L_OK;
+}
+
+int32_t probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s, int64_t n) {
+    const Kernels& K = context_kernels(ctx);
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    parallel_for(num_chunks(n, kChunk), ctx->threads, [&](int64_t i) {
+        const int64_t lo = i * kChunk;
+        K.triad(a + lo, b + lo, c + lo, s, std::min(kChunk, n - lo));
+    });
+    return L2L_OK;
+}
+
+int32_t probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
+    const Kernels& K = context_kernels(ctx);
+    const int64_t pieces = ctx->threads * kProbePieces;
+    std::vector<double> sums(static_cast<size_t>(pieces));
+    parallel_for(pieces, ctx->threads, [&](int64_t i) {
+        const int64_t q = i % kProbePieces;
+        sums[i] = K.cell_probe(tiles_per_thread / kProbePieces +
+                               (q < tiles_per_thread % kProbePieces ? 1 : 0));
+    });
+    double total = 0.0;
+    for (double v : sums) total += v;
+    probe_sink = total;
+    return L2L_OK;
+}
+
 int32_t set_isa(l2l_context* ctx, const char* isa) {
     const Kernels* k = find_kernels(isa);
     if (k == nullptr) {

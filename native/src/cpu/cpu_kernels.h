@@ -32,7 +32,21 @@ struct Kernels {
      * into acc (phi_size doubles, zeroed by the caller). */
     void (*backward_range)(const l2l_model& m, const BackwardArgs& a, int64_t begin, int64_t len,
                            double* acc, float* scratch);
+
+    /* Machine probes, compiled like the kernels (l2l.h, "machine probes"). */
+    int32_t fma_probe_flops; /* floating-point operations per iteration of fma_probe */
+    /* `iterations` rounds of independent multiply-add chains on full vector registers; returns
+     * a sum of the chains (to be kept, so that the work cannot be dropped). */
+    double (*fma_probe)(int64_t iterations);
+    /* a[i] = b[i] + s c[i] for i < len (STREAM's triad). */
+    void (*triad)(float* a, const float* b, const float* c, float s, int64_t len);
+    /* The step's cell update (cell_forward of lstm_math.h over a tile) on `tiles` tiles of kTile
+     * coordinates and kProbeCellUnits units; returns a sum of the results (to be kept). */
+    double (*cell_probe)(int64_t tiles);
 };
+
+/* Units per tile of the cell probe (the paper's layer width). */
+constexpr int kProbeCellUnits = 20;
 
 extern const Kernels kKernelsBaseline;
 #if defined(__x86_64__)

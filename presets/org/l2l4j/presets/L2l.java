@@ -113,4 +113,12 @@ public final class L2l {
             @Cast("const float*") long record, @Cast("const float*") long dlossDdelta,
             @Cast("const float*") long dstateFinal, @Cast("double*") long dphi,
             @Cast("float*") long dstateInitial, @Cast("float*") long dx, int flags);
+
+    public static native int l2l_cpu_probe_fma(@Cast("l2l_context*") long ctx, @Cast("int64_t") long flopsPerThread,
+            @Cast("double*") long flopsDone);
+
+    public static native int l2l_cpu_probe_triad(@Cast("l2l_context*") long ctx, @Cast("float*") long a,
+            @Cast("const float*") long b, @Cast("const float*") long c, float s, @Cast("int64_t") long n);
+
+    public static native int l2l_cpu_probe_cells(@Cast("l2l_context*") long ctx, @Cast("int64_t") long tilesPerThread);
 }
