@@ -134,8 +134,7 @@ public final class MetaTrainer implements AutoCloseable {
         long budget = options.timeBudget() == null ? Long.MAX_VALUE : options.timeBudget().toNanos();
         boolean validatedLast = false;
         while (epochs < options.epochs() && System.nanoTime() - start < budget) {
-            double metaLoss = runEpoch();
-            epochs++;
+            double metaLoss = trainEpoch();
             l.epochDone(epochs, metaLoss);
             validatedLast = false;
             if (epochs % options.evaluationPeriod() == 0) {
@@ -149,8 +148,20 @@ public final class MetaTrainer implements AutoCloseable {
         return state();
     }
 
+    /**
+     * One epoch without validation: a trajectory of K steps on B freshly sampled optimizees, with
+     * one meta-update per unroll ({@link #train} runs these and validates every E epochs).
+     *
+     * @return the mean meta-loss per step (over instances and steps)
+     */
+    public double trainEpoch() {
+        double metaLoss = runEpoch();
+        epochs++;
+        return metaLoss;
+    }
+
     /** One trajectory; returns the mean meta-loss per step (over instances and steps). */
-    double runEpoch() {
+    private double runEpoch() {
         int b = options.instances();
         List<Optimizee> fs = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
