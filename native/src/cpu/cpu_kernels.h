@@ -4,8 +4,9 @@
  * chosen at load time by what the processor supports.
  *
  * Both kernels work on a contiguous range of coordinates in tiles of kTile coordinates, each
- * tile's per-coordinate values held as [row][kTile] arrays so that every inner loop runs over
- * adjacent coordinates (structure of arrays) and vectorizes.
+ * per-coordinate value a row of kTile adjacent floats (in place in the caller's arrays, or in
+ * scratch) so that every inner loop runs over adjacent coordinates (structure of arrays) and
+ * vectorizes.
  */
 #ifndef L2L_CPU_KERNELS_H
 #define L2L_CPU_KERNELS_H
