@@ -8,8 +8,7 @@
  * only of multiply-adds and bit operations, so that CPU loops over coordinates vectorize without
  * -ffast-math and the GPU computes the same values.  sigmoid and tanh are built on it (absolute
  * error below 3e-7).  The CPU kernels evaluate the same formulas on whole SIMD vectors
- * (cpu_kernels.inc), sharing the constants and exp_reduced below, with the division replaced by
- * the processor's reciprocal estimate and one Newton step (relative error below 3e-7).
+ * (cpu_kernels.inc), sharing the constants and exp_reduced below.
  * Comparisons are written so that NaN propagates (x < a ? a : x keeps NaN).
  */
 #ifndef L2L_LSTM_MATH_H
