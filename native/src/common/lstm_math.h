@@ -8,7 +8,8 @@
  * only of multiply-adds and bit operations, so that CPU loops over coordinates vectorize without
  * -ffast-math and the GPU computes the same values.  sigmoid and tanh are built on it (absolute
  * error below 3e-7).  The CPU kernels evaluate the same formulas on whole SIMD vectors
- * (cpu_kernels.inc), sharing the constants and exp_reduced below.
+ * (cpu_kernels.inc), sharing the constants and exp_reduced below; for the preprocessing's
+ * logarithm they use their own polynomial (vlog there) where this file calls logf.
  * Comparisons are written so that NaN propagates (x < a ? a : x keeps NaN).
  */
 #ifndef L2L_LSTM_MATH_H
