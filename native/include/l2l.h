@@ -242,8 +242,8 @@ L2L_API int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, 
 
 /* The transcendental part of the step: the cell update of one layer of 20 units (3 sigmoids,
  * 2 tanh and the cell products per unit, the code the step runs) on tiles_per_thread (>= 1,
- * else INVALID_ARGUMENT) tiles of 64 coordinates held in L1, per thread: 1,280
- * coordinate-units, 6,400 transcendentals per tile. */
+ * else INVALID_ARGUMENT) tiles of 128 coordinates held in the caches, per thread: 2,560
+ * coordinate-units, 12,800 transcendentals per tile. */
 L2L_API int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread);
 
 #ifdef __cplusplus

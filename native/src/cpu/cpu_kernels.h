@@ -16,7 +16,10 @@
 namespace l2l {
 namespace cpu {
 
-constexpr int kTile = 64;
+/* 128 rather than 64: the backward pass adds each tile's outer products into per-lane weight
+ * gradients held in L2, and a wider tile halves that traffic per coordinate (measured about 9%
+ * faster on AVX-512, the step unchanged); 256 was slower. */
+constexpr int kTile = 128;
 
 /* Scratch floats one thread needs for either kernel on model m. */
 int64_t scratch_floats(const l2l_model& m);

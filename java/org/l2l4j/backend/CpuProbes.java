@@ -13,7 +13,7 @@ import org.l2l4j.presets.L2l;
  */
 public final class CpuProbes {
     /** Coordinates per tile of {@link #cells}. */
-    public static final int CELL_TILE_COORDINATES = 64;
+    public static final int CELL_TILE_COORDINATES = 128;
     /** LSTM units per tile of {@link #cells} (the paper's layer width). */
     public static final int CELL_TILE_UNITS = 20;
     /** Transcendental functions per unit of {@link #cells}: 3 sigmoids and 2 tanh. */
@@ -84,7 +84,7 @@ public final class CpuProbes {
      * The transcendental part of the step: the LSTM cell update exactly as the fused step runs it
      * (3 sigmoids, 2 tanh and the cell products per unit) on {@code tilesPerThread} tiles of
      * {@value #CELL_TILE_COORDINATES} coordinates x {@value #CELL_TILE_UNITS} units per thread,
-     * held in L1.
+     * held in the caches.
      *
      * @throws IllegalArgumentException if tilesPerThread < 1
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend

@@ -24,8 +24,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * CPU backend chose, with 1 or 2 threads: the float32 multiply-add peak ({@value #FMA_FLOPS_PER_THREAD}
  * operations per thread per call), the memory bandwidth of STREAM's triad over three arrays of
  * {@value #TRIAD_FLOATS} floats (12 bytes per element counted; 384 MB in all, far beyond the
- * last-level cache), and the cell update alone ({@value #CELL_TILES_PER_THREAD} tiles of 64
- * coordinates x 20 units per thread per call), the transcendental part of the step.
+ * last-level cache), and the cell update alone ({@value #CELL_TILES_PER_THREAD} tiles of
+ * {@value CpuProbes#CELL_TILE_COORDINATES} coordinates x {@value CpuProbes#CELL_TILE_UNITS} units per
+ * thread per call), the transcendental part of the step.
  * {@link BenchReport} turns the times into GFLOP/s, GB/s and ns per coordinate-unit.
  */
 @BenchmarkMode(Mode.AverageTime)

@@ -39,12 +39,12 @@ class BenchReportTest {
         String md = new BenchReport(BenchReport.parse(file)).markdown();
 
         // peak 3 * 2^30 / 30 ms = 107.4 GFLOP/s; triad 12 * 2^25 / 40 ms = 10.1 GB/s;
-        // cells 40 ms / (20,000 * 64 * 20) = 1.5625 ns per coordinate-unit
-        assertTrue(md.contains("| 1 | 107.4 | 10.1 | 1.56 |"), md);
+        // cells 40 ms / (20,000 tiles * 128 coordinates * 20 units) = 0.78125 ns per coordinate-unit
+        assertTrue(md.contains("| 1 | 107.4 | 10.1 | 0.78 |"), md);
         // 18 ms / 10^5 = 180 ns; 9,960 FLOPs / 180 ns = 55.3 GFLOP/s = 52% of 107.4 (compute-bound:
-        // 10.1 GB/s x 9,960 / 652 FLOP/byte = 154 GFLOP/s); cells 40 x 1.5625 / 180 = 35%;
+        // 10.1 GB/s x 9,960 / 652 FLOP/byte = 154 GFLOP/s); cells 40 x 0.78125 / 180 = 17%;
         // Java 700 / 18 = 38.89x; libtorch 90 / 18 = 5.00x
-        assertTrue(md.contains("| step | 100,000 | 1 | 180.0 | 55.3 | 52% | 52% | 35% | 38.89× | 5.00× | — |"), md);
+        assertTrue(md.contains("| step | 100,000 | 1 | 180.0 | 55.3 | 52% | 52% | 17% | 38.89× | 5.00× | — |"), md);
         // 1,500 ms per epoch; 2.4 s and 0.3 s over 2 epochs: 1,200 ms (80%), 150 ms (10%), rest 150 ms
         assertTrue(md.contains("| 1 | 1,500 | 1,200 ms (80%) | 150 ms (10%) | 150 ms (10%) | — |"), md);
         assertEquals(-1, md.indexOf("NaN"), md);
