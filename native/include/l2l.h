@@ -102,13 +102,17 @@ typedef enum l2l_preprocessing {
 /* The largest LSTM width and layer count a model may have. */
 #define L2L_MAX_WIDTH 256
 #define L2L_MAX_LAYERS 8
+/* The range of log-and-sign's p: it keeps 1/p, e^p and log|x|/p well inside float32's range. */
+#define L2L_MIN_P 1e-3f
+#define L2L_MAX_P 80.0f
 
 typedef struct l2l_model l2l_model;
 
 /* Creates an immutable model description.
  * widths: num_layers LSTM widths H_l, each in [1, L2L_MAX_WIDTH] (may be NULL if num_layers is 0);
  * num_layers in [0, L2L_MAX_LAYERS]; preprocessing: an l2l_preprocessing; p: log-and-sign's p
- * (finite, > 0; ignored for identity); output_scale: finite; options: L2L_LOG_EPSILON or 0.
+ * (in [L2L_MIN_P, L2L_MAX_P]; ignored for identity); output_scale: finite; options:
+ * L2L_LOG_EPSILON or 0.
  * Errors: NULL_ARGUMENT (out, or widths with num_layers > 0), INVALID_ARGUMENT. */
 L2L_API int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
                                  float p, float output_scale, int32_t options, l2l_model** out);
@@ -216,6 +220,84 @@ L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const flo
                              int64_t n, int32_t steps, const float* record,
                              const float* dloss_ddelta, const float* dstate_final, double* dphi,
                              float* dstate_initial, float* dx, int32_t flags);
+
+/* ---- optimizee kernels: MLP classifiers ------------------------------------------------- */
+/*
+ * The element-wise parts of a multilayer-perceptron optimizee (the paper's MNIST optimizee,
+ * Andrychowicz et al. 2016 section 3.2; DESIGN section 2), so that its loss and gradient can be
+ * computed where the context computes, next to the LSTM: the matrix products themselves are
+ * left to a BLAS (OpenBLAS on the CPU, cuBLAS on CUDA, on l2l_context_stream()).
+ *
+ * Layout: a meta-batch of `batch` MLPs (instances) evaluated on `rows` examples each; every
+ * activation matrix is float32 [batch][rows][cols], row-major, instance after instance.  A
+ * per-instance vector (a bias, a bias gradient) of instance b starts at b * stride floats, so
+ * that it can sit inside that instance's parameter vector theta_b (stride = the dimension).
+ * Hidden layer: Z = A_prev W^T + b, A = act(Z); output layer: logits Z, loss the mean over the
+ * rows of the softmax cross-entropy log sum_j exp(z_j) - z_label.  Backward (chain rule):
+ * dZ_out = scale (softmax(Z) - onehot(label)) / rows, db = column sums of dZ,
+ * dA_prev = dZ W, dZ_prev = dA_prev * act'(Z_prev).
+ *
+ * NaN propagates through every kernel (ReLU is written so that it does not swallow NaN).  An
+ * index or label out of range is never dereferenced: the row it would produce is NaN (and its
+ * label -1), so that it shows in the loss.  Like the step, these calls are queued on a CUDA
+ * context's stream and do not synchronize (except the L2L_CHECK_INDICES pre-pass).
+ */
+typedef enum l2l_activation {
+    L2L_ACTIVATION_IDENTITY = 0, /* act(z) = z */
+    L2L_ACTIVATION_SIGMOID = 1,  /* act(z) = 1 / (1 + e^-z);  act' = a (1 - a) with a = act(z) */
+    L2L_ACTIVATION_RELU = 2      /* act(z) = max(z, 0);        act' = 1 where a > 0, else 0 */
+} l2l_activation;
+
+/* Call option bit of l2l_mlp_gather. */
+#define L2L_CHECK_INDICES 2 /* reject an index outside [0, examples) before anything is written */
+
+/* Gathers a minibatch from a data set resident where ctx computes:
+ *   x[r][f] = images[indices[r]][f],  y[r] = labels[indices[r]]   for r < rows, f < features.
+ * images: float32 [examples][features]; labels: int32 [examples]; indices: int32 [rows] (for a
+ * meta-batch, rows = batch * examples per instance, instance after instance); x: float32
+ * [rows][features]; y: int32 [rows].  An index outside [0, examples) gives a NaN row and label
+ * -1, or with flags = L2L_CHECK_INDICES the error INVALID_ARGUMENT (naming the first such index)
+ * before anything is written.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (examples, features or rows < 1, unknown flags, an
+ * index out of range with L2L_CHECK_INDICES), CUDA. */
+L2L_API int32_t l2l_mlp_gather(l2l_context* ctx, int64_t examples, int32_t features,
+                               const float* images, const int32_t* labels, int64_t rows,
+                               const int32_t* indices, float* x, int32_t* y, int32_t flags);
+
+/* Bias and activation of a layer, in place:  z[b][r][j] = act(z[b][r][j] + bias[b * bias_stride + j])
+ * for b < batch, r < rows, j < cols.  act: an l2l_activation (IDENTITY for the output layer).
+ * bias_stride >= 0 (0: every instance shares one bias).
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (batch, rows or cols < 1, bias_stride < 0, unknown
+ * activation), CUDA. */
+L2L_API int32_t l2l_mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
+                                        float* z, const float* bias, int64_t bias_stride,
+                                        int32_t activation);
+
+/* Through the activation, in place:  delta[k] *= act'(z_k), with the derivative written in terms
+ * of the layer's output a[k] = act(z_k) (see l2l_activation), for k < count.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (count < 1, unknown activation), CUDA. */
+L2L_API int32_t l2l_mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a,
+                                            float* delta, int32_t activation);
+
+/* Bias gradient:  db[b * db_stride + j] = sum_r delta[b][r][j], summed in float64 over the rows
+ * in order (deterministic), for b < batch, j < cols.  db_stride >= cols when batch > 1.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (batch, rows or cols < 1, db_stride too small), CUDA. */
+L2L_API int32_t l2l_mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
+                                      const float* delta, float* db, int64_t db_stride);
+
+/* Softmax cross-entropy of `batch` instances, forward and backward at once:
+ *   loss[b]          = (1 / rows) sum_r ( log sum_j exp(z[b][r][j]) - z[b][r][labels[b][r]] )
+ *   dlogits[b][r][j] = scale * (softmax(z[b][r])_j - [j = labels[b][r]]) / rows
+ * logits, dlogits: float32 [batch][rows][classes] (dlogits may alias logits); labels: int32
+ * [batch][rows]; loss: float64 [batch].  Each row is computed in float64 (log-sum-exp with the
+ * row maximum subtracted); loss[b] sums the rows in a fixed order (bitwise reproducible on one
+ * device).  A label outside [0, classes) makes its row's loss and gradient NaN.  scale: finite
+ * (1 for the gradient of the mean loss; 1/B for the reference code's mean-gradient input).
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (batch, rows < 1, classes < 2, scale not finite), CUDA. */
+L2L_API int32_t l2l_mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
+                                              int32_t classes, const float* logits,
+                                              const int32_t* labels, float scale, float* dlogits,
+                                              double* loss);
 
 /* ---- machine probes (CPU contexts) -------------------------------------------------------
  * Small kernels that measure the processor's limits, so that the step and backward pass can be

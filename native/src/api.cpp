@@ -57,6 +57,27 @@ int32_t check_finite(l2l_context* ctx, const char* what, const float* p, int64_t
     return L2L_OK;
 }
 
+bool known_activation(int32_t activation) {
+    return activation == L2L_ACTIVATION_IDENTITY || activation == L2L_ACTIVATION_SIGMOID ||
+           activation == L2L_ACTIVATION_RELU;
+}
+
+/* batch, rows and cols of an activation matrix [batch][rows][cols]: each >= 1, and the element
+ * count within 64-bit byte offsets. */
+int32_t check_matrix(int64_t batch, int64_t rows, int64_t cols) {
+    if (batch < 1 || rows < 1 || cols < 1) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "batch, rows and cols must be >= 1, got %lld, %lld, %lld",
+                    static_cast<long long>(batch), static_cast<long long>(rows),
+                    static_cast<long long>(cols));
+    }
+    if (rows > INT64_MAX / 8 / cols / batch) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "a [%lld][%lld][%lld] matrix overflows 64-bit offsets",
+                    static_cast<long long>(batch), static_cast<long long>(rows),
+                    static_cast<long long>(cols));
+    }
+    return L2L_OK;
+}
+
 int32_t check_common(const l2l_context* ctx, const l2l_model* model, const float* phi) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (model == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "model is NULL");
@@ -108,8 +129,9 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
     if (preprocessing != L2L_PREPROCESS_IDENTITY && preprocessing != L2L_PREPROCESS_LOG_AND_SIGN) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown preprocessing %d", preprocessing);
     }
-    if (preprocessing == L2L_PREPROCESS_LOG_AND_SIGN && !(p > 0.0f && p <= 80.0f)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "log-and-sign p must be in (0, 80], got %g",
+    if (preprocessing == L2L_PREPROCESS_LOG_AND_SIGN && !(p >= L2L_MIN_P && p <= L2L_MAX_P)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "log-and-sign p must be in [%g, %g], got %g",
+                    static_cast<double>(L2L_MIN_P), static_cast<double>(L2L_MAX_P),
                     static_cast<double>(p));
     }
     if (!l2l::is_finite(output_scale)) {
@@ -462,6 +484,113 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
     const l2l::BackwardArgs a{model, phi, n, steps, record, dloss_ddelta, dstate_final,
                               dphi, dstate_initial, dx};
     return is_cuda(ctx) ? l2l::cuda::backward(ctx, a) : l2l::cpu::backward(ctx, a);
+}
+
+/* ---- MLP optimizee kernels ---- */
+
+int32_t l2l_mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
+                       const int32_t* labels, int64_t rows, const int32_t* indices, float* x,
+                       int32_t* y, int32_t flags) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (images == nullptr || labels == nullptr || indices == nullptr || x == nullptr || y == nullptr) {
+        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL",
+                    images == nullptr ? "images" : labels == nullptr ? "labels"
+                    : indices == nullptr ? "indices" : x == nullptr ? "x" : "y");
+    }
+    if (examples < 1 || features < 1 || rows < 1) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "examples, features and rows must be >= 1, got %lld, %d, %lld",
+                    static_cast<long long>(examples), features, static_cast<long long>(rows));
+    }
+    int32_t status = check_matrix(1, examples, features);
+    if (status != L2L_OK) return status;
+    if ((status = check_matrix(1, rows, features)) != L2L_OK) return status;
+    if ((flags & ~L2L_CHECK_INDICES) != 0) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
+    }
+    if (flags & L2L_CHECK_INDICES) {
+        int64_t bad = -1;
+        status = is_cuda(ctx) ? l2l::cuda::find_bad_index(ctx, indices, rows, examples, &bad)
+                              : l2l::cpu::find_bad_index(ctx, indices, rows, examples, &bad);
+        if (status != L2L_OK) return status;
+        if (bad >= 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "indices[%lld] is outside [0, %lld)",
+                        static_cast<long long>(bad), static_cast<long long>(examples));
+        }
+    }
+    return is_cuda(ctx) ? l2l::cuda::mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y)
+                        : l2l::cpu::mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y);
+}
+
+int32_t l2l_mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols, float* z,
+                                const float* bias, int64_t bias_stride, int32_t activation) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (z == nullptr || bias == nullptr) {
+        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", z == nullptr ? "z" : "bias");
+    }
+    const int32_t status = check_matrix(batch, rows, cols);
+    if (status != L2L_OK) return status;
+    if (bias_stride < 0 || bias_stride > INT64_MAX / 8 / batch) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "bias_stride must be in [0, 2^60 / batch), got %lld",
+                    static_cast<long long>(bias_stride));
+    }
+    if (!known_activation(activation)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
+    }
+    return is_cuda(ctx) ? l2l::cuda::mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation)
+                        : l2l::cpu::mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation);
+}
+
+int32_t l2l_mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
+                                    int32_t activation) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (a == nullptr || delta == nullptr) {
+        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", a == nullptr ? "a" : "delta");
+    }
+    if (count < 1 || count > INT64_MAX / 8) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "count must be in [1, 2^60), got %lld",
+                    static_cast<long long>(count));
+    }
+    if (!known_activation(activation)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
+    }
+    return is_cuda(ctx) ? l2l::cuda::mlp_activation_backward(ctx, count, a, delta, activation)
+                        : l2l::cpu::mlp_activation_backward(ctx, count, a, delta, activation);
+}
+
+int32_t l2l_mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
+                              const float* delta, float* db, int64_t db_stride) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (delta == nullptr || db == nullptr) {
+        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", delta == nullptr ? "delta" : "db");
+    }
+    const int32_t status = check_matrix(batch, rows, cols);
+    if (status != L2L_OK) return status;
+    if (batch > 1 && (db_stride < cols || db_stride > INT64_MAX / 8 / batch)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT,
+                    "db_stride must be >= cols (%d) and below 2^60 / batch for %d instances, got %lld",
+                    cols, batch, static_cast<long long>(db_stride));
+    }
+    return is_cuda(ctx) ? l2l::cuda::mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride)
+                        : l2l::cpu::mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride);
+}
+
+int32_t l2l_mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
+                                      const float* logits, const int32_t* labels, float scale,
+                                      float* dlogits, double* loss) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (logits == nullptr || labels == nullptr || dlogits == nullptr || loss == nullptr) {
+        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL",
+                    logits == nullptr ? "logits" : labels == nullptr ? "labels"
+                    : dlogits == nullptr ? "dlogits" : "loss");
+    }
+    const int32_t status = check_matrix(batch, rows, classes);
+    if (status != L2L_OK) return status;
+    if (classes < 2) return fail(L2L_ERR_INVALID_ARGUMENT, "classes must be >= 2, got %d", classes);
+    if (!l2l::is_finite(scale)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g", static_cast<double>(scale));
+    }
+    return is_cuda(ctx) ? l2l::cuda::mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss)
+                        : l2l::cpu::mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss);
 }
 
 } // extern "C"

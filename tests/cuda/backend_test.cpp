@@ -10,6 +10,8 @@
  *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference
  *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
  *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory).
+ *   MLP optimizee kernels (gather, bias + activation, its derivative, bias gradient, softmax
+ *   cross-entropy) vs float64 references written from l2l.h.
  *
  * err(a, b) = max_i |a_i - b_i| / max_i |b_i| per tensor (DESIGN section 1).
  */
@@ -694,6 +696,166 @@ static void test_non_finite(Ctx& c) {
     check(idx == 3, "find_non_finite: NaN", (double)idx);
 }
 
+/* ---- 6b. MLP optimizee kernels ------------------------------------------------------------ */
+static double act_ref(int activation, double z) {
+    if (activation == L2L_ACTIVATION_SIGMOID) return 1.0 / (1.0 + exp(-z));
+    if (activation == L2L_ACTIVATION_RELU) return z > 0.0 ? z : 0.0;
+    return z;
+}
+
+static double act_derivative_ref(int activation, double a) {
+    if (activation == L2L_ACTIVATION_SIGMOID) return a * (1.0 - a);
+    if (activation == L2L_ACTIVATION_RELU) return a > 0.0 ? 1.0 : 0.0;
+    return 1.0;
+}
+
+static std::vector<float> uniform_floats(size_t count, double lo, double hi) {
+    std::vector<float> v(count);
+    for (auto& x : v) x = (float)uni(lo, hi);
+    return v;
+}
+
+static void test_mlp_gather(Ctx& c) {
+    const int64_t examples = 37, rows = 300;
+    const int32_t features = 29;
+    std::vector<float> images = uniform_floats((size_t)(examples * features), 0, 1);
+    std::vector<int32_t> labels(examples), idx(rows);
+    for (auto& l : labels) l = (int32_t)uni(0, 10);
+    for (auto& i : idx) i = (int32_t)uni(0, (double)examples);
+    Dev<float> images_d(c, images), x_d(c, std::vector<float>((size_t)(rows * features), -7.0f));
+    Dev<int32_t> labels_d(c, labels), idx_d(c, idx), y_d(c, std::vector<int32_t>(rows, -7));
+    must(l2l::cuda::mlp_gather(&c.ctx, examples, features, images_d.p, labels_d.p, rows, idx_d.p,
+                               x_d.p, y_d.p), "mlp_gather");
+    const std::vector<float> x = x_d.get();
+    const std::vector<int32_t> y = y_d.get();
+    bool same = true;
+    for (int64_t r = 0; r < rows; ++r) {
+        same &= y[r] == labels[idx[r]];
+        for (int32_t f = 0; f < features; ++f)
+            same &= x[r * features + f] == images[(size_t)idx[r] * features + f];
+    }
+    check(same, "mlp_gather: rows and labels copied exactly");
+    int64_t bad = 0;
+    must(l2l::cuda::find_bad_index(&c.ctx, idx_d.p, rows, examples, &bad), "find_bad_index");
+    check(bad == -1, "find_bad_index: none", (double)bad);
+    idx[211] = (int32_t)examples;
+    idx[250] = -1;
+    idx_d.put(idx);
+    must(l2l::cuda::find_bad_index(&c.ctx, idx_d.p, rows, examples, &bad), "find_bad_index");
+    check(bad == 211, "find_bad_index: the first of two", (double)bad);
+    must(l2l::cuda::mlp_gather(&c.ctx, examples, features, images_d.p, labels_d.p, rows, idx_d.p,
+                               x_d.p, y_d.p), "mlp_gather");
+    const std::vector<float> x2 = x_d.get();
+    const std::vector<int32_t> y2 = y_d.get();
+    check(std::isnan(x2[211 * features]) && std::isnan(x2[250 * features + features - 1]) &&
+              y2[211] == -1 && y2[250] == -1 && y2[210] == labels[idx[210]],
+          "mlp_gather: an index out of range gives a NaN row and label -1");
+}
+
+static void test_mlp_layer(Ctx& c, int activation, const char* name) {
+    const int32_t batch = 3, cols = 13;
+    const int64_t rows = 37, stride = 50, count = batch * rows * cols;
+    const std::vector<float> z0 = uniform_floats((size_t)count, -4, 4);
+    const std::vector<float> bias = uniform_floats((size_t)(batch * stride), -1, 1);
+    Dev<float> z_d(c, z0), bias_d(c, bias);
+    must(l2l::cuda::mlp_bias_activation(&c.ctx, batch, rows, cols, z_d.p, bias_d.p, stride, activation),
+         "mlp_bias_activation");
+    const std::vector<float> a = z_d.get();
+    std::vector<double> ref((size_t)count), got = to_d(a.data(), a.size());
+    for (int64_t k = 0; k < count; ++k)
+        ref[k] = act_ref(activation, (double)z0[k] + bias[(k / (rows * cols)) * stride + k % cols]);
+    char what[120];
+    double e = err(got.data(), ref.data(), ref.size());
+    snprintf(what, sizeof what, "mlp_bias_activation %s", name);
+    check(e < 1e-6, what, e, 1e-6);
+
+    const std::vector<float> delta0 = uniform_floats((size_t)count, -1, 1);
+    Dev<float> delta_d(c, delta0);
+    must(l2l::cuda::mlp_activation_backward(&c.ctx, count, z_d.p, delta_d.p, activation),
+         "mlp_activation_backward");
+    const std::vector<float> delta = delta_d.get();
+    got = to_d(delta.data(), delta.size());
+    for (int64_t k = 0; k < count; ++k) ref[k] = delta0[k] * act_derivative_ref(activation, a[k]);
+    e = err(got.data(), ref.data(), ref.size());
+    snprintf(what, sizeof what, "mlp_activation_backward %s", name);
+    check(e < 1e-6, what, e, 1e-6);
+}
+
+static void test_mlp_bias_gradient(Ctx& c) {
+    const int32_t batch = 4, cols = 150; /* more columns than threads of a block */
+    const int64_t rows = 33, stride = 170;
+    const std::vector<float> delta = uniform_floats((size_t)(batch * rows * cols), -1, 1);
+    Dev<float> delta_d(c, delta), db_d(c, std::vector<float>((size_t)(batch * stride), 5.0f));
+    must(l2l::cuda::mlp_bias_gradient(&c.ctx, batch, rows, cols, delta_d.p, db_d.p, stride),
+         "mlp_bias_gradient");
+    const std::vector<float> db = db_d.get();
+    std::vector<double> ref, got;
+    bool untouched = true;
+    for (int32_t b = 0; b < batch; ++b) {
+        for (int32_t j = 0; j < cols; ++j) {
+            double s = 0.0;
+            for (int64_t r = 0; r < rows; ++r) s += delta[(b * rows + r) * cols + j];
+            ref.push_back(s);
+            got.push_back(db[b * stride + j]);
+        }
+        for (int64_t j = cols; j < stride; ++j) untouched &= db[b * stride + j] == 5.0f;
+    }
+    const double e = err(got.data(), ref.data(), ref.size());
+    check(e < 1e-6, "mlp_bias_gradient", e, 1e-6);
+    check(untouched, "mlp_bias_gradient: nothing written between the instances' columns");
+}
+
+static void test_mlp_softmax(Ctx& c) {
+    const int32_t batch = 3, classes = 10;
+    const int64_t rows = 300; /* several rows per thread of the block */
+    const float scale = 0.5f;
+    const std::vector<float> z = uniform_floats((size_t)(batch * rows * classes), -6, 6);
+    std::vector<int32_t> labels((size_t)(batch * rows));
+    for (auto& l : labels) l = (int32_t)uni(0, classes);
+    Dev<float> z_d(c, z), d_d(c, (size_t)(batch * rows * classes));
+    Dev<int32_t> labels_d(c, labels);
+    Dev<double> loss_d(c, std::vector<double>(batch, -7.0));
+    must(l2l::cuda::mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, z_d.p, labels_d.p, scale,
+                                              d_d.p, loss_d.p), "mlp_softmax_cross_entropy");
+    const std::vector<double> loss = loss_d.get();
+    const std::vector<float> d = d_d.get();
+    std::vector<double> loss_ref(batch), d_ref(d.size());
+    for (int32_t b = 0; b < batch; ++b) {
+        double total = 0.0;
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* row = &z[(b * rows + r) * classes];
+            double sum = 0.0;
+            for (int j = 0; j < classes; ++j) sum += exp((double)row[j]);
+            const int32_t y = labels[b * rows + r];
+            total += log(sum) - row[y];
+            for (int j = 0; j < classes; ++j)
+                d_ref[(b * rows + r) * classes + j] = scale * (exp((double)row[j]) / sum - (j == y)) / rows;
+        }
+        loss_ref[b] = total / rows;
+    }
+    double e = err(loss.data(), loss_ref.data(), loss.size());
+    check(e < 1e-12, "mlp_softmax_cross_entropy: loss (float64)", e, 1e-12);
+    const std::vector<double> dd = to_d(d.data(), d.size());
+    e = err(dd.data(), d_ref.data(), dd.size());
+    check(e < 1e-6, "mlp_softmax_cross_entropy: dlogits", e, 1e-6);
+    /* in place (dlogits aliasing logits), twice: bitwise the same loss */
+    Dev<float> zz_d(c, z);
+    Dev<double> loss2_d(c, (size_t)batch);
+    must(l2l::cuda::mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, zz_d.p, labels_d.p, scale,
+                                              zz_d.p, loss2_d.p), "mlp_softmax_cross_entropy");
+    check(loss2_d.get() == loss && zz_d.get() == d,
+          "mlp_softmax_cross_entropy: in place, bitwise equal to the first run");
+    labels[rows + 5] = classes;
+    labels_d.put(labels);
+    must(l2l::cuda::mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, z_d.p, labels_d.p, scale,
+                                              d_d.p, loss_d.p), "mlp_softmax_cross_entropy");
+    const std::vector<double> loss3 = loss_d.get();
+    const std::vector<float> d3 = d_d.get();
+    check(std::isnan(loss3[1]) && loss3[0] == loss[0] && loss3[2] == loss[2] &&
+              std::isnan(d3[(rows + 5) * classes]) && !std::isnan(d3[(rows + 4) * classes]),
+          "mlp_softmax_cross_entropy: a label out of range makes its instance's loss NaN");
+}
+
 #ifdef L2L_EMU
 /* ---- 7. limits (emulated devices only) ---------------------------------------------------- */
 static void test_limits() {
@@ -807,7 +969,7 @@ static void bench(const Spec& spec, int64_t n, int steps, bool generic) {
            bwd_ms, 1e6 * bwd_ms / ((double)n * steps));
 }
 
-/* usage: backend_test [--quick] [--long] [--bench] [--only=reference|fixed|generic|small] */
+/* usage: backend_test [--quick] [--long] [--bench] [--only=reference|fixed|mlp|generic|small] */
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
     bool quick = false, longer = false, timings = false;
@@ -857,6 +1019,16 @@ int main(int argc, char** argv) {
 #ifdef L2L_EMU
         test_limits();
 #endif
+    }
+    if (want("mlp")) {
+        Ctx c;
+        printf("MLP optimizee kernels\n");
+        test_mlp_gather(c);
+        test_mlp_layer(c, L2L_ACTIVATION_IDENTITY, "identity");
+        test_mlp_layer(c, L2L_ACTIVATION_SIGMOID, "sigmoid");
+        test_mlp_layer(c, L2L_ACTIVATION_RELU, "relu");
+        test_mlp_bias_gradient(c);
+        test_mlp_softmax(c);
     }
     if (want("generic")) {
         setenv("L2L_CUDA_FORCE_GENERIC", "1", 1);

@@ -14,9 +14,11 @@ mkdir -p "$out"
 # extern shared memory becomes the emulator's per-block buffer, static shared memory a static.
 sed -e 's/\([A-Za-z_:][A-Za-z_:0-9]*\)<<<\(.*\)>>>(/emu::launch(\1, \2)(/' \
     "$src/cuda_backend.cu" > "$out/cuda_backend.cu"
-sed -e 's/extern __shared__ float4 \([A-Za-z_0-9]*\)\[\];/float4* \1 = reinterpret_cast<float4*>(emu::g_smem);/' \
-    -e 's/__shared__/static/' \
-    "$src/kernels.cuh" > "$out/kernels.cuh"
+for cuh in "$src"/*.cuh; do
+    sed -e 's/extern __shared__ float4 \([A-Za-z_0-9]*\)\[\];/float4* \1 = reinterpret_cast<float4*>(emu::g_smem);/' \
+        -e 's/__shared__/static/' \
+        "$cuh" > "$out/$(basename "$cuh")"
+done
 # L2L_CUDA_TARGET_ROWS=2: several tiles per partial row already at small n
 ${CXX:-g++} -std=c++20 -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
     ${EMU_CXXFLAGS:-} -DL2L_EMU=1 -DL2L_CUDA_TARGET_ROWS=2 \

@@ -90,6 +90,21 @@ int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count);
 /* Selects the kernel set named isa for ctx; INVALID_ARGUMENT if unknown or unsupported. */
 int32_t set_isa(l2l_context* ctx, const char* isa);
 const char* isa(const l2l_context* ctx);
+/* MLP optimizee kernels (l2l.h "optimizee kernels"); arguments checked by the API layer. */
+int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
+                   const int32_t* labels, int64_t rows, const int32_t* indices, float* x, int32_t* y);
+/* Sets *index to the first of count indices outside [0, limit), or -1. */
+int32_t find_bad_index(l2l_context* ctx, const int32_t* indices, int64_t count, int64_t limit,
+                       int64_t* index);
+int32_t mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols, float* z,
+                            const float* bias, int64_t bias_stride, int32_t activation);
+int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
+                                int32_t activation);
+int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
+                          const float* delta, float* db, int64_t db_stride);
+int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
+                                  const float* logits, const int32_t* labels, float scale,
+                                  float* dlogits, double* loss);
 /* The machine probes of l2l.h, arguments checked by the caller. */
 int32_t probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 int32_t probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s, int64_t n);
@@ -112,6 +127,21 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
                         const float* record, const float* grad_last, float scale, float* out);
 /* Sets *index to the first non-finite value among count floats, or -1. */
 int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t* index);
+/* MLP optimizee kernels (l2l.h "optimizee kernels"); arguments checked by the API layer. */
+int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
+                   const int32_t* labels, int64_t rows, const int32_t* indices, float* x, int32_t* y);
+/* Sets *index to the first of count indices outside [0, limit), or -1. */
+int32_t find_bad_index(l2l_context* ctx, const int32_t* indices, int64_t count, int64_t limit,
+                       int64_t* index);
+int32_t mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols, float* z,
+                            const float* bias, int64_t bias_stride, int32_t activation);
+int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
+                                int32_t activation);
+int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
+                          const float* delta, float* db, int64_t db_stride);
+int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
+                                  const float* logits, const int32_t* labels, float scale,
+                                  float* dlogits, double* loss);
 } // namespace cuda
 
 } // namespace l2l

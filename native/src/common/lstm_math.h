@@ -69,15 +69,19 @@ L2L_HD F exp_reduced(F r) {
     return p * (r * r) + r + 1.0f;
 }
 
-/* e^x for float x; +-Inf inputs saturate to e^88 and e^-87, NaN propagates. */
+/* e^x for float x: +Inf above 88 and 0 below -87 (as expf, whose limits are 88.72 and -103.97),
+ * so that sigmoid(-Inf) = 0 and 0 * Inf gives NaN as in IEEE arithmetic; NaN propagates.  Only
+ * sigmoid(z < -88), below 6e-39, differs from a saturating exp: tanh and sigmoid(z > 87) do not. */
 L2L_HD float expf_poly(float x) {
+    const float above = x > kExpMax ? INFINITY : 1.0f;
+    const float below = x < kExpMin ? 0.0f : 1.0f;
     x = x > kExpMax ? kExpMax : x;
     x = x < kExpMin ? kExpMin : x;
     const float t = x * kLog2e + kExpShifter;
     const int32_t k = float_bits(t) - kExpShifterBits;
     const float kf = t - kExpShifter;
     const float r = (x - kf * kLn2Hi) - kf * kLn2Lo;
-    return exp_reduced(r) * bits_float((k + 127) << 23);
+    return exp_reduced(r) * bits_float((k + 127) << 23) * above * below;
 }
 
 L2L_HD float sigmoidf(float z) { return 1.0f / (1.0f + expf_poly(-z)); }

@@ -29,5 +29,16 @@ int32_t backward(l2l_context*, const BackwardArgs&) { return absent(); }
 int32_t meta_loss_grads(l2l_context*, const l2l_model*, int64_t, int32_t, const float*,
                         const float*, float, float*) { return absent(); }
 int32_t find_non_finite(l2l_context*, const float*, int64_t, int64_t*) { return absent(); }
+int32_t mlp_gather(l2l_context*, int64_t, int32_t, const float*, const int32_t*, int64_t,
+                   const int32_t*, float*, int32_t*) { return absent(); }
+int32_t find_bad_index(l2l_context*, const int32_t*, int64_t, int64_t, int64_t*) { return absent(); }
+int32_t mlp_bias_activation(l2l_context*, int32_t, int64_t, int32_t, float*, const float*, int64_t,
+                            int32_t) { return absent(); }
+int32_t mlp_activation_backward(l2l_context*, int64_t, const float*, float*, int32_t) { return absent(); }
+int32_t mlp_bias_gradient(l2l_context*, int32_t, int64_t, int32_t, const float*, float*, int64_t) {
+    return absent();
+}
+int32_t mlp_softmax_cross_entropy(l2l_context*, int32_t, int64_t, int32_t, const float*,
+                                  const int32_t*, float, float*, double*) { return absent(); }
 } // namespace cuda
 } // namespace l2l

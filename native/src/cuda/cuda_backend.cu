@@ -17,8 +17,11 @@
  *             summation order depend on n, the model and the device only: dphi is bitwise
  *             reproducible run to run on the same machine.
  *
- * Tests: test/ (run_emu.sh runs them without a GPU over an emulated runtime, run_gpu.sh on a
- * GPU).
+ *   MLP optimizee kernels (mlp_kernels.cuh): grid-stride element-wise launches; the gather one
+ *             block per minibatch row; the bias gradient and the loss one block per instance.
+ *
+ * Tests: tests/cuda (run_emu.sh runs them without a GPU over an emulated runtime, run_gpu.sh on
+ * a GPU).
  */
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -29,6 +32,7 @@
 
 #include "internal.h"
 #include "kernels.cuh"
+#include "mlp_kernels.cuh"
 
 namespace l2l {
 namespace cuda {
@@ -633,6 +637,91 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
     detail::meta_loss_kernel<<<grid_for(n, 256, b, 16), 256, 0, b->stream>>>(
         n, steps, R, record, grad_last, scale, out);
     return check_launch("meta_loss_grads: kernel launch");
+}
+
+/* ---- MLP optimizee kernels ----------------------------------------------------------------- */
+
+int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
+                   const int32_t* labels, int64_t rows, const int32_t* indices, float* x, int32_t* y) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    const int64_t blocks = rows < (int64_t)b->num_sms * 16 ? rows : (int64_t)b->num_sms * 16;
+    (void)cudaGetLastError();
+    detail::mlp_gather_kernel<<<(unsigned)blocks, detail::kMlpThreads, 0, b->stream>>>(
+        examples, features, images, labels, rows, indices, x, y);
+    return check_launch("mlp_gather: kernel launch");
+}
+
+int32_t find_bad_index(l2l_context* ctx, const int32_t* indices, int64_t count, int64_t limit,
+                       int64_t* index) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    *index = -1;
+    cudaError_t e = cudaMemsetAsync(b->d_first, 0xff, sizeof(unsigned long long), b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "index check: cudaMemsetAsync");
+    (void)cudaGetLastError();
+    const int grid = grid_for(count, detail::kMlpThreads, b, 16);
+    detail::bad_index_kernel<<<grid, detail::kMlpThreads, 0, b->stream>>>(indices, count, limit,
+                                                                          b->d_first);
+    st = check_launch("index check: kernel launch");
+    if (st != L2L_OK) return st;
+    e = cudaMemcpyAsync(b->h_first, b->d_first, sizeof(unsigned long long), cudaMemcpyDeviceToHost,
+                        b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "index check: cudaMemcpyAsync");
+    e = cudaStreamSynchronize(b->stream);
+    if (e != cudaSuccess) return cuda_error(e, "index check: cudaStreamSynchronize");
+    const unsigned long long first = *b->h_first;
+    *index = first == ~0ull ? -1 : (int64_t)first;
+    return L2L_OK;
+}
+
+int32_t mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols, float* z,
+                            const float* bias, int64_t bias_stride, int32_t activation) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    (void)cudaGetLastError();
+    const int grid = grid_for(batch * rows * cols, detail::kMlpThreads, b, 16);
+    detail::mlp_bias_activation_kernel<<<grid, detail::kMlpThreads, 0, b->stream>>>(
+        batch, rows, cols, z, bias, bias_stride, activation);
+    return check_launch("mlp_bias_activation: kernel launch");
+}
+
+int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
+                                int32_t activation) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    (void)cudaGetLastError();
+    const int grid = grid_for(count, detail::kMlpThreads, b, 16);
+    detail::mlp_activation_backward_kernel<<<grid, detail::kMlpThreads, 0, b->stream>>>(
+        count, a, delta, activation);
+    return check_launch("mlp_activation_backward: kernel launch");
+}
+
+int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
+                          const float* delta, float* db, int64_t db_stride) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    (void)cudaGetLastError();
+    detail::mlp_bias_gradient_kernel<<<(unsigned)batch, detail::kBiasGradThreads, 0, b->stream>>>(
+        rows, cols, delta, db, db_stride);
+    return check_launch("mlp_bias_gradient: kernel launch");
+}
+
+int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
+                                  const float* logits, const int32_t* labels, float scale,
+                                  float* dlogits, double* loss) {
+    Backend* b = nullptr;
+    int32_t st = enter(ctx, &b);
+    if (st != L2L_OK) return st;
+    (void)cudaGetLastError();
+    detail::mlp_softmax_cross_entropy_kernel<<<(unsigned)batch, detail::kLossThreads, 0, b->stream>>>(
+        rows, classes, logits, labels, (double)scale / (double)rows, 1.0 / (double)rows, dlogits, loss);
+    return check_launch("mlp_softmax_cross_entropy: kernel launch");
 }
 
 } // namespace cuda

@@ -16,9 +16,9 @@ import org.l2l4j.presets.L2l;
  */
 public final class Backend implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Backend.class.getName());
-    static final Cleaner CLEANER = Cleaner.create();
 
     private final BackendKind kind;
+    private final int device;
     private final Handle handle;
     private final Cleaner.Cleanable cleanable;
 
@@ -79,10 +79,11 @@ public final class Backend implements AutoCloseable {
         }
     }
 
-    private Backend(BackendKind kind, long ctx) {
+    private Backend(BackendKind kind, int device, long ctx) {
         this.kind = kind;
+        this.device = device;
         this.handle = new Handle(ctx);
-        this.cleanable = CLEANER.register(this, handle);
+        this.cleanable = NativeCalls.cleaner().register(this, handle);
     }
 
     /**
@@ -96,7 +97,7 @@ public final class Backend implements AutoCloseable {
             throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         }
         NativeCalls.check(L2l.l2l_context_create_cpu(threads, NativeCalls.outCell()), "l2l_context_create_cpu");
-        return new Backend(BackendKind.CPU, NativeCalls.outValue());
+        return new Backend(BackendKind.CPU, -1, NativeCalls.outValue());
     }
 
     /**
@@ -110,7 +111,7 @@ public final class Backend implements AutoCloseable {
             throw new IllegalArgumentException("device must be >= 0, got " + device);
         }
         NativeCalls.check(L2l.l2l_context_create_cuda(device, NativeCalls.outCell()), "l2l_context_create_cuda");
-        return new Backend(BackendKind.CUDA, NativeCalls.outValue());
+        return new Backend(BackendKind.CUDA, device, NativeCalls.outValue());
     }
 
     /** Number of usable CUDA devices (0 when there is no driver, device or CUDA build). */
@@ -134,12 +135,25 @@ public final class Backend implements AutoCloseable {
      * choice and the reason.
      */
     public static Backend best() {
+        return best(0);
+    }
+
+    /**
+     * CUDA device 0 when one is usable, else a CPU backend with {@code cpuThreads} threads (0:
+     * all hardware threads); logs the choice and the reason.
+     *
+     * @throws IllegalArgumentException if {@code cpuThreads} is negative
+     */
+    public static Backend best(int cpuThreads) {
+        if (cpuThreads < 0) {
+            throw new IllegalArgumentException("cpuThreads must be >= 0 (0: all), got " + cpuThreads);
+        }
         String reason = cudaUnavailableReason();
         if (reason.isEmpty()) {
             LOG.log(System.Logger.Level.INFO, "L2L4J backend: CUDA device 0");
             return cuda(0);
         }
-        Backend cpu = cpu(0);
+        Backend cpu = cpu(cpuThreads);
         LOG.log(System.Logger.Level.INFO, "L2L4J backend: CPU ({0} threads, {1} kernels), since {2}",
                 cpu.threads(), cpu.cpuIsa(), reason);
         return cpu;
@@ -150,13 +164,38 @@ public final class Backend implements AutoCloseable {
         return kind;
     }
 
+    /** The CUDA device of a CUDA backend; -1 for a CPU backend. */
+    public int device() {
+        return device;
+    }
+
+    /**
+     * Whether this backend's kernels can read memory allocated through {@code other}: any two
+     * CPU backends (host memory), or two CUDA backends on the same device (one address space).
+     * Read-only data such as phi may then be shared between them.
+     */
+    public boolean sharesMemoryWith(Backend other) {
+        Objects.requireNonNull(other, "other");
+        return kind == other.kind && device == other.device;
+    }
+
+    /** Number of buffers allocated through this backend and not yet freed (closed or cleaned). */
+    public int liveBuffers() {
+        return handle.buffers();
+    }
+
     /** Threads a CPU call may use. @throws IllegalStateException for CUDA or when closed */
     public int threads() {
         requireCpu();
         return L2l.l2l_context_threads(ctx());
     }
 
-    /** Sets the threads a CPU call may use (0: all hardware threads). */
+    /**
+     * Sets the threads a CPU call may use (0: all hardware threads).
+     *
+     * @throws IllegalArgumentException if threads is negative
+     * @throws IllegalStateException    for CUDA or when closed
+     */
     public void setThreads(int threads) {
         requireCpu();
         if (threads < 0) {
@@ -174,7 +213,10 @@ public final class Backend implements AutoCloseable {
     /**
      * Runs the kernels compiled for {@code isa} (one of {@link #supportedCpuIsas()}).
      *
-     * @throws L2lException {@link Status#INVALID_ARGUMENT} if this processor cannot run it
+     * @throws L2lException         {@link Status#INVALID_ARGUMENT} if the name is unknown or
+     *                               this processor cannot run it (the kernels stay as they were)
+     * @throws NullPointerException  if isa is null
+     * @throws IllegalStateException for CUDA or when closed
      */
     public void setCpuIsa(String isa) {
         requireCpu();
@@ -197,14 +239,26 @@ public final class Backend implements AutoCloseable {
         NativeCalls.check(L2l.l2l_synchronize(ctx()), "l2l_synchronize");
     }
 
-    /** A zeroed buffer of {@code length} floats where this backend computes. */
+    /**
+     * A zeroed buffer of {@code length} floats where this backend computes.
+     *
+     * @throws IllegalArgumentException if length is below 1 or above Long.MAX_VALUE / 16
+     * @throws IllegalStateException    if the backend is closed
+     * @throws L2lException             with {@link Status#OUT_OF_MEMORY} if the memory cannot be
+     *                                  allocated
+     */
     public NativeBuffer allocateFloats(long length) {
         return new NativeBuffer(this, NativeBuffer.ElementType.F32, length);
     }
 
-    /** A zeroed buffer of {@code length} doubles where this backend computes. */
+    /** A zeroed buffer of {@code length} doubles where this backend computes; throws as {@link #allocateFloats}. */
     public NativeBuffer allocateDoubles(long length) {
         return new NativeBuffer(this, NativeBuffer.ElementType.F64, length);
+    }
+
+    /** A zeroed buffer of {@code length} int32 values where this backend computes. */
+    public NativeBuffer allocateInts(long length) {
+        return new NativeBuffer(this, NativeBuffer.ElementType.I32, length);
     }
 
     /** The native context; @throws IllegalStateException when closed. */

@@ -7,23 +7,29 @@ import java.nio.FloatBuffer;
 import java.util.Objects;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.l2l4j.presets.L2l;
 
 /**
- * A block of float32 or float64 values where a {@link Backend} computes (host memory for the
+ * A block of float32, float64 or int32 values where a {@link Backend} computes (host memory for the
  * CPU, device memory for CUDA), 64-byte aligned, zeroed at allocation.  Indices and lengths are
  * in elements ({@code long}: buffers may exceed 2^31 elements).
  *
  * <p>{@link #close()} frees the memory (idempotent); a buffer that becomes unreachable unclosed
- * is freed by a cleaner and logged.  Every method of a closed buffer throws
- * {@link IllegalStateException}.
+ * is freed by a cleaner and logged.
+ *
+ * <p>Errors, for every method that reads or writes: {@link IllegalStateException} when the buffer
+ * is closed, {@link IllegalArgumentException} for the accessor of the other element type,
+ * {@link NullPointerException} for a null array, {@link IndexOutOfBoundsException} for a range
+ * outside the buffer or the array; a rejected call changes neither the buffer nor the array.
+ * The type, length, backend and {@link #isClosed()} stay readable after closing.
  */
 public final class NativeBuffer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NativeBuffer.class.getName());
 
     /** The element type. */
     public enum ElementType {
-        F32(4), F64(8);
+        F32(4), F64(8), I32(4);
 
         private final int bytes;
 
@@ -98,7 +104,7 @@ public final class NativeBuffer implements AutoCloseable {
         this.length = length;
         backend.handle().retainBuffer();
         this.memory = new Memory(backend.handle(), address, bytes);
-        this.cleanable = Backend.CLEANER.register(this, memory);
+        this.cleanable = NativeCalls.cleaner().register(this, memory);
         this.hostView = backend.kind() == BackendKind.CPU && type == ElementType.F32 && length <= Integer.MAX_VALUE / 4
                 ? hostFloats() : null;
     }
@@ -171,6 +177,34 @@ public final class NativeBuffer implements AutoCloseable {
         }
     }
 
+    /** Copies {@code src[srcOffset, srcOffset + count)} to elements {@code [offset, offset + count)} of an int32 buffer. */
+    public void write(long offset, int[] src, int srcOffset, int count) {
+        requireType(ElementType.I32);
+        Objects.checkFromIndexSize(srcOffset, count, Objects.requireNonNull(src, "src").length);
+        Objects.checkFromIndexSize(offset, count, length);
+        if (count == 0) {
+            return;
+        }
+        try (IntPointer staging = new IntPointer(count)) {
+            staging.put(src, srcOffset, count);
+            copy(address(offset), staging.address(), (long) count * 4, L2l.L2L_COPY_HOST_TO_CONTEXT);
+        }
+    }
+
+    /** Copies elements {@code [offset, offset + count)} of an int32 buffer into {@code dst[dstOffset, ...)}. */
+    public void read(long offset, int[] dst, int dstOffset, int count) {
+        requireType(ElementType.I32);
+        Objects.checkFromIndexSize(dstOffset, count, Objects.requireNonNull(dst, "dst").length);
+        Objects.checkFromIndexSize(offset, count, length);
+        if (count == 0) {
+            return;
+        }
+        try (IntPointer staging = new IntPointer(count)) {
+            copy(staging.address(), address(offset), (long) count * 4, L2l.L2L_COPY_CONTEXT_TO_HOST);
+            staging.get(dst, dstOffset, count);
+        }
+    }
+
     /** Copies elements {@code [offset, offset + count)} into {@code dst[dstOffset, ...)}. */
     public void read(long offset, float[] dst, int dstOffset, int count) {
         requireType(ElementType.F32);
@@ -189,35 +223,71 @@ public final class NativeBuffer implements AutoCloseable {
         }
     }
 
-    /** All elements as a new array (at most 2^31 - 1). */
+    /**
+     * All elements as a new array.
+     *
+     * @throws IllegalStateException if the buffer has more elements than a Java array can hold
+     *                               (read it in parts with {@link #read})
+     */
     public float[] toFloatArray() {
-        float[] out = new float[Math.toIntExact(length)];
+        float[] out = new float[arrayLength()];
         read(0, out, 0, out.length);
         return out;
     }
 
-    /** All elements as a new array (at most 2^31 - 1). */
+    /** All elements as a new array; throws as {@link #toFloatArray()}. */
     public double[] toDoubleArray() {
         requireType(ElementType.F64);
-        double[] out = new double[Math.toIntExact(length)];
-        try (DoublePointer staging = new DoublePointer(out.length)) {
-            copy(staging.address(), address(), (long) out.length * 8, L2l.L2L_COPY_CONTEXT_TO_HOST);
-            staging.get(out);
-        }
+        double[] out = new double[arrayLength()];
+        read(0, out, 0, out.length);
         return out;
     }
 
-    /** Copies all of {@code src} (same type and length) into this buffer. */
-    public void copyFrom(NativeBuffer src) {
+    /** Copies elements {@code [offset, offset + count)} of a float64 buffer into {@code dst[dstOffset, ...)}. */
+    public void read(long offset, double[] dst, int dstOffset, int count) {
+        requireType(ElementType.F64);
+        Objects.checkFromIndexSize(dstOffset, count, Objects.requireNonNull(dst, "dst").length);
+        Objects.checkFromIndexSize(offset, count, length);
+        if (count == 0) {
+            return;
+        }
+        try (DoublePointer staging = new DoublePointer(count)) {
+            copy(staging.address(), address(offset), (long) count * 8, L2l.L2L_COPY_CONTEXT_TO_HOST);
+            staging.get(dst, dstOffset, count);
+        }
+    }
+
+    /**
+     * Copies elements {@code src[srcOffset, srcOffset + count)} to {@code [offset, offset + count)}:
+     * within one backend's memory, between two CPU backends, or between host memory (a CPU
+     * buffer) and a CUDA buffer in either direction.  Completes before returning.
+     *
+     * @throws IllegalArgumentException if the element types differ or both buffers are CUDA
+     *                                  buffers of different backends
+     * @throws IndexOutOfBoundsException if a range is outside its buffer
+     */
+    public void copyFrom(NativeBuffer src, long srcOffset, long offset, long count) {
         Objects.requireNonNull(src, "src");
-        if (src.backend != backend) {
-            throw new IllegalArgumentException("the source buffer belongs to another backend");
+        src.address();
+        address();
+        if (src.type != type) {
+            throw new IllegalArgumentException("cannot copy " + src.type + " values into a " + type + " buffer");
         }
-        if (src.type != type || src.length != length) {
-            throw new IllegalArgumentException("cannot copy " + src.type + "[" + src.length + "] into "
-                    + type + "[" + length + "]");
+        Objects.checkFromIndexSize(srcOffset, count, src.length);
+        Objects.checkFromIndexSize(offset, count, length);
+        long bytes = count * type.bytes;
+        if (count == 0) {
+            return;
         }
-        copy(address(), src.address(), length * type.bytes, L2l.L2L_COPY_CONTEXT_TO_CONTEXT);
+        if (src.backend == backend || src.backend.kind() == BackendKind.CPU && backend.kind() == BackendKind.CPU) {
+            copy(address(offset), src.address(srcOffset), bytes, L2l.L2L_COPY_CONTEXT_TO_CONTEXT);
+        } else if (src.backend.kind() == BackendKind.CPU) {
+            copy(address(offset), src.address(srcOffset), bytes, L2l.L2L_COPY_HOST_TO_CONTEXT);
+        } else if (backend.kind() == BackendKind.CPU) {
+            src.copy(address(offset), src.address(srcOffset), bytes, L2l.L2L_COPY_CONTEXT_TO_HOST);
+        } else {
+            throw new IllegalArgumentException("cannot copy between two CUDA backends' buffers");
+        }
     }
 
     /** Sets every element to 0. */
@@ -264,6 +334,15 @@ public final class NativeBuffer implements AutoCloseable {
         }
         memory.closedExplicitly = true;
         cleanable.clean();
+    }
+
+    /** The length as a Java array length. */
+    private int arrayLength() {
+        if (length > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("a buffer of " + length
+                    + " elements does not fit a Java array; read it in parts");
+        }
+        return (int) length;
     }
 
     private void requireHostView() {

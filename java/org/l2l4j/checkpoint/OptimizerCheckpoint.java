@@ -121,8 +121,11 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
         }
     }
 
-    /** The configuration as metadata entries. */
-    static Map<String, String> configMetadata(LstmConfig c) {
+    /**
+     * The configuration as safetensors metadata entries: {@code widths} (comma-separated, empty
+     * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}.
+     */
+    public static Map<String, String> configMetadata(LstmConfig c) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("widths", Arrays.toString(c.widths()).replaceAll("[\\[\\] ]", ""));
         m.put("preprocessing", c.preprocessing().name());
@@ -132,20 +135,34 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
         return m;
     }
 
-    /** The configuration from metadata entries. */
-    static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
+    /**
+     * The configuration from the entries of {@link #configMetadata}.
+     *
+     * @param file the file they were read from, for messages
+     * @throws CheckpointFormatException if an entry is missing or invalid
+     */
+    public static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
         try {
             String w = require(file, meta, "widths");
-            int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",")).mapToInt(Integer::parseInt).toArray();
+            int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",", -1)).mapToInt(Integer::parseInt).toArray();
             return new LstmConfig(widths, Preprocessing.valueOf(require(file, meta, "preprocessing")),
                     Double.parseDouble(require(file, meta, "p")), Double.parseDouble(require(file, meta, "output_scale")),
-                    Boolean.parseBoolean(require(file, meta, "log_epsilon")));
+                    strictBoolean(require(file, meta, "log_epsilon")));
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, "invalid configuration in metadata: " + e.getMessage());
         }
     }
 
-    private static String require(Path file, Map<String, String> meta, String key) throws CheckpointFormatException {
+    /** "true" or "false", nothing else: a corrupted flag must not read as false. */
+    private static boolean strictBoolean(String v) {
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new IllegalArgumentException("log_epsilon must be true or false, got '" + v + "'");
+        }
+        return v.equals("true");
+    }
+
+    /** The metadata entry {@code key}. @throws CheckpointFormatException if it is missing */
+    static String require(Path file, Map<String, String> meta, String key) throws CheckpointFormatException {
         String v = meta.get(key);
         if (v == null) {
             throw new CheckpointFormatException(file, "metadata " + key + " is missing");

@@ -17,9 +17,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -33,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reads and writes the safetensors format (https://github.com/huggingface/safetensors).
@@ -138,34 +135,13 @@ public final class Safetensors {
         List<ByteBuffer> parts = new ArrayList<>();
         parts.add(prefix);
         tensors.values().forEach(t -> parts.add(t.buffer()));
-        writeAtomically(file.toAbsolutePath(), parts);
-    }
-
-    private static void writeAtomically(Path target, List<ByteBuffer> parts) throws IOException {
-        Path folder = target.getParent();
-        Path temp = folder.resolve("." + target.getFileName() + "."
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-        try {
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE)) {
-                for (ByteBuffer part : parts) {
-                    while (part.hasRemaining()) {
-                        out.write(part);
-                    }
+        AtomicFile.write(file.toAbsolutePath(), out -> {
+            for (ByteBuffer part : parts) {
+                while (part.hasRemaining()) {
+                    out.write(part);
                 }
-                out.force(true);
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
-        try (FileChannel dir = FileChannel.open(folder, StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException e) {
-            // Some platforms cannot open a folder; the rename is atomic all the same, and when
-            // it reaches the disk is then up to the operating system.
-        }
+        });
     }
 
     /**

@@ -52,7 +52,15 @@ public final class TrainingCheckpoint {
     public record Saved(LstmConfig config, TrainingState state, Map<String, String> metadata) {
     }
 
-    /** Reads a saved run. @throws CheckpointFormatException if the file is corrupt or not a run */
+    /**
+     * Reads a saved run.
+     *
+     * @throws CheckpointFormatException if the file is corrupt, is not a meta-training checkpoint,
+     *                                   or holds a state that breaks {@link TrainingState}'s
+     *                                   invariants (missing or malformed counters or history,
+     *                                   NaN or infinite vectors, negative counters, ...)
+     * @throws IOException               if the file cannot be read
+     */
     public static Saved load(Path file) throws IOException {
         SafetensorsFile f = Safetensors.read(file);
         Map<String, String> meta = f.metadata();
@@ -63,16 +71,18 @@ public final class TrainingCheckpoint {
         LstmConfig config = OptimizerCheckpoint.configFrom(file, meta);
         int size = config.phiLayout().size();
         try {
-            TrainingState s = new TrainingState(Integer.parseInt(meta.get("epochs")),
+            TrainingState s = new TrainingState(Integer.parseInt(OptimizerCheckpoint.require(file, meta, "epochs")),
                     vector(file, f, "phi", size), vector(file, f, "adam.first_moment", size),
-                    vector(file, f, "adam.second_moment", size), Long.parseLong(meta.get("adam_step")),
+                    vector(file, f, "adam.second_moment", size), Long.parseLong(OptimizerCheckpoint.require(file, meta, "adam_step")),
                     f.tensors().containsKey("best_phi") ? vector(file, f, "best_phi", size) : null,
-                    Double.parseDouble(meta.get("best_validation")), Integer.parseInt(meta.get("best_epoch")),
-                    Long.parseLong(meta.get("skipped_updates")),
-                    JSON.readValue(meta.get("history"), new TypeReference<List<TrainingState.Validation>>() { }));
+                    Double.parseDouble(OptimizerCheckpoint.require(file, meta, "best_validation")),
+                    Integer.parseInt(OptimizerCheckpoint.require(file, meta, "best_epoch")),
+                    Long.parseLong(OptimizerCheckpoint.require(file, meta, "skipped_updates")),
+                    JSON.readValue(OptimizerCheckpoint.require(file, meta, "history"), new TypeReference<List<TrainingState.Validation>>() { }));
             return new Saved(config, s, meta);
-        } catch (NumberFormatException | NullPointerException | JsonProcessingException e) {
-            throw new CheckpointFormatException(file, "invalid training metadata: " + e.getMessage(), e);
+        } catch (IllegalArgumentException | NullPointerException | JsonProcessingException e) {
+            // NumberFormatException is an IllegalArgumentException; TrainingState throws both
+            throw new CheckpointFormatException(file, "invalid training state: " + e.getMessage(), e);
         }
     }
 

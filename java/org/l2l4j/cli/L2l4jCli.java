@@ -8,7 +8,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.Locale;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.BackendKind;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -93,14 +92,10 @@ public final class L2l4jCli {
 
     /**
      * The backend: the CUDA device when one is usable, else the CPU with {@code --threads}
-     * threads ({@link Backend#best()} logs the choice).
+     * threads ({@link Backend#best(int)} logs the choice).
      */
     Backend backend() {
-        Backend backend = Backend.best();
-        if (backend.kind() == BackendKind.CPU && threads > 0) {
-            backend.setThreads(threads);
-        }
-        return backend;
+        return Backend.best(threads);
     }
 
     /** Checks the global options. */

@@ -4,9 +4,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.lstm.PhiInit;
-import org.l2l4j.meta.InputScaling;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.PhiInit;
+import org.l2l4j.lstm.Preprocessing;
+import org.l2l4j.meta.InputScaling;
 import org.l2l4j.meta.MetaTrainingOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -111,6 +112,9 @@ final class TrainCommand extends CliCommand {
         atLeast("--epochs", epochs, 1);
         atLeast("--unroll", unroll, 1);
         atLeast("--horizon", horizon, 1);
+        if (unroll > horizon) {
+            throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
+        }
         atLeast("--instances", instances, 1);
         atLeast("--eval-every", evaluationPeriod, 1);
         atLeast("--validation-functions", validationFunctions, 1);
@@ -123,6 +127,12 @@ final class TrainCommand extends CliCommand {
         }
         if (resume != null && !Files.isRegularFile(resume)) {
             throw invalid("--resume: no such file: " + resume);
+        }
+        if (problem.problem.optimizer().preprocessing() != Preprocessing.LOG_AND_SIGN
+                && (preprocessingP != null || logEpsilon)) {
+            throw invalid((preprocessingP != null ? "--p" : "--log-epsilon")
+                    + " applies to log-and-sign preprocessing, which --problem " + problem.problem.name()
+                            .toLowerCase(java.util.Locale.ROOT) + " does not use (its input is the raw gradient)");
         }
         LstmConfig config;
         try {

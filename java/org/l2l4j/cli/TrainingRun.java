@@ -10,21 +10,29 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import me.tongfei.progressbar.ProgressBar;
 import org.knowm.xchart.XYChart;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.BackendKind;
+import org.l2l4j.backend.L2lException;
 import org.l2l4j.checkpoint.OptimizerCheckpoint;
 import org.l2l4j.checkpoint.TrainingCheckpoint;
 import org.l2l4j.eval.LearningRateTuner;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.meta.TrainingState;
+import org.l2l4j.optimizees.MlpFamily;
+import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.ResidentMlpFamily;
 import org.l2l4j.optimizers.HandDesignedRule;
 import org.l2l4j.report.LossPlot;
 
@@ -118,8 +126,9 @@ final class TrainingRun {
         TrainingState state;
         double[] seconds;
         double wall;
-        try (MetaTrainer trainer = new MetaTrainer(backend, request.config(), request.setup().training(),
-                request.setup().validation(), o)) {
+        try (Families families = new Families(request.setup(), backend, out);
+             MetaTrainer trainer = new MetaTrainer(backend, request.config(), families.training, families.validation,
+                     o)) {
             if (resumed != null) {
                 trainer.restore(resumed);
             }
@@ -200,6 +209,11 @@ final class TrainingRun {
                         + metadata.get(key) + "; resume with the same settings");
             }
         }
+        if (saved.state().epochs() >= request.options().epochs()) {
+            throw new IllegalArgumentException(file + " has already trained " + saved.state().epochs()
+                    + " epochs; to continue, --epochs must be larger than that (it is " + request.options().epochs()
+                    + ")");
+        }
         return saved.state();
     }
 
@@ -219,11 +233,8 @@ final class TrainingRun {
         description.put("best_epoch", Integer.toString(state.bestEpoch()));
         description.put("validation_loss", Double.toString(state.bestValidation()));
         description.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
-        float[] phi = new float[state.bestPhi().length];
-        for (int i = 0; i < phi.length; i++) {
-            phi[i] = (float) state.bestPhi()[i];
-        }
-        OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.config(), phi, description);
+        OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.config(), PhiLayout.toFloat32(state.bestPhi()),
+                description);
         optimizer.save(folder.resolve(OPTIMIZER));
         return Optional.of(optimizer);
     }
@@ -241,5 +252,41 @@ final class TrainingRun {
             byEpochs = budget.minus(elapsed);
         }
         return Optional.of(byEpochs.isNegative() ? Duration.ZERO : byEpochs);
+    }
+
+    /**
+     * The setup's training and validation families, evaluated where the backend computes: on a
+     * CUDA backend the MLPs and their data stay on the device ({@link ResidentMlpFamily}), so an
+     * epoch has no host round trip per step; elsewhere, or when cuBLAS cannot be loaded (said
+     * on {@code out}), the host families as given.
+     */
+    private static final class Families implements AutoCloseable {
+        final OptimizeeFamily training;
+        final OptimizeeFamily validation;
+        private final List<ResidentMlpFamily> resident = new ArrayList<>();
+
+        Families(ProblemSetup setup, Backend backend, PrintWriter out) {
+            OptimizeeFamily t = setup.training();
+            OptimizeeFamily v = setup.validation();
+            if (backend.kind() == BackendKind.CUDA && t instanceof MlpFamily mt && v instanceof MlpFamily mv) {
+                try {
+                    resident.add(new ResidentMlpFamily(mt, backend));
+                    resident.add(new ResidentMlpFamily(mv, backend));
+                    t = resident.get(0);
+                    v = resident.get(1);
+                } catch (L2lException e) {
+                    close();
+                    out.println("The optimizees are evaluated on the host: " + e.getMessage());
+                }
+            }
+            this.training = t;
+            this.validation = v;
+        }
+
+        @Override
+        public void close() {
+            resident.forEach(ResidentMlpFamily::close);
+            resident.clear();
+        }
     }
 }

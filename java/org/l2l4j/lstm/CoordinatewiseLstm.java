@@ -29,7 +29,11 @@ public final class CoordinatewiseLstm implements AutoCloseable {
     private final int phiSize;
     private volatile boolean closed;
 
-    /** The native description of {@code config}. */
+    /**
+     * The native description of {@code config}.
+     *
+     * @throws NullPointerException if config is null
+     */
     public CoordinatewiseLstm(LstmConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         int[] widths = config.widths();
@@ -62,13 +66,21 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * One optimizer step for every coordinate of {@code tensors}: theta_k += delta and the state
      * advances in place (paper eq. 1, 3).
      *
-     * @param phi         float32 [phiSize] on the tensors' backend
+     * @param phi         float32 [phiSize] on the tensors' backend or another whose memory it can
+     *                    read ({@link Backend#sharesMemoryWith}); only read
      * @param tensors     the parameter tensors and their gradients (n coordinates in all)
      * @param state       float32 [S x n], state rows of this configuration (l2l.h layout); null
      *                    when the configuration has no LSTM layers (S = 0)
      * @param record      null, or the unroll record receiving this step in slot {@code slot}
      * @param slot        the record slot (ignored when record is null)
      * @param checkFinite reject NaN/Inf in phi, gradients, theta and state before writing anything
+     * @throws NullPointerException      if phi or tensors is null, or state is null with S > 0
+     * @throws IllegalArgumentException  for a buffer of the wrong length or type or on another
+     *                                   backend than the tensors, a state with S = 0, or a record
+     *                                   of another configuration or coordinate count
+     * @throws IndexOutOfBoundsException if slot is outside [0, record.steps())
+     * @throws IllegalStateException     if this object, the tensor list or a buffer is closed
+     * @throws org.l2l4j.backend.L2lException NON_FINITE (with checkFinite), or CUDA
      */
     public void step(NativeBuffer phi, TensorList tensors, NativeBuffer state, UnrollRecord record, int slot,
                      boolean checkFinite) {
@@ -102,8 +114,13 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param record   the unroll's record (steps 0..steps-1 written)
      * @param steps    T, in [1, record.steps()]
      * @param gradLast float32 [n], the gradient at theta_T
-     * @param scale    finite; 1/B for a meta-batch of B instances
+     * @param scale    finite in float32, to which it is rounded; 1/B for a meta-batch of B instances
      * @param out      float32 [steps x n]
+     * @throws NullPointerException     if a buffer or the record is null
+     * @throws IllegalArgumentException for steps outside [1, record.steps()], a scale that is not
+     *                                  finite, a buffer of the wrong length or type or on another
+     *                                  backend than the record, or a record of another configuration
+     * @throws IllegalStateException    if this object, the record or a buffer is closed
      */
     public void metaLossGradients(UnrollRecord record, int steps, NativeBuffer gradLast, double scale,
                                   NativeBuffer out) {
@@ -135,6 +152,14 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param dstateInitial null or float32 [S x n], receives dL/d(state before step 0)
      * @param dx            null or float32 [steps x n], receives dL/dx_s through the preprocessing
      * @param checkFinite   reject NaN/Inf in phi, record, dlossDdelta, dstateFinal first
+     * @throws NullPointerException     if phi, record, dlossDdelta or dphi is null
+     * @throws IllegalArgumentException for steps outside [1, record.steps()], a buffer of the
+     *                                  wrong length or type or on another backend than the record
+     *                                  (a state gradient with S = 0 included), or a record of
+     *                                  another configuration
+     * @throws IllegalStateException    if this object, the record or a buffer is closed
+     * @throws org.l2l4j.backend.L2lException NON_FINITE (with checkFinite), OUT_OF_MEMORY
+     *                                  (workspace), or CUDA
      */
     public void backward(NativeBuffer phi, UnrollRecord record, int steps, NativeBuffer dlossDdelta,
                          NativeBuffer dstateFinal, NativeBuffer dphi, NativeBuffer dstateInitial, NativeBuffer dx,
@@ -174,8 +199,20 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         return model;
     }
 
+    /** phi is only read: it may live on any backend whose memory {@code backend} can read. */
     private void requirePhi(NativeBuffer phi, Backend backend) {
-        requireFloats("phi", phi, backend, phiSize);
+        Objects.requireNonNull(phi, "phi");
+        if (phi.isClosed()) {
+            throw new IllegalStateException("phi is closed");
+        }
+        if (!backend.sharesMemoryWith(phi.backend())) {
+            throw new IllegalArgumentException("phi lives in the memory of a " + phi.backend().kind()
+                    + " backend, which a " + backend.kind() + " backend cannot read");
+        }
+        backend.ctx();
+        if (phi.type() != NativeBuffer.ElementType.F32 || phi.length() != phiSize) {
+            throw new IllegalArgumentException("phi must be F32 x " + phiSize + ", got " + phi);
+        }
     }
 
     private void requireRecord(UnrollRecord record, Backend backend, long n) {

@@ -13,7 +13,9 @@ import java.util.Objects;
  *
  * @param widths       LSTM widths H_l, each in [1, 256], at most 8 layers
  * @param preprocessing input preprocessing
- * @param p            log-and-sign's p, in (0, 80] (ignored for identity)
+ * @param p            log-and-sign's p, in [{@value #MIN_P}, {@value #MAX_P}] (ignored for identity): the
+ *                     kernels compute in float32, and these bounds keep 1/p, e^p and log|x|/p well
+ *                     inside its range (the paper uses 10, the reference code 5)
  * @param outputScale  the factor applied to the output layer, finite
  * @param logEpsilon   log-and-sign takes log(|x| + 2^-23) as the reference code does, instead of
  *                     the paper's exact map
@@ -25,7 +27,20 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
     public static final int MAX_WIDTH = 256;
     /** Maximum number of layers (L2L_MAX_LAYERS). */
     public static final int MAX_LAYERS = 8;
+    /** Smallest log-and-sign p (L2L_MIN_P). */
+    public static final double MIN_P = 1e-3;
+    /** Largest log-and-sign p (L2L_MAX_P). */
+    public static final double MAX_P = 80;
 
+    /**
+     * Validates and copies the arguments.
+     *
+     * @throws NullPointerException     if widths or preprocessing is null
+     * @throws IllegalArgumentException if there are more than {@value #MAX_LAYERS} layers, a width
+     *                                  is outside [1, {@value #MAX_WIDTH}], p is outside
+     *                                  [{@value #MIN_P}, {@value #MAX_P}] with log-and-sign, or the
+     *                                  output scale is not finite in float32
+     */
     public LstmConfig {
         Objects.requireNonNull(widths, "widths");
         Objects.requireNonNull(preprocessing, "preprocessing");
@@ -39,8 +54,8 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
                         + "], got " + widths[l]);
             }
         }
-        if (preprocessing == Preprocessing.LOG_AND_SIGN && !(p > 0 && p <= 80)) {
-            throw new IllegalArgumentException("log-and-sign p must be in (0, 80], got " + p);
+        if (preprocessing == Preprocessing.LOG_AND_SIGN && !(p >= MIN_P && p <= MAX_P)) {
+            throw new IllegalArgumentException("log-and-sign p must be in [" + MIN_P + ", " + MAX_P + "], got " + p);
         }
         if (!Double.isFinite(outputScale) || !Float.isFinite((float) outputScale)) {
             throw new IllegalArgumentException("outputScale must be finite, got " + outputScale);
@@ -89,7 +104,11 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
 
     /** S, the state rows per coordinate: 2 sum_l H_l (h then c of each layer). */
     public int stateRows() {
-        return 2 * Arrays.stream(widths).sum();
+        int sum = 0;
+        for (int width : widths) {
+            sum += width;
+        }
+        return 2 * sum;
     }
 
     /** R = 1 + S, the floats per coordinate per step of the backward record. */

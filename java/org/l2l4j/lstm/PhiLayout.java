@@ -72,4 +72,18 @@ public final class PhiLayout {
         }
         throw new IllegalArgumentException("phi has no tensor named " + name);
     }
+
+    /**
+     * φ rounded to float32, the precision the kernels read, from a float64 copy such as the one
+     * meta-training keeps (round to nearest).
+     *
+     * @throws NullPointerException if {@code phi} is null
+     */
+    public static float[] toFloat32(double[] phi) {
+        float[] f = new float[phi.length];
+        for (int i = 0; i < phi.length; i++) {
+            f[i] = (float) phi[i];
+        }
+        return f;
+    }
 }

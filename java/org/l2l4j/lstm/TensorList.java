@@ -9,9 +9,10 @@ import org.l2l4j.backend.NativeBuffer;
 
 /**
  * The parameter tensors one {@link CoordinatewiseLstm#step} updates: K pairs (theta_k,
- * gradient_k) of n_k coordinates each, slices of float32 {@link NativeBuffer}s of one backend.
- * They share one state buffer over n = sum_k n_k coordinates, tensor 0's first.  The native
- * pointer arrays are built once here, so a step allocates nothing.
+ * gradient_k) of n_k coordinates each, slices of float32 {@link NativeBuffer}s of one backend or
+ * float32 memory at raw addresses where that backend computes.  They share one state buffer over
+ * n = sum_k n_k coordinates, tensor 0's first.  The native pointer arrays are built once here, so
+ * a step allocates nothing.
  *
  * <p>Immutable once built; {@link #close()} frees the pointer arrays (not the tensors).
  */
@@ -42,13 +43,27 @@ public final class TensorList implements AutoCloseable {
         this.n = total;
     }
 
-    /** A list of one tensor: all of {@code theta} with all of {@code gradient}. */
+    /**
+     * A list of one tensor: all of {@code theta} with all of {@code gradient}.
+     *
+     * @throws NullPointerException      if a buffer is null
+     * @throws IllegalArgumentException  if a buffer is not float32, or they live on different
+     *                                   backends
+     * @throws IndexOutOfBoundsException if the gradient is shorter than theta
+     * @throws IllegalStateException     if a buffer is closed
+     */
     public static TensorList of(NativeBuffer theta, NativeBuffer gradient) {
         return builder().add(theta, 0, gradient, 0, Objects.requireNonNull(theta, "theta").length()).build();
     }
 
+    /** A builder whose backend is that of the first buffer added. */
     public static Builder builder() {
-        return new Builder();
+        return new Builder(null);
+    }
+
+    /** A builder for tensors on {@code backend}, which {@link Builder#addAddresses} needs. */
+    public static Builder builder(Backend backend) {
+        return new Builder(Objects.requireNonNull(backend, "backend"));
     }
 
     /** Collects tensors; every buffer must be float32 and on the same backend. */
@@ -59,15 +74,21 @@ public final class TensorList implements AutoCloseable {
         private final List<Long> gradAddresses = new ArrayList<>();
         private final List<Long> sizes = new ArrayList<>();
 
-        private Builder() {
+        private Builder(Backend backend) {
+            this.backend = backend;
         }
 
         /**
          * Adds the tensor {@code theta[thetaOffset, thetaOffset + length)} with gradients
-         * {@code gradient[gradientOffset, gradientOffset + length)}.
+         * {@code gradient[gradientOffset, gradientOffset + length)}.  The theta slices must not
+         * overlap each other or a gradient slice (not checked: a step then writes unspecified
+         * values).  A rejected call leaves the builder as it was.
          *
-         * @throws IllegalArgumentException for a non-float32 buffer, another backend, a slice out
-         *                                  of range or length < 1
+         * @throws NullPointerException      if a buffer is null
+         * @throws IllegalArgumentException  for length < 1, a non-float32 buffer, or a buffer on
+         *                                   another backend than the others
+         * @throws IndexOutOfBoundsException if a slice is not within its buffer
+         * @throws IllegalStateException     if a buffer is closed
          */
         public Builder add(NativeBuffer theta, long thetaOffset, NativeBuffer gradient, long gradientOffset,
                            long length) {
@@ -76,22 +97,53 @@ public final class TensorList implements AutoCloseable {
             if (length < 1) {
                 throw new IllegalArgumentException("a tensor needs >= 1 coordinate, got " + length);
             }
+            Backend common = backend != null ? backend : theta.backend();
             for (NativeBuffer buf : new NativeBuffer[] {theta, gradient}) {
                 if (buf.type() != NativeBuffer.ElementType.F32) {
                     throw new IllegalArgumentException("tensors must be float32 buffers, got " + buf);
                 }
-                if (backend == null) {
-                    backend = buf.backend();
-                } else if (buf.backend() != backend) {
+                if (buf.backend() != common) {
                     throw new IllegalArgumentException("all tensors must live on one backend");
                 }
             }
             Objects.checkFromIndexSize(thetaOffset, length, theta.length());
             Objects.checkFromIndexSize(gradientOffset, length, gradient.length());
+            long thetaAddress = theta.address(thetaOffset);
+            long gradAddress = gradient.address(gradientOffset);
+            backend = common;
             buffers.add(theta);
             buffers.add(gradient);
-            thetaAddresses.add(theta.address(thetaOffset));
-            gradAddresses.add(gradient.address(gradientOffset));
+            thetaAddresses.add(thetaAddress);
+            gradAddresses.add(gradAddress);
+            sizes.add(length);
+            return this;
+        }
+
+        /**
+         * Adds a tensor of {@code length} float32 values at raw addresses: memory that no
+         * {@link NativeBuffer} owns (a JavaCPP pointer, a direct NIO buffer, a CUDA allocation
+         * made by another library).  It must lie where the builder's backend computes (host
+         * memory for a CPU backend, that device's memory for CUDA), be 4-byte aligned and stay
+         * allocated while the list is used: the list cannot check either.
+         *
+         * @throws IllegalStateException    if the builder was made without a backend
+         * @throws IllegalArgumentException if an address is 0 or not 4-byte aligned, or length < 1
+         */
+        public Builder addAddresses(long thetaAddress, long gradientAddress, long length) {
+            if (backend == null) {
+                throw new IllegalStateException("raw addresses need a builder made with builder(Backend)");
+            }
+            if (length < 1) {
+                throw new IllegalArgumentException("a tensor needs >= 1 coordinate, got " + length);
+            }
+            for (long address : new long[] {thetaAddress, gradientAddress}) {
+                if (address == 0 || (address & 3) != 0) {
+                    throw new IllegalArgumentException("a tensor address must be non-zero and 4-byte aligned, got 0x"
+                            + Long.toHexString(address));
+                }
+            }
+            thetaAddresses.add(thetaAddress);
+            gradAddresses.add(gradientAddress);
             sizes.add(length);
             return this;
         }
@@ -140,7 +192,8 @@ public final class TensorList implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the tensor list is closed");
         }
-        for (NativeBuffer b : buffers) {
+        for (int i = 0; i < buffers.size(); i++) {
+            NativeBuffer b = buffers.get(i);
             if (b.isClosed()) {
                 throw new IllegalStateException("a tensor of the list was closed: " + b);
             }

@@ -21,6 +21,10 @@ public final class UnrollRecord implements AutoCloseable {
      * @param config      the optimizer's configuration
      * @param coordinates n >= 1
      * @param steps       capacity T >= 1
+     * @throws NullPointerException     if backend or config is null
+     * @throws IllegalArgumentException if n or T is below 1, or T R n floats pass 64-bit sizes
+     * @throws IllegalStateException    if the backend is closed
+     * @throws org.l2l4j.backend.L2lException OUT_OF_MEMORY if the record cannot be allocated
      */
     public UnrollRecord(Backend backend, LstmConfig config, long coordinates, int steps) {
         Objects.requireNonNull(backend, "backend");

@@ -1,19 +1,18 @@
 package org.l2l4j.meta;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
-import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
  * Runs the learned optimizer (forward only) on many optimizees at once: groups of up to
  * {@link #GROUP} functions share one native step per time step.  Each function's trajectory is
  * exactly what a lone run would give: the LSTM is coordinatewise and each optimizee keeps its
- * own minibatch stream.
+ * own minibatch stream.  A {@link org.l2l4j.optimizees.ResidentFamily} on the backend is
+ * evaluated in place there, its losses read once per group.
  */
 public final class LearnedRollouts {
     /** Functions per native call. */
@@ -40,22 +39,17 @@ public final class LearnedRollouts {
         float[][] finals = new float[seeds.length][];
         for (int first = 0; first < seeds.length; first += GROUP) {
             int count = Math.min(GROUP, seeds.length - first);
-            List<Optimizee> fs = new ArrayList<>(count);
-            for (int j = 0; j < count; j++) {
-                fs.add(family.sample(seeds[first + j]));
-            }
-            try (OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family.dimension(), count, 0)) {
-                double[] f = batch.start(fs, 1.0);
-                for (int t = 0; t <= steps; t++) {
-                    if (t > 0) {
-                        f = batch.advance(phi, -1);
-                    }
-                    for (int j = 0; j < count; j++) {
-                        losses[first + j][t] = f[j];
-                    }
+            try (OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family, count, 0, steps + 1)) {
+                batch.start(Arrays.copyOfRange(seeds, first, first + count), 1.0);
+                for (int t = 1; t <= steps; t++) {
+                    batch.advance(phi, -1, t);
                 }
+                double[][] f = batch.losses(steps + 1);
                 for (int j = 0; j < count; j++) {
-                    finals[first + j] = batch.parameters(j).clone();
+                    for (int t = 0; t <= steps; t++) {
+                        losses[first + j][t] = f[t][j];
+                    }
+                    finals[first + j] = batch.parameters(j);
                 }
             }
         }

@@ -7,7 +7,7 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
-import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
@@ -27,6 +27,15 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  *       phi so far is kept (never chosen by the training meta-loss).</li>
  * </ul>
  *
+ * <p>A training family that is a {@link org.l2l4j.optimizees.ResidentFamily} on the backend is
+ * evaluated in place: on CUDA, theta, the gradients, every coordinate's state and the backward
+ * record then stay on the device for the whole epoch, and each unroll reads back only its
+ * losses (T B values) and dL/dphi, and writes phi.  Other families are evaluated on the host,
+ * theta and the gradients crossing at every step.
+ *
+ * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
+ * Adam's state and the skip counter are as before it (see {@link #train}).
+ *
  * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend.  Not
  * thread-safe.
  */
@@ -39,7 +48,10 @@ public final class MetaTrainer implements AutoCloseable {
     private final CoordinatewiseLstm lstm;
     private final MetaAdam adam;
     private final NativeBuffer phiBuffer;
+    /** dL/d delta for a full unroll of T steps. */
     private final NativeBuffer dloss;
+    /** dL/d delta for the trajectory's last, shorter unroll when T does not divide K; else null. */
+    private final NativeBuffer dlossLast;
     private final NativeBuffer dphi;
     private final OptimizeeBatch batch;
     private final long[] validationSeeds;
@@ -86,13 +98,21 @@ public final class MetaTrainer implements AutoCloseable {
                     + training.dimension() + " vs " + validation.dimension());
         }
         this.lstm = new CoordinatewiseLstm(config);
+        int steps = Math.min(options.unroll(), options.horizon());
+        try {
+            this.batch = new OptimizeeBatch(backend, lstm, training, options.instances(), steps, steps);
+        } catch (RuntimeException e) {
+            lstm.close();
+            throw e;
+        }
         this.phi = options.phiInit().initialize(config, Seeds.derive(options.seed(), Seeds.PHI));
         this.adam = new MetaAdam(phi.length, options.metaLearningRate(), options.clipNorm());
         this.phiBuffer = backend.allocateFloats(phi.length);
         this.dphi = backend.allocateDoubles(phi.length);
-        int steps = Math.min(options.unroll(), options.horizon());
-        this.dloss = backend.allocateFloats((long) steps * training.dimension() * options.instances());
-        this.batch = new OptimizeeBatch(backend, lstm, training.dimension(), options.instances(), steps);
+        long coordinates = (long) training.dimension() * options.instances();
+        this.dloss = backend.allocateFloats(steps * coordinates);
+        int last = options.horizon() % steps;
+        this.dlossLast = last == 0 ? null : backend.allocateFloats(last * coordinates);
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
         uploadPhi(phi);
     }
@@ -127,6 +147,11 @@ public final class MetaTrainer implements AutoCloseable {
      * (checked at epoch boundaries), validating every E epochs and once at the end.
      *
      * @return the final state; its bestPhi is the phi to use
+     * @throws IllegalStateException if a training optimizee throws: the message names the epoch
+     *                               and the trajectory step, the cause is the optimizee's
+     *                               exception, and the epoch is not counted (phi, Adam's state
+     *                               and the skip counter are as before it), so that the state can
+     *                               be saved or training called again
      */
     public TrainingState train(Listener listener) {
         Listener l = listener == null ? new Listener() { } : listener;
@@ -160,27 +185,57 @@ public final class MetaTrainer implements AutoCloseable {
         return metaLoss;
     }
 
-    /** One trajectory; returns the mean meta-loss per step (over instances and steps). */
-    private double runEpoch() {
+    /**
+     * One trajectory; returns the mean meta-loss per step (over instances and steps).  If it
+     * throws, phi, Adam's state and the skip counter are restored to what they were before it.
+     */
+    double runEpoch() {
+        double[] phiBefore = phi.clone();
+        double[] firstBefore = adam.firstMoment();
+        double[] secondBefore = adam.secondMoment();
+        long stepBefore = adam.step();
+        long skippedBefore = skipped;
+        int[] step = {0};
+        try {
+            return trajectory(step);
+        } catch (RuntimeException | Error e) {
+            phi = phiBefore;
+            adam.restore(firstBefore, secondBefore, stepBefore);
+            skipped = skippedBefore;
+            uploadPhi(phi);
+            if (e instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException("meta-training epoch " + (epochs + 1) + " failed at trajectory step "
+                    + step[0] + " of " + options.horizon() + " on " + training.name()
+                    + "; the epoch is not counted (phi and the meta-optimizer's state are as before it): " + e, e);
+        }
+    }
+
+    /** The body of {@link #runEpoch}; {@code step[0]} follows the trajectory step for messages. */
+    private double trajectory(int[] step) {
         int b = options.instances();
-        List<Optimizee> fs = new ArrayList<>(b);
+        long[] seeds = new long[b];
         for (int i = 0; i < b; i++) {
-            fs.add(training.sample(Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i)));
+            seeds[i] = Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i);
         }
         double inputScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0;
         // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
         // already carry the 1/B.
         double gradScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 : 1.0 / b;
         long t0 = System.nanoTime();
-        batch.start(fs, inputScale);
+        batch.start(seeds, inputScale);
         optimizeeNanos += System.nanoTime() - t0;
         double epochLoss = 0;
         int epochSteps = 0;
         for (int begin = 0; begin < options.horizon(); begin += options.unroll()) {
             int steps = Math.min(options.unroll(), options.horizon() - begin);
-            double unrollLoss = 0;
             for (int s = 0; s < steps; s++) {
-                double[] losses = advanceTimed(s);
+                step[0] = begin + s + 1;
+                advanceTimed(s);
+            }
+            double unrollLoss = 0;
+            for (double[] losses : batch.losses(steps)) {
                 for (double f : losses) {
                     unrollLoss += f / b;
                 }
@@ -188,8 +243,9 @@ public final class MetaTrainer implements AutoCloseable {
             epochLoss += unrollLoss;
             epochSteps += steps;
             long t1 = System.nanoTime();
-            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, dloss);
-            lstm.backward(phiBuffer, batch.record(), steps, dloss, null, dphi, null, null, false);
+            NativeBuffer d = dlossLast != null && steps < options.unroll() ? dlossLast : dloss;
+            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
+            lstm.backward(phiBuffer, batch.record(), steps, d, null, dphi, null, null, false);
             double[] g = dphi.toDoubleArray();
             lstmNanos += System.nanoTime() - t1;
             if (Double.isFinite(unrollLoss) && MetaAdam.allFinite(g)) {
@@ -205,13 +261,12 @@ public final class MetaTrainer implements AutoCloseable {
         return mean;
     }
 
-    private double[] advanceTimed(int slot) {
+    private void advanceTimed(int slot) {
         long t0 = System.nanoTime();
-        double[] losses = batch.advance(phiBuffer, slot);
+        batch.advance(phiBuffer, slot, slot);
         long t1 = System.nanoTime();
         lstmNanos += batch.lastStepNanos();
         optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
-        return losses;
     }
 
     /** Validates the current phi and keeps it if it is the best so far. */
@@ -236,11 +291,7 @@ public final class MetaTrainer implements AutoCloseable {
     }
 
     private void uploadPhi(double[] p) {
-        float[] f = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            f[i] = (float) p[i];
-        }
-        phiBuffer.write(f);
+        phiBuffer.write(PhiLayout.toFloat32(p));
     }
 
     /** Seconds spent in the LSTM kernels (steps, meta-loss gradients, backward) while training. */
@@ -270,6 +321,9 @@ public final class MetaTrainer implements AutoCloseable {
     public void close() {
         batch.close();
         dloss.close();
+        if (dlossLast != null) {
+            dlossLast.close();
+        }
         dphi.close();
         phiBuffer.close();
         lstm.close();

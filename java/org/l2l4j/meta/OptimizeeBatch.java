@@ -1,5 +1,7 @@
 package org.l2l4j.meta;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -9,15 +11,23 @@ import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.lstm.UnrollRecord;
 import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.ResidentBatch;
+import org.l2l4j.optimizees.ResidentFamily;
 
 /**
  * B optimizees of one dimension d driven by the learned optimizer together: their parameters
  * are one coordinate vector of B d coordinates (instance b at [b d, (b + 1) d)), so that one
- * native step serves them all (DESIGN section 3, "many optimizees, one launch").  The
- * optimizees are evaluated on the host, in parallel across instances.
+ * native step serves them all (DESIGN section 3, "many optimizees, one launch").
+ *
+ * <p>Two ways to evaluate them, chosen by the family: a {@link ResidentFamily} on this backend
+ * evaluates them in place on the backend's buffers (on CUDA nothing crosses to the host per
+ * step); any other family is evaluated on the host, in parallel across instances, with theta
+ * copied out and the gradients copied in at every step.
  *
  * <p>After {@link #start} and every {@link #advance}, the gradient buffer holds x_t = grad
- * f_b(theta_t) of every instance (times the input scale), ready for the next step.
+ * f_b(theta_t) of every instance (times the input scale), ready for the next step; the losses
+ * f_b(theta_t) are kept in numbered slots and read together by {@link #losses(int)}.
  */
 final class OptimizeeBatch implements AutoCloseable {
     private final CoordinatewiseLstm lstm;
@@ -28,22 +38,43 @@ final class OptimizeeBatch implements AutoCloseable {
     private final NativeBuffer state;
     private final TensorList tensors;
     private final UnrollRecord record;
-    private final float[][] hostTheta;
-    private final float[][] hostGrad;
-    private List<? extends Optimizee> optimizees = List.of();
+    private final Evaluation evaluation;
     private float inputScale = 1f;
     private long lastStepNanos;
 
+    /** How the instances are evaluated: writes the gradients and keeps the losses by slot. */
+    private interface Evaluation extends AutoCloseable {
+        /** Instance b becomes the optimizee of seeds[b]; writes theta_0. */
+        void start(long[] seeds);
+
+        /** f_b and scale * grad f_b at the current theta; the losses into slot {@code slot}. */
+        void evaluate(float scale, int slot);
+
+        /** losses[slot][b] for slots 0..slots-1. */
+        double[][] losses(int slots);
+
+        @Override
+        void close();
+    }
+
     /**
+     * @param family      the optimizees' family; a {@link ResidentFamily} must live on {@code backend}
      * @param recordSteps capacity of the backward record (0 for none: forward only)
+     * @param lossSlots   how many evaluations' losses are kept (slots 0..lossSlots-1)
      */
-    OptimizeeBatch(Backend backend, CoordinatewiseLstm lstm, int dimension, int instances, int recordSteps) {
+    OptimizeeBatch(Backend backend, CoordinatewiseLstm lstm, OptimizeeFamily family, int instances, int recordSteps,
+                   int lossSlots) {
         this.lstm = Objects.requireNonNull(lstm, "lstm");
-        if (dimension < 1 || instances < 1) {
-            throw new IllegalArgumentException("need >= 1 instance of dimension >= 1, got " + instances + " x "
-                    + dimension);
+        Objects.requireNonNull(family, "family");
+        this.dimension = family.dimension();
+        if (dimension < 1 || instances < 1 || lossSlots < 1) {
+            throw new IllegalArgumentException("need >= 1 instance of dimension >= 1 and >= 1 loss slot, got "
+                    + instances + " x " + dimension + " and " + lossSlots);
         }
-        this.dimension = dimension;
+        if (family instanceof ResidentFamily r && r.backend() != backend) {
+            throw new IllegalArgumentException("the resident family " + family.name() + " lives on " + r.backend()
+                    + ", not on " + backend);
+        }
         this.instances = instances;
         long n = (long) dimension * instances;
         theta = backend.allocateFloats(n);
@@ -52,8 +83,8 @@ final class OptimizeeBatch implements AutoCloseable {
         state = rows > 0 ? backend.allocateFloats(rows * n) : null;
         tensors = TensorList.of(theta, grad);
         record = recordSteps > 0 ? new UnrollRecord(backend, lstm.config(), n, recordSteps) : null;
-        hostTheta = new float[instances][dimension];
-        hostGrad = new float[instances][dimension];
+        evaluation = family instanceof ResidentFamily r ? new Resident(r, backend, lossSlots)
+                : new OnHost(family, lossSlots);
     }
 
     int instances() {
@@ -73,78 +104,57 @@ final class OptimizeeBatch implements AutoCloseable {
     }
 
     /**
-     * Starts a trajectory: theta_0 of each optimizee, zero state, and the first evaluation.
+     * Starts a trajectory: the optimizees of {@code seeds}, their theta_0, zero state, and the
+     * first evaluation, whose losses go to slot 0.
      *
      * @param scale factor applied to the gradients fed to the LSTM (1, or 1/B for the
      *              reference code's mean-gradient input)
-     * @return f_b(theta_0) for each instance
      */
-    double[] start(List<? extends Optimizee> fs, double scale) {
-        if (fs.size() != instances) {
-            throw new IllegalArgumentException("expected " + instances + " optimizees, got " + fs.size());
+    void start(long[] seeds, double scale) {
+        if (seeds.length != instances) {
+            throw new IllegalArgumentException("expected " + instances + " optimizees, got " + seeds.length);
         }
-        for (Optimizee f : fs) {
-            if (f.dimension() != dimension) {
-                throw new IllegalArgumentException("optimizee of dimension " + f.dimension() + ", expected " + dimension);
-            }
-        }
-        this.optimizees = List.copyOf(fs);
         this.inputScale = (float) scale;
-        for (int b = 0; b < instances; b++) {
-            optimizees.get(b).initialParameters(hostTheta[b]);
-            theta.write((long) b * dimension, hostTheta[b], 0, dimension);
-        }
+        evaluation.start(seeds);
         if (state != null) {
             state.zero();
         }
-        return evaluate();
+        evaluation.evaluate(inputScale, 0);
     }
 
     /**
-     * One learned-optimizer step for all instances (recorded in {@code slot}, or not when
-     * {@code slot < 0}), then the evaluation at the new parameters.
-     *
-     * @return f_b(theta_{t+1}) for each instance
+     * One learned-optimizer step for all instances (recorded in {@code recordSlot}, or not when
+     * it is negative), then the evaluation at the new parameters, its losses into
+     * {@code lossSlot}.
      */
-    double[] advance(NativeBuffer phi, int slot) {
+    void advance(NativeBuffer phi, int recordSlot, int lossSlot) {
         long t0 = System.nanoTime();
-        lstm.step(phi, tensors, state, slot >= 0 ? record : null, Math.max(slot, 0), false);
+        lstm.step(phi, tensors, state, recordSlot >= 0 ? record : null, Math.max(recordSlot, 0), false);
         lastStepNanos = System.nanoTime() - t0;
-        for (int b = 0; b < instances; b++) {
-            theta.read((long) b * dimension, hostTheta[b], 0, dimension);
-        }
-        return evaluate();
+        evaluation.evaluate(inputScale, lossSlot);
     }
 
-    /** Wall time of the last native step. */
+    /** Wall time of the last native step's call (on CUDA: the launch, not the kernel). */
     long lastStepNanos() {
         return lastStepNanos;
     }
 
-    /** The current parameters of instance b (a live array: do not modify). */
-    float[] parameters(int b) {
-        return hostTheta[b];
+    /** losses[slot][b] = f_b at the evaluation stored in each slot 0..slots-1 (one read on a device). */
+    double[][] losses(int slots) {
+        return evaluation.losses(slots);
     }
 
-    private double[] evaluate() {
-        double[] losses = new double[instances];
-        IntStream stream = IntStream.range(0, instances);
-        (instances > 1 ? stream.parallel() : stream).forEach(b -> {
-            losses[b] = optimizees.get(b).lossAndGradient(hostTheta[b], hostGrad[b]);
-            if (inputScale != 1f) {
-                for (int i = 0; i < dimension; i++) {
-                    hostGrad[b][i] *= inputScale;
-                }
-            }
-        });
-        for (int b = 0; b < instances; b++) {
-            grad.write((long) b * dimension, hostGrad[b], 0, dimension);
-        }
-        return losses;
+    /** The current parameters of instance b (a copy). */
+    float[] parameters(int b) {
+        Objects.checkIndex(b, instances);
+        float[] out = new float[dimension];
+        theta.read((long) b * dimension, out, 0, dimension);
+        return out;
     }
 
     @Override
     public void close() {
+        evaluation.close();
         tensors.close();
         if (record != null) {
             record.close();
@@ -153,6 +163,133 @@ final class OptimizeeBatch implements AutoCloseable {
         grad.close();
         if (state != null) {
             state.close();
+        }
+    }
+
+    /** Host evaluation: theta copied out, the optimizees evaluated in parallel, gradients copied in. */
+    private final class OnHost implements Evaluation {
+        private final OptimizeeFamily family;
+        private final float[][] hostTheta;
+        private final float[][] hostGrad;
+        private final double[][] losses;
+        private List<Optimizee> optimizees = List.of();
+
+        OnHost(OptimizeeFamily family, int lossSlots) {
+            this.family = family;
+            hostTheta = new float[instances][dimension];
+            hostGrad = new float[instances][dimension];
+            losses = new double[lossSlots][instances];
+        }
+
+        @Override
+        public void start(long[] seeds) {
+            List<Optimizee> fs = new ArrayList<>(instances);
+            for (int b = 0; b < instances; b++) {
+                Optimizee f = family.sample(seeds[b]);
+                if (f.dimension() != dimension) {
+                    throw new IllegalArgumentException("optimizee of dimension " + f.dimension() + ", expected "
+                            + dimension);
+                }
+                fs.add(f);
+                f.initialParameters(hostTheta[b]);
+                theta.write((long) b * dimension, hostTheta[b], 0, dimension);
+            }
+            optimizees = fs;
+        }
+
+        @Override
+        public void evaluate(float scale, int slot) {
+            for (int b = 0; b < instances; b++) {
+                theta.read((long) b * dimension, hostTheta[b], 0, dimension);
+            }
+            double[] f = losses[slot];
+            // Every instance finishes before the first failure (by instance) is rethrown with the
+            // others suppressed, so no evaluation is left running on this batch's arrays.
+            RuntimeException[] failures = new RuntimeException[instances];
+            IntStream stream = IntStream.range(0, instances);
+            (instances > 1 ? stream.parallel() : stream).forEach(b -> {
+                try {
+                    f[b] = optimizees.get(b).lossAndGradient(hostTheta[b], hostGrad[b]);
+                } catch (RuntimeException e) {
+                    failures[b] = e;
+                    return;
+                }
+                if (scale != 1f) {
+                    for (int i = 0; i < dimension; i++) {
+                        hostGrad[b][i] *= scale;
+                    }
+                }
+            });
+            RuntimeException first = null;
+            for (RuntimeException e : failures) {
+                if (first == null) {
+                    first = e;
+                } else if (e != null) {
+                    first.addSuppressed(e);
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+            for (int b = 0; b < instances; b++) {
+                grad.write((long) b * dimension, hostGrad[b], 0, dimension);
+            }
+        }
+
+        @Override
+        public double[][] losses(int slots) {
+            double[][] out = new double[slots][];
+            for (int s = 0; s < slots; s++) {
+                out[s] = losses[s].clone();
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /** Evaluation in place on the backend: gradients and losses written there, losses read on demand. */
+    private final class Resident implements Evaluation {
+        private final ResidentBatch batch;
+        private final NativeBuffer losses;
+
+        Resident(ResidentFamily family, Backend backend, int lossSlots) {
+            batch = family.batch(instances);
+            try {
+                losses = backend.allocateDoubles((long) lossSlots * instances);
+            } catch (RuntimeException e) {
+                batch.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void start(long[] seeds) {
+            batch.start(seeds, theta);
+        }
+
+        @Override
+        public void evaluate(float scale, int slot) {
+            batch.evaluate(theta, grad, scale, losses, (long) slot * instances);
+        }
+
+        @Override
+        public double[][] losses(int slots) {
+            double[] all = new double[slots * instances];
+            losses.read(0, all, 0, all.length);
+            double[][] out = new double[slots][];
+            for (int s = 0; s < slots; s++) {
+                out[s] = Arrays.copyOfRange(all, s * instances, (s + 1) * instances);
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            losses.close();
+            batch.close();
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.l2l4j.meta;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Everything meta-training needs to continue exactly where it stopped: phi and Adam's moments
@@ -29,7 +30,52 @@ public record TrainingState(int epochs, double[] phi, double[] adamFirst, double
     public record Validation(int epoch, double validationLoss, double trainingMetaLoss, double seconds) {
     }
 
+    /**
+     * Checks the invariants meta-training keeps, so that a state read from a file cannot resume a
+     * run that no run could have reached.
+     *
+     * @throws NullPointerException     if phi, a moment or the history (or one of its entries) is
+     *                                  null
+     * @throws IllegalArgumentException if the vectors differ in length or hold a NaN or infinity,
+     *                                  a counter is negative, bestValidation is NaN, bestEpoch is
+     *                                  not in [-1, epochs], or bestPhi is present without a best
+     *                                  epoch or absent with one
+     */
     public TrainingState {
+        Objects.requireNonNull(phi, "phi");
+        Objects.requireNonNull(adamFirst, "adamFirst");
+        Objects.requireNonNull(adamSecond, "adamSecond");
         history = List.copyOf(history);
+        requireFinite("phi", phi, phi.length);
+        requireFinite("adamFirst", adamFirst, phi.length);
+        requireFinite("adamSecond", adamSecond, phi.length);
+        if (bestPhi != null) {
+            requireFinite("bestPhi", bestPhi, phi.length);
+        }
+        if (epochs < 0 || adamStep < 0 || skippedUpdates < 0) {
+            throw new IllegalArgumentException("counters must be >= 0: epochs " + epochs + ", adamStep " + adamStep
+                    + ", skippedUpdates " + skippedUpdates);
+        }
+        if (Double.isNaN(bestValidation)) {
+            throw new IllegalArgumentException("bestValidation is NaN");
+        }
+        if (bestEpoch < -1 || bestEpoch > epochs) {
+            throw new IllegalArgumentException("bestEpoch " + bestEpoch + " is not in [-1, " + epochs + "]");
+        }
+        if ((bestPhi != null) != (bestEpoch >= 0)) {
+            throw new IllegalArgumentException("bestPhi must be present exactly when there is a best epoch (bestEpoch "
+                    + bestEpoch + ", bestPhi " + (bestPhi == null ? "absent" : "present") + ")");
+        }
+    }
+
+    private static void requireFinite(String name, double[] v, int length) {
+        if (v.length != length) {
+            throw new IllegalArgumentException(name + " has " + v.length + " values, phi " + length);
+        }
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new IllegalArgumentException(name + "[" + i + "] is " + v[i]);
+            }
+        }
     }
 }

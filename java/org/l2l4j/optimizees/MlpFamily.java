@@ -143,6 +143,11 @@ public final class MlpFamily implements OptimizeeFamily {
         return data;
     }
 
+    /** Layer widths and parameter offsets. */
+    Shape shape() {
+        return shape;
+    }
+
     /**
      * The optimizee for {@code seed}: its initial parameters and its minibatch stream are both
      * keyed by the seed, so sampling the same seed again replays the same function, theta_0 and

@@ -6,14 +6,19 @@ import static org.l2l4j.optimizers.HandDesignedRule.EPSILON;
 import static org.l2l4j.optimizers.HandDesignedRule.MOMENTUM_COEFFICIENT;
 import static org.l2l4j.optimizers.HandDesignedRule.RMSPROP_ALPHA;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
- * The optimizers of {@link HandDesignedRule}: argument and state checks here, one update per
- * subclass.  State in double precision.
+ * The optimizers of {@link HandDesignedRule}: argument and state checks and the step count t
+ * here, one update per subclass.  State in double precision, one vector per kind of state,
+ * named as in {@code torch.optim}'s state (for saving it).
  */
 abstract class HandDesignedOptimizer implements Optimizer {
 
     final int n;
     final double lr;
+    private long steps;
     private boolean closed;
 
     HandDesignedOptimizer(int dimension, double learningRate) {
@@ -31,7 +36,29 @@ abstract class HandDesignedOptimizer implements Optimizer {
         }
         checkLength(theta, "theta");
         checkLength(gradient, "gradient");
+        steps++;
         update(theta, gradient);
+    }
+
+    /** t, the number of steps taken (the step being taken, inside {@link #update}). */
+    final long steps() {
+        return steps;
+    }
+
+    /**
+     * The per-coordinate state vectors, each of length n, by their {@code torch.optim} names, in
+     * a fixed order; the live arrays.
+     */
+    abstract Map<String, double[]> state();
+
+    /**
+     * Replaces the step count and the state vectors.
+     *
+     * @param values a vector of length n for every name of {@link #state()} (checked by the caller)
+     */
+    final void restore(long stepCount, Map<String, double[]> values) {
+        state().forEach((name, live) -> System.arraycopy(values.get(name), 0, live, 0, n));
+        this.steps = stepCount;
     }
 
     /** Marks the optimizer closed; later steps throw. */
@@ -60,6 +87,11 @@ abstract class HandDesignedOptimizer implements Optimizer {
         }
 
         @Override
+        Map<String, double[]> state() {
+            return Map.of();
+        }
+
+        @Override
         void update(float[] theta, float[] g) {
             for (int i = 0; i < n; i++) {
                 theta[i] = (float) (theta[i] - lr * g[i]);
@@ -76,6 +108,11 @@ abstract class HandDesignedOptimizer implements Optimizer {
             super(dimension, learningRate);
             this.nesterov = nesterov;
             this.v = new double[dimension];
+        }
+
+        @Override
+        Map<String, double[]> state() {
+            return Map.of("momentum_buffer", v);
         }
 
         @Override
@@ -98,6 +135,11 @@ abstract class HandDesignedOptimizer implements Optimizer {
         }
 
         @Override
+        Map<String, double[]> state() {
+            return Map.of("square_avg", s);
+        }
+
+        @Override
         void update(float[] theta, float[] g) {
             for (int i = 0; i < n; i++) {
                 double gi = g[i];
@@ -111,7 +153,6 @@ abstract class HandDesignedOptimizer implements Optimizer {
     static final class Adam extends HandDesignedOptimizer {
         private final double[] m;
         private final double[] v;
-        private int t;
 
         Adam(int dimension, double learningRate) {
             super(dimension, learningRate);
@@ -120,8 +161,16 @@ abstract class HandDesignedOptimizer implements Optimizer {
         }
 
         @Override
+        Map<String, double[]> state() {
+            Map<String, double[]> state = new LinkedHashMap<>();
+            state.put("exp_avg", m);
+            state.put("exp_avg_sq", v);
+            return state;
+        }
+
+        @Override
         void update(float[] theta, float[] g) {
-            t++;
+            long t = steps();
             double stepSize = lr / (1 - Math.pow(ADAM_BETA1, t));
             double secondCorrection = Math.sqrt(1 - Math.pow(ADAM_BETA2, t));
             for (int i = 0; i < n; i++) {

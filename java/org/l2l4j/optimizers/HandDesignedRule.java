@@ -126,5 +126,19 @@ public enum HandDesignedRule {
                 case ADAM -> new Adam(dimension, learningRate);
             };
         }
+
+        /**
+         * A fresh optimizer of registered tensors following this rule, for training loops: the
+         * {@link ParameterOptimizer} counterpart of {@link LstmOptimizer}.  Its state (zero at
+         * creation) covers the n coordinates of all registered tensors, in registration order,
+         * and is allocated at the first step; every step rejects NaN and infinite gradients and
+         * parameters.  The state file holds the step count and the rule's state vectors
+         * (float64 [n], named as in {@code torch.optim}: {@code momentum_buffer},
+         * {@code square_avg}, {@code exp_avg}, {@code exp_avg_sq}); loading requires the same
+         * rule and learning rate.  At most 2^31 - 9 coordinates.
+         */
+        public ParameterOptimizer parameterOptimizer() {
+            return new HandDesignedParameterOptimizer(this);
+        }
     }
 }

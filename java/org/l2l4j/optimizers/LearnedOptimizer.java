@@ -1,32 +1,25 @@
 package org.l2l4j.optimizers;
 
+import java.util.Map;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.checkpoint.OptimizerCheckpoint;
-import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
-import org.l2l4j.lstm.TensorList;
 
 /**
- * The learned optimizer behind the {@link Optimizer} interface: one parameter vector of fixed
- * length, one fused native step per {@link #step} (paper eq. 1 and 3), every coordinate's
- * hidden state kept between steps (zero at creation).  The arrays are copied to and from the
- * backend's memory at each step; trainers that keep their parameters in native memory call
- * {@link CoordinatewiseLstm#step} directly.
+ * The learned optimizer behind the {@link Optimizer} interface, for evaluation: an
+ * {@link LstmOptimizer} with one registered parameter vector of fixed length (paper eq. 1 and
+ * 3), every coordinate's hidden state kept between steps (zero at creation), and no value check
+ * (a NaN gradient propagates to the losses, which evaluation records as they come).  Each
+ * {@link #step} copies the caller's arrays into the registered vector and back.
  *
  * <p>Not thread-safe.  {@link #close()} releases the native memory; afterwards {@link #step}
  * throws {@link IllegalStateException}.
  */
 public final class LearnedOptimizer implements Optimizer {
-    private final int dimension;
-    private final CoordinatewiseLstm lstm;
-    private final NativeBuffer phi;
-    private final NativeBuffer theta;
-    private final NativeBuffer grad;
-    private final NativeBuffer state;
-    private final TensorList tensors;
-    private boolean closed;
+    private final LstmOptimizer optimizer;
+    private final float[] theta;
+    private final float[] gradient;
 
     /**
      * @param backend   where the LSTM runs
@@ -36,23 +29,14 @@ public final class LearnedOptimizer implements Optimizer {
      */
     public LearnedOptimizer(Backend backend, LstmConfig config, float[] phi, int dimension) {
         Objects.requireNonNull(backend, "backend");
-        Objects.requireNonNull(config, "config");
-        Objects.requireNonNull(phi, "phi");
         if (dimension < 1) {
             throw new IllegalArgumentException("dimension must be >= 1, got " + dimension);
         }
-        if (phi.length != config.phiLayout().size()) {
-            throw new IllegalArgumentException("phi has " + phi.length + " values, " + config + " needs "
-                    + config.phiLayout().size());
-        }
-        this.dimension = dimension;
-        this.lstm = new CoordinatewiseLstm(config);
-        this.phi = backend.allocateFloats(phi.length);
-        this.phi.write(phi);
-        this.theta = backend.allocateFloats(dimension);
-        this.grad = backend.allocateFloats(dimension);
-        this.state = config.stateRows() > 0 ? backend.allocateFloats((long) config.stateRows() * dimension) : null;
-        this.tensors = TensorList.of(theta, grad);
+        OptimizerCheckpoint checkpoint = new OptimizerCheckpoint(config, phi, Map.of());
+        this.theta = new float[dimension];
+        this.gradient = new float[dimension];
+        this.optimizer = LstmOptimizer.builder(checkpoint).backend(backend).checkFinite(false).build();
+        optimizer.register("theta", theta, gradient);
     }
 
     /** A factory of learned optimizers with the checkpoint's phi, on {@code backend}. */
@@ -74,32 +58,20 @@ public final class LearnedOptimizer implements Optimizer {
 
     @Override
     public void step(float[] parameters, float[] gradient) {
-        if (closed) {
-            throw new IllegalStateException("the learned optimizer is closed");
-        }
         Objects.requireNonNull(parameters, "parameters");
         Objects.requireNonNull(gradient, "gradient");
-        if (parameters.length != dimension || gradient.length != dimension) {
-            throw new IllegalArgumentException("expected arrays of " + dimension + " values, got "
+        if (parameters.length != theta.length || gradient.length != theta.length) {
+            throw new IllegalArgumentException("expected arrays of " + theta.length + " values, got "
                     + parameters.length + " and " + gradient.length);
         }
-        theta.write(parameters);
-        grad.write(gradient);
-        lstm.step(phi, tensors, state, null, 0, false);
-        theta.read(0, parameters, 0, dimension);
+        System.arraycopy(parameters, 0, theta, 0, theta.length);
+        System.arraycopy(gradient, 0, this.gradient, 0, theta.length);
+        optimizer.step();
+        System.arraycopy(theta, 0, parameters, 0, theta.length);
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            tensors.close();
-            for (NativeBuffer b : new NativeBuffer[] {phi, theta, grad, state}) {
-                if (b != null) {
-                    b.close();
-                }
-            }
-            lstm.close();
-        }
+        optimizer.close();
     }
 }

@@ -3,7 +3,8 @@ package org.l2l4j.optimizers;
 /**
  * An optimizer of one parameter vector of fixed length: hand-designed rules and the learned
  * optimizer alike (the paper's eq. 1: theta_{t+1} = theta_t + g_t).  It keeps its own per-
- * coordinate state between steps.
+ * coordinate state between steps.  Evaluation runs optimizers through this interface; training
+ * loops with several parameter tensors use {@link ParameterOptimizer}.
  */
 public interface Optimizer extends AutoCloseable {
 

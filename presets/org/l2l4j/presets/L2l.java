@@ -43,6 +43,10 @@ public final class L2l {
     public static final int L2L_COPY_CONTEXT_TO_HOST = 1;
     public static final int L2L_COPY_CONTEXT_TO_CONTEXT = 2;
     public static final int L2L_CHECK_FINITE = 1;
+    public static final int L2L_CHECK_INDICES = 2;
+    public static final int L2L_ACTIVATION_IDENTITY = 0;
+    public static final int L2L_ACTIVATION_SIGMOID = 1;
+    public static final int L2L_ACTIVATION_RELU = 2;
 
     public static native @Cast("const char*") String l2l_status_name(int status);
 
@@ -113,6 +117,27 @@ public final class L2l {
             @Cast("const float*") long record, @Cast("const float*") long dlossDdelta,
             @Cast("const float*") long dstateFinal, @Cast("double*") long dphi,
             @Cast("float*") long dstateInitial, @Cast("float*") long dx, int flags);
+
+    public static native int l2l_mlp_gather(@Cast("l2l_context*") long ctx, @Cast("int64_t") long examples,
+            int features, @Cast("const float*") long images, @Cast("const int32_t*") long labels,
+            @Cast("int64_t") long rows, @Cast("const int32_t*") long indices, @Cast("float*") long x,
+            @Cast("int32_t*") long y, int flags);
+
+    public static native int l2l_mlp_bias_activation(@Cast("l2l_context*") long ctx, int batch,
+            @Cast("int64_t") long rows, int cols, @Cast("float*") long z, @Cast("const float*") long bias,
+            @Cast("int64_t") long biasStride, int activation);
+
+    public static native int l2l_mlp_activation_backward(@Cast("l2l_context*") long ctx,
+            @Cast("int64_t") long count, @Cast("const float*") long a, @Cast("float*") long delta, int activation);
+
+    public static native int l2l_mlp_bias_gradient(@Cast("l2l_context*") long ctx, int batch,
+            @Cast("int64_t") long rows, int cols, @Cast("const float*") long delta, @Cast("float*") long db,
+            @Cast("int64_t") long dbStride);
+
+    public static native int l2l_mlp_softmax_cross_entropy(@Cast("l2l_context*") long ctx, int batch,
+            @Cast("int64_t") long rows, int classes, @Cast("const float*") long logits,
+            @Cast("const int32_t*") long labels, float scale, @Cast("float*") long dlogits,
+            @Cast("double*") long loss);
 
     public static native int l2l_cpu_probe_fma(@Cast("l2l_context*") long ctx, @Cast("int64_t") long flopsPerThread,
             @Cast("double*") long flopsDone);

@@ -97,6 +97,9 @@ class CliTest {
         List<String> curve = Files.readAllLines(again.resolve("learning-curve.csv"));
         assertEquals(Files.readAllLines(trained.resolve("learning-curve.csv")), curve.subList(0, 3));
         assertTrue(curve.get(3).startsWith("6,"), curve.toString());
+        o = run(train(again, "--epochs", "6", "--resume", again.resolve("training.safetensors").toString()));
+        assertEquals(L2l4jCli.EXIT_FAILURE, o.code(), o.err());
+        assertTrue(o.err().contains("has already trained 6 epochs"), o.err());
     }
 
     @Test
@@ -133,6 +136,12 @@ class CliTest {
         assertUsageError(run("train", "--problem", "cubic", "--out", out.toString()), "cubic");
         assertUsageError(run("train", "--problem", "quadratic", "--hidden", "40", "--out", out.toString()), "mnist only");
         assertUsageError(run("train", "--problem", "quadratic", "--budget", "soon", "--out", out.toString()), "duration");
+        assertUsageError(run("train", "--problem", "quadratic", "--unroll", "30", "--horizon", "20", "--out", out.toString()),
+                "--unroll (30) must not exceed --horizon (20)");
+        assertUsageError(run("train", "--problem", "quadratic", "--p", "5", "--out", out.toString()),
+                "--p applies to log-and-sign preprocessing");
+        assertUsageError(run("train", "--problem", "quadratic", "--log-epsilon", "--out", out.toString()),
+                "--log-epsilon applies to log-and-sign preprocessing");
         assertUsageError(run("--threads", "-1", "train", "--problem", "quadratic", "--out", out.toString()), "--threads");
         assertUsageError(run("evaluate", "--optimizer", dir.resolve("missing.safetensors").toString(), "--out",
                 out.toString()), "no such file");

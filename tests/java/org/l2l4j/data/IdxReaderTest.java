@@ -126,6 +126,71 @@ class IdxReaderTest {
         }
     }
 
+    /**
+     * 1,000 random single-byte changes of the raw 2x3x4 file (every position, then random ones).
+     * IDX files carry no checksum, so what is asserted is: a change in the 16 header bytes is
+     * rejected (a wrong magic number, an unknown type, a dimension count or size that no longer
+     * matches the 24 data bytes), except one that turns the type 0x08 into 0x09, the other type of
+     * one byte, which reads with the same shape and bytes as signed bytes (MNIST loading then
+     * rejects it: MnistData requires unsigned bytes); a change in the data reads with the same
+     * type and shape and exactly that byte changed.  Such changes are caught where it matters by
+     * the SHA-256 of each whole MNIST file, which MnistFetcher and MnistData.load verify.
+     */
+    @Test
+    void byteFlipsOfARawFileAreRejectedOrReadWithTheSameShape() throws IOException {
+        byte[] original = small();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        int header = 4 + 4 * 3;
+        int rejectedHeader = 0;
+        for (int trial = 0; trial < 1000; trial++) {
+            int pos = trial < original.length ? trial : rnd.nextInt(original.length);
+            byte[] bytes = original.clone();
+            bytes[pos] ^= (byte) (1 + rnd.nextInt(255));
+            String where = "byte " + pos + ": " + original[pos] + " -> " + bytes[pos];
+            if (pos < header && !(pos == 2 && bytes[pos] == 0x09)) {
+                rejected("flip", bytes);
+                rejectedHeader++;
+                continue;
+            }
+            IdxArray a = readBytes("flip", bytes);
+            assertArrayEquals(new int[] {2, 3, 4}, a.dims(), where);
+            assertEquals(pos == 2 ? IdxType.SIGNED_BYTE : IdxType.UNSIGNED_BYTE, a.type(), where);
+            for (int i = 0; i < 24; i++) {
+                assertEquals(bytes[header + i], (byte) a.get(i), where + ", element " + i);
+            }
+        }
+        assertTrue(rejectedHeader > 300, "header changes rejected: " + rejectedHeader);
+    }
+
+    /**
+     * 1,000 random single-byte changes of the gzipped file: gzip's CRC-32 and length of the
+     * content catch every change of what the decoder produces, so each change is rejected with an
+     * IdxFormatException or, where it touches nothing the content depends on (the gzip header's
+     * time stamp, extra flags and OS bytes, the unused bits of the last deflate byte), reads
+     * exactly as the original.
+     */
+    @Test
+    void byteFlipsOfAGzippedFileAreRejectedOrHarmless() throws IOException {
+        byte[] original = TestFiles.gzip(small());
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(8);
+        int harmless = 0;
+        for (int trial = 0; trial < 1000; trial++) {
+            int pos = trial < original.length ? trial : rnd.nextInt(original.length);
+            byte[] bytes = original.clone();
+            bytes[pos] ^= (byte) (1 + rnd.nextInt(255));
+            IdxArray a;
+            try {
+                a = readBytes("flip.gz", bytes);
+            } catch (IdxFormatException e) {
+                assertTrue(e.getMessage().startsWith(dir.resolve("flip.gz") + ": "), e.getMessage());
+                continue;
+            }
+            assertSmall(a);
+            harmless++;
+        }
+        assertTrue(harmless > 0 && harmless < 1000 / 2, "harmless: " + harmless);
+    }
+
     @Test
     void rejectsTrailingGarbage() {
         byte[] full = small();

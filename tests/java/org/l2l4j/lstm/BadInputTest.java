@@ -105,6 +105,47 @@ class BadInputTest {
     }
 
     @Test
+    void rawAddressesAndCopiesBetweenBuffers() {
+        assertRejected(IllegalStateException.class, "builder(Backend)",
+                () -> TensorList.builder().addAddresses(theta.address(), grad.address(), N));
+        assertRejected(IllegalArgumentException.class, "4-byte aligned",
+                () -> TensorList.builder(backend).addAddresses(theta.address() + 2, grad.address(), N));
+        assertRejected(IllegalArgumentException.class, "4-byte aligned",
+                () -> TensorList.builder(backend).addAddresses(0, grad.address(), N));
+        assertRejected(IllegalArgumentException.class, ">= 1 coordinate",
+                () -> TensorList.builder(backend).addAddresses(theta.address(), grad.address(), 0));
+        try (NativeBuffer d = backend.allocateDoubles(N)) {
+            assertRejected(IllegalArgumentException.class, "cannot copy F64", () -> theta.copyFrom(d, 0, 0, 1));
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> theta.copyFrom(grad, 30, 0, 11));
+        assertThrows(IndexOutOfBoundsException.class, () -> theta.copyFrom(grad, 0, -1, 1));
+        float[] before = theta.toFloatArray();
+        float[] g = grad.toFloatArray();
+        try (Backend other = Backend.cpu(1); NativeBuffer foreign = other.allocateFloats(N)) {
+            foreign.copyFrom(grad, 5, 10, 20);
+            float[] f = foreign.toFloatArray();
+            for (int i = 0; i < N; i++) {
+                assertEquals(i >= 10 && i < 30 ? g[i - 5] : 0f, f[i], "element " + i);
+            }
+            assertEquals(1, other.liveBuffers());
+            assertTrue(other.sharesMemoryWith(backend), "two CPU backends share host memory");
+            // phi is only read: a step may read it from another CPU backend's memory
+            try (NativeBuffer foreignPhi = other.allocateFloats(lstm.phiSize());
+                 NativeBuffer stateCopy = backend.allocateFloats(state.length())) {
+                foreignPhi.copyFrom(phi, 0, 0, lstm.phiSize());
+                stateCopy.copyFrom(state, 0, 0, state.length());
+                try (NativeBuffer theta2 = backend.allocateFloats(N); TensorList list2 = TensorList.of(theta2, grad)) {
+                    theta2.copyFrom(theta, 0, 0, N);
+                    lstm.step(phi, tensors, state, null, 0, true);
+                    lstm.step(foreignPhi, list2, stateCopy, null, 0, true);
+                    assertArrayEquals(theta.toFloatArray(), theta2.toFloatArray());
+                    assertTrue(theta2.toFloatArray()[0] != before[0], "the step must change theta");
+                }
+            }
+        }
+    }
+
+    @Test
     void stepArgumentsAreCheckedBeforeTheNativeCall() {
         float[] before = theta.toFloatArray();
         assertRejected(NullPointerException.class, "phi", () -> lstm.step(null, tensors, state, null, 0, false));

@@ -77,4 +77,21 @@ class MetaTrainerTest {
         assertArrayEquals(whole.adamSecond(), resumed.adamSecond());
         assertEquals(whole.adamStep(), resumed.adamStep());
     }
+
+    @Test
+    void aShorterLastUnrollAndAnUnrollLongerThanTheHorizonBothTrain() {
+        QuadraticFamily f = new QuadraticFamily();
+        // K = 25, T = 10: unrolls of 10, 10 and 5 steps, three meta-updates per epoch.
+        try (MetaTrainer t = new MetaTrainer(backend, CONFIG, f, f, small().withHorizon(25).withEpochs(4))) {
+            TrainingState s = t.train(null);
+            assertEquals(4 * 3, s.adamStep());
+            assertEquals(0, s.skippedUpdates());
+            assertTrue(Double.isFinite(s.bestValidation()), "validation loss " + s.bestValidation());
+        }
+        // T = 30 > K = 25: one unroll of the whole trajectory.
+        try (MetaTrainer t = new MetaTrainer(backend, CONFIG, f, f,
+                small().withHorizon(25).withUnroll(30).withEpochs(4))) {
+            assertEquals(4, t.train(null).adamStep());
+        }
+    }
 }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.optimizees.Optimizee;
@@ -13,18 +15,39 @@ import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
  * A meta-update whose meta-loss or gradient is not finite is skipped and counted, and phi is
- * never corrupted: training on a family whose functions turn to NaN mid-unroll in one epoch
- * leaves phi finite and equal to a run that never saw that epoch's updates.
+ * never corrupted: training on a family whose functions turn to NaN or infinity mid-unroll (in
+ * the loss, the gradient, or both) in one epoch leaves phi finite; an epoch whose every unroll is
+ * poisoned leaves phi, Adam's state and the best phi bitwise as they were.
  */
 class NonFiniteGuardTest {
 
-    /** Quadratics whose evaluations return NaN from the 7th on, for epoch {@code poisoned}'s seeds. */
+    /** What a poisoned evaluation returns. */
+    enum Poison {
+        /** NaN loss and NaN gradient. */
+        NAN,
+        /** +Inf loss, finite gradient. */
+        INFINITE_LOSS,
+        /** Finite loss, one gradient coordinate +Inf. */
+        INFINITE_GRADIENT,
+        /** Finite loss, one gradient coordinate NaN. */
+        NAN_GRADIENT
+    }
+
+    /** Quadratics whose evaluations are poisoned from the {@code from}-th on, for one seed. */
     private static final class Poisoned implements OptimizeeFamily {
         final QuadraticFamily base = new QuadraticFamily();
         final long poisonedSeed;
+        final int from;
+        final Poison poison;
 
         Poisoned(long poisonedSeed) {
+            this(poisonedSeed, 7, Poison.NAN);
+        }
+
+        Poisoned(long poisonedSeed, int from, Poison poison) {
             this.poisonedSeed = poisonedSeed;
+            this.from = from;
+            this.poison = poison;
         }
 
         @Override
@@ -59,11 +82,22 @@ class NonFiniteGuardTest {
                 @Override
                 public double lossAndGradient(float[] theta, float[] gradient) {
                     double loss = f.lossAndGradient(theta, gradient);
-                    if (++evaluations >= 7) {
-                        java.util.Arrays.fill(gradient, Float.NaN);
-                        return Double.NaN;
+                    if (++evaluations < from) {
+                        return loss;
                     }
-                    return loss;
+                    switch (poison) {
+                        case NAN:
+                            java.util.Arrays.fill(gradient, Float.NaN);
+                            return Double.NaN;
+                        case INFINITE_LOSS:
+                            return Double.POSITIVE_INFINITY;
+                        case INFINITE_GRADIENT:
+                            gradient[3] = Float.POSITIVE_INFINITY;
+                            return loss;
+                        default:
+                            gradient[3] = Float.NaN;
+                            return loss;
+                    }
                 }
             };
         }
@@ -94,6 +128,67 @@ class NonFiniteGuardTest {
             assertEquals(0, c.skippedUpdates());
             assertEquals(12, c.adamStep());
             assertTrue(!java.util.Arrays.equals(c.phi(), new double[c.phi().length]));
+        }
+    }
+
+    /**
+     * Every kind of poison from the 7th evaluation of epoch 1 on: the first unroll (evaluations
+     * 1 to 6) is applied, the three others are skipped, whichever of the meta-loss and the
+     * meta-gradient turns non-finite (a NaN gradient coordinate also makes later losses NaN; an
+     * infinite one keeps the loss finite and is caught by the meta-gradient alone).  NaN in both
+     * is the test above.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Poison.class, names = "NAN", mode = EnumSource.Mode.EXCLUDE)
+    void everyKindOfPoisonIsSkippedAndCounted(Poison poison) {
+        LstmConfig config = LstmConfig.paperQuadratic().withWidths(6);
+        MetaTrainingOptions opts = MetaTrainingOptions.defaults().withHorizon(20).withUnroll(5).withEpochs(3)
+                .withEvaluation(3, 4).withSeed(5);
+        long poisoned = Seeds.derive(opts.seed(), Seeds.TRAINING, 1, 0);
+        try (Backend backend = Backend.cpu(1);
+             MetaTrainer t = new MetaTrainer(backend, config, new Poisoned(poisoned, 7, poison), new QuadraticFamily(),
+                     opts)) {
+            TrainingState s = t.train(null);
+            assertEquals(3, s.skippedUpdates(), poison.toString());
+            assertEquals(9, s.adamStep(), poison.toString());
+            assertTrue(java.util.Arrays.stream(s.phi()).allMatch(Double::isFinite), "phi must stay finite");
+        }
+    }
+
+    /**
+     * An epoch poisoned from its first evaluation skips all four of its unrolls: phi, Adam's
+     * moments and step, the best phi and its validation loss are bitwise what they were after
+     * the epoch before (the validation that follows sees the same phi, so it is no better).
+     */
+    @ParameterizedTest
+    @EnumSource(Poison.class)
+    void aFullyPoisonedEpochLeavesPhiAndTheBestPhiBitwiseIntact(Poison poison) {
+        LstmConfig config = LstmConfig.paperQuadratic().withWidths(6);
+        MetaTrainingOptions opts = MetaTrainingOptions.defaults().withHorizon(20).withUnroll(5).withEpochs(2)
+                .withEvaluation(1, 4).withSeed(9);
+        long poisoned = Seeds.derive(opts.seed(), Seeds.TRAINING, 2, 0); // epoch 2, instance 0
+        Poisoned family = new Poisoned(poisoned, 1, poison);
+        try (Backend backend = Backend.cpu(1)) {
+            TrainingState before;
+            try (MetaTrainer t = new MetaTrainer(backend, config, family, new QuadraticFamily(), opts)) {
+                before = t.train(null);
+            }
+            assertEquals(0, before.skippedUpdates());
+            TrainingState after;
+            try (MetaTrainer t = new MetaTrainer(backend, config, family, new QuadraticFamily(), opts.withEpochs(3))) {
+                t.restore(before);
+                after = t.train(null);
+            }
+            assertEquals(3, after.epochs());
+            assertEquals(4, after.skippedUpdates(), poison.toString());
+            assertArrayEquals(before.phi(), after.phi(), poison + ": phi changed");
+            assertArrayEquals(before.adamFirst(), after.adamFirst());
+            assertArrayEquals(before.adamSecond(), after.adamSecond());
+            assertEquals(before.adamStep(), after.adamStep());
+            assertArrayEquals(before.bestPhi(), after.bestPhi(), poison + ": the best phi changed");
+            assertEquals(before.bestValidation(), after.bestValidation());
+            assertEquals(before.bestEpoch(), after.bestEpoch());
+            assertEquals(3, after.history().size());
         }
     }
 

@@ -82,10 +82,13 @@ public final class ReferenceLstm {
         return new double[] {Math.max(Math.log(a) / p, -1.0), Math.max(-1.0, Math.min(1.0, x * Math.exp(p)))};
     }
 
-    /** d u^0 / dx. */
+    /** d u^0 / dx; NaN for x = NaN (l2l.h: a NaN in x propagates). */
     double[] preprocessDerivative(double x) {
         if (cfg.preprocessing() == Preprocessing.IDENTITY) {
             return new double[] {1.0};
+        }
+        if (Double.isNaN(x)) {
+            return new double[] {x, x};
         }
         double p = cfg.p();
         double a = cfg.logEpsilon() ? Math.abs(x) + 1.1920928955078125e-7 : Math.max(Math.abs(x), Float.MIN_NORMAL);
@@ -191,14 +194,56 @@ public final class ReferenceLstm {
         public double[][] dstateInitial;
         /** [T][n] */
         public double[][] dx;
+        /**
+         * The scale of each value's float32 error: the same backward pass with every input,
+         * weight and upstream gradient taken by its magnitude and every activation and activation
+         * derivative (all bounded by 1, and computed to an absolute, not relative, precision in
+         * float32) by 1, so that terms cannot cancel and tiny activations do not hide the
+         * absolute error of a sigmoid or tanh.
+         */
+        public Gradients magnitudes;
     }
 
     /**
      * Backpropagation through an unroll of T steps of n coordinates, from the initial state
      * {@code state0[S][n]}, the gradient inputs {@code x[T][n]} and dL/d delta_s
-     * {@code dDelta[T][n]}; dL/d(final state) is zero.
+     * {@code dDelta[T][n]}; dL/d(final state) is zero.  The states before steps 1..T-1 are
+     * recomputed from state0.
      */
     public Gradients backward(double[][] state0, double[][] x, double[][] dDelta) {
+        return backward(state0, null, x, dDelta, null);
+    }
+
+    /**
+     * Backpropagation through an unroll of T steps of n coordinates.
+     *
+     * @param state0       the state before step 0, [S][n]
+     * @param statesBefore null to recompute the state before each step from state0, or the
+     *                     state before each step as a backward record holds it, [T][S][n]
+     *                     (statesBefore[0] is then used instead of state0)
+     * @param x            the gradient inputs, [T][n]
+     * @param dDelta       dL/d delta_s, [T][n]
+     * @param dstateFinal  dL/d(state after the last step), [S][n], or null for zero
+     */
+    public Gradients backward(double[][] state0, double[][][] statesBefore, double[][] x, double[][] dDelta,
+                              double[][] dstateFinal) {
+        Gradients out = backprop(state0, statesBefore, x, dDelta, dstateFinal, false);
+        out.magnitudes = backprop(state0, statesBefore, x, dDelta, dstateFinal, true);
+        return out;
+    }
+
+    /** v, or |v| when {@code magnitude}. */
+    private static double m(double v, boolean magnitude) {
+        return magnitude ? Math.abs(v) : v;
+    }
+
+    /** An activation or activation derivative v (|v| <= 1), or its bound 1 when {@code magnitude}. */
+    private static double a(double v, boolean magnitude) {
+        return magnitude ? 1 : v;
+    }
+
+    private Gradients backprop(double[][] state0, double[][][] statesBefore, double[][] x, double[][] dDelta,
+                               double[][] dstateFinal, boolean mag) {
         int steps = x.length;
         int n = x[0].length;
         Gradients out = new Gradients();
@@ -207,11 +252,14 @@ public final class ReferenceLstm {
         out.dx = new double[steps][n];
         for (int i = 0; i < n; i++) {
             double[] s = new double[stateRows];
-            for (int r = 0; r < stateRows; r++) {
-                s[r] = state0[r][i];
-            }
             Trace[] traces = new Trace[steps];
             for (int t = 0; t < steps; t++) {
+                double[][] before = statesBefore != null ? statesBefore[t] : t == 0 ? state0 : null;
+                if (before != null) {
+                    for (int r = 0; r < stateRows; r++) {
+                        s[r] = before[r][i];
+                    }
+                }
                 traces[t] = forward(x[t][i], s);
             }
             double[][] dh = new double[layers][];
@@ -219,14 +267,20 @@ public final class ReferenceLstm {
             for (int l = 0; l < layers; l++) {
                 dh[l] = new double[width[l]];
                 dc[l] = new double[width[l]];
+                if (dstateFinal != null) {
+                    for (int j = 0; j < width[l]; j++) {
+                        dh[l][j] = m(dstateFinal[hRow[l] + j][i], mag);
+                        dc[l][j] = m(dstateFinal[hRow[l] + width[l] + j][i], mag);
+                    }
+                }
             }
             for (int t = steps - 1; t >= 0; t--) {
                 Trace tr = traces[t];
-                double gOut = dDelta[t][i] * cfg.outputScale();
+                double gOut = m(dDelta[t][i], mag) * m(cfg.outputScale(), mag);
                 double[] du = new double[outIn];
                 for (int k = 0; k < outIn; k++) {
-                    out.dphi[wOut + k] += gOut * tr.u[layers][k];
-                    du[k] = gOut * phi[wOut + k];
+                    out.dphi[wOut + k] += gOut * (layers > 0 ? a(tr.u[layers][k], mag) : m(tr.u[layers][k], mag));
+                    du[k] = gOut * m(phi[wOut + k], mag);
                 }
                 out.dphi[bOut] += gOut;
                 for (int l = layers - 1; l >= 0; l--) {
@@ -235,12 +289,12 @@ public final class ReferenceLstm {
                     for (int j = 0; j < h; j++) {
                         double dhj = du[j] + dh[l][j];
                         double tc = Math.tanh(tr.c[l][j]);
-                        double dcj = dc[l][j] + dhj * tr.o[l][j] * (1 - tc * tc);
-                        dz[3 * h + j] = dhj * tc * tr.o[l][j] * (1 - tr.o[l][j]);
-                        dz[j] = dcj * tr.g[l][j] * tr.i[l][j] * (1 - tr.i[l][j]);
-                        dz[2 * h + j] = dcj * tr.i[l][j] * (1 - tr.g[l][j] * tr.g[l][j]);
-                        dz[h + j] = dcj * tr.cPrev[l][j] * tr.f[l][j] * (1 - tr.f[l][j]);
-                        dc[l][j] = dcj * tr.f[l][j];
+                        double dcj = dc[l][j] + dhj * a(tr.o[l][j], mag) * a(1 - tc * tc, mag);
+                        dz[3 * h + j] = dhj * a(tc, mag) * a(tr.o[l][j] * (1 - tr.o[l][j]), mag);
+                        dz[j] = dcj * a(tr.g[l][j], mag) * a(tr.i[l][j] * (1 - tr.i[l][j]), mag);
+                        dz[2 * h + j] = dcj * a(tr.i[l][j], mag) * a(1 - tr.g[l][j] * tr.g[l][j], mag);
+                        dz[h + j] = dcj * m(tr.cPrev[l][j], mag) * a(tr.f[l][j] * (1 - tr.f[l][j]), mag);
+                        dc[l][j] = dcj * a(tr.f[l][j], mag);
                     }
                     double[] duBelow = new double[in[l]];
                     double[] dhPrev = new double[h];
@@ -248,12 +302,12 @@ public final class ReferenceLstm {
                         out.dphi[bih[l] + r] += dz[r];
                         out.dphi[bhh[l] + r] += dz[r];
                         for (int k = 0; k < in[l]; k++) {
-                            out.dphi[wih[l] + r * in[l] + k] += dz[r] * tr.u[l][k];
-                            duBelow[k] += phi[wih[l] + r * in[l] + k] * dz[r];
+                            out.dphi[wih[l] + r * in[l] + k] += dz[r] * (l == 0 ? m(tr.u[l][k], mag) : a(tr.u[l][k], mag));
+                            duBelow[k] += m(phi[wih[l] + r * in[l] + k], mag) * dz[r];
                         }
                         for (int k = 0; k < h; k++) {
-                            out.dphi[whh[l] + r * h + k] += dz[r] * tr.hPrev[l][k];
-                            dhPrev[k] += phi[whh[l] + r * h + k] * dz[r];
+                            out.dphi[whh[l] + r * h + k] += dz[r] * m(tr.hPrev[l][k], mag);
+                            dhPrev[k] += m(phi[whh[l] + r * h + k], mag) * dz[r];
                         }
                     }
                     dh[l] = dhPrev;
@@ -262,7 +316,7 @@ public final class ReferenceLstm {
                 double[] dp = preprocessDerivative(x[t][i]);
                 double dxi = 0;
                 for (int k = 0; k < dp.length; k++) {
-                    dxi += dp[k] * du[k];
+                    dxi += m(dp[k], mag) * du[k];
                 }
                 out.dx[t][i] = dxi;
             }
