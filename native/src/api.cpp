@@ -243,6 +243,38 @@ const char* l2l_cpu_isas(void) {
     return names.c_str();
 }
 
+int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
+    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
+    if (flops_per_thread < 1) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
+                    static_cast<long long>(flops_per_thread));
+    }
+    return l2l::cpu::probe_fma(ctx, flops_per_thread, flops_done);
+}
+
+int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s,
+                            int64_t n) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (a == nullptr || b == nullptr || c == nullptr) {
+        return fail(L2L_ERR_NULL_ARGUMENT, "a, b and c must not be NULL");
+    }
+    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
+    if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld", static_cast<long long>(n));
+    return l2l::cpu::probe_triad(ctx, a, b, c, s, n);
+}
+
+int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
+    if (tiles_per_thread < 1) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "tiles_per_thread must be >= 1, got %lld",
+                    static_cast<long long>(tiles_per_thread));
+    }
+    return l2l::cpu::probe_cells(ctx, tiles_per_thread);
+}
+
 int32_t l2l_cuda_device_count(int32_t* count) {
     if (count == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "count is NULL");
     *count = 0;

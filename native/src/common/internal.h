@@ -105,6 +105,10 @@ int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t
 int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
                                   const float* logits, const int32_t* labels, float scale,
                                   float* dlogits, double* loss);
+/* The machine probes of l2l.h, arguments checked by the caller. */
+int32_t probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
+int32_t probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s, int64_t n);
+int32_t probe_cells(l2l_context* ctx, int64_t tiles_per_thread);
 } // namespace cpu
 
 namespace cuda {

@@ -52,11 +52,13 @@ bool cpu_has(const char* feature) {
 } // namespace
 
 int64_t scratch_floats(const l2l_model& m) {
-    const int64_t W = m.max_width, T = kTile;
-    const int64_t step = (1 + 5 * W + 4 * W + 1) * T;
+    /* the layouts at the top of step_range and backward_range (cpu_kernels.inc) */
+    const int64_t W = m.max_width, S = m.state_rows, T = kTile;
+    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T;
     int64_t tape = 0;
-    for (int l = 0; l < m.num_layers; ++l) tape += 9 * int64_t{m.layers[l].width} * T;
-    const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ + 3 * T + tape + (m.state_rows + W + 4 * W + W + 1 + 4 * W) * T;
+    for (int l = 0; l < m.num_layers; ++l) tape += 6 * int64_t{m.layers[l].width} * T;
+    const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
+                             (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape;
     return std::max(step, backward);
 }
 
@@ -192,6 +194,55 @@ int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count) {
         if (f >= 0) return f;
     }
     return -1;
+}
+
+/* The probes split each thread's share into pieces taken dynamically by the pool, so that all
+ * threads stay busy until the end even if one starts late. */
+static constexpr int64_t kProbePieces = 64;
+
+/* Keeps the probes' results, so that their work cannot be dropped. */
+static volatile double probe_sink;
+
+int32_t probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
+    const Kernels& K = context_kernels(ctx);
+    const int64_t per_iteration = K.fma_probe_flops;
+    const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
+    const int64_t pieces = ctx->threads * kProbePieces;
+    std::vector<double> sums(static_cast<size_t>(pieces));
+    parallel_for(pieces, ctx->threads, [&](int64_t i) {
+        const int64_t q = i % kProbePieces;
+        sums[i] = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
+    });
+    double total = 0.0;
+    for (double v : sums) total += v;
+    probe_sink = total;
+    *flops_done = static_cast<double>(ctx->threads) * static_cast<double>(iterations * per_iteration);
+    return L2L_OK;
+}
+
+int32_t probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s, int64_t n) {
+    const Kernels& K = context_kernels(ctx);
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    parallel_for(num_chunks(n, kChunk), ctx->threads, [&](int64_t i) {
+        const int64_t lo = i * kChunk;
+        K.triad(a + lo, b + lo, c + lo, s, std::min(kChunk, n - lo));
+    });
+    return L2L_OK;
+}
+
+int32_t probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
+    const Kernels& K = context_kernels(ctx);
+    const int64_t pieces = ctx->threads * kProbePieces;
+    std::vector<double> sums(static_cast<size_t>(pieces));
+    parallel_for(pieces, ctx->threads, [&](int64_t i) {
+        const int64_t q = i % kProbePieces;
+        sums[i] = K.cell_probe(tiles_per_thread / kProbePieces +
+                               (q < tiles_per_thread % kProbePieces ? 1 : 0));
+    });
+    double total = 0.0;
+    for (double v : sums) total += v;
+    probe_sink = total;
+    return L2L_OK;
 }
 
 int32_t set_isa(l2l_context* ctx, const char* isa) {

@@ -4,8 +4,9 @@
  * chosen at load time by what the processor supports.
  *
  * Both kernels work on a contiguous range of coordinates in tiles of kTile coordinates, each
- * tile's per-coordinate values held as [row][kTile] arrays so that every inner loop runs over
- * adjacent coordinates (structure of arrays) and vectorizes.
+ * per-coordinate value a row of kTile adjacent floats (in place in the caller's arrays, or in
+ * scratch) so that every inner loop runs over adjacent coordinates (structure of arrays) and
+ * vectorizes.
  */
 #ifndef L2L_CPU_KERNELS_H
 #define L2L_CPU_KERNELS_H
@@ -15,7 +16,10 @@
 namespace l2l {
 namespace cpu {
 
-constexpr int kTile = 64;
+/* 128 rather than 64: the backward pass adds each tile's outer products into per-lane weight
+ * gradients held in L2, and a wider tile halves that traffic per coordinate (measured about 9%
+ * faster on AVX-512, the step unchanged); 256 was slower. */
+constexpr int kTile = 128;
 
 /* Scratch floats one thread needs for either kernel on model m. */
 int64_t scratch_floats(const l2l_model& m);
@@ -32,7 +36,21 @@ struct Kernels {
      * into acc (phi_size doubles, zeroed by the caller). */
     void (*backward_range)(const l2l_model& m, const BackwardArgs& a, int64_t begin, int64_t len,
                            double* acc, float* scratch);
+
+    /* Machine probes, compiled like the kernels (l2l.h, "machine probes"). */
+    int32_t fma_probe_flops; /* floating-point operations per iteration of fma_probe */
+    /* `iterations` rounds of independent multiply-add chains on full vector registers; returns
+     * a sum of the chains (to be kept, so that the work cannot be dropped). */
+    double (*fma_probe)(int64_t iterations);
+    /* a[i] = b[i] + s c[i] for i < len (STREAM's triad). */
+    void (*triad)(float* a, const float* b, const float* c, float s, int64_t len);
+    /* The step's cell update (cell_forward of lstm_math.h over a tile) on `tiles` tiles of kTile
+     * coordinates and kProbeCellUnits units; returns a sum of the results (to be kept). */
+    double (*cell_probe)(int64_t tiles);
 };
+
+/* Units per tile of the cell probe (the paper's layer width). */
+constexpr int kProbeCellUnits = 20;
 
 extern const Kernels kKernelsBaseline;
 #if defined(__x86_64__)

@@ -1,7 +1,9 @@
 package org.l2l4j.backend;
 
 import java.lang.ref.Cleaner;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.bytedeco.javacpp.IntPointer;
 import org.l2l4j.presets.L2l;
 
@@ -97,7 +99,29 @@ public final class Backend implements AutoCloseable {
             throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         }
         NativeCalls.check(L2l.l2l_context_create_cpu(threads, NativeCalls.outCell()), "l2l_context_create_cpu");
-        return new Backend(BackendKind.CPU, -1, NativeCalls.outValue());
+        Backend cpu = new Backend(BackendKind.CPU, -1, NativeCalls.outValue());
+        warnIfIsaOverrideIgnored();
+        return cpu;
+    }
+
+    private static final AtomicBoolean ISA_OVERRIDE_CHECKED = new AtomicBoolean();
+
+    /**
+     * Warns once, at the first CPU backend, when the environment variable {@code L2L_CPU_ISA}
+     * names no kernel set this processor runs: the native library then ignores it and runs the
+     * best one.
+     */
+    private static void warnIfIsaOverrideIgnored() {
+        String forced = System.getenv("L2L_CPU_ISA");
+        if (forced == null || !ISA_OVERRIDE_CHECKED.compareAndSet(false, true)) {
+            return;
+        }
+        List<String> supported = List.of(supportedCpuIsas());
+        if (!supported.contains(forced)) {
+            LOG.log(System.Logger.Level.WARNING, "L2L_CPU_ISA={0} is not one of the kernel sets this processor runs "
+                    + "({1}); it is ignored and the {2} kernels run", forced, String.join(", ", supported),
+                    supported.get(0));
+        }
     }
 
     /**

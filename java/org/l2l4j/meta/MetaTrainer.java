@@ -159,8 +159,7 @@ public final class MetaTrainer implements AutoCloseable {
         long budget = options.timeBudget() == null ? Long.MAX_VALUE : options.timeBudget().toNanos();
         boolean validatedLast = false;
         while (epochs < options.epochs() && System.nanoTime() - start < budget) {
-            double metaLoss = runEpoch();
-            epochs++;
+            double metaLoss = trainEpoch();
             l.epochDone(epochs, metaLoss);
             validatedLast = false;
             if (epochs % options.evaluationPeriod() == 0) {
@@ -172,6 +171,18 @@ public final class MetaTrainer implements AutoCloseable {
             validate(l);
         }
         return state();
+    }
+
+    /**
+     * One epoch without validation: a trajectory of K steps on B freshly sampled optimizees, with
+     * one meta-update per unroll ({@link #train} runs these and validates every E epochs).
+     *
+     * @return the mean meta-loss per step (over instances and steps)
+     */
+    public double trainEpoch() {
+        double metaLoss = runEpoch();
+        epochs++;
+        return metaLoss;
     }
 
     /**

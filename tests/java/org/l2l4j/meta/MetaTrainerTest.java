@@ -37,7 +37,7 @@ class MetaTrainerTest {
     void theMetaLossFallsAndValidationImproves() {
         QuadraticFamily f = new QuadraticFamily();
         try (MetaTrainer trainer = new MetaTrainer(backend, CONFIG, f, f, small())) {
-            double first = trainer.runEpoch();
+            double first = trainer.trainEpoch();
             TrainingState s = trainer.train(null);
             List<TrainingState.Validation> h = s.history();
             assertEquals(3, h.size());
