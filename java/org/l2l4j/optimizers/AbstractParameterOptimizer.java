@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.FloatPointer;
 import org.l2l4j.checkpoint.ParameterOptimizerState;
 import org.l2l4j.checkpoint.Tensor;
@@ -41,32 +42,25 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
 
     @Override
     public final void register(String name, float[] parameter, float[] gradient) {
-        enter();
-        try {
-            requireName(name);
-            add(name, FloatRegion.of(parameter, "parameter"), FloatRegion.of(gradient, "gradient"));
-        } finally {
-            exit();
-        }
+        register(name, () -> FloatRegion.of(parameter, "parameter"), () -> FloatRegion.of(gradient, "gradient"));
     }
 
     @Override
     public final void register(String name, FloatBuffer parameter, FloatBuffer gradient) {
-        enter();
-        try {
-            requireName(name);
-            add(name, FloatRegion.of(parameter, "parameter"), FloatRegion.of(gradient, "gradient"));
-        } finally {
-            exit();
-        }
+        register(name, () -> FloatRegion.of(parameter, "parameter"), () -> FloatRegion.of(gradient, "gradient"));
     }
 
     @Override
     public final void register(String name, FloatPointer parameter, FloatPointer gradient) {
+        register(name, () -> FloatRegion.of(parameter, "parameter"), () -> FloatRegion.of(gradient, "gradient"));
+    }
+
+    /** The registrations above: the name is checked before the regions are made. */
+    private void register(String name, Supplier<FloatRegion> parameter, Supplier<FloatRegion> gradient) {
         enter();
         try {
             requireName(name);
-            add(name, FloatRegion.of(parameter, "parameter"), FloatRegion.of(gradient, "gradient"));
+            add(name, parameter.get(), gradient.get());
         } finally {
             exit();
         }
