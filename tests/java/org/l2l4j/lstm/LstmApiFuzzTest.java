@@ -664,6 +664,22 @@ class LstmApiFuzzTest {
             return w;
         }
 
+        /** Null (one call in four, a NullPointerException) or {@code w}'s buffer with its fault, recorded in f. */
+        NativeBuffer orNull(Faults f, String name, Wrong w) {
+            NativeBuffer b = fz.oneIn(4) ? null : w.buffer;
+            f.add(true, b == null ? NullPointerException.class : w.fault, name + ": " + w.name);
+            return b;
+        }
+
+        /** Null (one call in three, a NullPointerException) or a wrong record with its fault, recorded in f. */
+        UnrollRecord recordOrNull(Faults f) {
+            if (fz.oneIn(3)) {
+                f.add(true, NullPointerException.class, "null record");
+                return null;
+            }
+            return wrongRecord(f);
+        }
+
         /** Another valid configuration with another phi size or state size. */
         LstmConfig otherConfig() {
             LstmConfig other;
@@ -1000,33 +1016,22 @@ class LstmApiFuzzTest {
                 }
                 switch (fz.between(0, 6)) {
                     case 0:
-                        if (fz.oneIn(3)) {
-                            r = null;
-                            f.add(true, NullPointerException.class, "null record");
-                        } else {
-                            r = wrongRecord(f);
-                        }
+                        r = recordOrNull(f);
                         break;
                     case 1:
                         st = fz.pick(0, -1, steps + 1, Integer.MAX_VALUE, Integer.MIN_VALUE);
                         f.add(true, IllegalArgumentException.class, "steps " + st);
                         break;
-                    case 2: {
-                        Wrong w = wrongFloats(n);
-                        last = fz.oneIn(4) ? null : w.buffer;
-                        f.add(true, last == null ? NullPointerException.class : w.fault, "gradLast: " + w.name);
+                    case 2:
+                        last = orNull(f, "gradLast", wrongFloats(n));
                         break;
-                    }
                     case 3:
                         scale = fz.pick(Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 1e39, -Double.MAX_VALUE);
                         f.add(true, IllegalArgumentException.class, "scale " + scale);
                         break;
-                    case 4: {
-                        Wrong w = wrongFloats(outLength);
-                        out = fz.oneIn(4) ? null : w.buffer;
-                        f.add(true, out == null ? NullPointerException.class : w.fault, "out: " + w.name);
+                    case 4:
+                        out = orNull(f, "out", wrongFloats(outLength));
                         break;
-                    }
                     case 5:
                         model = closedModel(f);
                         break;
@@ -1085,30 +1090,19 @@ class LstmApiFuzzTest {
                 NativeBuffer dsi = null;
                 NativeBuffer dxx = null;
                 switch (fz.between(0, 8)) {
-                    case 0: {
-                        Wrong w = wrongPhi();
-                        p = fz.oneIn(4) ? null : w.buffer;
-                        f.add(true, p == null ? NullPointerException.class : w.fault, "phi: " + w.name);
+                    case 0:
+                        p = orNull(f, "phi", wrongPhi());
                         break;
-                    }
                     case 1:
-                        if (fz.oneIn(3)) {
-                            r = null;
-                            f.add(true, NullPointerException.class, "null record");
-                        } else {
-                            r = wrongRecord(f);
-                        }
+                        r = recordOrNull(f);
                         break;
                     case 2:
                         st = fz.pick(0, -1, steps + 1, Integer.MAX_VALUE, Integer.MIN_VALUE);
                         f.add(true, IllegalArgumentException.class, "steps " + st);
                         break;
-                    case 3: {
-                        Wrong w = wrongFloats(dlossLength);
-                        dl = fz.oneIn(4) ? null : w.buffer;
-                        f.add(true, dl == null ? NullPointerException.class : w.fault, "dlossDdelta: " + w.name);
+                    case 3:
+                        dl = orNull(f, "dlossDdelta", wrongFloats(dlossLength));
                         break;
-                    }
                     case 4: {
                         Wrong w = rows == 0 ? new Wrong(floats(main, n), IllegalArgumentException.class, "S = 0")
                                 : wrongFloats((long) rows * n);
