@@ -9,8 +9,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
-import org.l2l4j.optimizees.Optimizee;
-import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
@@ -34,73 +32,26 @@ class NonFiniteGuardTest {
     }
 
     /** Quadratics whose evaluations are poisoned from the {@code from}-th on, for one seed. */
-    private static final class Poisoned implements OptimizeeFamily {
-        final QuadraticFamily base = new QuadraticFamily();
-        final long poisonedSeed;
-        final int from;
-        final Poison poison;
-
-        Poisoned(long poisonedSeed) {
-            this(poisonedSeed, 7, Poison.NAN);
-        }
-
-        Poisoned(long poisonedSeed, int from, Poison poison) {
-            this.poisonedSeed = poisonedSeed;
-            this.from = from;
-            this.poison = poison;
-        }
-
-        @Override
-        public String name() {
-            return "poisoned-quadratic";
-        }
-
-        @Override
-        public int dimension() {
-            return base.dimension();
-        }
-
-        @Override
-        public Optimizee sample(long seed) {
-            Optimizee f = base.sample(seed);
-            if (seed != poisonedSeed) {
-                return f;
+    private static FaultyQuadratics poisoned(long seed, int from, Poison poison) {
+        return new FaultyQuadratics("poisoned-quadratic", seed, (f, evaluation, theta, gradient) -> {
+            double loss = f.lossAndGradient(theta, gradient);
+            if (evaluation < from) {
+                return loss;
             }
-            return new Optimizee() {
-                int evaluations;
-
-                @Override
-                public int dimension() {
-                    return f.dimension();
-                }
-
-                @Override
-                public void initialParameters(float[] theta) {
-                    f.initialParameters(theta);
-                }
-
-                @Override
-                public double lossAndGradient(float[] theta, float[] gradient) {
-                    double loss = f.lossAndGradient(theta, gradient);
-                    if (++evaluations < from) {
-                        return loss;
-                    }
-                    switch (poison) {
-                        case NAN:
-                            java.util.Arrays.fill(gradient, Float.NaN);
-                            return Double.NaN;
-                        case INFINITE_LOSS:
-                            return Double.POSITIVE_INFINITY;
-                        case INFINITE_GRADIENT:
-                            gradient[3] = Float.POSITIVE_INFINITY;
-                            return loss;
-                        default:
-                            gradient[3] = Float.NaN;
-                            return loss;
-                    }
-                }
-            };
-        }
+            switch (poison) {
+                case NAN:
+                    java.util.Arrays.fill(gradient, Float.NaN);
+                    return Double.NaN;
+                case INFINITE_LOSS:
+                    return Double.POSITIVE_INFINITY;
+                case INFINITE_GRADIENT:
+                    gradient[3] = Float.POSITIVE_INFINITY;
+                    return loss;
+                default:
+                    gradient[3] = Float.NaN;
+                    return loss;
+            }
+        });
     }
 
     @Test
@@ -110,7 +61,7 @@ class NonFiniteGuardTest {
                 .withEvaluation(3, 4).withSeed(5);
         long poisoned = Seeds.derive(opts.seed(), Seeds.TRAINING, 1, 0); // epoch 1, instance 0
         try (Backend backend = Backend.cpu(1);
-             MetaTrainer t = new MetaTrainer(backend, config, new Poisoned(poisoned), new QuadraticFamily(), opts)) {
+             MetaTrainer t = new MetaTrainer(backend, config, poisoned(poisoned, 7, Poison.NAN), new QuadraticFamily(), opts)) {
             TrainingState s = t.train(null);
             // epoch 1: evaluations 1..6 (theta_0..theta_5) are finite, so its first unroll is
             // applied; from theta_6 on every loss is NaN and its three other unrolls are skipped
@@ -146,7 +97,7 @@ class NonFiniteGuardTest {
                 .withEvaluation(3, 4).withSeed(5);
         long poisoned = Seeds.derive(opts.seed(), Seeds.TRAINING, 1, 0);
         try (Backend backend = Backend.cpu(1);
-             MetaTrainer t = new MetaTrainer(backend, config, new Poisoned(poisoned, 7, poison), new QuadraticFamily(),
+             MetaTrainer t = new MetaTrainer(backend, config, poisoned(poisoned, 7, poison), new QuadraticFamily(),
                      opts)) {
             TrainingState s = t.train(null);
             assertEquals(3, s.skippedUpdates(), poison.toString());
@@ -167,7 +118,7 @@ class NonFiniteGuardTest {
         MetaTrainingOptions opts = MetaTrainingOptions.defaults().withHorizon(20).withUnroll(5).withEpochs(2)
                 .withEvaluation(1, 4).withSeed(9);
         long poisoned = Seeds.derive(opts.seed(), Seeds.TRAINING, 2, 0); // epoch 2, instance 0
-        Poisoned family = new Poisoned(poisoned, 1, poison);
+        FaultyQuadratics family = poisoned(poisoned, 1, poison);
         try (Backend backend = Backend.cpu(1)) {
             TrainingState before;
             try (MetaTrainer t = new MetaTrainer(backend, config, family, new QuadraticFamily(), opts)) {

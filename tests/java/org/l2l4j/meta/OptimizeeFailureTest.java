@@ -12,7 +12,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.optimizees.Optimizee;
-import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
@@ -24,59 +23,30 @@ import org.l2l4j.optimizees.QuadraticFamily;
 class OptimizeeFailureTest {
 
     /** Quadratics of which one instance of one epoch throws once, at its {@code at}-th evaluation (0: θ_0). */
-    private static final class FailsOnce implements OptimizeeFamily {
-        final QuadraticFamily base = new QuadraticFamily();
-        final long failingSeed;
+    private static final class FailsOnce implements FaultyQuadratics.Fault {
         final int at;
         /** How often the failing evaluation was reached; it throws the first time only. */
         final AtomicInteger reached = new AtomicInteger();
         final RuntimeException failure = new IllegalStateException("the data pipeline lost its connection");
 
-        FailsOnce(long failingSeed, int at) {
-            this.failingSeed = failingSeed;
+        FailsOnce(int at) {
             this.at = at;
         }
 
         @Override
-        public String name() {
-            return "failing-quadratic";
-        }
-
-        @Override
-        public int dimension() {
-            return base.dimension();
-        }
-
-        @Override
-        public Optimizee sample(long seed) {
-            Optimizee f = base.sample(seed);
-            if (seed != failingSeed) {
-                return f;
+        public void initialParameters(Optimizee f, float[] theta) {
+            if (at == 0 && reached.getAndIncrement() == 0) {
+                throw failure;
             }
-            return new Optimizee() {
-                int evaluations;
+            f.initialParameters(theta);
+        }
 
-                @Override
-                public int dimension() {
-                    return f.dimension();
-                }
-
-                @Override
-                public void initialParameters(float[] theta) {
-                    if (at == 0 && reached.getAndIncrement() == 0) {
-                        throw failure;
-                    }
-                    f.initialParameters(theta);
-                }
-
-                @Override
-                public double lossAndGradient(float[] theta, float[] gradient) {
-                    if (++evaluations == at && reached.getAndIncrement() == 0) {
-                        throw failure;
-                    }
-                    return f.lossAndGradient(theta, gradient);
-                }
-            };
+        @Override
+        public double lossAndGradient(Optimizee f, int evaluation, float[] theta, float[] gradient) {
+            if (evaluation == at && reached.getAndIncrement() == 0) {
+                throw failure;
+            }
+            return f.lossAndGradient(theta, gradient);
         }
     }
 
@@ -90,7 +60,9 @@ class OptimizeeFailureTest {
         LstmConfig config = LstmConfig.paperQuadratic().withWidths(6);
         MetaTrainingOptions opts = MetaTrainingOptions.defaults().withHorizon(20).withUnroll(5).withEpochs(4)
                 .withInstances(instances, InputScaling.PAPER).withEvaluation(1, 4).withSeed(13);
-        FailsOnce family = new FailsOnce(Seeds.derive(opts.seed(), Seeds.TRAINING, 2, instances - 1), at);
+        FailsOnce fault = new FailsOnce(at);
+        FaultyQuadratics family = new FaultyQuadratics("failing-quadratic",
+                Seeds.derive(opts.seed(), Seeds.TRAINING, 2, instances - 1), fault);
         try (Backend backend = Backend.cpu(1)) {
             TrainingState clean2;
             TrainingState clean4;
@@ -103,7 +75,7 @@ class OptimizeeFailureTest {
             }
             try (MetaTrainer t = new MetaTrainer(backend, config, family, new QuadraticFamily(), opts)) {
                 IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.train(null));
-                assertSame(family.failure, e.getCause());
+                assertSame(fault.failure, e.getCause());
                 String m = e.getMessage();
                 assertTrue(m.contains("epoch 3") && m.contains("failing-quadratic") && m.contains("not counted")
                         && m.contains("the data pipeline lost its connection")
@@ -114,7 +86,7 @@ class OptimizeeFailureTest {
 
                 // and training goes on from there to where a run that never failed ends
                 assertSameState(clean4, t.train(null));
-                assertEquals(2, family.reached.get(), "the epoch ran again, without the failure");
+                assertEquals(2, fault.reached.get(), "the epoch ran again, without the failure");
             }
         }
     }
