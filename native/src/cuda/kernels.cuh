@@ -155,13 +155,19 @@ __device__ __forceinline__ int packed_layer(const Geometry& g, int e) {
     return l;
 }
 
-/* The packed phi value at index e (see the layout above). */
-__device__ __forceinline__ float packed_value(const Geometry& g, const float* phi, int e) {
+/* The PyTorch-layout phi indices that packed index e (see the layout above) stands for: d0 and,
+ * for a bias (b_ih + b_hh), d1; -1 where there is none (padding). */
+__device__ __forceinline__ void packed_sources(const Geometry& g, int e, int64_t& d0, int64_t& d1) {
+    d0 = -1;
+    d1 = -1;
     if (e >= g.pout) {
         const int c = e - g.pout;
-        if (c == 0) return phi[g.b_out];
-        if (c <= g.out_in) return phi[g.w_out + (c - 1)];
-        return 0.0f;
+        if (c == 0) {
+            d0 = g.b_out;
+        } else if (c <= g.out_in) {
+            d0 = g.w_out + (c - 1);
+        }
+        return;
     }
     const int l = packed_layer(g, e);
     const int local = e - g.pbase[l];
@@ -173,10 +179,22 @@ __device__ __forceinline__ float packed_value(const Geometry& g, const float* ph
     const int in = g.in[l];
     const int H = g.h[l];
     const int64_t r = (int64_t)gate * H + j;
-    if (c == 0) return phi[g.b_ih[l] + r] + phi[g.b_hh[l] + r];
-    if (c <= in) return phi[g.w_ih[l] + r * in + (c - 1)];
-    if (c <= in + H) return phi[g.w_hh[l] + r * H + (c - 1 - in)];
-    return 0.0f;
+    if (c == 0) {
+        d0 = g.b_ih[l] + r;
+        d1 = g.b_hh[l] + r;
+    } else if (c <= in) {
+        d0 = g.w_ih[l] + r * in + (c - 1);
+    } else if (c <= in + H) {
+        d0 = g.w_hh[l] + r * H + (c - 1 - in);
+    }
+}
+
+/* The packed phi value at index e: the sum of its sources, 0 for padding. */
+__device__ __forceinline__ float packed_value(const Geometry& g, const float* phi, int e) {
+    int64_t d0, d1;
+    packed_sources(g, e, d0, d1);
+    if (d0 < 0) return 0.0f;
+    return d1 < 0 ? phi[d0] : phi[d0] + phi[d1];
 }
 
 /* Stages packed phi into shared memory (all threads of the block; caller synchronizes). */
@@ -193,34 +211,8 @@ __device__ __forceinline__ void flush_partial(const Geometry& g, float* acc, dou
     for (int e = tid; e < g.p4; e += T) {
         const double v = (double)acc[e];
         acc[e] = 0.0f;
-        int64_t d0 = -1, d1 = -1;
-        if (e >= g.pout) {
-            const int c = e - g.pout;
-            if (c == 0) {
-                d0 = g.b_out;
-            } else if (c <= g.out_in) {
-                d0 = g.w_out + (c - 1);
-            }
-        } else {
-            const int l = packed_layer(g, e);
-            const int local = e - g.pbase[l];
-            const int gate = local & 3;
-            const int f4 = local >> 2;
-            const int k4 = g.k4[l];
-            const int j = f4 / k4;
-            const int c = f4 - j * k4;
-            const int in = g.in[l];
-            const int H = g.h[l];
-            const int64_t r = (int64_t)gate * H + j;
-            if (c == 0) {
-                d0 = g.b_ih[l] + r;
-                d1 = g.b_hh[l] + r;
-            } else if (c <= in) {
-                d0 = g.w_ih[l] + r * in + (c - 1);
-            } else if (c <= in + H) {
-                d0 = g.w_hh[l] + r * H + (c - 1 - in);
-            }
-        }
+        int64_t d0, d1;
+        packed_sources(g, e, d0, d1);
         if (d0 >= 0) row[d0] = first ? v : row[d0] + v;
         if (d1 >= 0) row[d1] = first ? v : row[d1] + v;
     }
