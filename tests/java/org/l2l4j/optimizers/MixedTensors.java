@@ -66,6 +66,7 @@ final class MixedTensors implements AutoCloseable {
             theta0[i] = (float) (2 * rnd.nextDouble() - 1);
         }
         setParameters(theta0);
+        setGradients(new float[n]); // a FloatPointer's memory starts undefined
     }
 
     private Entry entry(String name, Holder holder, int size) {

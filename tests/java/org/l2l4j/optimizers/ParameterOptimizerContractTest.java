@@ -166,6 +166,10 @@ class ParameterOptimizerContractTest {
             assertRejected(IllegalArgumentException.class, "gradient spans", () -> optimizer.register("p", small, other));
             other.limit(10);
             assertEquals(List.of(), optimizer.tensorNames());
+            // JavaCPP does not zero what it allocates; the step below reads these values.
+            big.fill(0);
+            small.fill(0);
+            other.fill(0);
             // Foreign memory: JavaCPP does not know the capacity, the caller vouches for the range.
             FloatPointer foreign = new FloatPointer(big).capacity(0).position(100).limit(110);
             optimizer.register("p", small, other);
@@ -259,8 +263,8 @@ class ParameterOptimizerContractTest {
     @Test
     void aDeallocatedPointerIsDetected() {
         try (LstmOptimizer optimizer = (LstmOptimizer) Kind.LSTM.create()) {
-            FloatPointer p = new FloatPointer(5);
-            FloatPointer g = new FloatPointer(5);
+            FloatPointer p = new FloatPointer(new float[] {0.5f, -1f, 2f, 0.25f, 3f});
+            FloatPointer g = new FloatPointer(new float[] {0.1f, -0.2f, 0.3f, -0.4f, 0.5f});
             optimizer.register("w", p, g);
             optimizer.step();
             g.close();
