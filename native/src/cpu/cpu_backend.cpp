@@ -17,9 +17,9 @@ namespace l2l {
 namespace cpu {
 namespace {
 
-/* Coordinates per parallel chunk of the step, and the work (coordinate-steps) below which a
- * call runs on the calling thread alone: about 2 ms of one core, so that waking a worker is
- * never a noticeable share of the call. */
+/* Coordinates per parallel chunk of the step (about: see step()), and the work (coordinate-steps)
+ * below which a call runs on the calling thread alone: about 2 ms of one core, so that waking a
+ * worker is never a noticeable share of the call. */
 constexpr int64_t kStepChunk = 4096;
 constexpr int64_t kInlineBelow = 8192;
 
@@ -100,10 +100,16 @@ static const Kernels& context_kernels(const l2l_context* ctx) {
 
 int32_t step(l2l_context* ctx, const StepArgs& a) {
     const Kernels& K = context_kernels(ctx);
-    const int64_t chunks = num_chunks(a.n, kStepChunk);
-    parallel_for(chunks, parallelism(ctx, a.n), [&](int64_t c) {
+    /* Chunks of whole tiles, at most about kStepChunk coordinates each, and as many per thread
+     * ('rounds'), so that the threads get equal shares; the step of a coordinate does not depend
+     * on its chunk. */
+    const int32_t threads = parallelism(ctx, a.n);
+    const int64_t rounds = num_chunks(a.n, threads * kStepChunk);
+    const int64_t even = num_chunks(num_chunks(a.n, threads * rounds), kTile) * kTile;
+    const int64_t chunks = num_chunks(a.n, even);
+    parallel_for(chunks, threads, [&](int64_t c) {
         float* scratch = thread_scratch(*a.m);
-        const int64_t lo = c * kStepChunk, hi = std::min(a.n, lo + kStepChunk);
+        const int64_t lo = c * even, hi = std::min(a.n, lo + even);
         /* the tensors overlapping [lo, hi), found by walking the sizes */
         int64_t offset = 0;
         for (int32_t k = 0; k < a.num_tensors && offset < hi; offset += a.sizes[k], ++k) {
