@@ -13,13 +13,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.fuzz.Fuzz;
+import org.l2l4j.fuzz.FuzzBackends;
 
 /**
  * Random calls of {@link Backend} and {@link NativeBuffer}: writes, reads, copies, zeroing,
@@ -34,31 +31,10 @@ import org.l2l4j.fuzz.Fuzz;
  * throw one of the exceptions documented for that argument (with a message), and leave every
  * buffer and the caller's arrays as they were.
  */
-class NativeBufferFuzzTest {
+class NativeBufferFuzzTest extends FuzzBackends {
     static final int OPS_PER_CASE = 40;
     /** Lengths whose allocation must fail with OUT_OF_MEMORY on any machine (2^58 bytes and more). */
     static final long[] UNALLOCATABLE = {Long.MAX_VALUE / 16, 1L << 56};
-
-    static Backend main;
-    static Backend foreign;
-    static Backend closed;
-    static ExecutorService otherThread;
-
-    @BeforeAll
-    static void open() {
-        main = Backend.cpu(1);
-        foreign = Backend.cpu(1);
-        closed = Backend.cpu(1);
-        closed.close();
-        otherThread = Executors.newSingleThreadExecutor();
-    }
-
-    @AfterAll
-    static void close() {
-        otherThread.shutdown();
-        main.close();
-        foreign.close();
-    }
 
     /** A buffer and what it must hold. */
     static final class Model {

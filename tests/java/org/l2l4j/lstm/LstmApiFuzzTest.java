@@ -12,10 +12,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
@@ -23,6 +19,7 @@ import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.Status;
 import org.l2l4j.fuzz.Fuzz;
+import org.l2l4j.fuzz.FuzzBackends;
 import org.l2l4j.reference.ReferenceLstm;
 
 /**
@@ -64,31 +61,9 @@ import org.l2l4j.reference.ReferenceLstm;
  * 1e-41 in float64); {@link #anInfiniteWeightDoesNotPoisonThePartialTile} checks one such case
  * whose values stay in range.
  */
-class LstmApiFuzzTest {
+class LstmApiFuzzTest extends FuzzBackends {
     static final double STEP_TOLERANCE = StepAccuracyTest.TOLERANCE;
     static final double BACKWARD_TOLERANCE = BackwardAccuracyTest.TOLERANCE;
-
-    static Backend main;
-    static Backend foreign;
-    static Backend closed;
-    static ExecutorService otherThread;
-
-    @BeforeAll
-    static void open() {
-        main = Backend.cpu(1);
-        foreign = Backend.cpu(1);
-        closed = Backend.cpu(1);
-        closed.close();
-        otherThread = Executors.newSingleThreadExecutor();
-    }
-
-    @AfterAll
-    static void close() {
-        otherThread.shutdown();
-        main.setCpuIsa(Backend.supportedCpuIsas()[0]);
-        main.close();
-        foreign.close();
-    }
 
     @Test
     void configurations() {
