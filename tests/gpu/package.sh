@@ -2,9 +2,10 @@
 # Assembles what tests/gpu/run_all.sh needs on a GPU machine that has no Maven, no registry
 # access and perhaps no Java, into one folder (default target/gpu-package, at most 60 MiB):
 #
-#   l2l4j.jar                 the library with libl2l.so (CPU + CUDA kernels) and its JNI binding
-#   lib/                      its runtime dependencies (JavaCPP, OpenBLAS, the CUDA presets, ...)
-#   l2l4j-tests.jar           the compiled tests and benchmarks (tests/java, tests/bench)
+#   l2l4j.jar                 the command-line tool's self-contained jar: the library with libl2l.so
+#                             (CPU + CUDA kernels) and its JNI binding, and every runtime dependency
+#                             (JavaCPP, OpenBLAS, the CUDA presets, ...)
+#   l2l4j-tests.jar           the compiled tests of core and experiments, and the benchmarks
 #   junit-platform-console-standalone-*.jar   the JUnit console launcher of the project's JUnit
 #   jre.tar.xz                a Java runtime made by jlink from this JDK (used where java is absent)
 #   cuda-test/backend_test    tests/cuda/backend_test.cpp built with nvcc (when nvcc is here)
@@ -18,20 +19,24 @@ cd "$root"
 build=1
 if [ "${1:-}" = "--no-build" ]; then build=0; shift; fi
 pkg=${1:-target/gpu-package}
+case "$pkg" in /*) ;; *) pkg=$root/$pkg ;; esac
 limit_mib=60
 
 if [ "$build" = 1 ]; then
     mvn -B -q -DskipTests package
 fi
-for f in target/l2l4j.jar target/lib target/test-classes; do
+classes="java/core/target/test-classes java/experiments/target/test-classes tests/bench/target/classes"
+for f in java/cli/target/l2l4j.jar $classes; do
     [ -e "$f" ] || { echo "package.sh: $f is missing: build first (mvn -B -DskipTests package)"; exit 1; }
 done
 
 rm -rf "$pkg"
-mkdir -p "$pkg/lib"
-cp target/l2l4j.jar "$pkg/"
-cp target/lib/*.jar "$pkg/lib/"
-(cd target/test-classes && jar cf "$root/$pkg/l2l4j-tests.jar" .)
+mkdir -p "$pkg"
+cp java/cli/target/l2l4j.jar "$pkg/"
+tests=$(mktemp -d)
+for c in $classes; do cp -r "$c/." "$tests/"; done
+(cd "$tests" && jar cf "$pkg/l2l4j-tests.jar" .)
+rm -rf "$tests"
 
 # The console launcher of the JUnit Platform release that pairs with the project's JUnit.
 platform=$(sed -n 's:.*<junit.platform.version>\(.*\)</junit.platform.version>.*:\1:p' pom.xml)

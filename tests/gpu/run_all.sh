@@ -94,8 +94,8 @@ elif [ -f "$PKG/jre.tar.xz" ]; then
     [ -x "$WORK/jre/jre/bin/java" ] && JAVA=$WORK/jre/jre/bin/java
 fi
 if [ -n "$JAVA" ]; then "$JAVA" -version 2>&1 | head -1; echo "java: $JAVA"; else echo "no Java 17+ and no usable jre.tar.xz"; fi
-CP="$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar:$PKG/lib/*"
-CKPT=$root/java/resources/org/l2l4j/pretrained/mnist-mlp.safetensors
+CP="$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar"
+CKPT=$root/java/core/src/main/resources/org/l2l4j/pretrained/mnist-mlp.safetensors
 export GPU NVCC SANITIZER PYTHON TORCH JAVA CP CKPT PKG WORK root
 printf 'env\tok\t%s\n' "$(( $(date +%s) - T0 ))" >> "$OUT/stages.tsv"
 
@@ -166,9 +166,9 @@ stage_kernels() {
 stage_java_tests() {
     need gpu java
     "$JAVA" -Xmx16g -jar "$PKG"/junit-platform-console-standalone-*.jar execute \
-        --class-path "$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar:$(ls "$PKG"/lib/*.jar | tr '\n' ':')" \
+        --class-path "$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar" \
         --select-class org.l2l4j.lstm.CudaBackendTest --select-class org.l2l4j.optimizees.ResidentMlpCudaTest \
-        --select-class org.l2l4j.meta.ResidentCudaTrainingTest --select-class org.l2l4j.backend.CublasLibraryTest \
+        --select-class org.l2l4j.meta.ResidentCudaTrainingTest --select-class org.l2l4j.blas.CublasLibraryTest \
         --details=tree --disable-banner --disable-ansi-colors --reports-dir "$WORK/junit" > "$WORK/junit.out" 2>&1
     local rc=$?
     cat "$WORK/junit.out"

@@ -1,0 +1,351 @@
+package org.l2l4j.cli;
+
+import static org.l2l4j.report.MarkdownSummary.shortNumber;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import me.tongfei.progressbar.ProgressBar;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.eval.LearningRateTuner;
+import org.l2l4j.eval.Trajectory;
+import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.meta.LearnedRollouts;
+import org.l2l4j.meta.Seeds;
+import org.l2l4j.optimizees.MlpFamily;
+import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizers.HandDesignedRule;
+import org.l2l4j.optimizers.Optimizer;
+import org.l2l4j.plots.LossPlot;
+import org.l2l4j.report.CsvReport;
+import org.l2l4j.report.Estimate;
+import org.l2l4j.report.LossCurves;
+import org.l2l4j.report.MarkdownSummary;
+import org.l2l4j.report.PairedComparison;
+
+/**
+ * A learned optimizer against the hand-designed baselines on the same held-out functions, by
+ * this protocol (the comparisons of the paper's section 3, figures 4 and 5):
+ *
+ * <ol>
+ *   <li>each baseline's learning rate ({@link HandDesignedRule}: SGD, momentum, NAG, RMSprop,
+ *       Adam) is tuned by {@link LearningRateTuner} on the problem's validation functions,
+ *       seeds {@code Seeds.list(seed, TUNING, k)}, for the same number of steps K;</li>
+ *   <li>the learned optimizer ({@link LearnedRollouts}, many functions per native call) and
+ *       every tuned baseline ({@link Trajectory}) run K steps on the same test functions, seeds
+ *       {@code Seeds.list(seed, EVALUATION, runs)} (MNIST: minibatches from t10k), so that run
+ *       r of every optimizer sees the same function, theta_0 and minibatch sequence (paired
+ *       runs);</li>
+ *   <li>for MLP problems, each run's final parameters are also scored on the whole test split
+ *       (mean cross-entropy and accuracy).</li>
+ * </ol>
+ *
+ * <p>The report compares every baseline with the learned optimizer by the paired difference of
+ * final losses ("A beats B" when it exceeds 2 standard errors).  An optimizer whose loss is not
+ * finite in some run is left out of the table and plot, with a note.  Results do not depend on
+ * the number of threads.
+ */
+final class Comparison {
+    /** The learned optimizer's name in reports. */
+    static final String LEARNED = "LSTM (learned)";
+
+    /**
+     * @param runs            paired test runs, at least 2
+     * @param steps           K, steps per run (and per tuning run)
+     * @param tuningFunctions validation functions per learning-rate tuning
+     * @param seed            base seed
+     * @param threads         Java threads for the baselines' runs and the tuning
+     */
+    record Settings(int runs, int steps, int tuningFunctions, long seed, int threads) {
+    }
+
+    /**
+     * One optimizer's runs.
+     *
+     * @param name         name in reports
+     * @param learningRate the tuned learning rate, null for the learned optimizer
+     * @param losses       losses[run][t], t = 0..K
+     * @param fullSplit    each run's final parameters scored on the whole test split, or null
+     *                     when the problem is not an MLP
+     */
+    record Runs(String name, Double learningRate, double[][] losses, MlpFamily.Metrics[] fullSplit) {
+        /** Runs with a non-finite loss at some step. */
+        long diverged() {
+            return Arrays.stream(losses).filter(l -> !Arrays.stream(l).allMatch(Double::isFinite)).count();
+        }
+    }
+
+    /**
+     * The outcome.
+     *
+     * @param title        what was compared (problem and steps)
+     * @param settings     the settings
+     * @param runs         the learned optimizer's runs first, then each baseline's
+     * @param tuning       each baseline's tuning
+     * @param finiteCurves the curves of the optimizers whose runs all stayed finite; null if
+     *                     none did
+     */
+    record Result(String title, Settings settings, List<Runs> runs, Map<HandDesignedRule, LearningRateTuner.Result> tuning,
+                  LossCurves finiteCurves) {
+
+        /** The curves of the optimizers whose runs all stayed finite, if any did. */
+        Optional<LossCurves> curves() {
+            return Optional.ofNullable(finiteCurves);
+        }
+
+        /**
+         * The paired comparison of the learned optimizer with {@code baseline}, or empty if
+         * either diverged in some run.
+         */
+        Optional<PairedComparison> learnedVersus(String baseline) {
+            return curves().filter(c -> c.optimizers().contains(LEARNED) && c.optimizers().contains(baseline))
+                    .map(c -> c.compareFinal(LEARNED, baseline));
+        }
+
+        /**
+         * The report: the final-loss table with paired comparisons against the learned optimizer
+         * ({@link MarkdownSummary}), the whole-split scores, the tuned learning rates and notes.
+         */
+        String markdown() {
+            StringBuilder md = new StringBuilder();
+            Optional<LossCurves> curves = curves();
+            curves.ifPresent(c -> md.append(MarkdownSummary.render(c,
+                    c.optimizers().contains(LEARNED) ? LEARNED : c.optimizers().get(0))));
+            String notes = runs.stream().filter(r -> r.diverged() > 0)
+                    .map(r -> "- " + r.name()
+                            + (r.learningRate() == null ? "" : " (lr " + shortNumber(r.learningRate()) + ")")
+                            + ": non-finite loss in " + r.diverged() + " of " + settings.runs()
+                            + " runs (diverged); left out of the table and plot.\n")
+                    .collect(Collectors.joining());
+            md.append(curves.isPresent() && !notes.isEmpty() ? "\n" : "").append(notes);
+            if (runs.get(0).fullSplit() != null) {
+                md.append("\nFinal parameters scored on the whole test split (mean ± standard error over runs):\n\n")
+                        .append("| optimizer | loss | accuracy |\n|---|---:|---:|\n");
+                for (Runs r : runs) {
+                    md.append("| ").append(r.name()).append(" | ").append(meanOverRuns(r, MlpFamily.Metrics::loss))
+                            .append(" | ").append(meanOverRuns(r, MlpFamily.Metrics::accuracy)).append(" |\n");
+                }
+            }
+            md.append("\nLearning rates tuned on ").append(settings.tuningFunctions())
+                    .append(settings.tuningFunctions() == 1 ? " validation function, " : " validation functions, ").append(settings.steps()).append(" steps:");
+            md.append(tuning.entrySet().stream()
+                    .map(e -> " " + e.getKey().displayName() + " " + shortNumber(e.getValue().bestLearningRate())
+                            + (e.getValue().atCap() ? " (at the end of the searched range)" : ""))
+                    .collect(Collectors.joining(",", "", ".\n")));
+            return md.toString();
+        }
+
+        /**
+         * Writes summary.md, curves.csv, runs.csv, loss.png and loss.svg (unless every optimizer
+         * diverged), tuning.csv and, for MNIST, full-split.csv.
+         *
+         * @return the names of the files written
+         */
+        List<String> write(Path folder) throws IOException {
+            Files.createDirectories(folder);
+            List<String> written = new ArrayList<>(List.of("summary.md"));
+            Optional<LossCurves> curves = curves();
+            if (curves.isPresent()) {
+                written.addAll(List.of("curves.csv", "runs.csv", "loss.png", "loss.svg"));
+                CsvReport.writeCurves(curves.get(), folder.resolve("curves.csv"));
+                CsvReport.writeRuns(curves.get(), folder.resolve("runs.csv"));
+                var chart = LossPlot.chart(curves.get(), title);
+                LossPlot.writePng(chart, folder.resolve("loss.png"));
+                LossPlot.writeSvg(chart, folder.resolve("loss.svg"));
+            }
+            if (runs.get(0).fullSplit() != null) {
+                written.add("full-split.csv");
+                try (Writer w = Files.newBufferedWriter(folder.resolve("full-split.csv"), StandardCharsets.UTF_8)) {
+                    w.write("optimizer,run,loss,accuracy\n");
+                    for (Runs r : runs) {
+                        for (int i = 0; i < r.fullSplit().length; i++) {
+                            w.write(r.name() + "," + i + "," + r.fullSplit()[i].loss() + ","
+                                    + r.fullSplit()[i].accuracy() + "\n");
+                        }
+                    }
+                }
+            }
+            written.add("tuning.csv");
+            try (Writer w = Files.newBufferedWriter(folder.resolve("tuning.csv"), StandardCharsets.UTF_8)) {
+                w.write("optimizer,learning_rate,mean_final_loss,best\n");
+                for (var e : tuning.entrySet()) {
+                    for (LearningRateTuner.Entry x : e.getValue().table()) {
+                        w.write(e.getKey().displayName() + "," + x.learningRate() + "," + x.meanFinalLoss() + ","
+                                + (x.learningRate() == e.getValue().bestLearningRate()) + "\n");
+                    }
+                }
+            }
+            Files.writeString(folder.resolve("summary.md"), "# " + title + "\n\n" + markdown(), StandardCharsets.UTF_8);
+            return written;
+        }
+
+        private String meanOverRuns(Runs r, java.util.function.ToDoubleFunction<MlpFamily.Metrics> metric) {
+            double[] v = Arrays.stream(r.fullSplit()).mapToDouble(metric).toArray();
+            if (!Arrays.stream(v).allMatch(Double::isFinite)) {
+                return "not finite";
+            }
+            Estimate e = Estimate.of(v);
+            return String.format(Locale.ROOT, "%.4g ± %.2g", e.mean(), e.stderr());
+        }
+    }
+
+    private Comparison() {
+    }
+
+    /**
+     * Tunes the baselines and runs every optimizer on the test functions of {@code setup}.
+     *
+     * @param title   what is compared, for reports
+     * @param learned the learned optimizer
+     */
+    static Result run(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup, Settings s, String title) {
+        Objects.requireNonNull(learned, "learned");
+        Map<HandDesignedRule, LearningRateTuner.Result> tuning = tune(setup, s);
+        long[] seeds = Seeds.list(s.seed(), Seeds.EVALUATION, s.runs());
+        MlpFamily mlp = setup.test() instanceof MlpFamily m ? m : null;
+        HandDesignedRule[] rules = HandDesignedRule.values();
+        List<Runs> all = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(s.threads(), daemons());
+        try (ProgressBar bar = Progress.bar("runs", (long) s.runs() * (rules.length + 1))) {
+            bar.setExtraMessage(LEARNED);
+            double[][] losses = new double[s.runs()][];
+            float[][] finals = new float[s.runs()][];
+            try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(learned.config());
+                 NativeBuffer phi = backend.allocateFloats(learned.phi().length)) {
+                phi.write(learned.phi());
+                for (int first = 0; first < s.runs(); first += LearnedRollouts.GROUP) {
+                    long[] group = Arrays.copyOfRange(seeds, first, Math.min(s.runs(), first + LearnedRollouts.GROUP));
+                    LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, phi, setup.test(), group, s.steps());
+                    System.arraycopy(r.losses(), 0, losses, first, group.length);
+                    System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
+                    if (mlp == null) {
+                        bar.stepBy(group.length);
+                    }
+                }
+            }
+            bar.setExtraMessage("baselines");
+            List<Future<MlpFamily.Metrics>> learnedMetrics = new ArrayList<>();
+            if (mlp != null) {
+                for (float[] theta : finals) {
+                    learnedMetrics.add(pool.submit(() -> {
+                        MlpFamily.Metrics m = mlp.fullMetrics(theta);
+                        bar.step();
+                        return m;
+                    }));
+                }
+            }
+            List<List<Future<Run>>> baselineRuns = new ArrayList<>();
+            for (HandDesignedRule rule : rules) {
+                HandDesignedRule.Factory factory = rule.factory(tuning.get(rule).bestLearningRate());
+                List<Future<Run>> futures = new ArrayList<>();
+                for (long seed : seeds) {
+                    futures.add(pool.submit(() -> {
+                        Run r = baselineRun(factory, setup.test().sample(seed), s.steps(), mlp);
+                        bar.step();
+                        return r;
+                    }));
+                }
+                baselineRuns.add(futures);
+            }
+            all.add(new Runs(LEARNED, null, losses, mlp == null ? null : get(learnedMetrics).toArray(MlpFamily.Metrics[]::new)));
+            for (int i = 0; i < rules.length; i++) {
+                List<Run> rs = get(baselineRuns.get(i));
+                all.add(new Runs(rules[i].displayName(), tuning.get(rules[i]).bestLearningRate(),
+                        rs.stream().map(Run::losses).toArray(double[][]::new),
+                        mlp == null ? null : rs.stream().map(Run::metrics).toArray(MlpFamily.Metrics[]::new)));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        return new Result(title, s, all, tuning, finiteCurves(all));
+    }
+
+    /** The curves of the optimizers whose runs all stayed finite, or null if none did. */
+    static LossCurves finiteCurves(List<Runs> runs) {
+        LossCurves.Builder b = LossCurves.builder();
+        boolean any = false;
+        for (Runs r : runs) {
+            if (r.diverged() == 0) {
+                if (r.learningRate() == null) {
+                    b.add(r.name(), r.losses());
+                } else {
+                    b.add(r.name(), r.losses(), r.learningRate());
+                }
+                any = true;
+            }
+        }
+        return any ? b.build() : null;
+    }
+
+    /** Each rule's learning rate tuned on the validation functions. */
+    private static Map<HandDesignedRule, LearningRateTuner.Result> tune(ProblemSetup setup, Settings s) {
+        long[] seeds = Seeds.list(s.seed(), Seeds.TUNING, s.tuningFunctions());
+        LearningRateTuner tuner = new LearningRateTuner(s.threads());
+        Map<HandDesignedRule, LearningRateTuner.Result> tuned = new EnumMap<>(HandDesignedRule.class);
+        try (ProgressBar bar = Progress.bar("tuning", HandDesignedRule.values().length)) {
+            for (HandDesignedRule rule : HandDesignedRule.values()) {
+                bar.setExtraMessage(rule.displayName());
+                tuned.put(rule, tuner.tune(rule, setup.validation(), seeds, s.steps()));
+                bar.step();
+            }
+        }
+        return tuned;
+    }
+
+    /** One baseline trajectory and, for MLPs, its final parameters scored on the whole split. */
+    private record Run(double[] losses, MlpFamily.Metrics metrics) {
+    }
+
+    private static Run baselineRun(HandDesignedRule.Factory factory, Optimizee f, int steps, MlpFamily mlp) {
+        float[] theta = new float[f.dimension()];
+        try (Optimizer optimizer = factory.create(f.dimension())) {
+            double[] losses = Trajectory.run(f, optimizer, steps, theta);
+            return new Run(losses, mlp == null ? null : mlp.fullMetrics(theta));
+        }
+    }
+
+    private static <T> List<T> get(List<Future<T>> futures) {
+        List<T> out = new ArrayList<>(futures.size());
+        for (Future<T> f : futures) {
+            try {
+                out.add(f.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+        return out;
+    }
+
+    private static java.util.concurrent.ThreadFactory daemons() {
+        AtomicInteger count = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, "comparison-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

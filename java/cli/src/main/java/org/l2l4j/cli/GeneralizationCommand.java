@@ -1,0 +1,145 @@
+package org.l2l4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.data.MnistData;
+import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizers.HandDesignedRule;
+import org.l2l4j.report.Estimate;
+import org.l2l4j.report.LossCurves;
+import org.l2l4j.report.PairedComparison;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code l2l4j generalization}: the paper's MNIST generalization experiments (section 3.2,
+ * figure 5).  The optimizer trained on 784-20-10 sigmoid MLPs for K = 100 steps is compared,
+ * by a {@link Comparison} each, with the hand-designed baselines tuned anew for each variant:
+ * (a) 2K steps, (b) 40 hidden units, (c) two hidden layers of 20, (d) ReLU activations (which
+ * the paper reports the learned optimizer fails on).  Writes each variant's
+ * files into a subfolder and {@code generalization.md}: an overview table (final loss of each
+ * optimizer per variant, and whether the learned optimizer beats each baseline by more than 2
+ * standard errors of the paired difference) followed by one section per variant.
+ */
+@Command(name = "generalization", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "The paper's MNIST generalization table: the learned optimizer vs tuned baselines on twice "
+                + "--steps steps (200 by default), 40 hidden units, 2 hidden layers and ReLU; writes generalization.md "
+                + "and one subfolder per variant.")
+final class GeneralizationCommand extends CliCommand {
+    @Mixin
+    OptimizerSource optimizer;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if needed).")
+    Path out;
+
+    @Mixin
+    ComparisonOptions comparison;
+
+    @Mixin
+    MnistSource data;
+
+    /** One generalization variant: its subfolder, heading, optimizee and steps. */
+    private record Variant(String folder, String heading, MlpSpec spec, int steps) {
+    }
+
+    @Override
+    void validate() {
+        requireFolder("--out", out);
+        comparison.validate(this);
+        optimizer.validate(this);
+    }
+
+    @Override
+    void run() throws Exception {
+        createFolder("--out", out);
+        OptimizerCheckpoint learned = optimizer.load();
+        String trainedOn = learned.description().get("problem");
+        if (trainedOn != null && !trainedOn.equals(Problem.MNIST.key())) {
+            System.err.println("Note: " + optimizer.describe() + " was trained on " + trainedOn + ", not MNIST.");
+        }
+        MnistData mnist = data.load();
+        int k = comparison.steps;
+        MlpSpec paper = MlpSpec.paper();
+        List<Variant> variants = List.of(
+                new Variant("steps-" + 2 * k, "(a) " + 2 * k + " steps", paper, 2 * k),
+                new Variant("hidden-40", "(b) 40 hidden units", paper.withHiddenWidths(40), k),
+                new Variant("layers-2", "(c) 2 hidden layers", paper.withHiddenWidths(20, 20), k),
+                new Variant("relu", "(d) ReLU activations", paper.withActivation(MlpSpec.Activation.RELU), k));
+        List<Comparison.Result> results = new ArrayList<>();
+        try (Backend backend = root.backend()) {
+            for (Variant v : variants) {
+                System.err.println("Variant " + v.heading());
+                ProblemSetup setup = ProblemSetup.mnist(mnist, v.spec());
+                Comparison.Settings s = new Comparison.Settings(comparison.runs, v.steps(), comparison.tuningFunctions,
+                        root.seed(), root.threads());
+                Comparison.Result r = Comparison.run(backend, learned, setup, s,
+                        v.heading() + ": " + setup.title() + ", " + v.steps() + " steps");
+                r.write(out.resolve(v.folder()));
+                results.add(r);
+            }
+        }
+        String overview = overview(variants, results);
+        StringBuilder md = new StringBuilder("# Generalization of the learned optimizer (MNIST)\n\n")
+                .append("Optimizer: ").append(optimizer.describe())
+                .append(" (meta-trained on ").append(learned.description().getOrDefault("optimizee", "?"))
+                .append(", ").append(learned.description().getOrDefault("horizon", "?")).append(" steps per trajectory).")
+                .append(" Each variant changes one thing of the base setting (784-20-10 sigmoid MLP, ").append(k)
+                .append(" steps) and runs ").append(comparison.runs)
+                .append(" paired runs on t10k minibatches, with the baselines' learning rates tuned for the variant.\n\n")
+                .append(overview);
+        for (int i = 0; i < variants.size(); i++) {
+            md.append("\n## ").append(variants.get(i).heading()).append("\n\n").append(results.get(i).markdown())
+                    .append("\nFiles: ").append(variants.get(i).folder()).append("/\n");
+        }
+        Files.writeString(out.resolve("generalization.md"), md.toString(), StandardCharsets.UTF_8);
+        PrintWriter w = out();
+        w.println();
+        w.print(overview);
+        w.println();
+        w.println("Wrote " + out.resolve("generalization.md").toAbsolutePath().normalize());
+        w.flush();
+    }
+
+    /**
+     * The table: one row per variant, the final loss (mean ± SE) of each optimizer, and for each
+     * baseline whether the learned optimizer beats it.
+     */
+    private static String overview(List<Variant> variants, List<Comparison.Result> results) {
+        StringBuilder md = new StringBuilder("Final loss, mean ± standard error over runs; \"beaten\": the learned")
+                .append(" optimizer's final loss is lower by more than 2 standard errors of the paired difference.\n\n")
+                .append("| variant | ").append(Comparison.LEARNED);
+        for (HandDesignedRule rule : HandDesignedRule.values()) {
+            md.append(" | ").append(rule.displayName());
+        }
+        md.append(" |\n|---|---:").append("|---:".repeat(HandDesignedRule.values().length)).append("|\n");
+        for (int i = 0; i < variants.size(); i++) {
+            Comparison.Result r = results.get(i);
+            Optional<LossCurves> curves = r.curves();
+            md.append("| ").append(variants.get(i).heading()).append(" | ").append(finalLoss(curves, Comparison.LEARNED));
+            for (HandDesignedRule rule : HandDesignedRule.values()) {
+                String name = rule.displayName();
+                Optional<PairedComparison> c = r.learnedVersus(name);
+                md.append(" | ").append(finalLoss(curves, name))
+                        .append(c.map(p -> p.aBeatsB() ? ", beaten" : ", not beaten").orElse(""));
+            }
+            md.append(" |\n");
+        }
+        return md.toString();
+    }
+
+    private static String finalLoss(Optional<LossCurves> curves, String name) {
+        return curves.filter(c -> c.optimizers().contains(name)).map(c -> {
+            Estimate e = c.finalLoss(name);
+            return String.format(Locale.ROOT, "%.4g ± %.2g", e.mean(), e.stderr());
+        }).orElse("diverged");
+    }
+}

@@ -1,0 +1,124 @@
+package org.l2l4j.optimizers;
+
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.l2l4j.safetensors.CheckpointFormatException;
+import org.l2l4j.safetensors.Tensor;
+
+/**
+ * A {@link HandDesignedRule} behind the {@link ParameterOptimizer} interface: each step gathers
+ * the registered tensors into one parameter vector and one gradient vector of n coordinates
+ * (allocated once, at the first step), rejects NaN and infinite values, runs the rule's
+ * {@link HandDesignedOptimizer} on them, and writes the parameters back.  State file: the step
+ * count and the rule's state vectors (float64 [n] each, named as in {@code torch.optim}); the
+ * settings hold the learning rate.  Loading requires every state value finite and the second
+ * moments ({@code square_avg}, {@code exp_avg_sq}) non-negative, so that the next step's
+ * square root is defined.
+ */
+final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
+    private final HandDesignedRule.Factory factory;
+    private Registered[] tensors;
+    private int[] offsets;
+    private float[] theta;
+    private float[] gradient;
+    private FloatBuffer thetaView;
+    private FloatBuffer gradientView;
+    private HandDesignedOptimizer optimizer;
+
+    HandDesignedParameterOptimizer(HandDesignedRule.Factory factory) {
+        this.factory = factory;
+    }
+
+    @Override
+    String kind() {
+        return factory.rule().displayName();
+    }
+
+    @Override
+    void allocate(List<Registered> registered, long n) {
+        requireDimension(n);
+        tensors = registered.toArray(new Registered[0]);
+        offsets = new int[tensors.length];
+        for (int k = 1; k < tensors.length; k++) {
+            offsets[k] = offsets[k - 1] + (int) tensors[k - 1].length();
+        }
+        theta = new float[(int) n];
+        gradient = new float[(int) n];
+        thetaView = FloatBuffer.wrap(theta);
+        gradientView = FloatBuffer.wrap(gradient);
+        optimizer = (HandDesignedOptimizer) factory.create((int) n);
+    }
+
+    @Override
+    void update() {
+        for (int k = 0; k < tensors.length; k++) {
+            tensors[k].parameter().copyTo(thetaView, offsets[k]);
+            tensors[k].gradient().copyTo(gradientView, offsets[k]);
+        }
+        requireFinite(gradient, "gradient");
+        requireFinite(theta, "parameter");
+        optimizer.step(theta, gradient);
+        for (int k = 0; k < tensors.length; k++) {
+            tensors[k].parameter().copyFrom(thetaView, offsets[k]);
+        }
+    }
+
+    private void requireFinite(float[] values, String role) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                int k = tensors.length - 1;
+                while (offsets[k] > i) {
+                    k--;
+                }
+                throw new IllegalArgumentException("the " + role + " of '" + tensors[k].name() + "' holds "
+                        + values[i] + " at index " + (i - offsets[k]) + "; nothing was updated");
+            }
+        }
+    }
+
+    @Override
+    Map<String, String> settings() {
+        return Map.of("learning_rate", Double.toString(factory.learningRate()));
+    }
+
+    private static void requireDimension(long n) {
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a hand-designed optimizer takes at most 2^31 - 9 coordinates, got " + n);
+        }
+    }
+
+    @Override
+    Map<String, Tensor> stateTensors(long n) {
+        requireDimension(n);
+        HandDesignedOptimizer live = optimizer != null ? optimizer : (HandDesignedOptimizer) factory.create((int) n);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        live.state().forEach((name, v) -> out.put(name, Tensor.ofDoubles(new long[] {v.length}, v)));
+        return out;
+    }
+
+    @Override
+    Runnable restore(Path file, ParameterOptimizerState saved, long n) throws IOException {
+        requireDimension(n);
+        HandDesignedOptimizer rule = (HandDesignedOptimizer) factory.create(1);
+        if (!saved.values().keySet().equals(rule.state().keySet())) {
+            throw new CheckpointFormatException(file, "holds the state tensors " + saved.values().keySet() + ", "
+                    + kind() + " has " + rule.state().keySet());
+        }
+        Map<String, double[]> values = new LinkedHashMap<>();
+        for (String name : rule.state().keySet()) {
+            double min = rule.secondMoments().contains(name) ? 0 : Double.NEGATIVE_INFINITY;
+            values.put(name, saved.finiteDoubles(file, name, min, n));
+        }
+        return () -> optimizer.restore(saved.steps(), values);
+    }
+
+    @Override
+    void release() {
+        tensors = null;
+        optimizer = null;
+    }
+}

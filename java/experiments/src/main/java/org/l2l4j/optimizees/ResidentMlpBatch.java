@@ -1,0 +1,236 @@
+package org.l2l4j.optimizees;
+
+import java.util.Objects;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.blas.MatrixProducts.Operand;
+import org.l2l4j.blas.MatrixProducts;
+import org.l2l4j.optimizees.MlpSpec.Activation;
+
+/**
+ * B MLPs of a {@link ResidentMlpFamily} evaluated together where the family's backend computes:
+ * the {@link ResidentBatch} of the MLP optimizee.  Same layout, loss and gradient as
+ * {@link MlpWorkspace} (forward Z_l = A_{l-1} W_l^T + b_l, A_l = act(Z_l); mean softmax
+ * cross-entropy; backward dW_l = dZ_l^T A_{l-1}, db_l = column sums of dZ_l,
+ * dZ_{l-1} = (dZ_l W_l) * act'(A_{l-1})), with every instance's matrices in one batched product
+ * and every element-wise step one native call over all instances ({@link MlpKernels}).  The
+ * weight and bias gradients are written straight into the gradient buffer; nothing is copied to
+ * the host.
+ *
+ * <p>Minibatches: each instance draws its indices from its own stream exactly as
+ * {@link MlpOptimizee} does; they are drawn on the host {@value #INDEX_CHUNK} evaluations ahead
+ * and copied to the backend in one transfer (one synchronization every {@value #INDEX_CHUNK}
+ * evaluations on CUDA).  Native memory: 4 B m (features + 1 + INDEX_CHUNK + sum of the layers'
+ * output widths + 2 x the widest) bytes, m the minibatch size: 470 KB per instance of the
+ * paper's MNIST MLP.
+ */
+final class ResidentMlpBatch implements ResidentBatch {
+    /** Evaluations whose minibatch indices are drawn and uploaded at once. */
+    static final int INDEX_CHUNK = 64;
+
+    private final ResidentMlpFamily resident;
+    private final MlpFamily.Shape shape;
+    private final Activation activation;
+    private final int instances;
+    private final int rows;
+    private final int dimension;
+    private final NativeBuffer x;
+    private final NativeBuffer y;
+    private final NativeBuffer indices;
+    private final NativeBuffer[] outputs;
+    private final NativeBuffer[] deltas;
+    private final int[] hostIndices;
+    private final int[] draw;
+    private MlpOptimizee[] optimizees;
+    private int used = INDEX_CHUNK;
+    private boolean closed;
+
+    ResidentMlpBatch(ResidentMlpFamily resident, int instances) {
+        if (instances < 1) {
+            throw new IllegalArgumentException("instances must be >= 1, got " + instances);
+        }
+        this.resident = resident;
+        MlpFamily family = resident.family();
+        this.shape = family.shape();
+        this.activation = family.spec().activation();
+        this.instances = instances;
+        this.rows = family.spec().batchSize();
+        this.dimension = shape.dimension();
+        Backend backend = resident.backend();
+        long batchRows = (long) instances * rows;
+        int layers = shape.layers();
+        outputs = new NativeBuffer[layers];
+        deltas = new NativeBuffer[2];
+        NativeBuffer[] made = new NativeBuffer[3];
+        try {
+            int widest = 1;
+            for (int l = 0; l < layers; l++) {
+                outputs[l] = backend.allocateFloats(batchRows * shape.width(l + 1));
+                widest = Math.max(widest, shape.width(l + 1));
+            }
+            for (int i = 0; i < 2; i++) {
+                deltas[i] = backend.allocateFloats(batchRows * widest);
+            }
+            made[0] = backend.allocateFloats(batchRows * shape.width(0));
+            made[1] = backend.allocateInts(batchRows);
+            made[2] = backend.allocateInts(INDEX_CHUNK * batchRows);
+        } catch (RuntimeException e) {
+            closeAll(outputs);
+            closeAll(deltas);
+            closeAll(made);
+            throw e;
+        }
+        x = made[0];
+        y = made[1];
+        indices = made[2];
+        hostIndices = new int[Math.toIntExact(INDEX_CHUNK * batchRows)];
+        draw = new int[rows];
+    }
+
+    @Override
+    public int instances() {
+        return instances;
+    }
+
+    @Override
+    public int dimension() {
+        return dimension;
+    }
+
+    @Override
+    public void start(long[] seeds, NativeBuffer theta) {
+        requireOpen();
+        Objects.requireNonNull(seeds, "seeds");
+        if (seeds.length != instances) {
+            throw new IllegalArgumentException("expected " + instances + " seeds, got " + seeds.length);
+        }
+        requireParameters("theta", theta);
+        MlpOptimizee[] fs = new MlpOptimizee[instances];
+        float[] theta0 = new float[dimension];
+        for (int b = 0; b < instances; b++) {
+            fs[b] = resident.family().sample(seeds[b]);
+            fs[b].initialParameters(theta0);
+            theta.write((long) b * dimension, theta0, 0, dimension);
+        }
+        optimizees = fs;
+        used = INDEX_CHUNK;
+    }
+
+    @Override
+    public void evaluate(NativeBuffer theta, NativeBuffer gradient, double gradientScale, NativeBuffer losses,
+                         long lossOffset) {
+        requireOpen();
+        if (optimizees == null) {
+            throw new IllegalStateException("start() was not called");
+        }
+        requireParameters("theta", theta);
+        requireParameters("gradient", gradient);
+        if (theta == gradient) {
+            throw new IllegalArgumentException("theta and gradient must be different buffers");
+        }
+        Objects.requireNonNull(losses, "losses");
+        if (!Float.isFinite((float) gradientScale)) {
+            throw new IllegalArgumentException("gradientScale must be finite, got " + gradientScale);
+        }
+        if (lossOffset < 0 || lossOffset > losses.length() - instances) {
+            throw new IllegalArgumentException("losses [" + lossOffset + ", " + (lossOffset + instances)
+                    + ") are outside its " + losses.length() + " elements");
+        }
+        if (used == INDEX_CHUNK) {
+            drawIndices();
+        }
+        long batchRows = (long) instances * rows;
+        MlpKernels.gather(resident.images(), resident.labels(), shape.width(0), indices, used * batchRows, batchRows,
+                x, y, false);
+        used++;
+        forward(theta);
+        int layers = shape.layers();
+        MlpKernels.softmaxCrossEntropy(instances, rows, shape.width(layers), outputs[layers - 1], y, gradientScale,
+                deltas[0], losses, lossOffset);
+        backward(theta, gradient);
+    }
+
+    /** Z_l = A_{l-1} W_l^T, then bias and activation (none for the logits). */
+    private void forward(NativeBuffer theta) {
+        MatrixProducts blas = resident.products();
+        int layers = shape.layers();
+        for (int l = 0; l < layers; l++) {
+            int in = shape.width(l);
+            int out = shape.width(l + 1);
+            NativeBuffer below = l == 0 ? x : outputs[l - 1];
+            blas.multiply(instances, rows, out, in, new Operand(below, 0, in, (long) rows * in), false,
+                    new Operand(theta, shape.weightOffset(l), in, dimension), true,
+                    new Operand(outputs[l], 0, out, (long) rows * out));
+            MlpKernels.biasActivation(instances, rows, out, outputs[l], theta, shape.biasOffset(l), dimension,
+                    l < layers - 1 ? activation : null);
+        }
+    }
+
+    /** From dZ of the logits (in deltas[0]) down to the first layer, into the gradient. */
+    private void backward(NativeBuffer theta, NativeBuffer gradient) {
+        MatrixProducts blas = resident.products();
+        int current = 0;
+        for (int l = shape.layers() - 1; l >= 0; l--) {
+            int in = shape.width(l);
+            int out = shape.width(l + 1);
+            NativeBuffer below = l == 0 ? x : outputs[l - 1];
+            Operand dz = new Operand(deltas[current], 0, out, (long) rows * out);
+            blas.multiply(instances, out, in, rows, dz, true, new Operand(below, 0, in, (long) rows * in), false,
+                    new Operand(gradient, shape.weightOffset(l), in, dimension));
+            MlpKernels.biasGradient(instances, rows, out, deltas[current], gradient, shape.biasOffset(l), dimension);
+            if (l > 0) {
+                blas.multiply(instances, rows, in, out, dz, false, new Operand(theta, shape.weightOffset(l), in,
+                        dimension), false, new Operand(deltas[1 - current], 0, in, (long) rows * in));
+                current = 1 - current;
+                MlpKernels.activationBackward((long) instances * rows * in, outputs[l - 1], deltas[current],
+                        activation);
+            }
+        }
+    }
+
+    /** The next INDEX_CHUNK minibatches of every instance, [evaluation][instance][row], uploaded. */
+    private void drawIndices() {
+        for (int e = 0; e < INDEX_CHUNK; e++) {
+            for (int b = 0; b < instances; b++) {
+                optimizees[b].drawMinibatch(draw);
+                System.arraycopy(draw, 0, hostIndices, (e * instances + b) * rows, rows);
+            }
+        }
+        indices.write(0, hostIndices, 0, hostIndices.length);
+        used = 0;
+    }
+
+    private void requireParameters(String name, NativeBuffer b) {
+        Objects.requireNonNull(b, name);
+        if (b.backend() != resident.backend()) {
+            throw new IllegalArgumentException(name + " lives on another backend than the family's data");
+        }
+        if (b.type() != NativeBuffer.ElementType.F32 || b.length() != (long) instances * dimension) {
+            throw new IllegalArgumentException(name + " must be F32 x " + (long) instances * dimension + ", got " + b);
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the resident batch is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            closeAll(outputs);
+            closeAll(deltas);
+            closeAll(new NativeBuffer[] {x, y, indices});
+        }
+    }
+
+    private static void closeAll(NativeBuffer[] buffers) {
+        for (NativeBuffer b : buffers) {
+            if (b != null) {
+                b.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+package org.l2l4j.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Turns the JSON of one JMH run of this folder's benchmarks ({@code -rf json}) into Markdown
+ * tables: the machine's limits ({@link RooflineBenchmark}); for the native kernels
+ * ({@link LstmBenchmark}) the time per coordinate-step, GFLOP/s of the matrix parts
+ * ({@link CostModel}), the fraction of the measured peak and of the roofline
+ * min(peak, triad bandwidth x FLOP/byte) at the same thread count, the transcendentals' share
+ * (the cell-update probe's time over the kernel's), the ratios to the plain Java
+ * ({@link JavaLstmBenchmark}) and libtorch (TorchLstmBenchmark, profile bench-torch)
+ * implementations, and the thread scaling; the other implementations' own figures; and the
+ * meta-training epoch ({@link MetaTrainingEpochBenchmark}) with its split.  Benchmarks missing
+ * from the run leave their cells as "—".
+ *
+ * <p>Usage: {@code BenchReport jmh.json [report.md]} (standard output without a second
+ * argument).
+ */
+public final class BenchReport {
+    private static final CostModel COST = CostModel.paper();
+    private static final String NONE = "—";
+
+    /** One measured benchmark: mean time per call in seconds, with its parameters. */
+    record Result(String benchmark, int n, int threads, double seconds, Map<String, Double> secondary) {
+    }
+
+    private final List<Result> results;
+
+    BenchReport(List<Result> results) {
+        this.results = results;
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 1 || args.length > 2) {
+            System.err.println("usage: BenchReport jmh.json [report.md]");
+            System.exit(2);
+        }
+        String markdown = new BenchReport(parse(Path.of(args[0]))).markdown();
+        if (args.length == 2) {
+            Files.writeString(Path.of(args[1]), markdown, StandardCharsets.UTF_8);
+            System.out.println("wrote " + args[1]);
+        } else {
+            System.out.print(markdown);
+        }
+    }
+
+    /** Reads a JMH JSON result file. */
+    static List<Result> parse(Path json) throws IOException {
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        if (root == null || !root.isArray()) {
+            throw new IOException(json + " is not a JMH JSON result (an array of benchmarks)");
+        }
+        List<Result> list = new ArrayList<>();
+        for (JsonNode b : root) {
+            String name = b.path("benchmark").asText();
+            String shortName = name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1);
+            JsonNode params = b.path("params");
+            int n = params.path("n").asInt(0);
+            int threads = params.path("threads").asInt(1);
+            JsonNode primary = b.path("primaryMetric");
+            double seconds = primary.path("score").asDouble() * unitSeconds(primary.path("scoreUnit").asText());
+            Map<String, Double> secondary = new LinkedHashMap<>();
+            b.path("secondaryMetrics").fields().forEachRemaining(e -> secondary.put(e.getKey(),
+                    e.getValue().path("score").asDouble()));
+            list.add(new Result(shortName, n, threads, seconds, secondary));
+        }
+        return list;
+    }
+
+    private static double unitSeconds(String unit) throws IOException {
+        return switch (unit) {
+            case "s/op" -> 1;
+            case "ms/op" -> 1e-3;
+            case "us/op" -> 1e-6;
+            case "ns/op" -> 1e-9;
+            default -> throw new IOException("unexpected JMH score unit '" + unit + "' (use AverageTime)");
+        };
+    }
+
+    private Result find(String benchmark, int n, int threads) {
+        for (Result r : results) {
+            if (r.benchmark().equals(benchmark) && r.n() == n && r.threads() == threads) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** Seconds per call, or NaN when the benchmark is missing. */
+    private double seconds(String benchmark, int n, int threads) {
+        Result r = find(benchmark, n, threads);
+        return r == null ? Double.NaN : r.seconds();
+    }
+
+    double peakFlops(int threads) {
+        return threads * RooflineBenchmark.FMA_FLOPS_PER_THREAD / seconds("RooflineBenchmark.fmaPeak", 0, threads);
+    }
+
+    double bandwidth(int threads) {
+        return (double) RooflineBenchmark.TRIAD_BYTES_PER_ELEMENT * RooflineBenchmark.TRIAD_FLOATS
+                / seconds("RooflineBenchmark.triad", 0, threads);
+    }
+
+    /** Seconds of the cell update per coordinate-unit, all threads together. */
+    double cellSeconds(int threads) {
+        return seconds("RooflineBenchmark.cells", 0, threads) / ((double) threads
+                * RooflineBenchmark.CELL_TILES_PER_THREAD * CpuProbes.CELL_TILE_COORDINATES * CpuProbes.CELL_TILE_UNITS);
+    }
+
+    /** The kernels reported: benchmark suffix, label, FLOPs and bytes per coordinate-step, steps per call. */
+    private record Kernel(String suffix, String label, long flops, long bytes, int steps) {
+    }
+
+    private static final List<Kernel> KERNELS = List.of(
+            new Kernel("Step", "step", COST.stepFlops(), COST.stepBytes(), 1),
+            new Kernel("StepRecorded", "step writing its record", COST.stepFlops(), COST.recordedStepBytes(), 1),
+            new Kernel("Backward", "backward (T = 20)", COST.backwardFlops(), COST.backwardBytes(), KernelInputs.UNROLL));
+
+    String markdown() {
+        StringBuilder md = new StringBuilder();
+        limits(md);
+        kernels(md);
+        others(md);
+        epoch(md);
+        return md.toString();
+    }
+
+    private TreeSet<Integer> threadCounts(String prefix) {
+        TreeSet<Integer> t = new TreeSet<>();
+        for (Result r : results) {
+            if (r.benchmark().startsWith(prefix)) {
+                t.add(r.threads());
+            }
+        }
+        return t;
+    }
+
+    private TreeSet<Integer> sizes(String prefix) {
+        TreeSet<Integer> t = new TreeSet<>();
+        for (Result r : results) {
+            if (r.benchmark().startsWith(prefix)) {
+                t.add(r.n());
+            }
+        }
+        return t;
+    }
+
+    private void limits(StringBuilder md) {
+        md.append("### Machine limits\n\n");
+        md.append("| threads | FMA peak, GFLOP/s | triad bandwidth, GB/s | cell update, ns per coordinate-unit |\n");
+        md.append("|---:|---:|---:|---:|\n");
+        for (int t : threadCounts("RooflineBenchmark.")) {
+            md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s |%n", t, fmt(peakFlops(t) / 1e9, 1),
+                    fmt(bandwidth(t) / 1e9, 1), fmt(cellSeconds(t) * 1e9, 2)));
+        }
+        md.append(String.format(Locale.ROOT, "%nPer coordinate (LSTM 20-20, log-and-sign): step %,d FLOPs, %,d bytes;"
+                        + " backward %,d FLOPs, %,d bytes per coordinate-step; %,d transcendentals each"
+                        + " (CostModel).%n%n", COST.stepFlops(), COST.stepBytes(), COST.backwardFlops(),
+                COST.backwardBytes(), COST.transcendentals()));
+    }
+
+    private void kernels(StringBuilder md) {
+        md.append("### Native CPU kernels\n\n");
+        md.append("| kernel | n | threads | ns per coordinate-step | GFLOP/s | % of peak | % of roofline"
+                + " | transcendentals' share | × plain Java | × libtorch | 2 thr / 1 thr |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Kernel k : KERNELS) {
+            for (int n : sizes("LstmBenchmark.")) {
+                for (int t : threadCounts("LstmBenchmark.")) {
+                    double s = seconds("LstmBenchmark.native" + k.suffix(), n, t);
+                    if (Double.isNaN(s)) {
+                        continue;
+                    }
+                    double perCoordinate = s / ((double) n * k.steps());
+                    double flops = k.flops() / perCoordinate;
+                    double peak = peakFlops(t);
+                    double roofline = Math.min(peak, bandwidth(t) * k.flops() / k.bytes());
+                    double transcendental = cellSeconds(t) * COST.units() / perCoordinate;
+                    double java = seconds("JavaLstmBenchmark.java" + k.suffix(), n, 1) / s;
+                    double torch = seconds("TorchLstmBenchmark.torch" + k.suffix(), n, t) / s;
+                    double scaling = t == 2 ? seconds("LstmBenchmark.native" + k.suffix(), n, 1) / s : Double.NaN;
+                    md.append(String.format(Locale.ROOT, "| %s | %,d | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                            k.label(), n, t, fmt(perCoordinate * 1e9, 1), fmt(flops / 1e9, 1),
+                            pct(flops / peak), pct(flops / roofline), pct(transcendental), ratio(java), ratio(torch),
+                            ratio(scaling)));
+                }
+            }
+        }
+        md.append("\nGFLOP/s count the matrix parts only; the roofline is min(peak, triad bandwidth × FLOP/byte)"
+                + " at the same thread count; the transcendentals' share is the cell-update probe's time for the"
+                + " 40 units of a coordinate over the kernel's time per coordinate-step; × plain Java and"
+                + " × libtorch are their times over the native kernel's (plain Java is single-threaded).\n\n");
+    }
+
+    private void others(StringBuilder md) {
+        md.append("### Plain Java and libtorch\n\n");
+        md.append("| implementation | kernel | n | threads | ns per coordinate-step | GFLOP/s |\n");
+        md.append("|---|---|---:|---:|---:|---:|\n");
+        String[][] impls = {{"JavaLstmBenchmark.java", "plain Java float32"}, {"TorchLstmBenchmark.torch", "libtorch"}};
+        for (String[] impl : impls) {
+            for (Kernel k : KERNELS) {
+                for (Result r : results) {
+                    if (!r.benchmark().equals(impl[0] + k.suffix())) {
+                        continue;
+                    }
+                    double perCoordinate = r.seconds() / ((double) r.n() * k.steps());
+                    md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s |%n", impl[1], k.label(),
+                            r.n(), r.threads(), fmt(perCoordinate * 1e9, 1), fmt(k.flops() / perCoordinate / 1e9, 2)));
+                }
+            }
+        }
+        md.append('\n');
+    }
+
+    private void epoch(StringBuilder md) {
+        md.append("### Meta-training epoch (MNIST, 15,910 coordinates, 100 steps)\n\n");
+        md.append("| threads | epoch, ms | LSTM kernels | optimizee | rest | 2 thr / 1 thr |\n");
+        md.append("|---:|---:|---:|---:|---:|---:|\n");
+        for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
+            Result r = find("MetaTrainingEpochBenchmark.epoch", 0, t);
+            if (r == null) {
+                continue;
+            }
+            double epochs = r.secondary().getOrDefault("epochs", Double.NaN);
+            double lstm = r.secondary().getOrDefault("lstmNanos", Double.NaN) / epochs * 1e-9;
+            double optimizee = r.secondary().getOrDefault("optimizeeNanos", Double.NaN) / epochs * 1e-9;
+            double rest = r.seconds() - lstm - optimizee;
+            Result one = find("MetaTrainingEpochBenchmark.epoch", 0, 1);
+            double scaling = t == 2 && one != null ? one.seconds() / r.seconds() : Double.NaN;
+            md.append(String.format(Locale.ROOT, "| %d | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s |%n", t,
+                    fmt(r.seconds() * 1e3, 0), fmt(lstm * 1e3, 0), pct(lstm / r.seconds()), fmt(optimizee * 1e3, 0),
+                    pct(optimizee / r.seconds()), fmt(rest * 1e3, 0), pct(rest / r.seconds()), ratio(scaling)));
+        }
+        md.append('\n');
+    }
+
+    private static String fmt(double v, int decimals) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%,." + decimals + "f", v) : NONE;
+    }
+
+    private static String pct(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.0f%%", 100 * v) : NONE;
+    }
+
+    private static String ratio(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f×", v) : NONE;
+    }
+}

@@ -1,0 +1,331 @@
+package org.l2l4j.bench;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.data.Dataset;
+import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.TensorList;
+import org.l2l4j.lstm.UnrollRecord;
+import org.l2l4j.meta.MetaTrainer;
+import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.optimizees.MlpFamily;
+import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.ResidentMlpFamily;
+import org.l2l4j.safetensors.Safetensors;
+import org.l2l4j.safetensors.Tensor;
+
+/**
+ * The CUDA side of the GPU comparison (tests/gpu/run_all.sh): times the shipped MNIST optimizer's
+ * step and backward pass with CUDA events, an MNIST meta-training epoch on the device, and the
+ * device's copy bandwidth, and writes the inputs and outputs of a short unroll for the parity
+ * check against the PyTorch implementation (tests/gpu/torch_lstm.py).  A timing program, not a
+ * test: each result is one line {@code RESULT impl=ours op=... n=... ms=...} on standard output,
+ * the format that tests/gpu/summary.py reads.
+ *
+ * <pre>
+ *   GpuTimings step N[,N...]        one step (no record), per call
+ *   GpuTimings backward N[,N...]    T = 20 recorded steps, then the backward pass over them
+ *   GpuTimings epoch E              E meta-training epochs (MNIST-shaped data, resident on the
+ *                                   device) after one warm-up epoch, and one on the CPU host path
+ *   GpuTimings bandwidth            device-to-device copy of 2 GiB (bytes read + written)
+ *   GpuTimings parity FILE N T [cpu]  T steps and their backward pass on the same inputs, to FILE
+ *                                   (on the CPU backend with "cpu")
+ * </pre>
+ *
+ * Timing protocol: warm-up calls first, then 5 samples, each a run of K back-to-back calls
+ * between two CUDA events with K chosen so that a sample lasts at least 2 ms; the median sample
+ * divided by K is reported.  Inputs are random (gradients spanning 1e-12 to 1e3), never zeros.
+ */
+public final class GpuTimings {
+    static final int UNROLL = 20;
+    static final int SAMPLES = 5;
+    /** Exit status when no CUDA device is usable (run_all.sh reports the stage as skipped). */
+    static final int NO_DEVICE = 3;
+
+    private GpuTimings() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 1) {
+            throw new IllegalArgumentException("usage: GpuTimings step|backward|epoch|bandwidth|parity ...");
+        }
+        if (args[0].equals("parity") && args.length > 4 && args[4].equals("cpu")) {
+            try (Backend cpu = Backend.cpu(0)) {
+                parity(cpu, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+            }
+            return;
+        }
+        if (Backend.cudaDeviceCount() == 0) {
+            System.out.println("SKIP no CUDA device: " + Backend.cudaUnavailableReason());
+            System.exit(NO_DEVICE);
+        }
+        try (Backend gpu = Backend.cuda(0)) {
+            switch (args[0]) {
+                case "step" -> forEachSize(args[1], n -> timeStep(gpu, n));
+                case "backward" -> forEachSize(args[1], n -> timeBackward(gpu, n));
+                case "epoch" -> timeEpochs(gpu, Integer.parseInt(args[1]));
+                case "bandwidth" -> timeCopy(gpu);
+                case "parity" -> parity(gpu, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+                default -> throw new IllegalArgumentException("unknown mode " + args[0]);
+            }
+        }
+    }
+
+    private interface Size {
+        void run(int n) throws IOException;
+    }
+
+    /** Runs each size; one that does not fit in device memory is reported and skipped. */
+    private static void forEachSize(String list, Size body) throws IOException {
+        for (String s : list.split(",")) {
+            int n = (int) Double.parseDouble(s);
+            try {
+                body.run(n);
+            } catch (L2lException e) {
+                System.out.println("SKIP n=" + n + ": " + e.getMessage());
+            }
+        }
+    }
+
+    static OptimizerCheckpoint shipped() throws IOException {
+        return OptimizerCheckpoint.shippedMnist();
+    }
+
+    static float[] spanningGradients(int n, SplittableRandom rnd) {
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) {
+            double mag = Math.pow(10, -12 + 15 * rnd.nextDouble());
+            g[i] = (float) (rnd.nextBoolean() ? mag : -mag);
+        }
+        return g;
+    }
+
+    static float[] uniform(int n, double a, SplittableRandom rnd) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) ((2 * rnd.nextDouble() - 1) * a);
+        }
+        return v;
+    }
+
+    /** Median milliseconds per call of {@code call}, by the protocol of the class comment. */
+    static double time(Backend gpu, Runnable call, int warmup) {
+        for (int i = 0; i < warmup; i++) {
+            call.run();
+        }
+        try (CudaEvents events = CudaEvents.open(gpu)) {
+            double single = sample(gpu, events, call, 1);
+            int k = (int) Math.max(1, Math.min(1000, Math.ceil(2.0 / Math.max(single, 1e-3))));
+            double[] samples = new double[SAMPLES];
+            for (int s = 0; s < SAMPLES; s++) {
+                samples[s] = sample(gpu, events, call, k) / k;
+            }
+            Arrays.sort(samples);
+            return samples[SAMPLES / 2];
+        }
+    }
+
+    private static double sample(Backend gpu, CudaEvents events, Runnable call, int k) {
+        gpu.synchronize();
+        if (events != null) {
+            events.start();
+            for (int i = 0; i < k; i++) {
+                call.run();
+            }
+            return events.stopMillis();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < k; i++) {
+            call.run();
+        }
+        gpu.synchronize();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    static void result(String op, long n, double ms, String extra) {
+        System.out.printf(Locale.ROOT, "RESULT impl=ours op=%s n=%d ms=%.6g%s%n", op, n, ms,
+                extra.isEmpty() ? "" : " " + extra);
+    }
+
+    private static void timeStep(Backend gpu, int n) throws IOException {
+        OptimizerCheckpoint ckpt = shipped();
+        LstmConfig config = ckpt.config();
+        SplittableRandom rnd = new SplittableRandom(n);
+        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+             NativeBuffer phi = gpu.allocateFloats(lstm.phiSize()); NativeBuffer theta = gpu.allocateFloats(n);
+             NativeBuffer grad = gpu.allocateFloats(n);
+             NativeBuffer state = gpu.allocateFloats((long) config.stateRows() * n);
+             TensorList tensors = TensorList.of(theta, grad)) {
+            phi.write(ckpt.phi());
+            theta.write(uniform(n, 1, rnd));
+            grad.write(spanningGradients(n, rnd));
+            double ms = time(gpu, () -> lstm.step(phi, tensors, state, null, 0, false), 5);
+            result("step", n, ms, "");
+        }
+    }
+
+    private static void timeBackward(Backend gpu, int n) throws IOException {
+        OptimizerCheckpoint ckpt = shipped();
+        LstmConfig config = ckpt.config();
+        SplittableRandom rnd = new SplittableRandom(n);
+        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+             NativeBuffer phi = gpu.allocateFloats(lstm.phiSize()); NativeBuffer theta = gpu.allocateFloats(n);
+             NativeBuffer grad = gpu.allocateFloats(n);
+             NativeBuffer state = gpu.allocateFloats((long) config.stateRows() * n);
+             TensorList tensors = TensorList.of(theta, grad);
+             UnrollRecord record = new UnrollRecord(gpu, config, n, UNROLL);
+             NativeBuffer dloss = gpu.allocateFloats((long) UNROLL * n);
+             NativeBuffer dphi = gpu.allocateDoubles(lstm.phiSize())) {
+            phi.write(ckpt.phi());
+            theta.write(uniform(n, 1, rnd));
+            grad.write(spanningGradients(n, rnd));
+            float[] d = uniform(n, 1e-3, rnd);
+            for (int s = 0; s < UNROLL; s++) {
+                dloss.write((long) s * n, d, 0, n);
+            }
+            Runnable unroll = () -> {
+                for (int s = 0; s < UNROLL; s++) {
+                    lstm.step(phi, tensors, state, record, s, false);
+                }
+            };
+            double steps = time(gpu, unroll, 1);
+            result("recorded_unroll", n, steps, "steps=" + UNROLL);
+            double ms = time(gpu, () -> lstm.backward(phi, record, UNROLL, dloss, null, dphi, null, null, false), 2);
+            result("backward", n, ms, "steps=" + UNROLL);
+        }
+    }
+
+    private static void timeCopy(Backend gpu) {
+        long floats = 1L << 29;  // 2 GiB
+        try (NativeBuffer a = gpu.allocateFloats(floats); NativeBuffer b = gpu.allocateFloats(floats)) {
+            a.write(0, uniform(1 << 20, 1, new SplittableRandom(1)), 0, 1 << 20);
+            double ms = time(gpu, () -> b.copyFrom(a, 0, 0, floats), 3);
+            double bytes = 2.0 * 4 * floats;
+            System.out.printf(Locale.ROOT, "RESULT impl=ours op=copy n=%d ms=%.6g gbps=%.1f%n", floats, ms,
+                    bytes / ms / 1e6);
+        }
+    }
+
+    /** MNIST-shaped random data (50,000 x 784, 10 classes): the same work as MNIST's training split. */
+    static Dataset mnistShaped() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int size = 50_000;
+        float[] images = new float[size * 784];
+        for (int i = 0; i < images.length; i++) {
+            images[i] = (float) rnd.nextDouble();
+        }
+        int[] labels = new int[size];
+        for (int i = 0; i < size; i++) {
+            labels[i] = rnd.nextInt(10);
+        }
+        return new Dataset(images, labels, 784, 10);
+    }
+
+    private static void timeEpochs(Backend gpu, int epochs) {
+        MlpFamily family = new MlpFamily(mnistShaped(), MlpSpec.paper());
+        MetaTrainingOptions options = MetaTrainingOptions.defaults().withEpochs(epochs + 1)
+                .withEvaluation(Integer.MAX_VALUE, 1);
+        double gpuMs;
+        try (ResidentMlpFamily resident = new ResidentMlpFamily(family, gpu)) {
+            gpuMs = medianEpochMillis(gpu, resident, options);
+        }
+        result("epoch", family.dimension(), gpuMs, "where=cuda-resident steps=" + options.horizon());
+        try (Backend cpu = Backend.cpu(0)) {
+            double cpuMs = medianEpochMillis(cpu, family, options.withEpochs(3));
+            System.out.printf(Locale.ROOT, "RESULT impl=cpu op=epoch n=%d ms=%.6g where=cpu-host threads=%d%n",
+                    family.dimension(), cpuMs, cpu.threads());
+        }
+    }
+
+    /** Wall time per epoch (each ends with a read of dphi, so the device work is done), warm-up excluded. */
+    private static double medianEpochMillis(Backend backend, OptimizeeFamily family, MetaTrainingOptions options) {
+        List<Long> marks = new ArrayList<>();
+        try (MetaTrainer trainer = new MetaTrainer(backend, LstmConfig.paperMnist(), family, family, options)) {
+            marks.add(System.nanoTime());
+            trainer.train(new MetaTrainer.Listener() {
+                @Override
+                public void epochDone(int done, double metaLoss) {
+                    marks.add(System.nanoTime());
+                    System.out.printf(Locale.ROOT, "# %s epoch %d: meta-loss %.4f%n", backend.kind(), done, metaLoss);
+                }
+            });
+        }
+        double[] ms = new double[marks.size() - 2];
+        for (int i = 2; i < marks.size(); i++) {
+            ms[i - 2] = (marks.get(i) - marks.get(i - 1)) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms[ms.length / 2];
+    }
+
+    /**
+     * The parity file: phi (the shipped optimizer), the inputs theta_0 = 0 (so that theta_t is the
+     * sum of the updates), the state before step 0, the gradient inputs x [T][n] and the weights
+     * dL/d delta [T][n]; and our outputs theta [T][n] after each step, the final state, and dphi
+     * (float64) of L = sum_t sum_i dloss[t][i] delta_t[i].
+     */
+    private static void parity(Backend backend, Path file, int n, int steps) throws IOException {
+        OptimizerCheckpoint ckpt = shipped();
+        LstmConfig config = ckpt.config();
+        int rows = config.stateRows();
+        SplittableRandom rnd = new SplittableRandom(2024);
+        float[] state0 = uniform(rows * n, 0.5, rnd);
+        float[] xs = new float[steps * n];
+        float[] dl = new float[steps * n];
+        float[] thetas = new float[steps * n];
+        for (int s = 0; s < steps; s++) {
+            System.arraycopy(spanningGradients(n, rnd), 0, xs, s * n, n);
+            System.arraycopy(uniform(n, 1, rnd), 0, dl, s * n, n);
+        }
+        float[] finalState;
+        double[] dphiOut;
+        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
+             NativeBuffer phi = backend.allocateFloats(lstm.phiSize()); NativeBuffer theta = backend.allocateFloats(n);
+             NativeBuffer grad = backend.allocateFloats(n); NativeBuffer state = backend.allocateFloats((long) rows * n);
+             TensorList tensors = TensorList.of(theta, grad);
+             UnrollRecord record = new UnrollRecord(backend, config, n, steps);
+             NativeBuffer dloss = backend.allocateFloats((long) steps * n);
+             NativeBuffer dphi = backend.allocateDoubles(lstm.phiSize())) {
+            phi.write(ckpt.phi());
+            state.write(state0);
+            dloss.write(dl);
+            for (int s = 0; s < steps; s++) {
+                grad.write(0, xs, s * n, n);
+                lstm.step(phi, tensors, state, record, s, true);
+                theta.read(0, thetas, s * n, n);
+            }
+            finalState = state.toFloatArray();
+            lstm.backward(phi, record, steps, dloss, null, dphi, null, null, true);
+            dphiOut = dphi.toDoubleArray();
+        }
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("phi", Tensor.ofFloats(new long[] {ckpt.phi().length}, ckpt.phi()));
+        t.put("state0", Tensor.ofFloats(new long[] {rows, n}, state0));
+        t.put("x", Tensor.ofFloats(new long[] {steps, n}, xs));
+        t.put("dloss", Tensor.ofFloats(new long[] {steps, n}, dl));
+        t.put("theta", Tensor.ofFloats(new long[] {steps, n}, thetas));
+        t.put("state", Tensor.ofFloats(new long[] {rows, n}, finalState));
+        t.put("dphi", Tensor.ofDoubles(new long[] {dphiOut.length}, dphiOut));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("widths", Arrays.toString(config.widths()).replaceAll("[\\[\\] ]", ""));
+        meta.put("preprocessing", config.preprocessing().name());
+        meta.put("p", Double.toString(config.p()));
+        meta.put("output_scale", Double.toString(config.outputScale()));
+        meta.put("log_epsilon", Boolean.toString(config.logEpsilon()));
+        Safetensors.write(file, t, meta);
+        System.out.println("# wrote " + file + " (n = " + n + ", T = " + steps + ")");
+    }
+}

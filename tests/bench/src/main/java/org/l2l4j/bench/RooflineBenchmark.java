@@ -1,0 +1,98 @@
+package org.l2l4j.bench;
+
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * This machine's limits, measured by the native probes ({@link CpuProbes}) on the kernel set the
+ * CPU backend chose, with 1 or 2 threads: the float32 multiply-add peak ({@value #FMA_FLOPS_PER_THREAD}
+ * operations per thread per call), the memory bandwidth of STREAM's triad over three arrays of
+ * {@value #TRIAD_FLOATS} floats (12 bytes per element counted; 384 MB in all, far beyond the
+ * last-level cache), and the cell update alone ({@value #CELL_TILES_PER_THREAD} tiles of
+ * {@value CpuProbes#CELL_TILE_COORDINATES} coordinates x {@value CpuProbes#CELL_TILE_UNITS} units per
+ * thread per call), the transcendental part of the step.
+ * {@link BenchReport} turns the times into GFLOP/s, GB/s and ns per coordinate-unit.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+@State(Scope.Benchmark)
+public class RooflineBenchmark {
+    /** Operations per thread per call of {@link #fmaPeak}: 3 x 2^30, exact on every kernel set. */
+    public static final long FMA_FLOPS_PER_THREAD = 3L << 30;
+    /** Floats per array of {@link #triad}. */
+    public static final int TRIAD_FLOATS = 1 << 25;
+    /** Bytes STREAM counts per element of the triad: b and c read, a written. */
+    public static final int TRIAD_BYTES_PER_ELEMENT = 12;
+    /** Tiles per thread per call of {@link #cells}. */
+    public static final long CELL_TILES_PER_THREAD = 20_000;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Backend backend;
+    private NativeBuffer a;
+    private NativeBuffer b;
+    private NativeBuffer c;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        backend = Backend.cpu(threads);
+        long done = CpuProbes.fmaPeak(backend, FMA_FLOPS_PER_THREAD);
+        if (done != threads * FMA_FLOPS_PER_THREAD) {
+            throw new IllegalStateException("the multiply-add probe did " + done + " operations, expected "
+                    + threads * FMA_FLOPS_PER_THREAD);
+        }
+        System.out.println("CPU kernels: " + backend.cpuIsa());
+        a = backend.allocateFloats(TRIAD_FLOATS);
+        b = backend.allocateFloats(TRIAD_FLOATS);
+        c = backend.allocateFloats(TRIAD_FLOATS);
+        float[] ones = new float[TRIAD_FLOATS];
+        Arrays.fill(ones, 1f);
+        b.write(ones);
+        c.write(ones);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        a.close();
+        b.close();
+        c.close();
+        backend.close();
+    }
+
+    /** Independent multiply-add chains on full vector registers. */
+    @Benchmark
+    public long fmaPeak() {
+        return CpuProbes.fmaPeak(backend, FMA_FLOPS_PER_THREAD);
+    }
+
+    /** a = b + s c over arrays far larger than the last-level cache. */
+    @Benchmark
+    public void triad() {
+        CpuProbes.triad(backend, a, b, c, 0.5f);
+    }
+
+    /** The step's cell update alone (3 sigmoids, 2 tanh and the products per unit). */
+    @Benchmark
+    public void cells() {
+        CpuProbes.cells(backend, CELL_TILES_PER_THREAD);
+    }
+}
