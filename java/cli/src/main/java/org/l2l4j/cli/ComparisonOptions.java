@@ -1,5 +1,6 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.eval.Comparison;
 import picocli.CommandLine.Option;
 
 /** The size of a {@link Comparison}: paired test runs, steps per run and tuning functions. */

@@ -3,7 +3,15 @@ package org.l2l4j.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import org.knowm.xchart.XYChart;
+import org.l2l4j.eval.Comparison;
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
+import org.l2l4j.plots.LossPlot;
+import org.l2l4j.report.LossCurves;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import picocli.CommandLine.Command;
@@ -63,15 +71,28 @@ final class EvaluateCommand extends CliCommand {
         }
     }
 
+    /**
+     * Writes a comparison's files ({@link Comparison.Result#write}) and its plot, loss.png and
+     * loss.svg (unless every optimizer diverged).
+     *
+     * @return the names of the files written
+     */
+    static List<String> write(Comparison.Result result, Path folder) throws IOException {
+        List<String> files = new ArrayList<>(result.write(folder));
+        Optional<LossCurves> curves = result.curves();
+        if (curves.isPresent()) {
+            XYChart chart = LossPlot.chart(curves.get(), result.title());
+            LossPlot.writePng(chart, folder.resolve("loss.png"));
+            LossPlot.writeSvg(chart, folder.resolve("loss.svg"));
+            files.addAll(List.of("loss.png", "loss.svg"));
+        }
+        return files;
+    }
+
     /** The problem the checkpoint was trained on, from its metadata. */
     private Problem trainedOn(OptimizerCheckpoint learned) {
         String key = learned.description().get("problem");
-        for (Problem p : Problem.values()) {
-            if (p.key().equals(key)) {
-                return p;
-            }
-        }
-        throw invalid("--problem is needed: " + optimizer.describe() + " does not say which problem it was trained on");
+        return Problem.ofKey(key).orElseThrow(() -> invalid("--problem is needed: " + optimizer.describe() + " does not say which problem it was trained on"));
     }
 
     /**
@@ -81,8 +102,8 @@ final class EvaluateCommand extends CliCommand {
     static Comparison.Result evaluate(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup,
                                       Comparison.Settings settings, Path folder, PrintWriter out) throws IOException {
         String title = setup.title() + ", " + settings.steps() + " steps, test functions";
-        Comparison.Result result = Comparison.run(backend, learned, setup, settings, title);
-        List<String> files = result.write(folder);
+        Comparison.Result result = Comparison.run(backend, learned, setup, settings, title, new ProgressBars());
+        List<String> files = write(result, folder);
         out.println();
         out.print(result.markdown());
         out.println();

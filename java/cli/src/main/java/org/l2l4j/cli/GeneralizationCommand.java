@@ -1,5 +1,8 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.eval.Comparison;
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,8 +85,8 @@ final class GeneralizationCommand extends CliCommand {
                 Comparison.Settings s = new Comparison.Settings(comparison.runs, v.steps(), comparison.tuningFunctions,
                         root.seed(), root.threads());
                 Comparison.Result r = Comparison.run(backend, learned, setup, s,
-                        v.heading() + ": " + setup.title() + ", " + v.steps() + " steps");
-                r.write(out.resolve(v.folder()));
+                        v.heading() + ": " + setup.title() + ", " + v.steps() + " steps", new ProgressBars());
+                EvaluateCommand.write(r, out.resolve(v.folder()));
                 results.add(r);
             }
         }

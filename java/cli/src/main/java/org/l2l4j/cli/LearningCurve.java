@@ -1,5 +1,6 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.eval.Comparison;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;

@@ -1,5 +1,7 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import java.io.IOException;
 import java.util.Arrays;
 import org.l2l4j.optimizees.MlpSpec;

@@ -1,5 +1,6 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.optimizees.ProblemSetup;
 import static org.l2l4j.report.MarkdownSummary.shortNumber;
 
 import java.io.IOException;
@@ -139,14 +140,13 @@ final class TrainingRun {
         TrainingState state;
         double[] seconds;
         double wall;
-        try (Families families = new Families(request.setup(), backend, out);
-             MetaTrainer trainer = new MetaTrainer(backend, request.config(), families.training, families.validation,
-                     o)) {
+        try (MetaTrainer trainer = new MetaTrainer(backend, request.config(), request.setup().training(),
+                request.setup().validation(), o)) {
             if (resumed != null) {
                 trainer.restore(resumed);
             }
             int first = resumed == null ? 0 : resumed.epochs();
-            try (ProgressBar bar = Progress.builder("meta-training", o.epochs())
+            try (ProgressBar bar = ProgressBars.builder("meta-training", o.epochs())
                     .startsFrom(first, Duration.ZERO)
                     .setEtaFunction(p -> eta(p.getCurrent() - first, o.epochs() - p.getCurrent(),
                             p.getElapsedAfterStart(), o.timeBudget()))
@@ -267,41 +267,5 @@ final class TrainingRun {
             byEpochs = budget.minus(elapsed);
         }
         return Optional.of(byEpochs.isNegative() ? Duration.ZERO : byEpochs);
-    }
-
-    /**
-     * The setup's training and validation families, evaluated where the backend computes: on a
-     * CUDA backend the MLPs and their data stay on the device ({@link ResidentMlpFamily}), so an
-     * epoch has no host round trip per step; elsewhere, or when cuBLAS cannot be loaded (said
-     * on {@code out}), the host families as given.
-     */
-    private static final class Families implements AutoCloseable {
-        final OptimizeeFamily training;
-        final OptimizeeFamily validation;
-        private final List<ResidentMlpFamily> resident = new ArrayList<>();
-
-        Families(ProblemSetup setup, Backend backend, PrintWriter out) {
-            OptimizeeFamily t = setup.training();
-            OptimizeeFamily v = setup.validation();
-            if (backend.kind() == BackendKind.CUDA && t instanceof MlpFamily mt && v instanceof MlpFamily mv) {
-                try {
-                    resident.add(new ResidentMlpFamily(mt, backend));
-                    resident.add(new ResidentMlpFamily(mv, backend));
-                    t = resident.get(0);
-                    v = resident.get(1);
-                } catch (L2lException e) {
-                    close();
-                    out.println("The optimizees are evaluated on the host: " + e.getMessage());
-                }
-            }
-            this.training = t;
-            this.validation = v;
-        }
-
-        @Override
-        public void close() {
-            resident.forEach(ResidentMlpFamily::close);
-            resident.clear();
-        }
     }
 }

@@ -1,5 +1,6 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.eval.Comparison;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

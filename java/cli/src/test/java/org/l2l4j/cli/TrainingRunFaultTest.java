@@ -1,5 +1,7 @@
 package org.l2l4j.cli;
 
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

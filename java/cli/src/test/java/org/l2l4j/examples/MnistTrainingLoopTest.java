@@ -13,22 +13,24 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.eval.Trajectory;
+import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.meta.LearnedRollouts;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.RandomData;
 import org.l2l4j.optimizers.HandDesignedRule;
-import org.l2l4j.optimizers.LearnedOptimizer;
 import org.l2l4j.optimizers.LstmOptimizer;
-import org.l2l4j.optimizers.Optimizer;
 import org.l2l4j.optimizers.ParameterOptimizer;
 import picocli.CommandLine;
 
 /**
  * The example's training loop, which registers the MLP's four tensors, takes exactly the
- * trajectory of the evaluation code's vector optimizers on the same optimizee (bitwise), with
- * Adam and with the shipped learned optimizer; on random data of MNIST's shape.  Bad options
+ * trajectory of the evaluation code on the same optimizee (bitwise): with Adam that of
+ * {@link Trajectory} (one registered vector), with the shipped learned optimizer that of
+ * {@link LearnedRollouts}; on random data of MNIST's shape.  Bad options
  * fail with a one-line message before any training, and the usage shows the real defaults.
  */
 class MnistTrainingLoopTest {
@@ -39,8 +41,8 @@ class MnistTrainingLoopTest {
         MlpFamily family = new MlpFamily(RandomData.of(3, 300, 784, 10), MlpSpec.paper());
         try (ParameterOptimizer adam = HandDesignedRule.ADAM.factory(MnistTrainingLoop.ADAM_LEARNING_RATE)
                 .parameterOptimizer();
-             Optimizer reference = HandDesignedRule.ADAM.factory(MnistTrainingLoop.ADAM_LEARNING_RATE)
-                     .create(family.dimension())) {
+             ParameterOptimizer reference = HandDesignedRule.ADAM.factory(MnistTrainingLoop.ADAM_LEARNING_RATE)
+                     .parameterOptimizer()) {
             MnistTrainingLoop.Run run = MnistTrainingLoop.train(family.sample(5), adam, STEPS);
             assertEquals(List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"), adam.tensorNames());
             assertEquals(family.dimension(), adam.coordinates());
@@ -51,11 +53,13 @@ class MnistTrainingLoopTest {
         OptimizerCheckpoint shipped = OptimizerCheckpoint.shippedMnist();
         try (ParameterOptimizer learned = LstmOptimizer.builder(shipped).build();
              Backend backend = Backend.cpu(0);
-             Optimizer reference = new LearnedOptimizer(backend, shipped.config(), shipped.phi(), family.dimension())) {
+             CoordinatewiseLstm lstm = new CoordinatewiseLstm(shipped.config());
+             NativeBuffer phi = backend.allocateFloats(shipped.phi().length)) {
+            phi.write(shipped.phi());
             MnistTrainingLoop.Run run = MnistTrainingLoop.train(family.sample(5), learned, STEPS);
-            float[] theta = new float[family.dimension()];
-            assertArrayEquals(Trajectory.run(family.sample(5), reference, STEPS, theta), run.losses());
-            assertArrayEquals(theta, run.theta());
+            LearnedRollouts.Result reference = LearnedRollouts.run(backend, lstm, phi, family, new long[] {5}, STEPS);
+            assertArrayEquals(reference.losses()[0], run.losses());
+            assertArrayEquals(reference.finalParameters()[0], run.theta());
         }
     }
 

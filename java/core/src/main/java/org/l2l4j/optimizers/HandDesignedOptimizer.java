@@ -11,16 +11,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The optimizers of {@link HandDesignedRule}: argument and state checks and the step count t
- * here, one update per subclass.  State in double precision, one vector per kind of state,
- * named as in {@code torch.optim}'s state (for saving it).
+ * The update rules of {@link HandDesignedRule} on one parameter vector of n coordinates, for
+ * {@link HandDesignedParameterOptimizer}: the step count t here, one update per subclass.  State
+ * in double precision, one vector per kind of state, named as in {@code torch.optim}'s state (for
+ * saving it).
  */
-abstract class HandDesignedOptimizer implements Optimizer {
+abstract class HandDesignedOptimizer {
 
     final int n;
     final double lr;
     private long steps;
-    private boolean closed;
 
     HandDesignedOptimizer(int dimension, double learningRate) {
         if (dimension < 1) {
@@ -30,13 +30,22 @@ abstract class HandDesignedOptimizer implements Optimizer {
         this.lr = learningRate;
     }
 
-    @Override
-    public final void step(float[] theta, float[] gradient) {
-        if (closed) {
-            throw new IllegalStateException("optimizer is closed");
-        }
-        checkLength(theta, "theta");
-        checkLength(gradient, "gradient");
+    /**
+     * The rule {@code rule} with learning rate {@code learningRate} for n = {@code dimension}
+     * coordinates, its state zero.
+     */
+    static HandDesignedOptimizer of(HandDesignedRule rule, int dimension, double learningRate) {
+        return switch (rule) {
+            case SGD -> new Sgd(dimension, learningRate);
+            case MOMENTUM -> new HeavyBall(dimension, learningRate, false);
+            case NAG -> new HeavyBall(dimension, learningRate, true);
+            case RMSPROP -> new RmsProp(dimension, learningRate);
+            case ADAM -> new Adam(dimension, learningRate);
+        };
+    }
+
+    /** One step: updates {@code theta} (length n) in place from {@code gradient} (length n). */
+    final void step(float[] theta, float[] gradient) {
         steps++;
         update(theta, gradient);
     }
@@ -70,24 +79,8 @@ abstract class HandDesignedOptimizer implements Optimizer {
         this.steps = stepCount;
     }
 
-    /** Marks the optimizer closed; later steps throw. */
-    @Override
-    public final void close() {
-        closed = true;
-    }
-
     /** One step on arrays of checked lengths. */
     abstract void update(float[] theta, float[] g);
-
-    private void checkLength(float[] a, String what) {
-        if (a == null) {
-            throw new NullPointerException(what);
-        }
-        if (a.length != n) {
-            throw new IllegalArgumentException(what + " has length " + a.length + ", expected "
-                    + n);
-        }
-    }
 
     /** theta -= lr g. */
     static final class Sgd extends HandDesignedOptimizer {

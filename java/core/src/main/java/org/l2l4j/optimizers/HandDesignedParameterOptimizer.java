@@ -12,7 +12,7 @@ import org.l2l4j.safetensors.Tensor;
 /**
  * A {@link HandDesignedRule} behind the {@link ParameterOptimizer} interface: each step gathers
  * the registered tensors into one parameter vector and one gradient vector of n coordinates
- * (allocated once, at the first step), rejects NaN and infinite values, runs the rule's
+ * (allocated once, at the first step), rejects NaN and infinite values (unless told not to), runs the rule's
  * {@link HandDesignedOptimizer} on them, and writes the parameters back.  State file: the step
  * count and the rule's state vectors (float64 [n] each, named as in {@code torch.optim}); the
  * settings hold the learning rate.  Loading requires every state value finite and the second
@@ -21,6 +21,7 @@ import org.l2l4j.safetensors.Tensor;
  */
 final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     private final HandDesignedRule.Factory factory;
+    private final boolean checkFinite;
     private Registered[] tensors;
     private int[] offsets;
     private float[] theta;
@@ -29,8 +30,9 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     private FloatBuffer gradientView;
     private HandDesignedOptimizer optimizer;
 
-    HandDesignedParameterOptimizer(HandDesignedRule.Factory factory) {
+    HandDesignedParameterOptimizer(HandDesignedRule.Factory factory, boolean checkFinite) {
         this.factory = factory;
+        this.checkFinite = checkFinite;
     }
 
     @Override
@@ -50,7 +52,7 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
         gradient = new float[(int) n];
         thetaView = FloatBuffer.wrap(theta);
         gradientView = FloatBuffer.wrap(gradient);
-        optimizer = (HandDesignedOptimizer) factory.create((int) n);
+        optimizer = rule((int) n);
     }
 
     @Override
@@ -59,8 +61,10 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
             tensors[k].parameter().copyTo(thetaView, offsets[k]);
             tensors[k].gradient().copyTo(gradientView, offsets[k]);
         }
-        requireFinite(gradient, "gradient");
-        requireFinite(theta, "parameter");
+        if (checkFinite) {
+            requireFinite(gradient, "gradient");
+            requireFinite(theta, "parameter");
+        }
         optimizer.step(theta, gradient);
         for (int k = 0; k < tensors.length; k++) {
             tensors[k].parameter().copyFrom(thetaView, offsets[k]);
@@ -94,7 +98,7 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     @Override
     Map<String, Tensor> stateTensors(long n) {
         requireDimension(n);
-        HandDesignedOptimizer live = optimizer != null ? optimizer : (HandDesignedOptimizer) factory.create((int) n);
+        HandDesignedOptimizer live = optimizer != null ? optimizer : rule((int) n);
         Map<String, Tensor> out = new LinkedHashMap<>();
         live.state().forEach((name, v) -> out.put(name, Tensor.ofDoubles(new long[] {v.length}, v)));
         return out;
@@ -103,7 +107,7 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     @Override
     Runnable restore(Path file, ParameterOptimizerState saved, long n) throws IOException {
         requireDimension(n);
-        HandDesignedOptimizer rule = (HandDesignedOptimizer) factory.create(1);
+        HandDesignedOptimizer rule = rule(1);
         if (!saved.values().keySet().equals(rule.state().keySet())) {
             throw new CheckpointFormatException(file, "holds the state tensors " + saved.values().keySet() + ", "
                     + kind() + " has " + rule.state().keySet());
@@ -114,6 +118,11 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
             values.put(name, saved.finiteDoubles(file, name, min, n));
         }
         return () -> optimizer.restore(saved.steps(), values);
+    }
+
+    /** The rule's optimizer for n coordinates, with zero state. */
+    private HandDesignedOptimizer rule(int n) {
+        return HandDesignedOptimizer.of(factory.rule(), n, factory.learningRate());
     }
 
     @Override

@@ -2,10 +2,6 @@ package org.l2l4j.optimizers;
 
 import java.math.BigDecimal;
 import java.math.MathContext;
-import org.l2l4j.optimizers.HandDesignedOptimizer.Adam;
-import org.l2l4j.optimizers.HandDesignedOptimizer.HeavyBall;
-import org.l2l4j.optimizers.HandDesignedOptimizer.RmsProp;
-import org.l2l4j.optimizers.HandDesignedOptimizer.Sgd;
 
 /**
  * The paper's hand-designed baselines (Andrychowicz et al. 2016, section 3),
@@ -74,7 +70,7 @@ public enum HandDesignedRule {
     }
 
     /**
-     * A factory of fresh optimizers following this rule with learning rate lr.
+     * The optimizers of this rule with learning rate lr.
      *
      * @throws IllegalArgumentException if {@code learningRate} is not finite and positive
      */
@@ -88,7 +84,7 @@ public enum HandDesignedRule {
      * @param rule         the update rule
      * @param learningRate lr, finite and positive
      */
-    public record Factory(HandDesignedRule rule, double learningRate) implements OptimizerFactory {
+    public record Factory(HandDesignedRule rule, double learningRate) {
 
         /**
          * @throws NullPointerException     if {@code rule} is null
@@ -105,7 +101,6 @@ public enum HandDesignedRule {
         }
 
         /** E.g. {@code "Adam(lr=0.00316)"}: the rule and lr to three significant digits. */
-        @Override
         public String name() {
             return rule.displayName + "(lr="
                     + new BigDecimal(learningRate).round(new MathContext(3)).stripTrailingZeros()
@@ -113,33 +108,26 @@ public enum HandDesignedRule {
         }
 
         /**
-         * A fresh optimizer with zero state.
-         *
-         * @throws IllegalArgumentException if {@code dimension < 1}
-         */
-        @Override
-        public Optimizer create(int dimension) {
-            return switch (rule) {
-                case SGD -> new Sgd(dimension, learningRate);
-                case MOMENTUM -> new HeavyBall(dimension, learningRate, false);
-                case NAG -> new HeavyBall(dimension, learningRate, true);
-                case RMSPROP -> new RmsProp(dimension, learningRate);
-                case ADAM -> new Adam(dimension, learningRate);
-            };
-        }
-
-        /**
          * A fresh optimizer of registered tensors following this rule, for training loops: the
          * {@link ParameterOptimizer} counterpart of {@link LstmOptimizer}.  Its state (zero at
          * creation) covers the n coordinates of all registered tensors, in registration order,
          * and is allocated at the first step; every step rejects NaN and infinite gradients and
-         * parameters.  The state file holds the step count and the rule's state vectors
+         * parameters ({@link #parameterOptimizer(boolean)} can turn that off).  The state file holds the step count and the rule's state vectors
          * (float64 [n], named as in {@code torch.optim}: {@code momentum_buffer},
          * {@code square_avg}, {@code exp_avg}, {@code exp_avg_sq}); loading requires the same
          * rule and learning rate.  At most 2^31 - 9 coordinates.
          */
         public ParameterOptimizer parameterOptimizer() {
-            return new HandDesignedParameterOptimizer(this);
+            return parameterOptimizer(true);
+        }
+
+        /**
+         * As {@link #parameterOptimizer()}; with {@code checkFinite} false a step does not check
+         * the values, and a NaN or infinite gradient propagates into the parameters as the rule's
+         * arithmetic makes it (what evaluation records for a diverging learning rate).
+         */
+        public ParameterOptimizer parameterOptimizer(boolean checkFinite) {
+            return new HandDesignedParameterOptimizer(this, checkFinite);
         }
     }
 }

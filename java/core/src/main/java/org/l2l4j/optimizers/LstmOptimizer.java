@@ -19,7 +19,7 @@ import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.backend.Status;
-import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.LstmStepper;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.safetensors.CheckpointFormatException;
@@ -49,7 +49,8 @@ import org.l2l4j.safetensors.Tensor;
  * }</pre>
  *
  * <p><b>One native call per step.</b> All registered tensors, of any sizes, are stepped by one
- * fused native call ({@link org.l2l4j.lstm.CoordinatewiseLstm#step}) over one state buffer of
+ * fused native call ({@link LstmStepper}, the library's one path for stepping the LSTM) over one
+ * state buffer of
  * S x n floats, tensor 0's coordinates first.  Tensors in native memory that the kernels can
  * address (on a CPU backend: direct {@link FloatBuffer}s in native byte order and
  * {@link org.bytedeco.javacpp.FloatPointer}s; on CUDA: device memory, {@link #registerDevice})
@@ -100,8 +101,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
     private NativeBuffer staged;
     private NativeBuffer hostMirror;
     private FloatBuffer stagingView;
-    private NativeBuffer state;
-    private TensorList list;
+    private LstmStepper stepper;
     private boolean synchronizeAfterStep;
 
     /**
@@ -329,16 +329,13 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
                 stagingView = staged.hostFloats();
             }
         }
-        LstmConfig config = phi.config();
-        if (config.stateRows() > 0) {
-            state = resources.own(backend.allocateFloats(config.stateRows() * n));
-        }
         TensorList.Builder b = TensorList.builder(backend);
         for (int k = 0; k < tensors.length; k++) {
             b.addAddresses(address(tensors[k].parameter(), parameterSlots[k]),
                     address(tensors[k].gradient(), gradientSlots[k]), tensors[k].length());
         }
-        list = resources.own(b.build());
+        TensorList list = resources.own(b.build());
+        stepper = resources.own(new LstmStepper(phi.lstm(), phi.buffer(), list));
         synchronizeAfterStep = cuda && stagedParameters == 0;
         resources.description = "an LstmOptimizer of the tensors "
                 + registered.stream().map(Registered::name).toList();
@@ -362,7 +359,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
             staged.copyFrom(hostMirror, 0, 0, staged.length());
         }
         try {
-            phi.lstm().step(phi.buffer(), list, state, null, 0, checkFinite);
+            stepper.step(checkFinite);
         } catch (L2lException e) {
             if (e.status() == Status.NON_FINITE) {
                 throw nonFinite(e);
@@ -410,7 +407,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
                         + " file's tensor limit of " + Tensor.MAX_BYTES + " bytes");
             }
             out.put("hidden_state", Tensor.ofFloats(new long[] {rows, n},
-                    state != null ? state.toFloatArray() : new float[(int) (rows * n)]));
+                    stepper != null ? stepper.state().toFloatArray() : new float[(int) (rows * n)]));
         }
         return out;
     }
@@ -435,7 +432,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
         float[] hidden = rows > 0 ? saved.finiteFloats(file, "hidden_state", rows, n) : null;
         return () -> {
             if (hidden != null) {
-                state.write(hidden);
+                stepper.state().write(hidden);
             }
         };
     }

@@ -18,8 +18,8 @@ class HandDesignedParameterOptimizerTest {
     void equalsTheVectorOptimizerOnTheConcatenatedVector(HandDesignedRule rule) {
         HandDesignedRule.Factory factory = rule.factory(0.03);
         try (MixedTensors tensors = new MixedTensors(21, 17, 3, 64, 2, 5, 1);
-             ParameterOptimizer registered = factory.parameterOptimizer();
-             Optimizer vector = factory.create(tensors.coordinates())) {
+             ParameterOptimizer registered = factory.parameterOptimizer()) {
+            HandDesignedOptimizer vector = HandDesignedOptimizer.of(rule, tensors.coordinates(), 0.03);
             tensors.register(registered);
             float[] theta = tensors.parameters();
             for (int t = 0; t < 6; t++) {

@@ -14,8 +14,7 @@ import java.util.function.DoubleFunction;
 import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizers.HandDesignedRule;
-import org.l2l4j.optimizers.Optimizer;
-import org.l2l4j.optimizers.OptimizerFactory;
+import org.l2l4j.optimizers.ParameterOptimizer;
 
 /**
  * Tunes the learning rate of an optimizer by validation, as the paper does for its baselines (section 3): a log
@@ -115,18 +114,19 @@ public final class LearningRateTuner {
     }
 
     /**
-     * Tunes a hand-designed rule's learning rate; see
-     * {@link #tune(DoubleFunction, OptimizeeFamily, long[], int)}.
+     * Tunes a hand-designed rule's learning rate (its optimizers do not check values, so that a
+     * diverging rate scores +infinity); see {@link #tune(DoubleFunction, OptimizeeFamily, long[], int)}.
      */
     public Result tune(HandDesignedRule rule, OptimizeeFamily family, long[] seeds, int steps) {
         Objects.requireNonNull(rule, "rule");
-        return tune(rule::factory, family, seeds, steps);
+        return tune(lr -> rule.factory(lr).parameterOptimizer(false), family, seeds, steps);
     }
 
     /**
      * Tunes the learning rate of the optimizers made by {@code optimizers}.
      *
-     * @param optimizers the optimizer factory for a learning rate
+     * @param optimizers a fresh optimizer for a learning rate, with no tensor registered, for each
+     *                   trajectory (called from the tuner's threads; closed after the trajectory)
      * @param family     the validation functions' family
      * @param seeds      the validation functions: one optimizee per seed, at least one
      * @param steps      K, the trajectory length, at least 1
@@ -135,7 +135,7 @@ public final class LearningRateTuner {
      * @throws IllegalArgumentException if {@code seeds} is empty or {@code steps < 1}
      * @throws CancellationException    if the calling thread is interrupted
      */
-    public Result tune(DoubleFunction<? extends OptimizerFactory> optimizers,
+    public Result tune(DoubleFunction<? extends ParameterOptimizer> optimizers,
             OptimizeeFamily family, long[] seeds, int steps) {
         Objects.requireNonNull(optimizers, "optimizers");
         Objects.requireNonNull(family, "family");
@@ -212,14 +212,13 @@ public final class LearningRateTuner {
 
     /** Runs every (rate, seed) of {@code grid} on the pool; records each rate's mean final loss. */
     private static void score(List<Integer> grid,
-            DoubleFunction<? extends OptimizerFactory> optimizers, OptimizeeFamily family, long[] seeds, int steps, ExecutorService pool,
-            TreeMap<Integer, Double> means) {
+            DoubleFunction<? extends ParameterOptimizer> optimizers, OptimizeeFamily family, long[] seeds, int steps,
+            ExecutorService pool, TreeMap<Integer, Double> means) {
         List<Future<Double>> finals = new ArrayList<>();
         for (int k : grid) {
-            OptimizerFactory factory = Objects.requireNonNull(optimizers.apply(learningRate(k)),
-                    "optimizer factory for learning rate " + learningRate(k));
+            double lr = learningRate(k);
             for (long seed : seeds) {
-                finals.add(pool.submit(() -> finalLoss(factory, family.sample(seed), steps)));
+                finals.add(pool.submit(() -> finalLoss(optimizers, lr, family.sample(seed), steps)));
             }
         }
         for (int i = 0; i < grid.size(); i++) {
@@ -232,8 +231,10 @@ public final class LearningRateTuner {
     }
 
     /** f(theta_K) of one trajectory, +infinity if not finite. */
-    private static double finalLoss(OptimizerFactory factory, Optimizee f, int steps) {
-        try (Optimizer optimizer = factory.create(f.dimension())) {
+    private static double finalLoss(DoubleFunction<? extends ParameterOptimizer> optimizers, double lr, Optimizee f,
+                                    int steps) {
+        try (ParameterOptimizer optimizer = Objects.requireNonNull(optimizers.apply(lr),
+                "optimizer for learning rate " + lr)) {
             double last = Trajectory.run(f, optimizer, steps)[steps];
             return Double.isFinite(last) ? last : Double.POSITIVE_INFINITY;
         }

@@ -11,8 +11,8 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  * Runs the learned optimizer (forward only) on many optimizees at once: groups of up to
  * {@link #GROUP} functions share one native step per time step.  Each function's trajectory is
  * exactly what a lone run would give: the LSTM is coordinatewise and each optimizee keeps its
- * own minibatch stream.  A {@link org.l2l4j.optimizees.ResidentFamily} on the backend is
- * evaluated in place there, its losses read once per group.
+ * own minibatch stream.  A {@link org.l2l4j.optimizees.ResidentFamily} on the backend (a family
+ * placed by {@link PlacedFamily}) is evaluated in place there, its losses read once per group.
  */
 public final class LearnedRollouts {
     /** Functions per native call. */
@@ -39,10 +39,10 @@ public final class LearnedRollouts {
         float[][] finals = new float[seeds.length][];
         for (int first = 0; first < seeds.length; first += GROUP) {
             int count = Math.min(GROUP, seeds.length - first);
-            try (OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family, count, 0, steps + 1)) {
+            try (OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, phi, family, count, 0, steps + 1)) {
                 batch.start(Arrays.copyOfRange(seeds, first, first + count), 1.0);
                 for (int t = 1; t <= steps; t++) {
-                    batch.advance(phi, -1, t);
+                    batch.advance(-1, t);
                 }
                 double[][] f = batch.losses(steps + 1);
                 for (int j = 0; j < count; j++) {

@@ -1,6 +1,8 @@
 package org.l2l4j.meta;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
@@ -27,11 +29,12 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  *       phi so far is kept (never chosen by the training meta-loss).</li>
  * </ul>
  *
- * <p>A training family that is a {@link org.l2l4j.optimizees.ResidentFamily} on the backend is
- * evaluated in place: on CUDA, theta, the gradients, every coordinate's state and the backward
- * record then stay on the device for the whole epoch, and each unroll reads back only its
- * losses (T B values) and dL/dphi, and writes phi.  Other families are evaluated on the host,
- * theta and the gradients crossing at every step.
+ * <p>The training and validation families are placed on the backend once, at construction
+ * ({@link PlacedFamily}): a family with a resident form there is evaluated in place (MLPs on a CPU
+ * or CUDA backend, quadratics on a CPU backend).  On CUDA, theta, the gradients, every
+ * coordinate's state and the backward record then stay on the device for the whole epoch, and
+ * each unroll reads back only its losses (T B values) and dL/dphi, and writes phi.  Other
+ * families are evaluated on the host, theta and the gradients crossing at every step.
  *
  * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
  * Adam's state and the skip counter are as before it (see {@link #train}).
@@ -44,6 +47,8 @@ public final class MetaTrainer implements AutoCloseable {
     private final LstmConfig config;
     private final OptimizeeFamily training;
     private final OptimizeeFamily validation;
+    /** What the constructor allocated, closed in reverse order by {@link #close()}. */
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final MetaTrainingOptions options;
     private final CoordinatewiseLstm lstm;
     private final MetaAdam adam;
@@ -90,31 +95,39 @@ public final class MetaTrainer implements AutoCloseable {
                        MetaTrainingOptions options) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.config = Objects.requireNonNull(config, "config");
-        this.training = Objects.requireNonNull(training, "training");
-        this.validation = Objects.requireNonNull(validation, "validation");
+        Objects.requireNonNull(training, "training");
+        Objects.requireNonNull(validation, "validation");
         this.options = Objects.requireNonNull(options, "options");
         if (training.dimension() != validation.dimension()) {
             throw new IllegalArgumentException("training and validation optimizees differ in dimension: "
                     + training.dimension() + " vs " + validation.dimension());
         }
-        this.lstm = new CoordinatewiseLstm(config);
         int steps = Math.min(options.unroll(), options.horizon());
+        long coordinates = (long) training.dimension() * options.instances();
+        int last = options.horizon() % steps;
         try {
-            this.batch = new OptimizeeBatch(backend, lstm, training, options.instances(), steps, steps);
-        } catch (RuntimeException e) {
-            lstm.close();
+            this.lstm = own(new CoordinatewiseLstm(config));
+            this.phiBuffer = own(backend.allocateFloats(config.phiLayout().size()));
+            this.dphi = own(backend.allocateDoubles(config.phiLayout().size()));
+            this.dloss = own(backend.allocateFloats(steps * coordinates));
+            this.dlossLast = last == 0 ? null : own(backend.allocateFloats(last * coordinates));
+            this.training = own(PlacedFamily.on(backend, training)).family();
+            this.validation = own(PlacedFamily.on(backend, validation)).family();
+            this.batch = own(new OptimizeeBatch(backend, lstm, phiBuffer, this.training, options.instances(), steps,
+                    steps));
+        } catch (RuntimeException | Error e) {
+            close();
             throw e;
         }
         this.phi = options.phiInit().initialize(config, Seeds.derive(options.seed(), Seeds.PHI));
         this.adam = new MetaAdam(phi.length, options.metaLearningRate(), options.clipNorm());
-        this.phiBuffer = backend.allocateFloats(phi.length);
-        this.dphi = backend.allocateDoubles(phi.length);
-        long coordinates = (long) training.dimension() * options.instances();
-        this.dloss = backend.allocateFloats(steps * coordinates);
-        int last = options.horizon() % steps;
-        this.dlossLast = last == 0 ? null : backend.allocateFloats(last * coordinates);
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
         uploadPhi(phi);
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
     }
 
     /** Continues from a saved state (same options and architecture). */
@@ -263,7 +276,7 @@ public final class MetaTrainer implements AutoCloseable {
 
     private void advanceTimed(int slot) {
         long t0 = System.nanoTime();
-        batch.advance(phiBuffer, slot, slot);
+        batch.advance(slot, slot);
         long t1 = System.nanoTime();
         lstmNanos += batch.lastStepNanos();
         optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
@@ -317,15 +330,15 @@ public final class MetaTrainer implements AutoCloseable {
         return options;
     }
 
+    /** Frees the native memory and the placed families; idempotent. */
     @Override
     public void close() {
-        batch.close();
-        dloss.close();
-        if (dlossLast != null) {
-            dlossLast.close();
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the meta-trainer's resources failed", e);
+            }
         }
-        dphi.close();
-        phiBuffer.close();
-        lstm.close();
     }
 }

@@ -8,6 +8,7 @@ import java.util.stream.IntStream;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.LstmStepper;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.lstm.UnrollRecord;
 import org.l2l4j.optimizees.Optimizee;
@@ -18,25 +19,26 @@ import org.l2l4j.optimizees.ResidentFamily;
 /**
  * B optimizees of one dimension d driven by the learned optimizer together: their parameters
  * are one coordinate vector of B d coordinates (instance b at [b d, (b + 1) d)), so that one
- * native step serves them all (the kernels never need to know where one instance ends).
+ * native step serves them all (the kernels never need to know where one instance ends).  The
+ * steps are those of {@link LstmStepper}, the library's one path for stepping the LSTM, with the
+ * backward record switched on for meta-training.
  *
  * <p>Two ways to evaluate them, chosen by the family: a {@link ResidentFamily} on this backend
- * evaluates them in place on the backend's buffers (on CUDA nothing crosses to the host per
- * step); any other family is evaluated on the host, in parallel across instances, with theta
- * copied out and the gradients copied in at every step.
+ * ({@link PlacedFamily}) evaluates them in place on the backend's buffers (nothing is copied per
+ * step; on CUDA nothing crosses to the host); any other family is evaluated on the host, in
+ * parallel across instances, with theta copied out and the gradients copied in at every step.
  *
  * <p>After {@link #start} and every {@link #advance}, the gradient buffer holds x_t = grad
  * f_b(theta_t) of every instance (times the input scale), ready for the next step; the losses
  * f_b(theta_t) are kept in numbered slots and read together by {@link #losses(int)}.
  */
 final class OptimizeeBatch implements AutoCloseable {
-    private final CoordinatewiseLstm lstm;
     private final int dimension;
     private final int instances;
     private final NativeBuffer theta;
     private final NativeBuffer grad;
-    private final NativeBuffer state;
     private final TensorList tensors;
+    private final LstmStepper stepper;
     private final UnrollRecord record;
     private final Evaluation evaluation;
     private float inputScale = 1f;
@@ -58,13 +60,15 @@ final class OptimizeeBatch implements AutoCloseable {
     }
 
     /**
+     * @param lstm        the optimizer's architecture
+     * @param phi         its parameters, float32 [phiSize], read at every step
      * @param family      the optimizees' family; a {@link ResidentFamily} must live on {@code backend}
      * @param recordSteps capacity of the backward record (0 for none: forward only)
      * @param lossSlots   how many evaluations' losses are kept (slots 0..lossSlots-1)
      */
-    OptimizeeBatch(Backend backend, CoordinatewiseLstm lstm, OptimizeeFamily family, int instances, int recordSteps,
-                   int lossSlots) {
-        this.lstm = Objects.requireNonNull(lstm, "lstm");
+    OptimizeeBatch(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi, OptimizeeFamily family, int instances,
+                   int recordSteps, int lossSlots) {
+        Objects.requireNonNull(lstm, "lstm");
         Objects.requireNonNull(family, "family");
         this.dimension = family.dimension();
         if (dimension < 1 || instances < 1 || lossSlots < 1) {
@@ -79,9 +83,8 @@ final class OptimizeeBatch implements AutoCloseable {
         long n = (long) dimension * instances;
         theta = backend.allocateFloats(n);
         grad = backend.allocateFloats(n);
-        int rows = lstm.config().stateRows();
-        state = rows > 0 ? backend.allocateFloats(rows * n) : null;
         tensors = TensorList.of(theta, grad);
+        stepper = new LstmStepper(lstm, phi, tensors);
         record = recordSteps > 0 ? new UnrollRecord(backend, lstm.config(), n, recordSteps) : null;
         evaluation = family instanceof ResidentFamily r ? new Resident(r, backend, lossSlots)
                 : new OnHost(family, lossSlots);
@@ -116,9 +119,7 @@ final class OptimizeeBatch implements AutoCloseable {
         }
         this.inputScale = (float) scale;
         evaluation.start(seeds);
-        if (state != null) {
-            state.zero();
-        }
+        stepper.resetState();
         evaluation.evaluate(inputScale, 0);
     }
 
@@ -127,9 +128,13 @@ final class OptimizeeBatch implements AutoCloseable {
      * it is negative), then the evaluation at the new parameters, its losses into
      * {@code lossSlot}.
      */
-    void advance(NativeBuffer phi, int recordSlot, int lossSlot) {
+    void advance(int recordSlot, int lossSlot) {
         long t0 = System.nanoTime();
-        lstm.step(phi, tensors, state, recordSlot >= 0 ? record : null, Math.max(recordSlot, 0), false);
+        if (recordSlot >= 0) {
+            stepper.step(record, recordSlot);
+        } else {
+            stepper.step(false);
+        }
         lastStepNanos = System.nanoTime() - t0;
         evaluation.evaluate(inputScale, lossSlot);
     }
@@ -155,15 +160,13 @@ final class OptimizeeBatch implements AutoCloseable {
     @Override
     public void close() {
         evaluation.close();
+        stepper.close();
         tensors.close();
         if (record != null) {
             record.close();
         }
         theta.close();
         grad.close();
-        if (state != null) {
-            state.close();
-        }
     }
 
     /** Host evaluation: theta copied out, the optimizees evaluated in parallel, gradients copied in. */

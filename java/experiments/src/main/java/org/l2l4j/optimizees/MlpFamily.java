@@ -4,7 +4,11 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import org.bytedeco.openblas.global.openblas;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.Status;
 import org.l2l4j.data.Dataset;
 
 /**
@@ -28,6 +32,7 @@ import org.l2l4j.data.Dataset;
  * wide: callers parallelize across optimizees instead.
  */
 public final class MlpFamily implements OptimizeeFamily {
+    private static final System.Logger LOG = System.getLogger(MlpFamily.class.getName());
 
     static {
         openblas.blas_set_num_threads(1);
@@ -156,6 +161,27 @@ public final class MlpFamily implements OptimizeeFamily {
     @Override
     public MlpOptimizee sample(long seed) {
         return new MlpOptimizee(this, seed);
+    }
+
+    /**
+     * This family's MLPs evaluated where {@code backend} computes, on a copy of the data set there
+     * ({@link ResidentMlpFamily}: OpenBLAS on a CPU backend, cuBLAS on CUDA).  Empty, with a
+     * warning in the log, when that is not possible: cuBLAS cannot be loaded beside a CUDA device,
+     * or the backend has no memory for the data set; the MLPs are then evaluated on the host.
+     */
+    @Override
+    public Optional<ResidentFamily> residentOn(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        try {
+            return Optional.of(new ResidentMlpFamily(this, backend));
+        } catch (L2lException e) {
+            if (e.status() != Status.NO_CUDA && e.status() != Status.OUT_OF_MEMORY) {
+                throw e;
+            }
+            LOG.log(System.Logger.Level.WARNING, "the MLPs of {0} are evaluated on the host, not in place on the {1}"
+                    + " backend: {2}", name(), backend.kind(), e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**

@@ -1,5 +1,9 @@
 package org.l2l4j.optimizees;
 
+import java.util.Objects;
+import java.util.Optional;
+import org.l2l4j.backend.Backend;
+
 /**
  * A distribution over optimizees (the paper's distribution of functions f): each seed gives a
  * fresh function with its initial parameters and its minibatch stream, reproducibly.
@@ -14,4 +18,19 @@ public interface OptimizeeFamily {
 
     /** The optimizee for {@code seed}: the same seed always gives the same function. */
     Optimizee sample(long seed);
+
+    /**
+     * This family evaluated in place where {@code backend} computes: a {@link ResidentFamily}
+     * whose optimizees read their parameters from, and write their gradients and losses into, the
+     * backend's buffers, so that a learned-optimizer step copies nothing; the same functions,
+     * theta_0 and minibatch sequences as {@link #sample(long)}.  Empty when the family has no such
+     * form on this backend: its optimizees are then evaluated on the host, their parameters and
+     * gradients copied at every step.  The caller closes the resident family.  Empty by default.
+     *
+     * @throws NullPointerException if {@code backend} is null
+     */
+    default Optional<ResidentFamily> residentOn(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        return Optional.empty();
+    }
 }

@@ -1,5 +1,8 @@
 package org.l2l4j.optimizees;
 
+import java.nio.FloatBuffer;
+import java.util.Objects;
+
 /**
  * One quadratic f(theta) = ||W theta - y||^2, W n x n, y in R^n (paper section 3.1), as sampled
  * by {@link QuadraticFamily}.  Gradient 2 W^T (W theta - y); Hessian 2 W^T W.  Loss and
@@ -59,12 +62,25 @@ public final class Quadratic implements Optimizee {
     public double lossAndGradient(float[] theta, float[] gradient) {
         checkLength(theta, "theta");
         checkLength(gradient, "gradient");
+        return lossAndGradient(FloatBuffer.wrap(theta), 0, FloatBuffer.wrap(gradient), 0);
+    }
+
+    /**
+     * As {@link #lossAndGradient(float[], float[])} on n values of buffers at absolute indices
+     * (native memory evaluated in place: {@link ResidentQuadraticFamily}); the same arithmetic,
+     * so the same bits.
+     *
+     * @throws IndexOutOfBoundsException if a buffer holds fewer than offset + n values
+     */
+    double lossAndGradient(FloatBuffer theta, int thetaOffset, FloatBuffer gradient, int gradientOffset) {
+        Objects.checkFromIndexSize(thetaOffset, n, theta.limit());
+        Objects.checkFromIndexSize(gradientOffset, n, gradient.limit());
         double loss = 0;
         for (int i = 0; i < n; i++) {
             double r = -y[i];
             int row = i * n;
             for (int j = 0; j < n; j++) {
-                r += w[row + j] * theta[j];
+                r += w[row + j] * theta.get(thetaOffset + j);
             }
             residual[i] = r;
             loss += r * r;
@@ -74,7 +90,7 @@ public final class Quadratic implements Optimizee {
             for (int i = 0; i < n; i++) {
                 g += w[i * n + j] * residual[i];
             }
-            gradient[j] = (float) (2 * g);
+            gradient.put(gradientOffset + j, (float) (2 * g));
         }
         return loss;
     }

@@ -1,6 +1,10 @@
 package org.l2l4j.optimizees;
 
+import java.util.Objects;
+import java.util.Optional;
 import java.util.SplittableRandom;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.BackendKind;
 
 /**
  * The paper's synthetic quadratics (Andrychowicz et al. 2016, section 3.1):
@@ -93,6 +97,18 @@ public final class QuadraticFamily implements OptimizeeFamily {
             theta0[i] = (float) (INITIAL_STD * random.nextGaussian());
         }
         return new Quadratic(w, y, theta0);
+    }
+
+    /**
+     * On a CPU backend, this family evaluated in place on the backend's host memory
+     * ({@link ResidentQuadraticFamily}: the same bits as the host path, without the copies); empty
+     * on CUDA, where the quadratics are evaluated on the host.
+     */
+    @Override
+    public Optional<ResidentFamily> residentOn(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        return backend.kind() == BackendKind.CPU ? Optional.of(new ResidentQuadraticFamily(this, backend))
+                : Optional.empty();
     }
 
     private double draw(SplittableRandom random) {

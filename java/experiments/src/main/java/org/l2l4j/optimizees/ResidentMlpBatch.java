@@ -1,6 +1,5 @@
 package org.l2l4j.optimizees;
 
-import java.util.Objects;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.blas.MatrixProducts.Operand;
@@ -24,16 +23,14 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
  * output widths + 2 x the widest) bytes, m the minibatch size: 470 KB per instance of the
  * paper's MNIST MLP.
  */
-final class ResidentMlpBatch implements ResidentBatch {
+final class ResidentMlpBatch extends AbstractResidentBatch {
     /** Evaluations whose minibatch indices are drawn and uploaded at once. */
     static final int INDEX_CHUNK = 64;
 
     private final ResidentMlpFamily resident;
     private final MlpFamily.Shape shape;
     private final Activation activation;
-    private final int instances;
     private final int rows;
-    private final int dimension;
     private final NativeBuffer x;
     private final NativeBuffer y;
     private final NativeBuffer indices;
@@ -43,19 +40,14 @@ final class ResidentMlpBatch implements ResidentBatch {
     private final int[] draw;
     private MlpOptimizee[] optimizees;
     private int used = INDEX_CHUNK;
-    private boolean closed;
 
     ResidentMlpBatch(ResidentMlpFamily resident, int instances) {
-        if (instances < 1) {
-            throw new IllegalArgumentException("instances must be >= 1, got " + instances);
-        }
+        super(resident.backend(), instances, resident.dimension());
         this.resident = resident;
         MlpFamily family = resident.family();
         this.shape = family.shape();
         this.activation = family.spec().activation();
-        this.instances = instances;
         this.rows = family.spec().batchSize();
-        this.dimension = shape.dimension();
         Backend backend = resident.backend();
         long batchRows = (long) instances * rows;
         int layers = shape.layers();
@@ -88,23 +80,7 @@ final class ResidentMlpBatch implements ResidentBatch {
     }
 
     @Override
-    public int instances() {
-        return instances;
-    }
-
-    @Override
-    public int dimension() {
-        return dimension;
-    }
-
-    @Override
-    public void start(long[] seeds, NativeBuffer theta) {
-        requireOpen();
-        Objects.requireNonNull(seeds, "seeds");
-        if (seeds.length != instances) {
-            throw new IllegalArgumentException("expected " + instances + " seeds, got " + seeds.length);
-        }
-        requireParameters("theta", theta);
+    void begin(long[] seeds, NativeBuffer theta) {
         MlpOptimizee[] fs = new MlpOptimizee[instances];
         float[] theta0 = new float[dimension];
         for (int b = 0; b < instances; b++) {
@@ -117,25 +93,8 @@ final class ResidentMlpBatch implements ResidentBatch {
     }
 
     @Override
-    public void evaluate(NativeBuffer theta, NativeBuffer gradient, double gradientScale, NativeBuffer losses,
+    void evaluateChecked(NativeBuffer theta, NativeBuffer gradient, double gradientScale, NativeBuffer losses,
                          long lossOffset) {
-        requireOpen();
-        if (optimizees == null) {
-            throw new IllegalStateException("start() was not called");
-        }
-        requireParameters("theta", theta);
-        requireParameters("gradient", gradient);
-        if (theta == gradient) {
-            throw new IllegalArgumentException("theta and gradient must be different buffers");
-        }
-        Objects.requireNonNull(losses, "losses");
-        if (!Float.isFinite((float) gradientScale)) {
-            throw new IllegalArgumentException("gradientScale must be finite, got " + gradientScale);
-        }
-        if (lossOffset < 0 || lossOffset > losses.length() - instances) {
-            throw new IllegalArgumentException("losses [" + lossOffset + ", " + (lossOffset + instances)
-                    + ") are outside its " + losses.length() + " elements");
-        }
         if (used == INDEX_CHUNK) {
             drawIndices();
         }
@@ -200,30 +159,11 @@ final class ResidentMlpBatch implements ResidentBatch {
         used = 0;
     }
 
-    private void requireParameters(String name, NativeBuffer b) {
-        Objects.requireNonNull(b, name);
-        if (b.backend() != resident.backend()) {
-            throw new IllegalArgumentException(name + " lives on another backend than the family's data");
-        }
-        if (b.type() != NativeBuffer.ElementType.F32 || b.length() != (long) instances * dimension) {
-            throw new IllegalArgumentException(name + " must be F32 x " + (long) instances * dimension + ", got " + b);
-        }
-    }
-
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the resident batch is closed");
-        }
-    }
-
     @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            closeAll(outputs);
-            closeAll(deltas);
-            closeAll(new NativeBuffer[] {x, y, indices});
-        }
+    void release() {
+        closeAll(outputs);
+        closeAll(deltas);
+        closeAll(new NativeBuffer[] {x, y, indices});
     }
 
     private static void closeAll(NativeBuffer[] buffers) {

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.QuadraticFamily;
 import org.l2l4j.optimizers.HandDesignedRule;
-import org.l2l4j.optimizers.Optimizer;
+import org.l2l4j.optimizers.ParameterOptimizer;
 
 class TrajectoryTest {
 
@@ -52,7 +52,7 @@ class TrajectoryTest {
         double lr = 0.01;
         float[] thetaK = new float[10];
         double[] losses;
-        try (Optimizer sgd = HandDesignedRule.SGD.factory(lr).create(10)) {
+        try (ParameterOptimizer sgd = HandDesignedRule.SGD.factory(lr).parameterOptimizer()) {
             losses = Trajectory.run(f, sgd, steps, thetaK);
         }
         assertEquals(steps + 1, losses.length);
@@ -76,20 +76,23 @@ class TrajectoryTest {
     @Test
     void zeroStepsEvaluatesOnce() {
         Recording f = new Recording(new QuadraticFamily().sample(1));
-        double[] losses = Trajectory.run(f, HandDesignedRule.ADAM.factory(1).create(10), 0);
-        assertEquals(1, losses.length);
-        assertEquals(1, f.points.size());
+        try (ParameterOptimizer adam = HandDesignedRule.ADAM.factory(1).parameterOptimizer()) {
+            double[] losses = Trajectory.run(f, adam, 0);
+            assertEquals(1, losses.length);
+            assertEquals(1, f.points.size());
+        }
     }
 
     @Test
     void rejectsBadArguments() {
         Optimizee f = new QuadraticFamily().sample(1);
-        Optimizer adam = HandDesignedRule.ADAM.factory(1).create(10);
-        assertThrows(IllegalArgumentException.class, () -> Trajectory.run(f, adam, -1));
-        assertThrows(NullPointerException.class, () -> Trajectory.run(null, adam, 3));
-        assertThrows(NullPointerException.class, () -> Trajectory.run(f, null, 3));
-        assertThrows(IllegalArgumentException.class, () -> Trajectory.run(f, adam, 3, new float[9]));
-        Optimizer wrongSize = HandDesignedRule.ADAM.factory(1).create(11);
-        assertThrows(IllegalArgumentException.class, () -> Trajectory.run(f, wrongSize, 3));
+        try (ParameterOptimizer adam = HandDesignedRule.ADAM.factory(1).parameterOptimizer()) {
+            assertThrows(IllegalArgumentException.class, () -> Trajectory.run(f, adam, -1));
+            assertThrows(NullPointerException.class, () -> Trajectory.run(null, adam, 3));
+            assertThrows(NullPointerException.class, () -> Trajectory.run(f, null, 3));
+            assertThrows(IllegalArgumentException.class, () -> Trajectory.run(f, adam, 3, new float[9]));
+            Trajectory.run(f, adam, 1);
+            assertThrows(IllegalStateException.class, () -> Trajectory.run(f, adam, 1), "not a fresh optimizer");
+        }
     }
 }

@@ -15,7 +15,6 @@ import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.optimizers.HandDesignedRule;
 import org.l2l4j.optimizers.LstmOptimizer;
-import org.l2l4j.optimizers.Optimizer;
 import org.l2l4j.optimizers.ParameterOptimizer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -74,9 +73,11 @@ public class ParameterOptimizerBenchmark {
     private LstmOptimizer arrays;
     private LstmOptimizer direct;
     private ParameterOptimizer registeredAdam;
-    private Optimizer adam;
     private float[] adamTheta;
     private float[] adamGrad;
+    private double[] adamFirst;
+    private double[] adamSecond;
+    private long adamSteps;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -125,8 +126,9 @@ public class ParameterOptimizerBenchmark {
             direct.register("t" + k, dp, dg);
             at += sizes[k];
         }
-        adam = HandDesignedRule.ADAM.factory(1e-3).create(n);
         adamTheta = new float[n];
+        adamFirst = new double[n];
+        adamSecond = new double[n];
         adamGrad = gradient.clone();
     }
 
@@ -163,10 +165,22 @@ public class ParameterOptimizerBenchmark {
         direct.step();
     }
 
-    /** Plain-Java Adam (PyTorch's update, double-precision state) on one float[] vector of n. */
+    /**
+     * Plain-Java Adam on one float[] vector of n, as a training loop would write it inline:
+     * PyTorch's update with the constants of {@link HandDesignedRule#ADAM}, double-precision state.
+     */
     @Benchmark
     public void javaAdam() {
-        adam.step(adamTheta, adamGrad);
+        long t = ++adamSteps;
+        double stepSize = 1e-3 / (1 - Math.pow(HandDesignedRule.ADAM_BETA1, t));
+        double secondCorrection = Math.sqrt(1 - Math.pow(HandDesignedRule.ADAM_BETA2, t));
+        for (int i = 0; i < n; i++) {
+            double g = adamGrad[i];
+            adamFirst[i] = HandDesignedRule.ADAM_BETA1 * adamFirst[i] + (1 - HandDesignedRule.ADAM_BETA1) * g;
+            adamSecond[i] = HandDesignedRule.ADAM_BETA2 * adamSecond[i] + (1 - HandDesignedRule.ADAM_BETA2) * g * g;
+            adamTheta[i] = (float) (adamTheta[i] - stepSize * adamFirst[i]
+                    / (Math.sqrt(adamSecond[i]) / secondCorrection + HandDesignedRule.EPSILON));
+        }
     }
 
     /** The same Adam behind the registration interface, on the four float[] tensors. */

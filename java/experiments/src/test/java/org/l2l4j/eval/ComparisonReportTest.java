@@ -1,4 +1,4 @@
-package org.l2l4j.cli;
+package org.l2l4j.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,7 +8,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.l2l4j.eval.LearningRateTuner;
 import org.l2l4j.optimizers.HandDesignedRule;
 
 /** The comparison report on synthetic runs: diverged optimizers and paired verdicts. */

@@ -1,12 +1,8 @@
-package org.l2l4j.cli;
+package org.l2l4j.optimizees;
 
 import java.util.Objects;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.data.MnistSplit;
-import org.l2l4j.optimizees.MlpFamily;
-import org.l2l4j.optimizees.MlpSpec;
-import org.l2l4j.optimizees.OptimizeeFamily;
-import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
  * The optimizee families of one problem, kept apart so that no function serves two purposes:
@@ -20,29 +16,29 @@ import org.l2l4j.optimizees.QuadraticFamily;
  * @param validation  validation and tuning functions (MNIST: train[50000:60000])
  * @param test        held-out evaluation functions (MNIST: t10k)
  */
-record ProblemSetup(Problem problem, String title, OptimizeeFamily training, OptimizeeFamily validation,
-                    OptimizeeFamily test) {
+public record ProblemSetup(Problem problem, String title, OptimizeeFamily training, OptimizeeFamily validation,
+                           OptimizeeFamily test) {
 
-    ProblemSetup {
+    public ProblemSetup {
         Objects.requireNonNull(problem, "problem");
         Objects.requireNonNull(title, "title");
     }
 
     /** The paper's quadratics (10x10 Gaussian W and y): one family, apart by seed kind. */
-    static ProblemSetup quadratic() {
+    public static ProblemSetup quadratic() {
         QuadraticFamily f = new QuadraticFamily();
         return new ProblemSetup(Problem.QUADRATIC, f.name(), f, f, f);
     }
 
     /** MLPs of {@code spec} on the three MNIST splits. */
-    static ProblemSetup mnist(MnistData data, MlpSpec spec) {
+    public static ProblemSetup mnist(MnistData data, MlpSpec spec) {
         MlpFamily test = new MlpFamily(data.split(MnistSplit.TEST), spec);
         return new ProblemSetup(Problem.MNIST, "MNIST " + test.name(), new MlpFamily(data.split(MnistSplit.TRAIN), spec),
                 new MlpFamily(data.split(MnistSplit.VALIDATION), spec), test);
     }
 
     /** The name of the training family (checkpoint metadata). */
-    String optimizee() {
+    public String optimizee() {
         return training.name();
     }
 }

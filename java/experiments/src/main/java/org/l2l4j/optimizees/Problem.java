@@ -1,9 +1,10 @@
-package org.l2l4j.cli;
+package org.l2l4j.optimizees;
 
+import java.util.Optional;
 import org.l2l4j.lstm.LstmConfig;
 
-/** The meta-training problems of the paper that the command line offers (sections 3.1 and 3.2). */
-enum Problem {
+/** The meta-training problems of the paper (sections 3.1 and 3.2), each with the paper's optimizer for it. */
+public enum Problem {
     /**
      * The MNIST MLP classifier (paper section 3.2): optimizees on MNIST splits, the LSTM with
      * log-and-sign preprocessing and output scale 0.1.
@@ -22,12 +23,22 @@ enum Problem {
     }
 
     /** The paper's learned-optimizer architecture for this problem. */
-    LstmConfig optimizer() {
+    public LstmConfig optimizer() {
         return optimizer;
     }
 
+    /** The problem whose {@link #key()} is {@code key}, if any. */
+    public static Optional<Problem> ofKey(String key) {
+        for (Problem p : values()) {
+            if (p.key().equals(key)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
     /** The name used in option values and checkpoint metadata. */
-    String key() {
+    public String key() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -1,4 +1,4 @@
-package org.l2l4j.cli;
+package org.l2l4j.eval;
 
 import static org.l2l4j.report.MarkdownSummary.shortNumber;
 
@@ -21,20 +21,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import me.tongfei.progressbar.ProgressBar;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.eval.LearningRateTuner;
-import org.l2l4j.eval.Trajectory;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.meta.LearnedRollouts;
+import org.l2l4j.meta.PlacedFamily;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizees.ProblemSetup;
 import org.l2l4j.optimizers.HandDesignedRule;
-import org.l2l4j.optimizers.Optimizer;
-import org.l2l4j.plots.LossPlot;
+import org.l2l4j.optimizers.ParameterOptimizer;
 import org.l2l4j.report.CsvReport;
 import org.l2l4j.report.Estimate;
 import org.l2l4j.report.LossCurves;
@@ -63,9 +61,9 @@ import org.l2l4j.report.PairedComparison;
  * finite in some run is left out of the table and plot, with a note.  Results do not depend on
  * the number of threads.
  */
-final class Comparison {
+public final class Comparison {
     /** The learned optimizer's name in reports. */
-    static final String LEARNED = "LSTM (learned)";
+    public static final String LEARNED = "LSTM (learned)";
 
     /**
      * @param runs            paired test runs, at least 2
@@ -74,7 +72,7 @@ final class Comparison {
      * @param seed            base seed
      * @param threads         Java threads for the baselines' runs and the tuning
      */
-    record Settings(int runs, int steps, int tuningFunctions, long seed, int threads) {
+    public record Settings(int runs, int steps, int tuningFunctions, long seed, int threads) {
     }
 
     /**
@@ -86,9 +84,9 @@ final class Comparison {
      * @param fullSplit    each run's final parameters scored on the whole test split, or null
      *                     when the problem is not an MLP
      */
-    record Runs(String name, Double learningRate, double[][] losses, MlpFamily.Metrics[] fullSplit) {
+    public record Runs(String name, Double learningRate, double[][] losses, MlpFamily.Metrics[] fullSplit) {
         /** Runs with a non-finite loss at some step. */
-        long diverged() {
+        public long diverged() {
             return Arrays.stream(losses).filter(l -> !Arrays.stream(l).allMatch(Double::isFinite)).count();
         }
     }
@@ -103,11 +101,11 @@ final class Comparison {
      * @param finiteCurves the curves of the optimizers whose runs all stayed finite; null if
      *                     none did
      */
-    record Result(String title, Settings settings, List<Runs> runs, Map<HandDesignedRule, LearningRateTuner.Result> tuning,
+    public record Result(String title, Settings settings, List<Runs> runs, Map<HandDesignedRule, LearningRateTuner.Result> tuning,
                   LossCurves finiteCurves) {
 
         /** The curves of the optimizers whose runs all stayed finite, if any did. */
-        Optional<LossCurves> curves() {
+        public Optional<LossCurves> curves() {
             return Optional.ofNullable(finiteCurves);
         }
 
@@ -115,7 +113,7 @@ final class Comparison {
          * The paired comparison of the learned optimizer with {@code baseline}, or empty if
          * either diverged in some run.
          */
-        Optional<PairedComparison> learnedVersus(String baseline) {
+        public Optional<PairedComparison> learnedVersus(String baseline) {
             return curves().filter(c -> c.optimizers().contains(LEARNED) && c.optimizers().contains(baseline))
                     .map(c -> c.compareFinal(LEARNED, baseline));
         }
@@ -124,7 +122,7 @@ final class Comparison {
          * The report: the final-loss table with paired comparisons against the learned optimizer
          * ({@link MarkdownSummary}), the whole-split scores, the tuned learning rates and notes.
          */
-        String markdown() {
+        public String markdown() {
             StringBuilder md = new StringBuilder();
             Optional<LossCurves> curves = curves();
             curves.ifPresent(c -> md.append(MarkdownSummary.render(c,
@@ -154,22 +152,19 @@ final class Comparison {
         }
 
         /**
-         * Writes summary.md, curves.csv, runs.csv, loss.png and loss.svg (unless every optimizer
-         * diverged), tuning.csv and, for MNIST, full-split.csv.
+         * Writes summary.md, curves.csv and runs.csv (unless every optimizer diverged), tuning.csv
+         * and, for MNIST, full-split.csv.
          *
          * @return the names of the files written
          */
-        List<String> write(Path folder) throws IOException {
+        public List<String> write(Path folder) throws IOException {
             Files.createDirectories(folder);
             List<String> written = new ArrayList<>(List.of("summary.md"));
             Optional<LossCurves> curves = curves();
             if (curves.isPresent()) {
-                written.addAll(List.of("curves.csv", "runs.csv", "loss.png", "loss.svg"));
+                written.addAll(List.of("curves.csv", "runs.csv"));
                 CsvReport.writeCurves(curves.get(), folder.resolve("curves.csv"));
                 CsvReport.writeRuns(curves.get(), folder.resolve("runs.csv"));
-                var chart = LossPlot.chart(curves.get(), title);
-                LossPlot.writePng(chart, folder.resolve("loss.png"));
-                LossPlot.writeSvg(chart, folder.resolve("loss.svg"));
             }
             if (runs.get(0).fullSplit() != null) {
                 written.add("full-split.csv");
@@ -211,43 +206,51 @@ final class Comparison {
     }
 
     /**
-     * Tunes the baselines and runs every optimizer on the test functions of {@code setup}.
+     * Tunes the baselines and runs every optimizer on the test functions of {@code setup}; the
+     * learned optimizer runs on {@code backend}, its optimizees evaluated in place there where the
+     * family allows it ({@link PlacedFamily}).
      *
-     * @param title   what is compared, for reports
-     * @param learned the learned optimizer
+     * @param title    what is compared, for reports
+     * @param learned  the learned optimizer
+     * @param progress receives the progress of the tuning (a unit per rule) and of the runs (a
+     *                 unit per run of each optimizer)
      */
-    static Result run(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup, Settings s, String title) {
+    public static Result run(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup, Settings s, String title,
+                             Progress progress) {
         Objects.requireNonNull(learned, "learned");
-        Map<HandDesignedRule, LearningRateTuner.Result> tuning = tune(setup, s);
+        Objects.requireNonNull(progress, "progress");
+        Map<HandDesignedRule, LearningRateTuner.Result> tuning = tune(setup, s, progress);
         long[] seeds = Seeds.list(s.seed(), Seeds.EVALUATION, s.runs());
         MlpFamily mlp = setup.test() instanceof MlpFamily m ? m : null;
         HandDesignedRule[] rules = HandDesignedRule.values();
         List<Runs> all = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(s.threads(), daemons());
-        try (ProgressBar bar = Progress.bar("runs", (long) s.runs() * (rules.length + 1))) {
-            bar.setExtraMessage(LEARNED);
+        progress.start("runs", (long) s.runs() * (rules.length + 1));
+        try {
+            progress.status(LEARNED);
             double[][] losses = new double[s.runs()][];
             float[][] finals = new float[s.runs()][];
             try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(learned.config());
-                 NativeBuffer phi = backend.allocateFloats(learned.phi().length)) {
+                 NativeBuffer phi = backend.allocateFloats(learned.phi().length);
+                 PlacedFamily test = PlacedFamily.on(backend, setup.test())) {
                 phi.write(learned.phi());
                 for (int first = 0; first < s.runs(); first += LearnedRollouts.GROUP) {
                     long[] group = Arrays.copyOfRange(seeds, first, Math.min(s.runs(), first + LearnedRollouts.GROUP));
-                    LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, phi, setup.test(), group, s.steps());
+                    LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, phi, test.family(), group, s.steps());
                     System.arraycopy(r.losses(), 0, losses, first, group.length);
                     System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
                     if (mlp == null) {
-                        bar.stepBy(group.length);
+                        progress.advance(group.length);
                     }
                 }
             }
-            bar.setExtraMessage("baselines");
+            progress.status("baselines");
             List<Future<MlpFamily.Metrics>> learnedMetrics = new ArrayList<>();
             if (mlp != null) {
                 for (float[] theta : finals) {
                     learnedMetrics.add(pool.submit(() -> {
                         MlpFamily.Metrics m = mlp.fullMetrics(theta);
-                        bar.step();
+                        progress.advance(1);
                         return m;
                     }));
                 }
@@ -259,7 +262,7 @@ final class Comparison {
                 for (long seed : seeds) {
                     futures.add(pool.submit(() -> {
                         Run r = baselineRun(factory, setup.test().sample(seed), s.steps(), mlp);
-                        bar.step();
+                        progress.advance(1);
                         return r;
                     }));
                 }
@@ -274,12 +277,13 @@ final class Comparison {
             }
         } finally {
             pool.shutdownNow();
+            progress.finish();
         }
         return new Result(title, s, all, tuning, finiteCurves(all));
     }
 
     /** The curves of the optimizers whose runs all stayed finite, or null if none did. */
-    static LossCurves finiteCurves(List<Runs> runs) {
+    public static LossCurves finiteCurves(List<Runs> runs) {
         LossCurves.Builder b = LossCurves.builder();
         boolean any = false;
         for (Runs r : runs) {
@@ -296,16 +300,20 @@ final class Comparison {
     }
 
     /** Each rule's learning rate tuned on the validation functions. */
-    private static Map<HandDesignedRule, LearningRateTuner.Result> tune(ProblemSetup setup, Settings s) {
+    private static Map<HandDesignedRule, LearningRateTuner.Result> tune(ProblemSetup setup, Settings s,
+                                                                         Progress progress) {
         long[] seeds = Seeds.list(s.seed(), Seeds.TUNING, s.tuningFunctions());
         LearningRateTuner tuner = new LearningRateTuner(s.threads());
         Map<HandDesignedRule, LearningRateTuner.Result> tuned = new EnumMap<>(HandDesignedRule.class);
-        try (ProgressBar bar = Progress.bar("tuning", HandDesignedRule.values().length)) {
+        progress.start("tuning", HandDesignedRule.values().length);
+        try {
             for (HandDesignedRule rule : HandDesignedRule.values()) {
-                bar.setExtraMessage(rule.displayName());
+                progress.status(rule.displayName());
                 tuned.put(rule, tuner.tune(rule, setup.validation(), seeds, s.steps()));
-                bar.step();
+                progress.advance(1);
             }
+        } finally {
+            progress.finish();
         }
         return tuned;
     }
@@ -316,7 +324,7 @@ final class Comparison {
 
     private static Run baselineRun(HandDesignedRule.Factory factory, Optimizee f, int steps, MlpFamily mlp) {
         float[] theta = new float[f.dimension()];
-        try (Optimizer optimizer = factory.create(f.dimension())) {
+        try (ParameterOptimizer optimizer = factory.parameterOptimizer(false)) {
             double[] losses = Trajectory.run(f, optimizer, steps, theta);
             return new Run(losses, mlp == null ? null : mlp.fullMetrics(theta));
         }
