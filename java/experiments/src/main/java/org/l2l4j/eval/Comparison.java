@@ -64,6 +64,9 @@ import org.l2l4j.report.PairedComparison;
 public final class Comparison {
     /** The learned optimizer's name in reports. */
     public static final String LEARNED = "LSTM (learned)";
+    /** The files {@link Result#write} may write: summary, curves, runs, whole-split scores, tuning. */
+    public static final List<String> FILES = List.of("summary.md", "curves.csv", "runs.csv", "full-split.csv",
+            "tuning.csv");
 
     /**
      * @param runs            paired test runs, at least 2
@@ -95,14 +98,16 @@ public final class Comparison {
      * The outcome.
      *
      * @param title        what was compared (problem and steps)
+     * @param data         where the functions' data set came from ({@link ProblemSetup#data()}),
+     *                     or null
      * @param settings     the settings
      * @param runs         the learned optimizer's runs first, then each baseline's
      * @param tuning       each baseline's tuning
      * @param finiteCurves the curves of the optimizers whose runs all stayed finite; null if
      *                     none did
      */
-    public record Result(String title, Settings settings, List<Runs> runs, Map<HandDesignedRule, LearningRateTuner.Result> tuning,
-                  LossCurves finiteCurves) {
+    public record Result(String title, String data, Settings settings, List<Runs> runs,
+                         Map<HandDesignedRule, LearningRateTuner.Result> tuning, LossCurves finiteCurves) {
 
         /** The curves of the optimizers whose runs all stayed finite, if any did. */
         public Optional<LossCurves> curves() {
@@ -152,8 +157,9 @@ public final class Comparison {
         }
 
         /**
-         * Writes summary.md, curves.csv and runs.csv (unless every optimizer diverged), tuning.csv
-         * and, for MNIST, full-split.csv.
+         * Writes summary.md (the title, the data set's source and {@link #markdown()}), curves.csv
+         * and runs.csv (unless every optimizer diverged), tuning.csv and, for MNIST,
+         * full-split.csv: {@link #FILES}.
          *
          * @return the names of the files written
          */
@@ -188,7 +194,8 @@ public final class Comparison {
                     }
                 }
             }
-            Files.writeString(folder.resolve("summary.md"), "# " + title + "\n\n" + markdown(), StandardCharsets.UTF_8);
+            Files.writeString(folder.resolve("summary.md"), "# " + title + "\n\n"
+                    + (data == null ? "" : "Data: " + data + ".\n\n") + markdown(), StandardCharsets.UTF_8);
             return written;
         }
 
@@ -279,7 +286,7 @@ public final class Comparison {
             pool.shutdownNow();
             progress.finish();
         }
-        return new Result(title, s, all, tuning, finiteCurves(all));
+        return new Result(title, setup.data(), s, all, tuning, finiteCurves(all));
     }
 
     /** The curves of the optimizers whose runs all stayed finite, or null if none did. */
