@@ -25,7 +25,9 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.meta.LearnedRollouts;
+import org.l2l4j.meta.MemoryEstimate;
 import org.l2l4j.meta.PlacedFamily;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.optimizees.MlpFamily;
@@ -287,6 +289,25 @@ public final class Comparison {
             progress.finish();
         }
         return new Result(title, setup.data(), s, all, tuning, finiteCurves(all));
+    }
+
+    /**
+     * The memory of {@link #run} with an optimizer of architecture {@code config}, estimated
+     * without allocating anything: the learned optimizer's runs ({@link LearnedRollouts#memory}),
+     * the test data set copied to the backend to evaluate the MLPs in place, and every baseline's
+     * losses.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static MemoryEstimate memoryEstimate(LstmConfig config, ProblemSetup setup, Settings s) {
+        List<MemoryEstimate.Part> parts = new ArrayList<>(LearnedRollouts.memory(config, setup.test(), s.runs(),
+                s.steps(), MemoryEstimate.Driver.RUNS));
+        parts.add(MemoryEstimate.Part.of("the test data on the backend", MemoryEstimate.Memory.NATIVE,
+                setup.test().residentBytes(), MemoryEstimate.Driver.DATA));
+        parts.add(MemoryEstimate.Part.of("the baselines' losses", MemoryEstimate.Memory.JAVA_HEAP,
+                MemoryEstimate.size(8, HandDesignedRule.values().length, s.runs(), s.steps() + 1L),
+                MemoryEstimate.Driver.RUNS, MemoryEstimate.Driver.STEPS));
+        return new MemoryEstimate(parts);
     }
 
     /** The curves of the optimizers whose runs all stayed finite, or null if none did. */
