@@ -45,6 +45,27 @@ final class DurationConverter implements ITypeConverter<Duration> {
         return Duration.ofNanos(Math.round(nanos));
     }
 
+    /** {@code d} as this converter reads it: "8m", "90s", "1500ms", "1h30m". */
+    static String format(Duration d) {
+        if (d.isNegative() || d.toNanosPart() % 1_000_000 != 0) {
+            return d.toString(); // ISO-8601, which it reads too
+        }
+        if (d.toMillisPart() != 0) {
+            return d.toMillis() + "ms";
+        }
+        StringBuilder text = new StringBuilder();
+        if (d.toHours() > 0) {
+            text.append(d.toHours()).append('h');
+        }
+        if (d.toMinutesPart() > 0) {
+            text.append(d.toMinutesPart()).append('m');
+        }
+        if (d.toSecondsPart() > 0 || text.length() == 0) {
+            text.append(d.toSecondsPart()).append('s');
+        }
+        return text.toString();
+    }
+
     private static TypeConversionException invalid(String value) {
         return new TypeConversionException("'" + value + "' is not a duration such as 90s, 10m, 1h30m or PT10M");
     }

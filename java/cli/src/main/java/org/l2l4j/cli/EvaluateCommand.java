@@ -4,16 +4,22 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.knowm.xchart.XYChart;
+import org.l2l4j.backend.Backend;
 import org.l2l4j.eval.Comparison;
+import org.l2l4j.eval.Progress;
+import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.meta.MemoryEstimate.Driver;
+import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
 import org.l2l4j.plots.LossPlot;
 import org.l2l4j.report.LossCurves;
-import org.l2l4j.backend.Backend;
-import org.l2l4j.lstm.OptimizerCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,17 +31,33 @@ import picocli.CommandLine.Option;
  * {@code curves.csv}, {@code runs.csv}, {@code loss.png}, {@code loss.svg},
  * {@code full-split.csv} (MNIST), {@code tuning.csv} and {@code summary.md}, and prints the
  * summary's table.
+ *
+ * <p>The problem and, for MNIST, the optimizee are those the optimizer was trained on (its
+ * checkpoint's metadata, {@link MlpSpec#fromMetadata}) unless options say otherwise; the output
+ * says which optimizee is used and where it came from.
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Compare a learned optimizer with tuned SGD, momentum, NAG, RMSprop and Adam on held-out "
+        description = {"Compare a learned optimizer with tuned SGD, momentum, NAG, RMSprop and Adam on held-out "
                 + "functions; writes summary.md, curves.csv, runs.csv, loss.png, loss.svg, tuning.csv (the "
-                + "learning-rate search) and, for MNIST, full-split.csv (loss and accuracy on all of t10k) into --out.")
+                + "learning-rate search) and, for MNIST, full-split.csv (loss and accuracy on all of t10k) into --out.",
+            "The problem and the optimizee (MNIST: its hidden layers, activation and minibatch size) are those the "
+                + "optimizer was trained on, as its checkpoint records them, unless --problem, --hidden, --layers or "
+                + "--activation say otherwise."})
 final class EvaluateCommand extends CliCommand {
+    /** The files an evaluation writes: {@link Comparison#FILES} and the plot. */
+    static final List<String> FILES = Stream.concat(Comparison.FILES.stream(), Stream.of("loss.png", "loss.svg"))
+            .toList();
+
     @Mixin
     OptimizerSource optimizer;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if needed).")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output folder (created if needed). One holding an earlier evaluation's files is refused "
+                    + "unless --force replaces them.")
     Path out;
+
+    @Mixin
+    OutputFolder output;
 
     @Mixin
     ProblemOptions problem;
@@ -48,7 +70,7 @@ final class EvaluateCommand extends CliCommand {
 
     @Override
     void validate() {
-        requireFolder("--out", out);
+        output.check(this, "--out", out, FILES, null, null);
         comparison.validate(this);
         optimizer.validate(this);
         if (problem.problem != null) {
@@ -58,17 +80,56 @@ final class EvaluateCommand extends CliCommand {
 
     @Override
     void run() throws Exception {
-        createFolder("--out", out);
+        output.create();
         OptimizerCheckpoint learned = optimizer.load();
         Problem resolved = problem.problem != null ? problem.problem : trainedOn(learned);
         problem.validate(this, resolved);
         if (resolved != Problem.MNIST && data.folder != null) {
             throw invalid("--data applies to --problem mnist only");
         }
-        ProblemSetup setup = problem.setup(resolved, data);
+        Optional<MlpSpec> trained = trainedSpec(learned);
+        ProblemSetup setup = problem.setup(resolved, data, trained.orElse(MlpSpec.paper()));
+        printData(setup);
+        out().println("Optimizee: " + setup.optimizee() + (resolved == Problem.MNIST
+                ? " (" + optimizeeOrigin(trained.isPresent()) + ")" : ""));
+        Comparison.Settings settings = comparison.settings(root);
         try (Backend backend = root.backend()) {
-            evaluate(backend, learned, setup, comparison.settings(root), out, out());
+            requireMemory("the evaluation", Comparison.memoryEstimate(learned.config(), setup, settings), backend);
+            evaluate(backend, learned, setup, settings, out, out(), bars());
         }
+    }
+
+    @Override
+    OutputFolder output() {
+        return output;
+    }
+
+    @Override
+    Map<Driver, String> memoryOptions() {
+        Map<Driver, String> options = new EnumMap<>(Driver.class);
+        options.put(Driver.STEPS, "fewer --steps");
+        options.put(Driver.OPTIMIZEE, "a smaller optimizee (--hidden, --layers)");
+        options.put(Driver.RUNS, "fewer --runs");
+        options.put(Driver.DATA, "a smaller data set (--data)");
+        return options;
+    }
+
+    /** The MLP the checkpoint was trained on, from its metadata, if it says. */
+    private Optional<MlpSpec> trainedSpec(OptimizerCheckpoint learned) throws IOException {
+        try {
+            return MlpSpec.fromMetadata(learned.description());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(optimizer.describe() + ": " + e.getMessage()
+                    + "; give the optimizee with --hidden, --layers and --activation", e);
+        }
+    }
+
+    /** Where the MNIST optimizee's architecture came from, for the output. */
+    private String optimizeeOrigin(boolean fromCheckpoint) {
+        String base = fromCheckpoint ? "as trained, from the metadata of " + optimizer.describe()
+                : "the paper's, since " + optimizer.describe() + " does not record an MLP optimizee";
+        String given = problem.optimizeeOptions();
+        return given.isEmpty() ? base : given + " over the optimizee " + base;
     }
 
     /**
@@ -100,9 +161,10 @@ final class EvaluateCommand extends CliCommand {
      * {@code folder} and prints its summary; shared with {@code main}.
      */
     static Comparison.Result evaluate(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup,
-                                      Comparison.Settings settings, Path folder, PrintWriter out) throws IOException {
+                                      Comparison.Settings settings, Path folder, PrintWriter out, Progress progress)
+            throws IOException {
         String title = setup.title() + ", " + settings.steps() + " steps, test functions";
-        Comparison.Result result = Comparison.run(backend, learned, setup, settings, title, new ProgressBars());
+        Comparison.Result result = Comparison.run(backend, learned, setup, settings, title, progress);
         List<String> files = write(result, folder);
         out.println();
         out.print(result.markdown());

@@ -7,6 +7,9 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.Locale;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.l2l4j.backend.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,8 +31,9 @@ import picocli.CommandLine;
  *
  * <p>Exit codes: 0 on success, 2 for invalid arguments (with a one-line message and a pointer to
  * the help), 1 when the work fails (a missing or corrupt file, data that cannot be fetched, ...:
- * a one-line message, the stack trace only with {@code --verbose}).  Results go to standard
- * output; progress bars and log lines to standard error.
+ * a one-line message, the stack trace only with {@code --verbose}), 130 when stopped with Ctrl-C
+ * (after a report of what was saved: {@link Interruption}).  Results go to standard output;
+ * progress bars and log lines to standard error, debug log lines only with {@code --verbose}.
  */
 @Command(name = "l2l4j",
         mixinStandardHelpOptions = true,
@@ -55,7 +59,7 @@ public final class L2l4jCli {
     long seed;
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
-            description = "Print stack traces of errors.")
+            description = "Print stack traces of errors, and debug log lines (such as which backend computes and why).")
     boolean verbose;
 
     /** Runs the command line and exits with its exit code. */
@@ -95,10 +99,24 @@ public final class L2l4jCli {
 
     /**
      * The backend: the CUDA device when one is usable, else the CPU with {@code --threads}
-     * threads ({@link Backend#best(int)} logs the choice).
+     * threads ({@link Backend#best(int)} logs the choice: a CUDA device at INFO, the CPU at DEBUG,
+     * which {@code --verbose} shows).
      */
     Backend backend() {
         return Backend.best(threads);
+    }
+
+    /**
+     * Sets the level of java.util.logging's root logger and its handlers: FINE (System.Logger's
+     * DEBUG) with {@code --verbose}, else INFO.
+     */
+    void configureLogging() {
+        Level level = verbose ? Level.FINE : Level.INFO;
+        Logger rootLogger = Logger.getLogger("");
+        rootLogger.setLevel(level);
+        for (Handler h : rootLogger.getHandlers()) {
+            h.setLevel(level);
+        }
     }
 
     /** Checks the global options. */
@@ -123,12 +141,14 @@ public final class L2l4jCli {
         PrintWriter err = command.getErr();
         L2l4jCli root = (L2l4jCli) command.getCommandSpec().root().userObject();
         boolean expected = e instanceof IOException || e instanceof IllegalArgumentException;
-        err.println(prefix(command) + describe(e)
-                + (expected || root.verbose ? "" : " (internal error; rerun with --verbose for the stack trace)"));
-        if (root.verbose) {
-            e.printStackTrace(err);
-        }
-        err.flush();
+        Interruption.unlessStopping(() -> {
+            err.println(prefix(command) + describe(e)
+                    + (expected || root.verbose ? "" : " (internal error; rerun with --verbose for the stack trace)"));
+            if (root.verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+        });
         return EXIT_FAILURE;
     }
 

@@ -4,9 +4,8 @@ import org.l2l4j.eval.Comparison;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
-import java.io.Writer;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -17,6 +16,7 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.l2l4j.meta.TrainingState;
 import org.l2l4j.plots.LossPlot;
+import org.l2l4j.safetensors.AtomicFile;
 
 /**
  * The learning curve of meta-training: at each validation, the mean loss at step K of the
@@ -27,14 +27,23 @@ final class LearningCurve {
     private LearningCurve() {
     }
 
-    /** CSV with header {@code epoch,validation_loss,training_meta_loss}, one row per validation. */
+    /**
+     * CSV with header {@code epoch,validation_loss,training_meta_loss}, one row per validation;
+     * written atomically ({@link AtomicFile}), since it is rewritten at every validation of a run
+     * that may be interrupted.
+     */
     static void writeCsv(List<TrainingState.Validation> history, Path file) throws IOException {
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            w.write("epoch,validation_loss,training_meta_loss\n");
-            for (TrainingState.Validation v : history) {
-                w.write(v.epoch() + "," + v.validationLoss() + "," + v.trainingMetaLoss() + "\n");
-            }
+        StringBuilder csv = new StringBuilder("epoch,validation_loss,training_meta_loss\n");
+        for (TrainingState.Validation v : history) {
+            csv.append(v.epoch()).append(',').append(v.validationLoss()).append(',').append(v.trainingMetaLoss())
+                    .append('\n');
         }
+        ByteBuffer bytes = ByteBuffer.wrap(csv.toString().getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(file.toAbsolutePath(), out -> {
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
+        });
     }
 
     /**

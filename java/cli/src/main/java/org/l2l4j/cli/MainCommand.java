@@ -1,13 +1,25 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.optimizees.Problem;
-import org.l2l4j.optimizees.ProblemSetup;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.data.MnistData;
+import org.l2l4j.eval.Comparison;
+import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.meta.MemoryEstimate.Driver;
+import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,6 +32,11 @@ import picocli.CommandLine.Option;
  * the tuned baselines on t10k ({@link Comparison}), writing everything into one folder.  The
  * horizon K ({@code --steps}, 100) is the same for meta-training and evaluation.
  *
+ * <p>Without {@code --out}, every run writes into a new folder
+ * {@value #DEFAULT_PARENT}/YYYY-MM-DD_HH-MM-SS (its start time), so that running it again keeps
+ * the earlier results; an explicit {@code --out} holding an earlier run's files is refused unless
+ * {@code --force} replaces them ({@link OutputFolder}).
+ *
  * <p>The defaults fit a two-core machine in well under a quarter of an hour including the
  * build: {@value #DEFAULT_BUDGET} of meta-training, then an evaluation of
  * {@value ComparisonOptions#RUNS} paired runs with learning rates tuned on
@@ -30,14 +47,21 @@ import picocli.CommandLine.Option;
                 + "evaluate it against tuned baselines on t10k; prints the table and the output folder.")
 final class MainCommand extends CliCommand {
     static final String DEFAULT_BUDGET = "8m";
+    static final String DEFAULT_PARENT = "runs/main";
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd_HH-mm-ss", Locale.ROOT);
 
     @Option(names = "--budget", paramLabel = "TIME", converter = DurationConverter.class, defaultValue = DEFAULT_BUDGET,
             description = "Meta-training wall time, e.g. 8m or 1h (default: ${DEFAULT-VALUE}).")
     Duration budget;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/main",
-            description = "Output folder (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Output folder (default: a new folder " + DEFAULT_PARENT + "/YYYY-MM-DD_HH-MM-SS for each "
+                    + "run, so that earlier results are kept). One holding an earlier run's files is refused unless "
+                    + "--force replaces them.")
     Path out;
+
+    @Mixin
+    OutputFolder output;
 
     @Mixin
     ComparisonOptions comparison;
@@ -45,29 +69,115 @@ final class MainCommand extends CliCommand {
     @Mixin
     MnistSource data;
 
+    /** The run in progress, for the interruption report; null before and after meta-training. */
+    private volatile TrainingRun training;
+    private volatile boolean trained;
+
+    /** The folder of a run started at {@code start} without --out. */
+    static Path defaultFolder(LocalDateTime start) {
+        return Path.of(DEFAULT_PARENT, STAMP.format(start));
+    }
+
     @Override
     void validate() {
-        requireFolder("--out", out);
+        if (out == null) {
+            out = defaultFolder(LocalDateTime.now());
+        }
+        output.check(this, "--out", out, Stream.concat(TrainingRun.FILES.stream(), EvaluateCommand.FILES.stream())
+                .toList(), null, null);
         comparison.validate(this);
         if (budget.isZero() || budget.isNegative()) {
-            throw invalid("--budget must be positive, got " + budget.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+            throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
         }
+    }
+
+    /** Meta-training's settings: the paper's, with the horizon and unroll of --steps, the budget and seed. */
+    private MetaTrainingOptions options() {
+        MetaTrainingOptions paper = MetaTrainingOptions.defaults();
+        return paper.withHorizon(comparison.steps).withUnroll(Math.min(paper.unroll(), comparison.steps))
+                .withTimeBudget(budget).withSeed(root.seed());
     }
 
     @Override
     void run() throws Exception {
-        createFolder("--out", out);
+        output.create();
+        out().println("Writing into " + out);
         MnistData mnist = data.load();
-        out().println("MNIST: " + data.describe());
         ProblemSetup setup = ProblemSetup.mnist(mnist, MlpSpec.paper());
-        MetaTrainingOptions options = MetaTrainingOptions.defaults().withHorizon(comparison.steps).withTimeBudget(budget)
-                .withSeed(root.seed());
+        printData(setup);
+        LstmConfig config = Problem.MNIST.optimizer();
+        Comparison.Settings settings = comparison.settings(root);
         try (Backend backend = root.backend()) {
-            TrainingRun.Outcome trained = TrainingRun.run(backend, root.threads(),
-                    new TrainingRun.Request(setup, Problem.MNIST.optimizer(), options, null, true, out), out());
-            EvaluateCommand.evaluate(backend, trained.optimizer(), setup, comparison.settings(root), out, out());
+            requireMemory("meta-training", MetaTrainer.memoryEstimate(config, options(), setup.training(),
+                    setup.validation()), backend);
+            requireMemory("the evaluation", Comparison.memoryEstimate(config, setup, settings), backend);
+            training = new TrainingRun(new TrainingRun.Request(setup, config, options(), null, true, out), out(),
+                    bars());
+            TrainingRun.Outcome outcome = training.run(backend, root.threads());
+            trained = true;
+            EvaluateCommand.evaluate(backend, outcome.optimizer(), setup, settings, out, out(), bars());
         }
         out().println("Results: " + out.toAbsolutePath().normalize());
         out().flush();
+    }
+
+    @Override
+    OutputFolder output() {
+        return output;
+    }
+
+    @Override
+    Map<Driver, String> memoryOptions() {
+        Map<Driver, String> options = new EnumMap<>(Driver.class);
+        options.put(Driver.STEPS, "fewer --steps");
+        options.put(Driver.RUNS, "fewer --runs");
+        options.put(Driver.DATA, "a smaller data set (--data)");
+        return options;
+    }
+
+    /**
+     * What was saved and how to go on: during meta-training, the {@code train} command that
+     * continues it and the {@code evaluate} command to run after it; during the evaluation, the
+     * {@code evaluate} command.
+     */
+    @Override
+    String interruptedReport(List<Path> abandoned, boolean folderRemoved) {
+        TrainingRun run = training;
+        if (run == null) {
+            return super.interruptedReport(abandoned, folderRemoved);
+        }
+        List<String> global = new ArrayList<>(List.of("--seed", Long.toString(root.seed())));
+        if (root.threads > 0) {
+            global.addAll(List.of("--threads", Integer.toString(root.threads)));
+        }
+        List<String> dataOption = data.folder == null ? List.of() : List.of("--data", data.folder.toString());
+        List<String> evaluate = new ArrayList<>(global);
+        evaluate.addAll(List.of("evaluate", "--optimizer", out.resolve(TrainingRun.OPTIMIZER).toString(), "--steps",
+                Integer.toString(comparison.steps), "--runs", Integer.toString(comparison.runs), "--tuning-functions",
+                Integer.toString(comparison.tuningFunctions)));
+        evaluate.addAll(dataOption);
+        evaluate.addAll(List.of("--out", out.toString()));
+        String nl = System.lineSeparator();
+        if (trained) {
+            evaluate.add("--force");
+            return prefix() + "interrupted during the evaluation; meta-training had finished and its files are in "
+                    + out + abandonedWrites(abandoned) + "." + nl + "To evaluate: " + CommandText.of(evaluate);
+        }
+        StringBuilder text = new StringBuilder(prefix()).append("interrupted; ").append(run.savedReport())
+                .append(abandonedWrites(abandoned));
+        if (folderRemoved) {
+            text.append(" The empty folder ").append(out).append(" was removed.");
+        }
+        run.checkpoint().ifPresentOrElse(c -> {
+            MetaTrainingOptions o = options();
+            List<String> train = new ArrayList<>(global);
+            train.addAll(List.of("train", "--problem", "mnist", "--horizon", Integer.toString(o.horizon()), "--unroll",
+                    Integer.toString(o.unroll()), "--budget", DurationConverter.format(budget), "--compare-adam"));
+            train.addAll(dataOption);
+            train.addAll(List.of("--out", out.toString(), "--resume", c.file().toString()));
+            text.append(nl).append("To continue: ").append(CommandText.of(train)).append(nl).append("Then: ")
+                    .append(CommandText.of(evaluate));
+        }, () -> text.append(" To start again, run the same command."));
+        return text.toString();
     }
 }

@@ -1,16 +1,23 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.optimizees.Problem;
-import org.l2l4j.optimizees.ProblemSetup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.Preprocessing;
 import org.l2l4j.meta.InputScaling;
+import org.l2l4j.meta.MemoryEstimate.Driver;
+import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,10 +30,17 @@ import picocli.CommandLine.Option;
  * family, validation functions drawn with their own seeds).  Writes the optimizer, a resumable
  * training checkpoint and the learning curve ({@link TrainingRun}).  Every default is the
  * paper's setting ({@link MetaTrainingOptions#defaults()}).
+ *
+ * <p>An output folder holding an earlier run's files is refused unless {@code --force} replaces
+ * them or {@code --resume} continues that run from its folder ({@link OutputFolder}).  Settings
+ * whose memory exceeds the machine are refused before any work.  When stopped with Ctrl-C, it
+ * prints what was saved and the command that continues it ({@link #interruptedReport}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Meta-train a learned optimizer; writes optimizer.safetensors, training.safetensors and "
-                + "the learning curve (CSV, PNG, SVG) into --out.")
+        description = {"Meta-train a learned optimizer; writes optimizer.safetensors, training.safetensors and "
+                + "the learning curve (CSV, PNG, SVG) into --out.",
+            "A checkpoint is written at each validation (every --eval-every epochs). When stopped with Ctrl-C, it "
+                + "says which epoch was saved and prints the command that continues the run (--resume)."})
 final class TrainCommand extends CliCommand {
     private static final MetaTrainingOptions DEFAULTS = MetaTrainingOptions.defaults();
     /**
@@ -40,14 +54,20 @@ final class TrainCommand extends CliCommand {
     @Mixin
     ProblemOptions problem;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if needed).")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output folder (created if needed). One holding an earlier run's files is refused unless "
+                    + "--force replaces them or --resume continues from its training.safetensors.")
     Path out;
+
+    @Mixin
+    OutputFolder output;
 
     @Option(names = "--epochs", paramLabel = "N", description = "Maximum epochs (one trajectory each) (default: ${DEFAULT-VALUE}).")
     int epochs = DEFAULTS.epochs();
 
     @Option(names = "--budget", paramLabel = "TIME", converter = DurationConverter.class,
-            description = "Stop at the first epoch boundary after this wall time, e.g. 10m or 1h30m (default: none).")
+            description = "Stop at the first epoch boundary after this wall time, e.g. 10m or 1h30m; the progress "
+                    + "bar then follows the budget (default: none).")
     Duration budget;
 
     @Option(names = "--meta-lr", paramLabel = "LR", description = "Adam's learning rate on phi (default: ${DEFAULT-VALUE}).")
@@ -106,15 +126,20 @@ final class TrainCommand extends CliCommand {
             description = "Continue from a training.safetensors written by train, with its problem, optimizee, "
                     + "--seed, architecture, --horizon, --unroll, --instances, --input-scaling, --eval-every and "
                     + "--validation-functions (a change is an error); --epochs (the new total), --budget, --meta-lr "
-                    + "and --clip-norm may change.")
+                    + "and --clip-norm may change. --out may be the checkpoint's own folder.")
     Path resume;
 
     @Mixin
     MnistSource data;
 
+    /** The run in progress, for the interruption report; null before it starts. */
+    private volatile TrainingRun current;
+
     @Override
     void validate() {
-        requireFolder("--out", out);
+        Path earlier = out.resolve(TrainingRun.TRAINING);
+        output.check(this, "--out", out, TrainingRun.FILES, resume,
+                Files.isRegularFile(earlier) ? "--resume " + earlier + " to continue its training" : null);
         if (problem.problem == null) {
             throw invalid("Missing required option: '--problem=PROBLEM' (mnist or quadratic)");
         }
@@ -142,7 +167,7 @@ final class TrainCommand extends CliCommand {
             throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
         }
         if (budget != null && (budget.isZero() || budget.isNegative())) {
-            throw invalid("--budget must be positive, got " + budget.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+            throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
         }
         if (resume != null && !Files.isRegularFile(resume)) {
             throw invalid("--resume: no such file: " + resume);
@@ -194,11 +219,56 @@ final class TrainCommand extends CliCommand {
 
     @Override
     void run() throws Exception {
-        createFolder("--out", out);
-        ProblemSetup setup = problem.setup(problem.problem, data);
+        output.create();
+        ProblemSetup setup = problem.setup(problem.problem, data, MlpSpec.paper());
+        printData(setup);
         try (Backend backend = root.backend()) {
-            TrainingRun.run(backend, root.threads(),
-                    new TrainingRun.Request(setup, config(), options(), resume, compareAdam, out), out());
+            requireMemory("meta-training", MetaTrainer.memoryEstimate(config(), options(), setup.training(),
+                    setup.validation()), backend);
+            current = new TrainingRun(new TrainingRun.Request(setup, config(), options(), resume, compareAdam, out),
+                    out(), bars());
+            current.run(backend, root.threads());
         }
+    }
+
+    @Override
+    OutputFolder output() {
+        return output;
+    }
+
+    @Override
+    Map<Driver, String> memoryOptions() {
+        Map<Driver, String> options = new EnumMap<>(Driver.class);
+        options.put(Driver.INSTANCES, "fewer --instances");
+        options.put(Driver.UNROLL, "a shorter --unroll");
+        options.put(Driver.STEPS, "a shorter --horizon");
+        if (problem.problem == Problem.MNIST) {
+            options.put(Driver.OPTIMIZEE, "a smaller optimizee (--hidden, --layers)");
+            options.put(Driver.DATA, "a smaller data set (--data)");
+        }
+        options.put(Driver.OPTIMIZER, "smaller --lstm-widths");
+        options.put(Driver.VALIDATION_FUNCTIONS, "fewer --validation-functions");
+        return options;
+    }
+
+    /** What was saved, and the command that continues the run (these arguments, resuming). */
+    @Override
+    String interruptedReport(List<Path> abandoned, boolean folderRemoved) {
+        TrainingRun run = current;
+        if (run == null) {
+            return super.interruptedReport(abandoned, folderRemoved);
+        }
+        StringBuilder text = new StringBuilder(prefix()).append("interrupted; ").append(run.savedReport())
+                .append(abandonedWrites(abandoned));
+        if (folderRemoved) {
+            text.append(" The empty folder ").append(out).append(" was removed.");
+        }
+        run.checkpoint().ifPresentOrElse(c -> {
+            List<String> args = new ArrayList<>(CommandText.without(CommandText.without(originalArgs(), "--resume", true),
+                    "--force", false));
+            args.addAll(List.of("--resume", c.file().toString()));
+            text.append(System.lineSeparator()).append("To continue: ").append(CommandText.of(args));
+        }, () -> text.append(" To start again, run the same command."));
+        return text.toString();
     }
 }

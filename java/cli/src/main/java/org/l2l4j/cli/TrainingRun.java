@@ -1,27 +1,23 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.optimizees.ProblemSetup;
 import static org.l2l4j.report.MarkdownSummary.shortNumber;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
 import org.knowm.xchart.XYChart;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.BackendKind;
-import org.l2l4j.backend.L2lException;
 import org.l2l4j.eval.LearningRateTuner;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
@@ -31,35 +27,43 @@ import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.meta.TrainingCheckpoint;
 import org.l2l4j.meta.TrainingState;
-import org.l2l4j.optimizees.MlpFamily;
-import org.l2l4j.optimizees.OptimizeeFamily;
-import org.l2l4j.optimizees.ResidentMlpFamily;
+import org.l2l4j.optimizees.ProblemSetup;
 import org.l2l4j.optimizers.HandDesignedRule;
 import org.l2l4j.plots.LossPlot;
 
 /**
  * One meta-training run and its files, shared by {@code train} and {@code main}: meta-trains
  * with {@link MetaTrainer} (truncated BPTT, Adam on phi, best phi by validation loss; paper
- * sections 2 and 3), showing a progress bar over epochs, and writes into the output
- * folder:
+ * sections 2 and 3), showing a progress bar, and writes into the output folder:
  *
  * <ul>
- *   <li>{@value #OPTIMIZER}: the best phi ({@link OptimizerCheckpoint}) with the problem, epochs,
- *       best epoch, validation loss, seed and date as metadata;</li>
+ *   <li>{@value #OPTIMIZER}: the best phi ({@link OptimizerCheckpoint}) with the problem, the
+ *       optimizee ({@link ProblemSetup#checkpointMetadata()}), epochs, best epoch, validation loss,
+ *       seed and date as metadata;</li>
  *   <li>{@value #TRAINING}: the whole training state ({@link TrainingCheckpoint}), to continue
  *       with {@code --resume};</li>
  *   <li>{@value #CURVE_CSV} and {@code learning-curve.png}/{@code .svg}: the validation loss
  *       against epochs ({@link LearningCurve}).</li>
  * </ul>
  *
- * <p>Both checkpoints are rewritten after every validation, so an interrupted run leaves usable
- * files.  With {@code compareAdam}, Adam's learning rate is first tuned on the validation
- * functions and its mean final loss drawn as a level in the plot.
+ * <p>The checkpoints and the CSV are rewritten atomically after every validation, so an
+ * interrupted run leaves usable files; {@link #savedReport()} says which.  The progress bar
+ * counts epochs, or, when a time budget is set, the budget's seconds (the epoch in its message),
+ * so that it shows how far the run is whichever limit ends it.  With {@code compareAdam}, Adam's
+ * learning rate is first tuned on the validation functions and its mean final loss drawn as a
+ * level in the plot.
  */
 final class TrainingRun {
     static final String OPTIMIZER = "optimizer.safetensors";
     static final String TRAINING = "training.safetensors";
     static final String CURVE_CSV = "learning-curve.csv";
+
+    /**
+     * Glob patterns of every file a run writes into its folder, with the temporary files that
+     * a killed process may leave.
+     */
+    static final List<String> FILES = List.of(OPTIMIZER, TRAINING, "learning-curve.{csv,png,svg}",
+            ".{" + OPTIMIZER + "," + TRAINING + "," + CURVE_CSV + "}.*.tmp");
 
     /**
      * The metadata keys that a resumed run must share with its checkpoint, and the options that
@@ -79,7 +83,7 @@ final class TrainingRun {
      * @param options     the meta-training settings (seed included)
      * @param resume      a training checkpoint to continue from, or null
      * @param compareAdam tune Adam on the validation functions and draw its level
-     * @param folder      the output folder
+     * @param folder      the output folder, which exists
      */
     record Request(ProblemSetup setup, LstmConfig config, MetaTrainingOptions options, Path resume,
                    boolean compareAdam, Path folder) {
@@ -89,16 +93,36 @@ final class TrainingRun {
     record Outcome(OptimizerCheckpoint optimizer, TrainingState state) {
     }
 
+    /** A training checkpoint on disk and the epochs it holds. */
+    record Checkpoint(Path file, int epochs) {
+    }
+
+    /** The best phi as last written to {@value #OPTIMIZER}. */
+    private record Best(int epoch, double validationLoss) {
+    }
+
     private final Request request;
     private final PrintWriter out;
+    private final ProgressBars bars;
     private final Map<String, String> metadata = new LinkedHashMap<>();
+    /** Epochs done so far, this run's and those resumed. */
+    private volatile int epochs;
+    /** The training checkpoint to continue from: the last one written, else the one resumed. */
+    private volatile Checkpoint checkpoint;
+    /** Whether this run wrote {@link #checkpoint} (else it is the resumed file, or null). */
+    private volatile boolean wroteCheckpoint;
+    private volatile Best best;
 
-    private TrainingRun(Request request, PrintWriter out) {
+    /**
+     * A run of {@code request}, printing its summary to {@code out} and its progress on
+     * {@code bars}.
+     */
+    TrainingRun(Request request, PrintWriter out, ProgressBars bars) {
         this.request = request;
         this.out = out;
+        this.bars = bars;
         MetaTrainingOptions o = request.options();
-        metadata.put("problem", request.setup().problem().key());
-        metadata.put("optimizee", request.setup().optimizee());
+        metadata.putAll(request.setup().checkpointMetadata());
         metadata.put("seed", Long.toString(o.seed()));
         metadata.put("horizon", Integer.toString(o.horizon()));
         metadata.put("unroll", Integer.toString(o.unroll()));
@@ -112,7 +136,7 @@ final class TrainingRun {
     }
 
     /**
-     * Trains and writes the files; prints a summary with the time split to {@code out}.
+     * Trains and writes the files; prints a summary with the time split.
      *
      * @throws IOException              if a file cannot be read or written, or the checkpoint to
      *                                  resume is corrupt
@@ -120,14 +144,13 @@ final class TrainingRun {
      *                                  optimizee, optimizer architecture or seed, or has other
      *                                  trajectory or validation settings ({@link #RESUMED_SETTINGS})
      */
-    static Outcome run(Backend backend, int threads, Request request, PrintWriter out) throws IOException {
-        return new TrainingRun(request, out).run(backend, threads);
-    }
-
-    private Outcome run(Backend backend, int threads) throws IOException {
+    Outcome run(Backend backend, int threads) throws IOException {
         MetaTrainingOptions o = request.options();
-        Files.createDirectories(request.folder());
         TrainingState resumed = request.resume() == null ? null : loadResumable(request.resume());
+        if (resumed != null) {
+            epochs = resumed.epochs();
+            checkpoint = new Checkpoint(request.resume(), resumed.epochs());
+        }
         Double adamLevel = null;
         if (request.compareAdam()) {
             LearningRateTuner.Result adam = new LearningRateTuner(threads).tune(HandDesignedRule.ADAM,
@@ -136,6 +159,7 @@ final class TrainingRun {
             adamLevel = adam.bestMeanFinalLoss();
             out.printf(Locale.ROOT, "Tuned Adam (lr %s): mean loss %.4g at step %d on the %d validation functions.%n",
                     shortNumber(adam.bestLearningRate()), adamLevel, o.horizon(), o.validationFunctions());
+            out.flush();
         }
         TrainingState state;
         double[] seconds;
@@ -145,43 +169,36 @@ final class TrainingRun {
             if (resumed != null) {
                 trainer.restore(resumed);
             }
-            int first = resumed == null ? 0 : resumed.epochs();
-            try (ProgressBar bar = ProgressBars.builder("meta-training", o.epochs())
-                    .startsFrom(first, Duration.ZERO)
-                    .setEtaFunction(p -> eta(p.getCurrent() - first, o.epochs() - p.getCurrent(),
-                            p.getElapsedAfterStart(), o.timeBudget()))
-                    .build()) {
-                long start = System.nanoTime();
+            int first = epochs;
+            long start = System.nanoTime();
+            ProgressBar bar = bars.open(progressBar(first, start));
+            try {
                 state = trainer.train(new MetaTrainer.Listener() {
                     private double validation = Double.NaN;
 
                     @Override
-                    public void epochDone(int epochs, double metaLoss) {
-                        bar.stepTo(epochs);
-                        show(metaLoss);
+                    public void epochDone(int done, double metaLoss) {
+                        epochs = done;
+                        show(bar, metaLoss, validation, start);
                     }
 
                     @Override
                     public void validated(TrainingState.Validation v, boolean best) {
                         validation = v.validationLoss();
-                        show(v.trainingMetaLoss());
+                        show(bar, v.trainingMetaLoss(), validation, start);
                         try {
                             save(trainer.state());
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
                     }
-
-                    private void show(double metaLoss) {
-                        bar.setExtraMessage(Double.isNaN(validation)
-                                ? String.format(Locale.ROOT, "meta-loss %.4g", metaLoss)
-                                : String.format(Locale.ROOT, "meta-loss %.4g, last validation %.4g", metaLoss,
-                                        validation));
-                    }
                 });
                 wall = (System.nanoTime() - start) / 1e9;
+                bar.stepTo(bar.getMax());
             } catch (UncheckedIOException e) {
                 throw e.getCause();
+            } finally {
+                bars.finish();
             }
             seconds = new double[] {trainer.lstmSeconds(), trainer.optimizeeSeconds(), trainer.validationSeconds()};
         }
@@ -206,6 +223,36 @@ final class TrainingRun {
                 + ", learning-curve.png/.svg)");
         out.flush();
         return new Outcome(optimizer, state);
+    }
+
+    /**
+     * The bar: over the epochs from {@code first} to the limit, or, with a time budget, over its
+     * seconds from {@code start}; the time left is whichever limit comes first at the rate so far.
+     */
+    private ProgressBarBuilder progressBar(int first, long start) {
+        MetaTrainingOptions o = request.options();
+        Duration budget = o.timeBudget();
+        if (budget == null) {
+            return bars.builder("meta-training", o.epochs()).startsFrom(first, Duration.ZERO)
+                    .setEtaFunction(p -> eta(epochs - first, o.epochs() - epochs, p.getElapsedAfterStart(), null));
+        }
+        return bars.builder("meta-training", Math.max(1, budget.toSeconds())).setUnit(" s", 1)
+                .setEtaFunction(p -> eta(epochs - first, o.epochs() - epochs, Duration.ofNanos(System.nanoTime() - start),
+                        budget));
+    }
+
+    /** Moves the bar to the epochs done, or to the seconds spent of the budget, with the losses. */
+    private void show(ProgressBar bar, double metaLoss, double validation, long start) {
+        MetaTrainingOptions o = request.options();
+        String losses = Double.isNaN(validation) ? String.format(Locale.ROOT, "meta-loss %.4g", metaLoss)
+                : String.format(Locale.ROOT, "meta-loss %.4g, last validation %.4g", metaLoss, validation);
+        if (o.timeBudget() == null) {
+            bar.stepTo(epochs);
+            bar.setExtraMessage(losses);
+        } else {
+            bar.stepTo(Math.min(bar.getMax(), (System.nanoTime() - start) / 1_000_000_000L));
+            bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d of at most %d, %s", epochs, o.epochs(), losses));
+        }
     }
 
     /** The training state of {@code file}, checked against this run. */
@@ -234,11 +281,13 @@ final class TrainingRun {
 
     /**
      * Writes the training checkpoint, the learning-curve CSV and, once a validation loss was
-     * finite, the best optimizer so far.
+     * finite, the best optimizer so far; records what was written for {@link #savedReport()}.
      */
     private Optional<OptimizerCheckpoint> save(TrainingState state) throws IOException {
         Path folder = request.folder();
         TrainingCheckpoint.save(folder.resolve(TRAINING), request.config(), state, metadata);
+        checkpoint = new Checkpoint(folder.resolve(TRAINING), state.epochs());
+        wroteCheckpoint = true;
         LearningCurve.writeCsv(state.history(), folder.resolve(CURVE_CSV));
         if (state.bestPhi() == null) {
             return Optional.empty();
@@ -251,7 +300,46 @@ final class TrainingRun {
         OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.config(), PhiLayout.toFloat32(state.bestPhi()),
                 description);
         optimizer.save(folder.resolve(OPTIMIZER));
+        best = new Best(state.bestEpoch(), state.bestValidation());
         return Optional.of(optimizer);
+    }
+
+    /** The training checkpoint to continue from, if this run wrote one or resumed one. */
+    Optional<Checkpoint> checkpoint() {
+        return Optional.ofNullable(checkpoint);
+    }
+
+    /**
+     * What an interrupted run leaves, in sentences: the epoch it reached, the files saved and
+     * the epochs lost since the last checkpoint.
+     */
+    String savedReport() {
+        int done = epochs;
+        Checkpoint c = checkpoint;
+        Best b = best;
+        StringBuilder text = new StringBuilder(String.format(Locale.ROOT, "meta-training stopped after epoch %d.", done));
+        if (c == null) {
+            return text.append(String.format(Locale.ROOT, " Nothing was saved: a checkpoint is written at each "
+                    + "validation (every %d epochs), and none was reached.", request.options().evaluationPeriod()))
+                    .toString();
+        }
+        if (!wroteCheckpoint) {
+            text.append(" Nothing new was saved; ").append(c.file()).append(" still holds epoch ").append(c.epochs())
+                    .append('.');
+        } else {
+            text.append(" Saved in ").append(request.folder()).append(": ").append(TRAINING).append(" (epoch ")
+                    .append(c.epochs()).append("), ").append(CURVE_CSV);
+            if (b != null) {
+                text.append(String.format(Locale.ROOT, ", %s (the best phi so far: validation loss %.4g at epoch %d)",
+                        OPTIMIZER, b.validationLoss(), b.epoch()));
+            }
+            text.append('.');
+        }
+        if (done > c.epochs()) {
+            text.append(String.format(Locale.ROOT, " The %d epochs since epoch %d are lost.", done - c.epochs(),
+                    c.epochs()));
+        }
+        return text.toString();
     }
 
     /**

@@ -20,7 +20,10 @@ import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.Status;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.meta.MemoryEstimate;
 import org.l2l4j.meta.TrainingCheckpoint;
+import org.l2l4j.report.Estimate;
+import org.l2l4j.report.PairedComparison;
 import picocli.CommandLine;
 
 /** The command line end to end on tiny quadratic problems, and its handling of bad arguments. */
@@ -224,24 +227,201 @@ class CliTest {
         assertFalse(Files.exists(out));
     }
 
-    /** A command that runs out of native memory. */
+    /** A command that runs out of native memory, whose sizes are set by --runs. */
     @CommandLine.Command(name = "exhaust")
     static final class ExhaustingCommand extends CliCommand {
         @Override
         void run() {
             throw new L2lException(Status.OUT_OF_MEMORY, "cannot allocate 8000000000 bytes");
         }
+
+        @Override
+        java.util.Map<MemoryEstimate.Driver, String> memoryOptions() {
+            return java.util.Map.of(MemoryEstimate.Driver.RUNS, "fewer --runs");
+        }
     }
 
     @Test
-    void runningOutOfMemoryReadsAsAResourceLimit() {
+    void runningOutOfMemoryReadsAsAResourceLimitNamingTheCommandsOptions() {
         CommandLine cli = L2l4jCli.commandLine();
         cli.addSubcommand(new ExhaustingCommand());
         Outcome o = run(cli, "exhaust");
         assertEquals(L2l4jCli.EXIT_FAILURE, o.code());
         assertTrue(o.err().startsWith("l2l4j exhaust: error: not enough memory for these settings"), o.err());
-        assertTrue(o.err().contains("fewer --instances"), o.err());
+        assertTrue(o.err().contains("use fewer --runs"), o.err());
+        assertFalse(o.err().contains("--instances"), "a command without --instances: " + o.err());
         assertFalse(o.err().contains("internal error"), o.err());
+    }
+
+    @Test
+    void nativeMemoryBeyondTheMachineIsRefusedBeforeAnyWork() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.l2l4j.backend.Backend.cudaDeviceCount() == 0,
+                "native memory is checked against the machine's on a CPU backend; a CUDA device's is not checked");
+        Path out = dir.resolve("too-large-native");
+        Outcome o = run(train(out, "--instances", "1000000000", "--epochs", "1"));
+        assertUsageError(o, "meta-training needs about ");
+        assertTrue(o.err().contains("the backward record"), o.err());
+        assertTrue(o.err().contains("fewer --instances") && o.err().contains("a shorter --unroll"), o.err());
+        assertFalse(o.err().contains("--hidden"), "quadratics have no --hidden: " + o.err());
+        assertFalse(Files.exists(out), "the folder it created is removed again");
+    }
+
+    @Test
+    void javaHeapBeyondItsMaximumIsRefusedBeforeAnyWork() {
+        Path out = dir.resolve("too-large-heap");
+        Outcome o = run("--threads", "1", "evaluate", "--optimizer", trained.resolve("optimizer.safetensors").toString(),
+                "--runs", "2", "--steps", "2000000000", "--tuning-functions", "1", "--out", out.toString());
+        assertUsageError(o, "the evaluation needs about ");
+        assertTrue(o.err().contains("of Java heap") && o.err().contains("fewer --steps") && o.err().contains("-Xmx"),
+                o.err());
+        assertFalse(o.err().contains("--instances"), "evaluate has no --instances: " + o.err());
+        assertFalse(o.out().contains("| optimizer |"), o.out());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void trainRefusesAFolderWithAnEarlierRunUnlessForcedOrResumed() throws IOException {
+        Path earlier = dir.resolve("earlier-train");
+        Files.createDirectories(earlier);
+        for (String f : List.of("optimizer.safetensors", "training.safetensors", "learning-curve.csv",
+                "learning-curve.png")) {
+            Files.copy(trained.resolve(f), earlier.resolve(f));
+        }
+        Files.writeString(earlier.resolve("notes.txt"), "mine");
+        byte[] optimizer = Files.readAllBytes(earlier.resolve("optimizer.safetensors"));
+        Outcome o = run(train(earlier, "--epochs", "2"));
+        assertUsageError(o, "--out " + earlier + " holds the results of an earlier run (learning-curve.csv, "
+                + "learning-curve.png, optimizer.safetensors, training.safetensors): pass --force to replace them, "
+                + "--resume " + earlier.resolve("training.safetensors") + " to continue its training, or choose "
+                + "another --out");
+        assertArrayEquals(optimizer, Files.readAllBytes(earlier.resolve("optimizer.safetensors")), "left untouched");
+
+        // --force deletes the earlier run's files first, such as the temporary file of a killed write
+        Path stale = Files.writeString(earlier.resolve(".training.safetensors.1f2e3d.tmp"), "cut off");
+        o = run(train(earlier, "--epochs", "1", "--force"));
+        assertEquals(0, o.code(), o.err());
+        assertFalse(Files.exists(stale), "no file of the earlier run stays");
+        assertEquals(1, TrainingCheckpoint.load(earlier.resolve("training.safetensors")).state().epochs());
+        assertEquals("mine", Files.readString(earlier.resolve("notes.txt")), "only its own files are deleted");
+    }
+
+    @Test
+    void evaluateWithForceRemovesTheEarlierRunsFilesAndOnlyThose() throws IOException {
+        Path earlier = Files.createDirectories(dir.resolve("earlier-eval"));
+        Files.writeString(earlier.resolve("full-split.csv"), "optimizer,run,loss,accuracy\n");
+        Files.writeString(earlier.resolve("summary.md"), "# stale");
+        Files.writeString(earlier.resolve("notes.txt"), "mine");
+        String[] evaluate = {"--threads", "1", "evaluate", "--optimizer", trained.resolve("optimizer.safetensors")
+                .toString(), "--runs", "2", "--steps", "5", "--tuning-functions", "1", "--out", earlier.toString()};
+        Outcome o = run(evaluate);
+        assertUsageError(o, "holds the results of an earlier run (full-split.csv, summary.md): pass --force");
+        assertFalse(o.err().contains("--resume"), o.err());
+        List<String> forced = new java.util.ArrayList<>(List.of(evaluate));
+        forced.add("--force");
+        o = run(forced.toArray(String[]::new));
+        assertEquals(0, o.code(), o.err());
+        assertFalse(Files.exists(earlier.resolve("full-split.csv")), "quadratics have no full split: stale file removed");
+        assertFalse(Files.readString(earlier.resolve("summary.md")).contains("stale"));
+        assertEquals("mine", Files.readString(earlier.resolve("notes.txt")));
+    }
+
+    @Test
+    void anExistingFolderThatCannotBeWrittenIsRefusedBeforeAnyWork() {
+        Path proc = Path.of("/proc");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(proc.resolve("self")),
+                "needs Linux's /proc, a folder in which no file can be created");
+        Outcome o = run("--threads", "1", "evaluate", "--optimizer", trained.resolve("optimizer.safetensors").toString(),
+                "--runs", "2", "--steps", "5", "--tuning-functions", "1", "--out", proc.toString());
+        assertUsageError(o, "--out: cannot write into /proc");
+        assertFalse(o.out().contains("| optimizer |"), o.out());
+    }
+
+    @Test
+    void aBudgetedRunsProgressBarFollowsTheBudgetInLinesWithoutCarriageReturns() {
+        Outcome o = run(train(dir.resolve("budget"), "--budget", "1s", "--epochs", "1000000"));
+        assertEquals(0, o.code(), o.err());
+        List<String> bar = o.err().lines().filter(l -> l.startsWith("meta-training")).toList();
+        assertTrue(bar.size() >= 2 && bar.size() <= 4, "a line at the start, at most one per 10 s, one at the end: "
+                + o.err());
+        String last = bar.get(bar.size() - 1);
+        assertTrue(last.contains("100%") && last.contains("1/1 s") && last.contains("of at most 1000000"), last);
+        assertFalse(o.err().contains("\r"), "a log, not a terminal: no carriage returns");
+    }
+
+    @Test
+    void missingDataIsExplainedWithTheCommandLinesWays() throws IOException {
+        Path empty = Files.createDirectories(dir.resolve("no-data"));
+        Path out = dir.resolve("no-data-out");
+        Outcome o = run("--threads", "1", "train", "--problem", "mnist", "--data", empty.toString(), "--out",
+                out.toString());
+        assertEquals(L2l4jCli.EXIT_FAILURE, o.code(), o.err());
+        assertEquals(1, o.err().lines().count(), o.err());
+        assertTrue(o.err().contains("lacks train-images-idx3-ubyte") && o.err().contains("'l2l4j fetch-data'"),
+                o.err());
+        assertFalse(o.err().contains("MnistFetcher"), "a command-line user cannot run a class: " + o.err());
+        assertFalse(Files.exists(out), "a failed command leaves no empty folder");
+    }
+
+    @Test
+    void evaluateUsesTheOptimizeeTheOptimizerWasTrainedOnAndNamesTheData() throws IOException {
+        Path data = TinyIdxData.write(dir.resolve("tiny"));
+        Path mlp = dir.resolve("mlp-train");
+        Outcome o = run("--threads", "1", "train", "--problem", "mnist", "--data", data.toString(), "--hidden", "3",
+                "--horizon", "4", "--unroll", "2", "--epochs", "2", "--eval-every", "1", "--validation-functions", "2",
+                "--out", mlp.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Data: IDX files from " + data.toAbsolutePath() + " (checksums not verified"),
+                o.out());
+        String optimizer = mlp.resolve("optimizer.safetensors").toString();
+        assertEquals("3", OptimizerCheckpoint.load(mlp.resolve("optimizer.safetensors")).description()
+                .get("optimizee_hidden"));
+
+        Path eval = dir.resolve("mlp-eval");
+        o = run("--threads", "1", "evaluate", "--optimizer", optimizer, "--data", data.toString(), "--runs", "2",
+                "--steps", "4", "--tuning-functions", "1", "--out", eval.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Optimizee: mlp-784-3-10-sigmoid (as trained, from the metadata of " + optimizer
+                + ")"), o.out());
+        String summary = Files.readString(eval.resolve("summary.md"));
+        assertTrue(summary.startsWith("# IDX data (tiny) mlp-784-3-10-sigmoid, 4 steps"), summary);
+        assertTrue(summary.contains("Data: IDX files from " + data.toAbsolutePath()
+                + " (checksums not verified: not necessarily MNIST)."), summary);
+
+        o = run("--threads", "1", "evaluate", "--optimizer", optimizer, "--data", data.toString(), "--hidden", "5",
+                "--runs", "2", "--steps", "4", "--tuning-functions", "1", "--out", eval.toString(), "--force");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Optimizee: mlp-784-5-10-sigmoid (--hidden 5 over the optimizee as trained"),
+                o.out());
+    }
+
+    @Test
+    void generalizationNamesItsDataAndTellsTiesFromLosses() throws IOException {
+        Path data = TinyIdxData.write(dir.resolve("tiny-generalization"));
+        Path out = dir.resolve("generalization");
+        String[] args = {"--threads", "1", "generalization", "--data", data.toString(), "--runs", "2", "--steps", "2",
+            "--tuning-functions", "1", "--out", out.toString()};
+        Outcome o = run(args);
+        assertEquals(0, o.code(), o.err());
+        String md = Files.readString(out.resolve("generalization.md"));
+        assertTrue(md.startsWith("# Generalization of the learned optimizer (IDX data (tiny-generalization))\n\n"
+                + "Data: IDX files from " + data.toAbsolutePath()), md);
+        assertFalse(md.contains("not beaten"), md);
+        assertTrue(md.contains("\"tie\": the difference is within 2 standard errors"), md);
+        assertTrue(Files.exists(out.resolve("steps-4").resolve("summary.md")));
+        assertUsageError(run(args), "--out " + out + " holds the results of an earlier run (generalization.md, "
+                + "hidden-40");
+    }
+
+    @Test
+    void verdictsSayBeatenTieOrBetter() {
+        assertEquals("beaten", GeneralizationCommand.verdict(new PairedComparison("learned", "Adam",
+                new Estimate(-0.3, 0.1, 64))));
+        assertEquals("tie", GeneralizationCommand.verdict(new PairedComparison("learned", "Adam",
+                new Estimate(-0.1, 0.1, 64))));
+        assertEquals("tie", GeneralizationCommand.verdict(new PairedComparison("learned", "Adam",
+                new Estimate(0.19, 0.1, 64))));
+        assertEquals("better", GeneralizationCommand.verdict(new PairedComparison("learned", "Adam",
+                new Estimate(0.3, 0.1, 64))));
     }
 
     @Test
@@ -292,10 +472,11 @@ class CliTest {
         Path corrupt = dir.resolve("corrupt.safetensors");
         byte[] bytes = Files.readAllBytes(trained.resolve("optimizer.safetensors"));
         Files.write(corrupt, Arrays.copyOf(bytes, 100));
-        Outcome o = run("evaluate", "--optimizer", corrupt.toString(), "--out", dir.resolve("x").toString());
+        Outcome o = run("evaluate", "--optimizer", corrupt.toString(), "--out", dir.resolve("x").resolve("y").toString());
         assertEquals(L2l4jCli.EXIT_FAILURE, o.code());
         assertEquals(1, o.err().lines().count(), o.err());
         assertTrue(o.err().startsWith("l2l4j evaluate: error: " + corrupt), o.err());
+        assertFalse(Files.exists(dir.resolve("x")), "the folders a failed command created are removed");
         o = run("evaluate", "--optimizer", trained.resolve("training.safetensors").toString(), "--out",
                 dir.resolve("x").toString());
         assertEquals(L2l4jCli.EXIT_FAILURE, o.code());
@@ -311,6 +492,11 @@ class CliTest {
         assertEquals(java.time.Duration.ofMinutes(90), c.convert("1h30m"));
         assertEquals(java.time.Duration.ofSeconds(90), c.convert("1.5m"));
         assertEquals(java.time.Duration.ofMinutes(8), c.convert("PT8M"));
+        for (java.time.Duration d : List.of(java.time.Duration.ofMinutes(8), java.time.Duration.ofSeconds(90),
+                java.time.Duration.ofMillis(1500), java.time.Duration.ofHours(2), java.time.Duration.ZERO)) {
+            assertEquals(d, c.convert(DurationConverter.format(d)), DurationConverter.format(d));
+        }
+        assertEquals("1m30s", DurationConverter.format(java.time.Duration.ofSeconds(90)));
         for (String bad : List.of("", "10", "m", "10 minutes", "1h-5m")) {
             org.junit.jupiter.api.Assertions.assertThrows(CommandLine.TypeConversionException.class, () -> c.convert(bad), bad);
         }

@@ -77,9 +77,11 @@ class TrainingRunFaultTest {
 
     private static TrainingRun.Outcome train(ProblemSetup setup, MetaTrainingOptions options, Path resume, Path folder)
             throws IOException {
+        Files.createDirectories(folder);
+        PrintWriter sink = new PrintWriter(new StringWriter());
         try (Backend backend = Backend.cpu(1)) {
-            return TrainingRun.run(backend, 1, new TrainingRun.Request(setup, CONFIG, options, resume, false, folder),
-                    new PrintWriter(new StringWriter()));
+            return new TrainingRun(new TrainingRun.Request(setup, CONFIG, options, resume, false, folder), sink,
+                    new ProgressBars(sink, false)).run(backend, 1);
         }
     }
 

@@ -156,7 +156,7 @@ public final class Backend implements AutoCloseable {
 
     /**
      * CUDA device 0 when one is usable, else a CPU backend with all hardware threads; logs the
-     * choice and the reason.
+     * choice as {@link #best(int)} does.
      */
     public static Backend best() {
         return best(0);
@@ -164,7 +164,9 @@ public final class Backend implements AutoCloseable {
 
     /**
      * CUDA device 0 when one is usable, else a CPU backend with {@code cpuThreads} threads (0:
-     * all hardware threads); logs the choice and the reason.
+     * all hardware threads).  Logs the choice: a CUDA device at level INFO; the CPU, with the
+     * reason no CUDA device is usable (such as a missing driver), at level DEBUG, since that is
+     * the ordinary case on a machine without a GPU.
      *
      * @throws IllegalArgumentException if {@code cpuThreads} is negative
      */
@@ -178,7 +180,7 @@ public final class Backend implements AutoCloseable {
             return cuda(0);
         }
         Backend cpu = cpu(cpuThreads);
-        LOG.log(System.Logger.Level.INFO, "L2L4J backend: CPU ({0} threads, {1} kernels), since {2}",
+        LOG.log(System.Logger.Level.DEBUG, "L2L4J backend: CPU ({0} threads, {1} kernels), since {2}",
                 cpu.threads(), cpu.cpuIsa(), reason);
         return cpu;
     }

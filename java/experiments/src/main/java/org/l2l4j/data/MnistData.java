@@ -18,6 +18,9 @@ import java.util.Objects;
  * for other IDX data sets with the same names and layout (for example Fashion-MNIST).
  * {@link MnistFetcher#load()} fetches and caches the files first.
  *
+ * <p>{@link #source()} says where the files came from and whether they were verified, for
+ * reports.
+ *
  * <p>Memory: the original files take about 220 MB as floats.
  */
 public final class MnistData {
@@ -31,15 +34,48 @@ public final class MnistData {
     /** Number of examples at the end of the training file held out as {@link MnistSplit#VALIDATION}. */
     public static final int VALIDATION_SIZE = 10_000;
 
+    /**
+     * Where the data came from.
+     *
+     * @param folder   the folder the four IDX files were read from (absolute), or null for data
+     *                 made in memory
+     * @param verified whether every file's SHA-256 is that of the original MNIST file
+     */
+    public record Source(Path folder, boolean verified) {
+        /** A short name for titles: "MNIST" if verified, else "IDX data (FOLDER NAME)" or "data in memory". */
+        public String title() {
+            if (verified) {
+                return "MNIST";
+            }
+            return folder == null ? "data in memory" : "IDX data (" + folder.getFileName() + ")";
+        }
+
+        /** One line for reports: the folder and whether the checksums were verified. */
+        public String description() {
+            if (folder == null) {
+                return "data made in memory";
+            }
+            return verified ? "MNIST from " + folder + " (SHA-256 of the four files verified)"
+                    : "IDX files from " + folder + " (checksums not verified: not necessarily MNIST)";
+        }
+    }
+
     private final Map<MnistSplit, Dataset> splits = new EnumMap<>(MnistSplit.class);
+    private final Source source;
 
     /**
-     * Wraps three data sets, for example small synthetic ones in tests.
+     * Wraps three data sets, for example small synthetic ones in tests; {@link #source()} is
+     * data in memory.
      *
      * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if their numbers of features or classes differ
      */
     public MnistData(Dataset train, Dataset validation, Dataset test) {
+        this(train, validation, test, new Source(null, false));
+    }
+
+    private MnistData(Dataset train, Dataset validation, Dataset test, Source source) {
+        this.source = source;
         splits.put(MnistSplit.TRAIN, Objects.requireNonNull(train, "train"));
         splits.put(MnistSplit.VALIDATION, Objects.requireNonNull(validation, "validation"));
         splits.put(MnistSplit.TEST, Objects.requireNonNull(test, "test"));
@@ -84,6 +120,11 @@ public final class MnistData {
         return load(folder, false);
     }
 
+    /** Where the data came from. */
+    public Source source() {
+        return source;
+    }
+
     /**
      * One split.
      *
@@ -96,14 +137,13 @@ public final class MnistData {
     private static MnistData load(Path folder, boolean verify) throws IOException {
         Objects.requireNonNull(folder, "folder");
         if (!Files.isDirectory(folder)) {
-            throw new DataUnavailableException("MNIST folder " + folder + " does not exist; fetch"
-                    + " MNIST ('l2l4j fetch-data', or MnistFetcher), or put the four IDX files there");
+            throw new DataUnavailableException("the MNIST folder " + folder + " does not exist; it must hold the"
+                    + " four IDX files (raw or .gz)");
         }
         Map<MnistFile, Path> paths = new EnumMap<>(MnistFile.class);
         for (MnistFile f : MnistFile.values()) {
-            paths.put(f, f.locate(folder).orElseThrow(() -> new DataUnavailableException("MNIST folder "
-                    + folder + " lacks " + f.fileName() + " (raw or .gz); fetch MNIST with"
-                    + " MnistFetcher, or put the file there")));
+            paths.put(f, f.locate(folder).orElseThrow(() -> new DataUnavailableException("the MNIST folder "
+                    + folder + " lacks " + f.fileName() + " (raw or .gz); it must hold the four IDX files")));
         }
         Map<MnistFile, IdxArray> arrays = new EnumMap<>(MnistFile.class);
         for (MnistFile f : MnistFile.values()) {
@@ -131,7 +171,8 @@ public final class MnistData {
                 dataset(arrays.get(MnistFile.TRAIN_IMAGES), arrays.get(MnistFile.TRAIN_LABELS),
                         trainLabels, n - VALIDATION_SIZE, n),
                 dataset(arrays.get(MnistFile.TEST_IMAGES), arrays.get(MnistFile.TEST_LABELS),
-                        paths.get(MnistFile.TEST_LABELS), 0, m));
+                        paths.get(MnistFile.TEST_LABELS), 0, m),
+                new Source(folder.toAbsolutePath().normalize(), verify));
     }
 
     /** Checks the layout of an image file and its label file; returns the number of examples. */

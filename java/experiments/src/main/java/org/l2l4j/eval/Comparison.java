@@ -25,7 +25,9 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.meta.LearnedRollouts;
+import org.l2l4j.meta.MemoryEstimate;
 import org.l2l4j.meta.PlacedFamily;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.optimizees.MlpFamily;
@@ -64,6 +66,9 @@ import org.l2l4j.report.PairedComparison;
 public final class Comparison {
     /** The learned optimizer's name in reports. */
     public static final String LEARNED = "LSTM (learned)";
+    /** The files {@link Result#write} may write: summary, curves, runs, whole-split scores, tuning. */
+    public static final List<String> FILES = List.of("summary.md", "curves.csv", "runs.csv", "full-split.csv",
+            "tuning.csv");
 
     /**
      * @param runs            paired test runs, at least 2
@@ -95,14 +100,16 @@ public final class Comparison {
      * The outcome.
      *
      * @param title        what was compared (problem and steps)
+     * @param data         where the functions' data set came from ({@link ProblemSetup#data()}),
+     *                     or null
      * @param settings     the settings
      * @param runs         the learned optimizer's runs first, then each baseline's
      * @param tuning       each baseline's tuning
      * @param finiteCurves the curves of the optimizers whose runs all stayed finite; null if
      *                     none did
      */
-    public record Result(String title, Settings settings, List<Runs> runs, Map<HandDesignedRule, LearningRateTuner.Result> tuning,
-                  LossCurves finiteCurves) {
+    public record Result(String title, String data, Settings settings, List<Runs> runs,
+                         Map<HandDesignedRule, LearningRateTuner.Result> tuning, LossCurves finiteCurves) {
 
         /** The curves of the optimizers whose runs all stayed finite, if any did. */
         public Optional<LossCurves> curves() {
@@ -152,8 +159,9 @@ public final class Comparison {
         }
 
         /**
-         * Writes summary.md, curves.csv and runs.csv (unless every optimizer diverged), tuning.csv
-         * and, for MNIST, full-split.csv.
+         * Writes summary.md (the title, the data set's source and {@link #markdown()}), curves.csv
+         * and runs.csv (unless every optimizer diverged), tuning.csv and, for MNIST,
+         * full-split.csv: {@link #FILES}.
          *
          * @return the names of the files written
          */
@@ -188,7 +196,8 @@ public final class Comparison {
                     }
                 }
             }
-            Files.writeString(folder.resolve("summary.md"), "# " + title + "\n\n" + markdown(), StandardCharsets.UTF_8);
+            Files.writeString(folder.resolve("summary.md"), "# " + title + "\n\n"
+                    + (data == null ? "" : "Data: " + data + ".\n\n") + markdown(), StandardCharsets.UTF_8);
             return written;
         }
 
@@ -279,7 +288,26 @@ public final class Comparison {
             pool.shutdownNow();
             progress.finish();
         }
-        return new Result(title, s, all, tuning, finiteCurves(all));
+        return new Result(title, setup.data(), s, all, tuning, finiteCurves(all));
+    }
+
+    /**
+     * The memory of {@link #run} with an optimizer of architecture {@code config}, estimated
+     * without allocating anything: the learned optimizer's runs ({@link LearnedRollouts#memory}),
+     * the test data set copied to the backend to evaluate the MLPs in place, and every baseline's
+     * losses.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static MemoryEstimate memoryEstimate(LstmConfig config, ProblemSetup setup, Settings s) {
+        List<MemoryEstimate.Part> parts = new ArrayList<>(LearnedRollouts.memory(config, setup.test(), s.runs(),
+                s.steps(), MemoryEstimate.Driver.RUNS));
+        parts.add(MemoryEstimate.Part.of("the test data on the backend", MemoryEstimate.Memory.NATIVE,
+                setup.test().residentBytes(), MemoryEstimate.Driver.DATA));
+        parts.add(MemoryEstimate.Part.of("the baselines' losses", MemoryEstimate.Memory.JAVA_HEAP,
+                MemoryEstimate.size(8, HandDesignedRule.values().length, s.runs(), s.steps() + 1L),
+                MemoryEstimate.Driver.RUNS, MemoryEstimate.Driver.STEPS));
+        return new MemoryEstimate(parts);
     }
 
     /** The curves of the optimizers whose runs all stayed finite, or null if none did. */

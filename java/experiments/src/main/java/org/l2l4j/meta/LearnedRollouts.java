@@ -1,10 +1,15 @@
 package org.l2l4j.meta;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.meta.MemoryEstimate.Driver;
+import org.l2l4j.meta.MemoryEstimate.Memory;
+import org.l2l4j.meta.MemoryEstimate.Part;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
@@ -54,6 +59,30 @@ public final class LearnedRollouts {
             }
         }
         return new Result(losses, finals);
+    }
+
+    /**
+     * The memory of {@link #run} for {@code functions} functions of {@code family} and
+     * {@code steps} steps, the family evaluated in place: one group's parameters, gradients,
+     * LSTM state, evaluation buffers and losses where the backend computes; every function's
+     * losses and final parameters in the Java heap.
+     *
+     * @param functionsDriver the setting that gives the number of functions, for messages
+     * @throws NullPointerException if config or family is null
+     */
+    public static List<Part> memory(LstmConfig config, OptimizeeFamily family, int functions, int steps,
+                                    Driver functionsDriver) {
+        int group = Math.min(GROUP, functions);
+        long d = family.dimension();
+        long onBackend = MemoryEstimate.sum(MemoryEstimate.size(4L * (2 + config.stateRows()), group, d),
+                family.residentBatchBytes(group), MemoryEstimate.size(8, group, steps + 1L));
+        long results = MemoryEstimate.sum(MemoryEstimate.size(8, functions, steps + 1L),
+                MemoryEstimate.size(4, functions, d));
+        return List.of(
+                Part.of("learned-optimizer runs, " + group + " at once", Memory.NATIVE, onBackend, functionsDriver,
+                        Driver.OPTIMIZEE, Driver.OPTIMIZER, Driver.STEPS),
+                Part.of("losses and final parameters of " + functions + " learned-optimizer runs", Memory.JAVA_HEAP,
+                        results, functionsDriver, Driver.STEPS, Driver.OPTIMIZEE));
     }
 
     /** Mean over the functions of the loss at step {@code steps} (non-finite counts as +infinity). */

@@ -10,6 +10,10 @@ import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.PhiLayout;
+import org.l2l4j.lstm.UnrollRecord;
+import org.l2l4j.meta.MemoryEstimate.Driver;
+import org.l2l4j.meta.MemoryEstimate.Memory;
+import org.l2l4j.meta.MemoryEstimate.Part;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
 /**
@@ -123,6 +127,50 @@ public final class MetaTrainer implements AutoCloseable {
         this.adam = new MetaAdam(phi.length, options.metaLearningRate(), options.clipNorm());
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
         uploadPhi(phi);
+    }
+
+    /**
+     * The memory a trainer of these arguments (those of the constructor) allocates and uses while
+     * it trains, estimated without allocating anything: with n = B d coordinates (B instances of
+     * dimension d) and T = min(unroll, horizon) steps per unroll, the backward record
+     * ({@link UnrollRecord}: 4 (1 + S) bytes per coordinate per step, S the LSTM's state rows, so
+     * 4 (1 + S) T n bytes), the meta-loss gradients (4 T n), the parameters, gradients and LSTM
+     * state (4 (2 + S) n), the evaluation buffers of the B optimizees, the data sets that the
+     * families copy to the backend to be evaluated in place ({@link OptimizeeFamily#residentBytes}:
+     * 157 MB for MNIST's training split), and a validation's rollouts
+     * ({@link LearnedRollouts#memory}).  The families are assumed evaluated in place, as they are
+     * on a CPU backend.
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static MemoryEstimate memoryEstimate(LstmConfig config, MetaTrainingOptions options,
+                                                OptimizeeFamily training, OptimizeeFamily validation) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(options, "options");
+        int steps = Math.min(options.unroll(), options.horizon());
+        long b = options.instances();
+        long n = MemoryEstimate.size(1, training.dimension(), b);
+        int last = options.horizon() % steps;
+        List<Part> parts = new ArrayList<>(List.of(
+                Part.of("the backward record", Memory.NATIVE,
+                        MemoryEstimate.size(UnrollRecord.bytesPerCoordinateStep(config), steps, n),
+                        Driver.INSTANCES, Driver.UNROLL, Driver.OPTIMIZEE, Driver.OPTIMIZER),
+                Part.of("the meta-loss gradients of an unroll", Memory.NATIVE,
+                        MemoryEstimate.size(4, steps + (long) last, n), Driver.INSTANCES, Driver.UNROLL,
+                        Driver.OPTIMIZEE),
+                Part.of("the optimizees' parameters, gradients and LSTM state", Memory.NATIVE,
+                        MemoryEstimate.size(4L * (2 + config.stateRows()), n), Driver.INSTANCES, Driver.OPTIMIZEE,
+                        Driver.OPTIMIZER),
+                Part.of("the optimizees' evaluation buffers", Memory.NATIVE,
+                        MemoryEstimate.sum(training.residentBatchBytes(options.instances()),
+                                MemoryEstimate.size(8, steps, b)), Driver.INSTANCES, Driver.OPTIMIZEE),
+                Part.of("the training data on the backend", Memory.NATIVE, training.residentBytes(), Driver.DATA),
+                Part.of("the validation data on the backend", Memory.NATIVE, validation.residentBytes(), Driver.DATA),
+                Part.of("the optimizer's parameters and meta-gradient", Memory.NATIVE,
+                        MemoryEstimate.size(12, config.phiLayout().size()), Driver.OPTIMIZER)));
+        parts.addAll(LearnedRollouts.memory(config, validation, options.validationFunctions(), options.horizon(),
+                Driver.VALIDATION_FUNCTIONS));
+        return new MemoryEstimate(parts);
     }
 
     private <T extends AutoCloseable> T own(T resource) {

@@ -184,6 +184,21 @@ public final class MlpFamily implements OptimizeeFamily {
         }
     }
 
+    /** The copy of the data set that {@link #residentOn} makes ({@link ResidentMlpFamily#bytes}). */
+    @Override
+    public long residentBytes() {
+        return ResidentMlpFamily.bytes(data);
+    }
+
+    /** The buffers of a {@link ResidentMlpBatch} of {@code instances} MLPs. */
+    @Override
+    public long residentBatchBytes(int instances) {
+        if (instances < 1) {
+            throw new IllegalArgumentException("instances must be >= 1, got " + instances);
+        }
+        return ResidentMlpBatch.bytes(shape, spec.batchSize(), instances);
+    }
+
     /**
      * Mean cross-entropy of theta over this family's whole data set; see
      * {@link #fullMetrics(float[], Dataset)}.

@@ -1,7 +1,13 @@
 package org.l2l4j.optimizees;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The architecture and training protocol of an {@link MlpFamily}: a multilayer perceptron
@@ -22,6 +28,19 @@ import java.util.List;
  *                     at least 0
  */
 public record MlpSpec(List<Integer> hiddenWidths, Activation activation, int batchSize, double initStd) {
+    /** Metadata key of the hidden widths, comma-separated ("none" for no hidden layer). */
+    public static final String HIDDEN_KEY = "optimizee_hidden";
+    /** Metadata key of the activation ("sigmoid" or "relu"). */
+    public static final String ACTIVATION_KEY = "optimizee_activation";
+    /** Metadata key of the minibatch size. */
+    public static final String BATCH_SIZE_KEY = "optimizee_batch_size";
+    /** Metadata key of the initial standard deviation. */
+    public static final String INIT_STD_KEY = "optimizee_init_std";
+    /** The metadata key of an {@link MlpFamily#name()}, as older checkpoints record the optimizee. */
+    public static final String NAME_KEY = "optimizee";
+
+    /** An {@link MlpFamily#name()}: "mlp", the layer widths (features first, classes last), the activation. */
+    private static final Pattern NAME = Pattern.compile("mlp((?:-\\d+){2,})-(sigmoid|relu)");
 
     /** Hidden-layer nonlinearity. */
     public enum Activation {
@@ -85,5 +104,63 @@ public record MlpSpec(List<Integer> hiddenWidths, Activation activation, int bat
     /** This spec with another initial standard deviation. */
     public MlpSpec withInitStd(double newInitStd) {
         return new MlpSpec(hiddenWidths, activation, batchSize, newInitStd);
+    }
+
+    /**
+     * This spec as checkpoint metadata, which {@link #fromMetadata} reads back: the keys
+     * {@value #HIDDEN_KEY}, {@value #ACTIVATION_KEY}, {@value #BATCH_SIZE_KEY} and
+     * {@value #INIT_STD_KEY}.
+     */
+    public Map<String, String> metadata() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(HIDDEN_KEY, hiddenWidths.isEmpty() ? "none"
+                : String.join(",", hiddenWidths.stream().map(String::valueOf).toList()));
+        m.put(ACTIVATION_KEY, activation.name().toLowerCase(Locale.ROOT));
+        m.put(BATCH_SIZE_KEY, Integer.toString(batchSize));
+        m.put(INIT_STD_KEY, Double.toString(initStd));
+        return m;
+    }
+
+    /**
+     * The spec that checkpoint metadata describe: the keys of {@link #metadata()} when present
+     * (a missing batch size or initial standard deviation is the paper's); else, as in
+     * checkpoints written before those keys, the hidden widths and activation parsed from the
+     * family name under {@value #NAME_KEY} (such as {@code mlp-784-40-10-sigmoid}), with the
+     * paper's batch size and initial standard deviation.
+     *
+     * @return the spec, or empty when the metadata describe no MLP (another problem's optimizee)
+     * @throws IllegalArgumentException if a key of {@link #metadata()} holds a malformed value, or
+     *                                  the name a hidden width of 0
+     * @throws NullPointerException     if metadata is null
+     */
+    public static Optional<MlpSpec> fromMetadata(Map<String, String> metadata) {
+        MlpSpec paper = paper();
+        String hidden = metadata.get(HIDDEN_KEY);
+        if (hidden != null) {
+            try {
+                List<Integer> widths = hidden.equals("none") ? List.of()
+                        : Arrays.stream(hidden.split(",")).map(w -> Integer.valueOf(w.strip())).toList();
+                Activation activation = Activation.valueOf(metadata.getOrDefault(ACTIVATION_KEY, "")
+                        .toUpperCase(Locale.ROOT));
+                String batch = metadata.get(BATCH_SIZE_KEY);
+                String std = metadata.get(INIT_STD_KEY);
+                return Optional.of(new MlpSpec(widths, activation,
+                        batch == null ? paper.batchSize() : Integer.parseInt(batch),
+                        std == null ? paper.initStd() : Double.parseDouble(std)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("malformed optimizee metadata " + HIDDEN_KEY + "=" + hidden + ", "
+                        + ACTIVATION_KEY + "=" + metadata.get(ACTIVATION_KEY) + ", " + BATCH_SIZE_KEY + "="
+                        + metadata.get(BATCH_SIZE_KEY) + ", " + INIT_STD_KEY + "=" + metadata.get(INIT_STD_KEY)
+                        + ": " + e.getMessage(), e);
+            }
+        }
+        Matcher name = NAME.matcher(metadata.getOrDefault(NAME_KEY, ""));
+        if (!name.matches()) {
+            return Optional.empty();
+        }
+        String[] layers = name.group(1).substring(1).split("-");
+        int[] widths = Arrays.stream(layers, 1, layers.length - 1).mapToInt(Integer::parseInt).toArray();
+        return Optional.of(paper.withHiddenWidths(widths)
+                .withActivation(Activation.valueOf(name.group(2).toUpperCase(Locale.ROOT))));
     }
 }

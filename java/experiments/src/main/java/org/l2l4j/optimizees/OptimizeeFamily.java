@@ -33,4 +33,26 @@ public interface OptimizeeFamily {
         Objects.requireNonNull(backend, "backend");
         return Optional.empty();
     }
+
+    /**
+     * Bytes that placing this family on a backend ({@link #residentOn}) allocates there once, such
+     * as a copy of its data set; for memory estimates.  0 by default (nothing, or no resident
+     * form).
+     */
+    default long residentBytes() {
+        return 0;
+    }
+
+    /**
+     * Bytes that a {@link ResidentFamily#batch} of {@code instances} optimizees of this family's
+     * resident form allocates on its backend; for memory estimates.  0 by default.
+     *
+     * @throws IllegalArgumentException if instances < 1
+     */
+    default long residentBatchBytes(int instances) {
+        if (instances < 1) {
+            throw new IllegalArgumentException("instances must be >= 1, got " + instances);
+        }
+        return 0;
+    }
 }

@@ -1,5 +1,7 @@
 package org.l2l4j.optimizees;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.data.MnistSplit;
@@ -15,13 +17,21 @@ import org.l2l4j.data.MnistSplit;
  * @param training    meta-training functions (MNIST: train[0:50000])
  * @param validation  validation and tuning functions (MNIST: train[50000:60000])
  * @param test        held-out evaluation functions (MNIST: t10k)
+ * @param data        where the functions' data set came from, for reports
+ *                    ({@link MnistData.Source#description()}); null for a problem without one
  */
 public record ProblemSetup(Problem problem, String title, OptimizeeFamily training, OptimizeeFamily validation,
-                           OptimizeeFamily test) {
+                           OptimizeeFamily test, String data) {
 
     public ProblemSetup {
         Objects.requireNonNull(problem, "problem");
         Objects.requireNonNull(title, "title");
+    }
+
+    /** A setup without a data set. */
+    public ProblemSetup(Problem problem, String title, OptimizeeFamily training, OptimizeeFamily validation,
+                        OptimizeeFamily test) {
+        this(problem, title, training, validation, test, null);
     }
 
     /** The paper's quadratics (10x10 Gaussian W and y): one family, apart by seed kind. */
@@ -30,15 +40,34 @@ public record ProblemSetup(Problem problem, String title, OptimizeeFamily traini
         return new ProblemSetup(Problem.QUADRATIC, f.name(), f, f, f);
     }
 
-    /** MLPs of {@code spec} on the three MNIST splits. */
+    /**
+     * MLPs of {@code spec} on the three splits of {@code data}, titled by the data's source:
+     * "MNIST ..." only for verified MNIST.
+     */
     public static ProblemSetup mnist(MnistData data, MlpSpec spec) {
         MlpFamily test = new MlpFamily(data.split(MnistSplit.TEST), spec);
-        return new ProblemSetup(Problem.MNIST, "MNIST " + test.name(), new MlpFamily(data.split(MnistSplit.TRAIN), spec),
-                new MlpFamily(data.split(MnistSplit.VALIDATION), spec), test);
+        return new ProblemSetup(Problem.MNIST, data.source().title() + " " + test.name(),
+                new MlpFamily(data.split(MnistSplit.TRAIN), spec), new MlpFamily(data.split(MnistSplit.VALIDATION), spec),
+                test, data.source().description());
     }
 
     /** The name of the training family (checkpoint metadata). */
     public String optimizee() {
         return training.name();
+    }
+
+    /**
+     * What a checkpoint of an optimizer trained on this setup records of it: {@code problem}
+     * ({@link Problem#key()}), {@code optimizee} ({@link #optimizee()}) and, for MLPs, the
+     * architecture ({@link MlpSpec#metadata()}), from which an evaluation rebuilds the optimizee.
+     */
+    public Map<String, String> checkpointMetadata() {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("problem", problem.key());
+        metadata.put("optimizee", optimizee());
+        if (training instanceof MlpFamily mlp) {
+            metadata.putAll(mlp.spec().metadata());
+        }
+        return metadata;
     }
 }

@@ -19,9 +19,9 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
  * <p>Minibatches: each instance draws its indices from its own stream exactly as
  * {@link MlpOptimizee} does; they are drawn on the host {@value #INDEX_CHUNK} evaluations ahead
  * and copied to the backend in one transfer (one synchronization every {@value #INDEX_CHUNK}
- * evaluations on CUDA).  Native memory: 4 B m (features + 1 + INDEX_CHUNK + sum of the layers'
- * output widths + 2 x the widest) bytes, m the minibatch size: 470 KB per instance of the
- * paper's MNIST MLP.
+ * evaluations on CUDA).  Native memory ({@link #bytes}): 4 B m (features + 1 + INDEX_CHUNK +
+ * sum of the layers' output widths + 2 x the widest) bytes, m the minibatch size: 470 KB per
+ * instance of the paper's MNIST MLP.
  */
 final class ResidentMlpBatch extends AbstractResidentBatch {
     /** Evaluations whose minibatch indices are drawn and uploaded at once. */
@@ -40,6 +40,17 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
     private final int[] draw;
     private MlpOptimizee[] optimizees;
     private int used = INDEX_CHUNK;
+
+    /** The bytes a batch of {@code instances} MLPs of {@code shape} allocates, minibatches of {@code rows}. */
+    static long bytes(MlpFamily.Shape shape, int rows, int instances) {
+        long perRow = shape.width(0) + 1L + INDEX_CHUNK;
+        int widest = 1;
+        for (int l = 0; l < shape.layers(); l++) {
+            perRow += shape.width(l + 1);
+            widest = Math.max(widest, shape.width(l + 1));
+        }
+        return 4L * instances * rows * (perRow + 2L * widest);
+    }
 
     ResidentMlpBatch(ResidentMlpFamily resident, int instances) {
         super(resident.backend(), instances, resident.dimension());

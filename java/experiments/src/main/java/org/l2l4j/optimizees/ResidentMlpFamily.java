@@ -14,7 +14,8 @@ import org.l2l4j.blas.MatrixProducts;
  * {@link #sample(long)} returns.
  *
  * <p>The data set is copied to the backend once, here: 4 (features + 1) bytes per example
- * (157 MB for MNIST's 50,000 training images).  Close this family before its backend.
+ * (157 MB for MNIST's 50,000 training images; {@link #bytes}).  Close this family before its
+ * backend.
  */
 public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
     private final MlpFamily family;
@@ -55,6 +56,11 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
         this.labels = y;
     }
 
+    /** Bytes of the copy of {@code data} on the backend: images as float32, labels as int32. */
+    static long bytes(org.l2l4j.data.Dataset data) {
+        return 4L * ((long) data.size() * data.features() + data.size());
+    }
+
     /** The wrapped host family. */
     public MlpFamily family() {
         return family;
@@ -68,6 +74,12 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
     @Override
     public int dimension() {
         return family.dimension();
+    }
+
+    /** The batches' buffers, as the wrapped family's ({@link MlpFamily#residentBatchBytes}). */
+    @Override
+    public long residentBatchBytes(int instances) {
+        return family.residentBatchBytes(instances);
     }
 
     /** The host-side optimizee of {@code seed} (the same function as the resident evaluation). */

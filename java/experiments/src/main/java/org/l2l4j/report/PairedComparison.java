@@ -30,4 +30,13 @@ public record PairedComparison(String a, String b, Estimate difference) {
     public boolean aBeatsB() {
         return difference.mean() < -MARGIN_STDERRS * difference.stderr();
     }
+
+    /**
+     * Whether {@code b} beats {@code a}: its loss is lower by more than {@value #MARGIN_STDERRS}
+     * standard errors of the paired difference.  When neither beats the other, the difference is
+     * within the margin: a tie.
+     */
+    public boolean bBeatsA() {
+        return difference.mean() > MARGIN_STDERRS * difference.stderr();
+    }
 }

@@ -1,6 +1,7 @@
 package org.l2l4j.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,6 +34,19 @@ class MnistDataTest {
         checkSplit(data.split(MnistSplit.TRAIN), 0, 0, 3);
         checkSplit(data.split(MnistSplit.VALIDATION), 0, 3, MnistData.VALIDATION_SIZE);
         checkSplit(data.split(MnistSplit.TEST), 1, 0, TEST);
+        assertEquals(new MnistData.Source(dir.toAbsolutePath().normalize(), false), data.source());
+    }
+
+    @Test
+    void theSourceNamesTheFolderAndWhetherItWasVerified() {
+        Path folder = Path.of("/data/fashion");
+        MnistData.Source unverified = new MnistData.Source(folder, false);
+        assertEquals("IDX data (fashion)", unverified.title());
+        assertEquals("IDX files from /data/fashion (checksums not verified: not necessarily MNIST)",
+                unverified.description());
+        MnistData.Source verified = new MnistData.Source(folder, true);
+        assertEquals("MNIST", verified.title());
+        assertEquals("MNIST from /data/fashion (SHA-256 of the four files verified)", verified.description());
     }
 
     /** Split examples {@code [0, size)} are file examples {@code [offset, offset + size)}. */
@@ -114,6 +128,8 @@ class MnistDataTest {
         TestFiles.write(dir, files, false);
         e = assertThrows(DataUnavailableException.class, () -> MnistData.load(dir));
         assertTrue(e.getMessage().contains("lacks train-labels-idx1-ubyte (raw or .gz)"), e.getMessage());
+        assertFalse(e.getMessage().contains("MnistFetcher"), "a command-line user cannot run a class: "
+                + e.getMessage());
         assertThrows(NullPointerException.class, () -> MnistData.load(null));
     }
 
@@ -122,6 +138,7 @@ class MnistDataTest {
         Dataset a = new Dataset(new float[4], new int[] {0, 1}, 2, 3);
         MnistData data = new MnistData(a, a, a);
         assertSame(a, data.split(MnistSplit.VALIDATION));
+        assertEquals("data in memory", data.source().title());
         Dataset other = new Dataset(new float[2], new int[] {0}, 2, 4);
         assertThrows(IllegalArgumentException.class, () -> new MnistData(a, a, other));
         assertThrows(NullPointerException.class, () -> new MnistData(a, null, a));

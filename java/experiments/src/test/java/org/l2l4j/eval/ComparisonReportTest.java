@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.optimizers.HandDesignedRule;
 
 /** The comparison report on synthetic runs: diverged optimizers and paired verdicts. */
@@ -25,8 +29,8 @@ class ComparisonReportTest {
         Map<HandDesignedRule, LearningRateTuner.Result> tuning = new EnumMap<>(HandDesignedRule.class);
         tuning.put(HandDesignedRule.SGD, new LearningRateTuner.Result(0.1, 1.0,
                 List.of(new LearningRateTuner.Entry(0.1, 1.0)), false));
-        return new Comparison.Result("test", new Comparison.Settings(3, 2, 1, 0, 1), runs, tuning,
-                Comparison.finiteCurves(runs));
+        return new Comparison.Result("test", "IDX files from /data", new Comparison.Settings(3, 2, 1, 0, 1), runs,
+                tuning, Comparison.finiteCurves(runs));
     }
 
     @Test
@@ -43,6 +47,16 @@ class ComparisonReportTest {
         assertTrue(md.contains("LSTM (learned) vs Adam:"), md);
         assertFalse(md.contains("LSTM (learned) vs SGD"), md);
         assertTrue(md.contains("Learning rates tuned on 1 validation function, 2 steps: SGD 0.1."), md);
+    }
+
+    @Test
+    void theSummaryFileNamesTheDataAndTheFilesAreTheDocumentedOnes(@TempDir Path dir) throws IOException {
+        Comparison.Result r = result(List.of(
+                new Comparison.Runs(Comparison.LEARNED, null, losses(0.5, 0.6, 0.55), null),
+                new Comparison.Runs("Adam", 0.01, losses(0.7, 0.8, 0.75), null)));
+        List<String> written = r.write(dir);
+        assertTrue(Comparison.FILES.containsAll(written), written.toString());
+        assertTrue(Files.readString(dir.resolve("summary.md")).startsWith("# test\n\nData: IDX files from /data.\n"));
     }
 
     @Test

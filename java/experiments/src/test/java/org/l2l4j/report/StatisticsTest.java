@@ -116,6 +116,7 @@ class StatisticsTest {
         assertEquals(-1, c.difference().mean(), 1e-15);
         assertEquals(1 / Math.sqrt(3), c.difference().stderr(), 1e-15);
         assertFalse(c.aBeatsB());
+        assertFalse(c.bBeatsA(), "a difference within 2 SE is a tie either way");
         // b = (2.5, 3, 4.5): differences (-1.5, -1, -1.5), mean -4/3, standard error
         // sqrt((1/36 + 1/9 + 1/36) / 2 / 3) = 0.1667: a wins.
         LossCurves wins = LossCurves.builder()
@@ -126,7 +127,9 @@ class StatisticsTest {
         assertEquals(-4.0 / 3, w.difference().mean(), 1e-15);
         assertEquals(1.0 / 6, w.difference().stderr(), 1e-15);
         assertTrue(w.aBeatsB());
+        assertFalse(w.bBeatsA());
         assertFalse(wins.compareFinal("b", "a").aBeatsB());
+        assertTrue(wins.compareFinal("b", "a").bBeatsA());
         assertEquals("a", wins.best(wins::finalLoss));
     }
 
