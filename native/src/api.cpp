@@ -1,11 +1,9 @@
 /*
- * api.cpp -- the C API of l2l.h: argument checks, the optional value pre-pass, and dispatch to
- * the CPU or CUDA backend.  Nothing here throws or aborts: every failure is a status code with
- * a message for l2l_last_error().
+ * api.cpp -- the C API of l2l.h: argument checks, the optional value pre-pass, and the calls of
+ * the context's backend operations (internal.h).  Nothing here throws or aborts: every failure
+ * is a status code with a message for l2l_last_error().
  */
 #include "internal.h"
-#include "cpu_kernels.h"
-#include "thread_pool.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +11,6 @@
 #include <string.h>
 
 #include <new>
-#include <string>
 
 namespace l2l {
 
@@ -37,18 +34,10 @@ namespace {
 
 constexpr int32_t kVersion = 100; /* 0.1.0 */
 
-bool is_cuda(const l2l_context* ctx) { return ctx->backend == L2L_BACKEND_CUDA; }
-
-/* The first non-finite value among count floats where ctx computes, as an index, or -1. */
-int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t* index) {
-    if (is_cuda(ctx)) return l2l::cuda::find_non_finite(ctx, p, count, index);
-    *index = l2l::cpu::find_non_finite(ctx, p, count);
-    return L2L_OK;
-}
-
 int32_t check_finite(l2l_context* ctx, const char* what, const float* p, int64_t count) {
+    if (count == 0) return L2L_OK;
     int64_t index = -1;
-    const int32_t status = find_non_finite(ctx, p, count, &index);
+    const int32_t status = ctx->ops->find_non_finite(ctx, p, count, &index);
     if (status != L2L_OK) return status;
     if (index >= 0) {
         return fail(L2L_ERR_NON_FINITE, "%s holds a NaN or infinite value at index %lld", what,
@@ -75,6 +64,20 @@ int32_t check_matrix(int64_t batch, int64_t rows, int64_t cols) {
                     static_cast<long long>(batch), static_cast<long long>(rows),
                     static_cast<long long>(cols));
     }
+    return L2L_OK;
+}
+
+/* A new context of the backend ops: arg is the thread count (CPU) or the device (CUDA). */
+int32_t create_context(const l2l::BackendOps& ops, int32_t arg, l2l_context** out) {
+    l2l_context* ctx = new (std::nothrow) l2l_context();
+    if (ctx == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the context");
+    ctx->ops = &ops;
+    const int32_t status = ops.create(ctx, arg);
+    if (status != L2L_OK) {
+        delete ctx;
+        return status;
+    }
+    *out = ctx;
     return L2L_OK;
 }
 
@@ -198,118 +201,54 @@ int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out) {
     if (num_threads < 0) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "num_threads must be >= 0, got %d", num_threads);
     }
-    l2l_context* ctx = new (std::nothrow) l2l_context();
-    if (ctx == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the context");
-    ctx->backend = L2L_BACKEND_CPU;
-    ctx->threads = num_threads == 0 ? l2l::hardware_threads() : num_threads;
-    *out = ctx;
-    return L2L_OK;
+    return create_context(l2l::cpu_ops(), num_threads, out);
 }
 
 int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "a CUDA context has no thread count");
     if (num_threads < 0) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "num_threads must be >= 0, got %d", num_threads);
     }
-    ctx->threads = num_threads == 0 ? l2l::hardware_threads() : num_threads;
-    return L2L_OK;
+    return ctx->ops->set_threads(ctx, num_threads);
 }
 
 int32_t l2l_context_threads(const l2l_context* ctx) {
-    return ctx == nullptr || is_cuda(ctx) ? -1 : ctx->threads;
+    return ctx == nullptr ? -1 : ctx->ops->threads(ctx);
 }
 
 const char* l2l_context_cpu_isa(const l2l_context* ctx) {
-    return ctx == nullptr || is_cuda(ctx) ? nullptr : l2l::cpu::isa(ctx);
+    return ctx == nullptr ? nullptr : ctx->ops->cpu_isa(ctx);
 }
 
 int32_t l2l_context_set_cpu_isa(l2l_context* ctx, const char* isa) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (isa == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "isa is NULL");
-    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "a CUDA context has no CPU kernels");
-    return l2l::cpu::set_isa(ctx, isa);
+    return ctx->ops->set_cpu_isa(ctx, isa);
 }
 
-const char* l2l_cpu_isas(void) {
-    static const std::string names = [] {
-        std::string s;
-        for (const l2l::cpu::Kernels* const* k = l2l::cpu::supported_kernels(); *k; ++k) {
-            if (!s.empty()) s += ",";
-            s += (*k)->isa;
-        }
-        return s;
-    }();
-    return names.c_str();
-}
-
-int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
-    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
-    if (flops_per_thread < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
-                    static_cast<long long>(flops_per_thread));
-    }
-    return l2l::cpu::probe_fma(ctx, flops_per_thread, flops_done);
-}
-
-int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s,
-                            int64_t n) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (a == nullptr || b == nullptr || c == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "a, b and c must not be NULL");
-    }
-    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
-    if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld", static_cast<long long>(n));
-    return l2l::cpu::probe_triad(ctx, a, b, c, s, n);
-}
-
-int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (is_cuda(ctx)) return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
-    if (tiles_per_thread < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "tiles_per_thread must be >= 1, got %lld",
-                    static_cast<long long>(tiles_per_thread));
-    }
-    return l2l::cpu::probe_cells(ctx, tiles_per_thread);
-}
+const char* l2l_cpu_isas(void) { return l2l::cpu_ops().cpu_isas(); }
 
 int32_t l2l_cuda_device_count(int32_t* count) {
     if (count == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "count is NULL");
     *count = 0;
-    return l2l::cuda::device_count(count);
+    return l2l::cuda_ops().device_count(count);
 }
 
 int32_t l2l_context_create_cuda(int32_t device, l2l_context** out) {
     if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
     *out = nullptr;
-    l2l_context* ctx = new (std::nothrow) l2l_context();
-    if (ctx == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the context");
-    ctx->backend = L2L_BACKEND_CUDA;
-    ctx->threads = -1;
-    const int32_t status = l2l::cuda::create(device, ctx);
-    if (status != L2L_OK) {
-        delete ctx;
-        return status;
-    }
-    *out = ctx;
-    return L2L_OK;
+    return create_context(l2l::cuda_ops(), device, out);
 }
 
 void* l2l_context_stream(const l2l_context* ctx) {
-    return ctx != nullptr && is_cuda(ctx) ? l2l::cuda::stream(ctx) : nullptr;
+    return ctx == nullptr ? nullptr : ctx->ops->stream(ctx);
 }
 
-int32_t l2l_context_backend(const l2l_context* ctx) { return ctx == nullptr ? -1 : ctx->backend; }
+int32_t l2l_context_backend(const l2l_context* ctx) { return ctx == nullptr ? -1 : ctx->ops->backend; }
 
 void l2l_context_destroy(l2l_context* ctx) {
     if (ctx == nullptr) return;
-    if (is_cuda(ctx)) {
-        l2l::cuda::destroy(ctx);
-    } else {
-        free(ctx->workspace);
-    }
+    ctx->ops->destroy(ctx);
     delete ctx;
 }
 
@@ -321,22 +260,13 @@ int32_t l2l_malloc(l2l_context* ctx, int64_t bytes, void** out) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (bytes <= 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be > 0, got %lld",
                                 static_cast<long long>(bytes));
-    if (is_cuda(ctx)) return l2l::cuda::malloc_(ctx, bytes, out);
-    void* p = aligned_alloc(64, static_cast<size_t>((bytes + 63) / 64 * 64));
-    if (p == nullptr) {
-        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes",
-                    static_cast<long long>(bytes));
-    }
-    *out = p;
-    return L2L_OK;
+    return ctx->ops->mem_alloc(ctx, bytes, out);
 }
 
 int32_t l2l_free(l2l_context* ctx, void* ptr) {
     if (ptr == nullptr) return L2L_OK;
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (is_cuda(ctx)) return l2l::cuda::free_(ctx, ptr);
-    free(ptr);
-    return L2L_OK;
+    return ctx->ops->mem_free(ctx, ptr);
 }
 
 int32_t l2l_memcpy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
@@ -350,9 +280,7 @@ int32_t l2l_memcpy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, 
     if (dst == nullptr || src == nullptr) {
         return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", dst == nullptr ? "dst" : "src");
     }
-    if (is_cuda(ctx)) return l2l::cuda::memcpy_(ctx, dst, src, bytes, kind);
-    memmove(dst, src, static_cast<size_t>(bytes));
-    return L2L_OK;
+    return ctx->ops->mem_copy(ctx, dst, src, bytes, kind);
 }
 
 int32_t l2l_memset_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
@@ -361,14 +289,12 @@ int32_t l2l_memset_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
                                static_cast<long long>(bytes));
     if (bytes == 0) return L2L_OK;
     if (ptr == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "ptr is NULL");
-    if (is_cuda(ctx)) return l2l::cuda::memset_zero(ctx, ptr, bytes);
-    memset(ptr, 0, static_cast<size_t>(bytes));
-    return L2L_OK;
+    return ctx->ops->mem_zero(ctx, ptr, bytes);
 }
 
 int32_t l2l_synchronize(l2l_context* ctx) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    return is_cuda(ctx) ? l2l::cuda::synchronize(ctx) : L2L_OK;
+    return ctx->ops->synchronize(ctx);
 }
 
 /* ---- step ---- */
@@ -424,7 +350,7 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
         }
     }
     const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record};
-    return is_cuda(ctx) ? l2l::cuda::step(ctx, a) : l2l::cpu::step(ctx, a);
+    return ctx->ops->step(ctx, a);
 }
 
 /* ---- backward ---- */
@@ -447,8 +373,7 @@ int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, int64_t n,
         return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g",
                     static_cast<double>(scale));
     }
-    return is_cuda(ctx) ? l2l::cuda::meta_loss_grads(ctx, model, n, steps, record, grad_last, scale, out)
-                        : l2l::cpu::meta_loss_grads(ctx, model, n, steps, record, grad_last, scale, out);
+    return ctx->ops->meta_loss_grads(ctx, model, n, steps, record, grad_last, scale, out);
 }
 
 int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi, int64_t n,
@@ -483,7 +408,7 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
     }
     const l2l::BackwardArgs a{model, phi, n, steps, record, dloss_ddelta, dstate_final,
                               dphi, dstate_initial, dx};
-    return is_cuda(ctx) ? l2l::cuda::backward(ctx, a) : l2l::cpu::backward(ctx, a);
+    return ctx->ops->backward(ctx, a);
 }
 
 /* ---- MLP optimizee kernels ---- */
@@ -509,16 +434,14 @@ int32_t l2l_mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, con
     }
     if (flags & L2L_CHECK_INDICES) {
         int64_t bad = -1;
-        status = is_cuda(ctx) ? l2l::cuda::find_bad_index(ctx, indices, rows, examples, &bad)
-                              : l2l::cpu::find_bad_index(ctx, indices, rows, examples, &bad);
+        status = ctx->ops->find_bad_index(ctx, indices, rows, examples, &bad);
         if (status != L2L_OK) return status;
         if (bad >= 0) {
             return fail(L2L_ERR_INVALID_ARGUMENT, "indices[%lld] is outside [0, %lld)",
                         static_cast<long long>(bad), static_cast<long long>(examples));
         }
     }
-    return is_cuda(ctx) ? l2l::cuda::mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y)
-                        : l2l::cpu::mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y);
+    return ctx->ops->mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y);
 }
 
 int32_t l2l_mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols, float* z,
@@ -536,8 +459,7 @@ int32_t l2l_mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, i
     if (!known_activation(activation)) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
     }
-    return is_cuda(ctx) ? l2l::cuda::mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation)
-                        : l2l::cpu::mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation);
+    return ctx->ops->mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation);
 }
 
 int32_t l2l_mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
@@ -553,8 +475,7 @@ int32_t l2l_mlp_activation_backward(l2l_context* ctx, int64_t count, const float
     if (!known_activation(activation)) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
     }
-    return is_cuda(ctx) ? l2l::cuda::mlp_activation_backward(ctx, count, a, delta, activation)
-                        : l2l::cpu::mlp_activation_backward(ctx, count, a, delta, activation);
+    return ctx->ops->mlp_activation_backward(ctx, count, a, delta, activation);
 }
 
 int32_t l2l_mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
@@ -570,8 +491,7 @@ int32_t l2l_mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int
                     "db_stride must be >= cols (%d) and below 2^60 / batch for %d instances, got %lld",
                     cols, batch, static_cast<long long>(db_stride));
     }
-    return is_cuda(ctx) ? l2l::cuda::mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride)
-                        : l2l::cpu::mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride);
+    return ctx->ops->mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride);
 }
 
 int32_t l2l_mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
@@ -589,8 +509,7 @@ int32_t l2l_mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t r
     if (!l2l::is_finite(scale)) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g", static_cast<double>(scale));
     }
-    return is_cuda(ctx) ? l2l::cuda::mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss)
-                        : l2l::cpu::mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss);
+    return ctx->ops->mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss);
 }
 
 } // extern "C"

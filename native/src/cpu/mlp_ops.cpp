@@ -1,10 +1,11 @@
 /*
  * mlp_ops.cpp -- the CPU twins of the MLP optimizee kernels (l2l.h "optimizee kernels"; the CUDA
- * versions are in cuda/mlp_kernels.cuh).  Plain loops over the same per-element math
- * (mlp_math.h); element-wise work is split over the worker pool in fixed chunks, and every sum
- * runs in one fixed order, so results do not depend on the thread count.
+ * versions are in cuda/mlp_kernels.cuh), and the index check of l2l_mlp_gather.  Plain loops over
+ * the same per-element math (mlp_math.h); element-wise work is split over the worker pool in
+ * fixed chunks, and every sum runs in one fixed order, so results do not depend on the thread
+ * count.
  */
-#include "internal.h"
+#include "cpu_backend.h"
 #include "mlp_math.h"
 #include "thread_pool.h"
 
@@ -18,7 +19,9 @@ namespace {
  * thread (a minibatch of the paper's MLP is far below it). */
 constexpr int64_t kChunk = 1 << 16;
 
-int32_t parallelism(const l2l_context* ctx, int64_t work) { return work < 2 * kChunk ? 1 : ctx->threads; }
+int32_t parallelism(const l2l_context* ctx, int64_t work) {
+    return work < 2 * kChunk ? 1 : cpu_context(ctx).threads;
+}
 
 template <typename Body>
 void for_chunks(const l2l_context* ctx, int64_t count, Body body) {
@@ -27,8 +30,6 @@ void for_chunks(const l2l_context* ctx, int64_t count, Body body) {
         body(lo, std::min(count, lo + kChunk));
     });
 }
-
-} // namespace
 
 int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
                    const int32_t* labels, int64_t rows, const int32_t* indices, float* x, int32_t* y) {
@@ -105,6 +106,17 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
         loss[b] = total * inv_rows; /* as the CUDA kernel */
     });
     return L2L_OK;
+}
+
+} // namespace
+
+void fill_mlp_ops(BackendOps& ops) {
+    ops.find_bad_index = &find_bad_index;
+    ops.mlp_gather = &mlp_gather;
+    ops.mlp_bias_activation = &mlp_bias_activation;
+    ops.mlp_activation_backward = &mlp_activation_backward;
+    ops.mlp_bias_gradient = &mlp_bias_gradient;
+    ops.mlp_softmax_cross_entropy = &mlp_softmax_cross_entropy;
 }
 
 } // namespace cpu

@@ -1,11 +1,13 @@
 /*
- * cuda_backend.cu -- the CUDA backend of the native core (namespace l2l::cuda, declared in
- * internal.h): contexts, memory, and the launches of the kernels in kernels.cuh.
+ * cuda_backend.cu -- the CUDA backend of the native core: contexts, memory, and the launches of
+ * the kernels in kernels.cuh and mlp_kernels.cuh; fills the CUDA table of operations (cuda_ops(),
+ * internal.h).
  *
  * Every entry point makes the context's device current first (the caller may be on any
  * thread), queues its work on the context's non-blocking stream, and reports every CUDA error
  * through l2l::fail.  step, backward and meta_loss_grads do not synchronize: the caller does
- * when it reads results.  memcpy_ and find_non_finite complete before returning.
+ * when it reads results.  mem_copy, find_non_finite and find_bad_index complete before
+ * returning.
  *
  * Kernel shapes:
  *   step      one launch per group of up to 32 nonzero-size tensors; one thread per
@@ -74,9 +76,7 @@ struct Backend {
     int num_prepared = 0;
 };
 
-Backend* backend_of(const l2l_context* ctx) {
-    return ctx != nullptr ? static_cast<Backend*>(ctx->cuda) : nullptr;
-}
+Backend* backend_of(const l2l_context* ctx) { return static_cast<Backend*>(ctx->backend); }
 
 int32_t cuda_error(cudaError_t e, const char* what) {
     (void)cudaGetLastError(); /* clear a non-sticky error so later checks do not see it */
@@ -87,7 +87,6 @@ int32_t cuda_error(cudaError_t e, const char* what) {
 /* Makes the context's device current. */
 int32_t enter(l2l_context* ctx, Backend** out) {
     Backend* b = backend_of(ctx);
-    if (b == nullptr) return fail(L2L_ERR_WRONG_CONTEXT, "not a CUDA context");
     const cudaError_t e = cudaSetDevice(b->device);
     if (e != cudaSuccess) return cuda_error(e, "cudaSetDevice");
     *out = b;
@@ -261,8 +260,6 @@ int grid_for(int64_t work, int threads, const Backend* b, int blocks_per_sm) {
     return (int)blocks;
 }
 
-} // namespace
-
 /* ---- devices and contexts ----------------------------------------------------------------- */
 
 int32_t device_count(int32_t* count) {
@@ -282,7 +279,7 @@ int32_t device_count(int32_t* count) {
     return L2L_OK;
 }
 
-int32_t create(int32_t device, l2l_context* ctx) {
+int32_t create(l2l_context* ctx, int32_t device) {
     int32_t count = 0;
     const int32_t st = device_count(&count);
     if (st != L2L_OK) return st;
@@ -347,13 +344,12 @@ int32_t create(int32_t device, l2l_context* ctx) {
         delete b;
         return r;
     }
-    ctx->cuda = b;
+    ctx->backend = b;
     return L2L_OK;
 }
 
 void destroy(l2l_context* ctx) {
     Backend* b = backend_of(ctx);
-    if (b == nullptr) return;
     if (cudaSetDevice(b->device) == cudaSuccess) {
         cudaStreamSynchronize(b->stream);
         if (b->workspace != nullptr) cudaFree(b->workspace);
@@ -363,17 +359,30 @@ void destroy(l2l_context* ctx) {
     }
     (void)cudaGetLastError();
     delete b;
-    ctx->cuda = nullptr;
+    ctx->backend = nullptr;
 }
 
-void* stream(const l2l_context* ctx) {
-    const Backend* b = backend_of(ctx);
-    return b != nullptr ? static_cast<void*>(b->stream) : nullptr;
+void* stream(const l2l_context* ctx) { return static_cast<void*>(backend_of(ctx)->stream); }
+
+/* ---- the CPU-only operations ----------------------------------------------------------------- */
+
+int32_t no_threads(const l2l_context*) { return -1; }
+
+int32_t set_threads(l2l_context*, int32_t) {
+    return fail(L2L_ERR_WRONG_CONTEXT, "a CUDA context has no thread count");
 }
+
+const char* no_cpu_isa(const l2l_context*) { return nullptr; }
+
+int32_t set_cpu_isa(l2l_context*, const char*) {
+    return fail(L2L_ERR_WRONG_CONTEXT, "a CUDA context has no CPU kernels");
+}
+
+const char* no_cpu_isas() { return nullptr; }
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
-int32_t malloc_(l2l_context* ctx, int64_t bytes, void** out) {
+int32_t mem_alloc(l2l_context* ctx, int64_t bytes, void** out) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
@@ -389,8 +398,7 @@ int32_t malloc_(l2l_context* ctx, int64_t bytes, void** out) {
     return L2L_OK;
 }
 
-int32_t free_(l2l_context* ctx, void* ptr) {
-    if (ptr == nullptr) return L2L_OK;
+int32_t mem_free(l2l_context* ctx, void* ptr) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
@@ -402,18 +410,13 @@ int32_t free_(l2l_context* ctx, void* ptr) {
     return L2L_OK;
 }
 
-int32_t memcpy_(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
+int32_t mem_copy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    if (bytes == 0) return L2L_OK;
-    cudaMemcpyKind k;
-    switch (kind) {
-    case L2L_COPY_HOST_TO_CONTEXT: k = cudaMemcpyHostToDevice; break;
-    case L2L_COPY_CONTEXT_TO_HOST: k = cudaMemcpyDeviceToHost; break;
-    case L2L_COPY_CONTEXT_TO_CONTEXT: k = cudaMemcpyDeviceToDevice; break;
-    default: return fail(L2L_ERR_INVALID_ARGUMENT, "unknown copy kind %d", (int)kind);
-    }
+    const cudaMemcpyKind k = kind == L2L_COPY_HOST_TO_CONTEXT   ? cudaMemcpyHostToDevice
+                             : kind == L2L_COPY_CONTEXT_TO_HOST ? cudaMemcpyDeviceToHost
+                                                                : cudaMemcpyDeviceToDevice;
     cudaError_t e = cudaMemcpyAsync(dst, src, (size_t)bytes, k, b->stream);
     if (e != cudaSuccess) return cuda_error(e, "cudaMemcpyAsync");
     e = cudaStreamSynchronize(b->stream);
@@ -422,11 +425,10 @@ int32_t memcpy_(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int
 }
 
 /* Queued on the context's stream (ordered before later work of the context). */
-int32_t memset_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
+int32_t mem_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    if (bytes == 0) return L2L_OK;
     const cudaError_t e = cudaMemsetAsync(ptr, 0, (size_t)bytes, b->stream);
     if (e != cudaSuccess) return cuda_error(e, "cudaMemsetAsync");
     return L2L_OK;
@@ -448,7 +450,6 @@ int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
     *index = -1;
-    if (count <= 0) return L2L_OK;
     cudaError_t e = cudaMemsetAsync(b->d_first, 0xff, sizeof(unsigned long long), b->stream);
     if (e != cudaSuccess) return cuda_error(e, "finite check: cudaMemsetAsync");
     (void)cudaGetLastError();
@@ -724,5 +725,40 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
     return check_launch("mlp_softmax_cross_entropy: kernel launch");
 }
 
+} // namespace
 } // namespace cuda
+
+const BackendOps& cuda_ops() {
+    static const BackendOps ops = [] {
+        BackendOps o{};
+        o.backend = L2L_BACKEND_CUDA;
+        o.device_count = &cuda::device_count;
+        o.create = &cuda::create;
+        o.destroy = &cuda::destroy;
+        o.stream = &cuda::stream;
+        o.threads = &cuda::no_threads;
+        o.set_threads = &cuda::set_threads;
+        o.cpu_isa = &cuda::no_cpu_isa;
+        o.set_cpu_isa = &cuda::set_cpu_isa;
+        o.cpu_isas = &cuda::no_cpu_isas;
+        o.mem_alloc = &cuda::mem_alloc;
+        o.mem_free = &cuda::mem_free;
+        o.mem_copy = &cuda::mem_copy;
+        o.mem_zero = &cuda::mem_zero;
+        o.synchronize = &cuda::synchronize;
+        o.find_non_finite = &cuda::find_non_finite;
+        o.find_bad_index = &cuda::find_bad_index;
+        o.step = &cuda::step;
+        o.meta_loss_grads = &cuda::meta_loss_grads;
+        o.backward = &cuda::backward;
+        o.mlp_gather = &cuda::mlp_gather;
+        o.mlp_bias_activation = &cuda::mlp_bias_activation;
+        o.mlp_activation_backward = &cuda::mlp_activation_backward;
+        o.mlp_bias_gradient = &cuda::mlp_bias_gradient;
+        o.mlp_softmax_cross_entropy = &cuda::mlp_softmax_cross_entropy;
+        return o;
+    }();
+    return ops;
+}
+
 } // namespace l2l
