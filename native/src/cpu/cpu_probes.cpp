@@ -1,7 +1,8 @@
 /*
- * cpu_probes.cpp -- the machine probes (l2l_cpu_probe_*): the kernels of cpu_kernels.h that
+ * cpu_probes.cpp -- the machine probes of l2l_probes.h: the kernels of cpu_kernels.h that
  * measure the processor's limits, split over a CPU context's threads by the worker pool.
  */
+#include "l2l_probes.h"
 #include "cpu_backend.h"
 #include "thread_pool.h"
 

@@ -138,12 +138,4 @@ public final class L2l {
             @Cast("int64_t") long rows, int classes, @Cast("const float*") long logits,
             @Cast("const int32_t*") long labels, float scale, @Cast("float*") long dlogits,
             @Cast("double*") long loss);
-
-    public static native int l2l_cpu_probe_fma(@Cast("l2l_context*") long ctx, @Cast("int64_t") long flopsPerThread,
-            @Cast("double*") long flopsDone);
-
-    public static native int l2l_cpu_probe_triad(@Cast("l2l_context*") long ctx, @Cast("float*") long a,
-            @Cast("const float*") long b, @Cast("const float*") long c, float s, @Cast("int64_t") long n);
-
-    public static native int l2l_cpu_probe_cells(@Cast("l2l_context*") long ctx, @Cast("int64_t") long tilesPerThread);
 }
