@@ -187,7 +187,8 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * backward pass).  phi: l2l_model_phi_size() floats where ctx computes.
  * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0),
- * NON_FINITE (with the offending input and index in l2l_last_error()), CUDA.
+ * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
+ * CUDA.
  * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA). */
 L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                          int32_t num_tensors, float* const* theta, const float* const* grad,
@@ -214,12 +215,38 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  * dstate_initial: NULL or [S][n], receives dL/d state before step 0.
  * dx:            NULL or [steps][n], receives dL/dx_s through the preprocessing (x held as the
  *                LSTM input only; for second-derivative modes).
- * flags: L2L_CHECK_FINITE validates phi, record and dloss_ddelta first.
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE, OUT_OF_MEMORY (workspace), CUDA. */
+ * flags: L2L_CHECK_FINITE validates phi, record, dloss_ddelta and dstate_final first.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE (see l2l_last_non_finite()),
+ * OUT_OF_MEMORY (workspace), CUDA. */
 L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
                              int64_t n, int32_t steps, const float* record,
                              const float* dloss_ddelta, const float* dstate_final, double* dphi,
                              float* dstate_initial, float* dx, int32_t flags);
+
+/* ---- what a value check found ---------------------------------------------------------- */
+/* The inputs that L2L_CHECK_FINITE validates, in the order they are checked (l2l_step: phi, then
+ * grad[k] and theta[k] for k = 0, 1, ..., then state; l2l_backward: phi, record, dloss_ddelta,
+ * dstate_final). */
+typedef enum l2l_input {
+    L2L_INPUT_NONE = 0,         /* no value check failed */
+    L2L_INPUT_PHI = 1,          /* phi [phi_size] */
+    L2L_INPUT_GRAD = 2,         /* grad[k] [sizes[k]] */
+    L2L_INPUT_THETA = 3,        /* theta[k] [sizes[k]] */
+    L2L_INPUT_STATE = 4,        /* state [S][n] */
+    L2L_INPUT_RECORD = 5,       /* record [steps][R][n] */
+    L2L_INPUT_DLOSS_DDELTA = 6, /* dloss_ddelta [steps][n] */
+    L2L_INPUT_DSTATE_FINAL = 7  /* dstate_final [S][n] */
+} l2l_input;
+
+/* What the value check of the last l2l_step or l2l_backward on this thread found, when that
+ * call returned L2L_ERR_NON_FINITE: *input receives the l2l_input holding the first NaN or +-Inf
+ * (in the order above), *tensor the tensor k for grad and theta (-1 for the other inputs), and
+ * *index the element's offset in that input (in elements, in the layout given above; for grad
+ * and theta within tensor k).  Returns 1 then.  Otherwise (the call succeeded or failed for
+ * another reason, or no such call was made on this thread) returns 0 and writes L2L_INPUT_NONE,
+ * -1 and -1.  l2l_step and l2l_backward clear it when they start; nothing else changes it.
+ * Thread-local, like l2l_last_error().  Each pointer may be NULL. */
+L2L_API int32_t l2l_last_non_finite(int32_t* input, int32_t* tensor, int64_t* index);
 
 /* ---- optimizee kernels: MLP classifiers ------------------------------------------------- */
 /*

@@ -34,16 +34,32 @@ namespace {
 
 constexpr int32_t kVersion = 100; /* 0.1.0 */
 
-int32_t check_finite(l2l_context* ctx, const char* what, const float* p, int64_t count) {
+/* What the value check of the last l2l_step or l2l_backward on this thread found. */
+struct NonFinite {
+    int32_t input;  /* l2l_input */
+    int32_t tensor; /* k for grad[k] and theta[k], else -1 */
+    int64_t index;  /* element offset in that input */
+};
+constexpr NonFinite kNoneFound = {L2L_INPUT_NONE, -1, -1};
+thread_local NonFinite last_non_finite = kNoneFound;
+
+/* Rejects a NaN or +-Inf among the count floats of input p (an l2l_input; tensor: k for grad[k]
+ * and theta[k], else -1), recording where for l2l_last_non_finite(). */
+int32_t check_finite(l2l_context* ctx, int32_t input, int32_t tensor, const float* p, int64_t count) {
+    static const char* const names[] = {"", "phi", "grad", "theta", "state", "record",
+                                        "dloss_ddelta", "dstate_final"};
     if (count == 0) return L2L_OK;
     int64_t index = -1;
     const int32_t status = ctx->ops->find_non_finite(ctx, p, count, &index);
     if (status != L2L_OK) return status;
-    if (index >= 0) {
-        return fail(L2L_ERR_NON_FINITE, "%s holds a NaN or infinite value at index %lld", what,
-                    static_cast<long long>(index));
+    if (index < 0) return L2L_OK;
+    last_non_finite = NonFinite{input, tensor, index};
+    if (tensor >= 0) {
+        return fail(L2L_ERR_NON_FINITE, "%s[%d] holds a NaN or infinite value at index %lld",
+                    names[input], tensor, static_cast<long long>(index));
     }
-    return L2L_OK;
+    return fail(L2L_ERR_NON_FINITE, "%s holds a NaN or infinite value at index %lld", names[input],
+                static_cast<long long>(index));
 }
 
 bool known_activation(int32_t activation) {
@@ -107,6 +123,14 @@ const char* l2l_status_name(int32_t status) {
 }
 
 const char* l2l_last_error(void) { return l2l::last_error; }
+
+int32_t l2l_last_non_finite(int32_t* input, int32_t* tensor, int64_t* index) {
+    const NonFinite found = last_non_finite;
+    if (input != nullptr) *input = found.input;
+    if (tensor != nullptr) *tensor = found.tensor;
+    if (index != nullptr) *index = found.index;
+    return found.input != L2L_INPUT_NONE ? 1 : 0;
+}
 
 int32_t l2l_version(void) { return kVersion; }
 
@@ -302,6 +326,7 @@ int32_t l2l_synchronize(l2l_context* ctx) {
 int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                  int32_t num_tensors, float* const* theta, const float* const* grad,
                  const int64_t* sizes, float* state, float* record, int32_t flags) {
+    last_non_finite = kNoneFound;
     int32_t status = check_common(ctx, model, phi);
     if (status != L2L_OK) return status;
     if (num_tensors < 1) {
@@ -335,19 +360,13 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                     static_cast<long long>(n));
     }
     if (flags & L2L_CHECK_FINITE) {
-        if ((status = check_finite(ctx, "phi", phi, model->phi_size)) != L2L_OK) return status;
-        char what[64];
+        if ((status = check_finite(ctx, L2L_INPUT_PHI, -1, phi, model->phi_size)) != L2L_OK) return status;
         for (int32_t k = 0; k < num_tensors; ++k) {
-            if (sizes[k] == 0) continue;
-            snprintf(what, sizeof what, "grad[%d]", k);
-            if ((status = check_finite(ctx, what, grad[k], sizes[k])) != L2L_OK) return status;
-            snprintf(what, sizeof what, "theta[%d]", k);
-            if ((status = check_finite(ctx, what, theta[k], sizes[k])) != L2L_OK) return status;
+            if ((status = check_finite(ctx, L2L_INPUT_GRAD, k, grad[k], sizes[k])) != L2L_OK) return status;
+            if ((status = check_finite(ctx, L2L_INPUT_THETA, k, theta[k], sizes[k])) != L2L_OK) return status;
         }
-        if (model->state_rows > 0 &&
-            (status = check_finite(ctx, "state", state, model->state_rows * n)) != L2L_OK) {
-            return status;
-        }
+        status = check_finite(ctx, L2L_INPUT_STATE, -1, state, model->state_rows * n);
+        if (status != L2L_OK) return status;
     }
     const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record};
     return ctx->ops->step(ctx, a);
@@ -380,6 +399,7 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
                      int32_t steps, const float* record, const float* dloss_ddelta,
                      const float* dstate_final, double* dphi, float* dstate_initial, float* dx,
                      int32_t flags) {
+    last_non_finite = kNoneFound;
     int32_t status = check_common(ctx, model, phi);
     if (status != L2L_OK) return status;
     if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld",
@@ -396,13 +416,14 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
     }
     if (flags & L2L_CHECK_FINITE) {
-        if ((status = check_finite(ctx, "phi", phi, model->phi_size)) != L2L_OK) return status;
-        if ((status = check_finite(ctx, "record", record, steps * R * n)) != L2L_OK) return status;
-        if ((status = check_finite(ctx, "dloss_ddelta", dloss_ddelta, steps * n)) != L2L_OK) {
+        if ((status = check_finite(ctx, L2L_INPUT_PHI, -1, phi, model->phi_size)) != L2L_OK) return status;
+        if ((status = check_finite(ctx, L2L_INPUT_RECORD, -1, record, steps * R * n)) != L2L_OK) {
             return status;
         }
+        status = check_finite(ctx, L2L_INPUT_DLOSS_DDELTA, -1, dloss_ddelta, steps * n);
+        if (status != L2L_OK) return status;
         if (dstate_final != nullptr &&
-            (status = check_finite(ctx, "dstate_final", dstate_final, model->state_rows * n)) != L2L_OK) {
+            (status = check_finite(ctx, L2L_INPUT_DSTATE_FINAL, -1, dstate_final, model->state_rows * n)) != L2L_OK) {
             return status;
         }
     }
