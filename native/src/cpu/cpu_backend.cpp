@@ -7,14 +7,13 @@
 #include "cpu_backend.h"
 #include "thread_pool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
-#include <memory>
+#include <atomic>
 #include <new>
-#include <string>
-#include <vector>
 
 namespace l2l {
 namespace cpu {
@@ -25,14 +24,6 @@ namespace {
  * worker is never a noticeable share of the call. */
 constexpr int64_t kStepChunk = 4096;
 constexpr int64_t kInlineBelow = 8192;
-
-/* Per-thread scratch, grown on first use by a larger model and kept. */
-float* thread_scratch(const l2l_model& m) {
-    thread_local std::vector<float> scratch;
-    const size_t need = static_cast<size_t>(scratch_floats(m));
-    if (scratch.size() < need) scratch.resize(need);
-    return scratch.data();
-}
 
 int32_t parallelism(const l2l_context* ctx, int64_t work) {
     return work < kInlineBelow ? 1 : cpu_context(ctx).threads;
@@ -100,6 +91,41 @@ namespace {
 
 const Kernels& context_kernels(const l2l_context* ctx) { return *cpu_context(ctx).kernels; }
 
+/* Makes the workspace hold at least doubles, kept across calls. */
+int32_t reserve_workspace(CpuContext& c, int64_t doubles) {
+    if (c.workspace_doubles >= doubles) return L2L_OK;
+    double* w = static_cast<double*>(aligned_alloc(64, static_cast<size_t>((doubles * 8 + 63) / 64 * 64)));
+    if (w == nullptr) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
+                    static_cast<long long>(doubles * 8));
+    }
+    free(c.workspace);
+    c.workspace = w;
+    c.workspace_doubles = doubles;
+    return L2L_OK;
+}
+
+/* Makes the scratch hold `slots` slots of at least `floats` floats each (the participants of one
+ * parallel_for), kept across calls: the kernels' scratch, reserved on the calling thread before
+ * a call's parallel part, so that no worker allocates. */
+int32_t reserve_scratch(CpuContext& c, int64_t floats, int32_t slots) {
+    const int64_t stride = std::max(c.scratch_stride, (floats + 15) / 16 * 16); /* 64-byte slots */
+    slots = std::max(slots, c.scratch_slots);
+    if (stride == c.scratch_stride && slots == c.scratch_slots) return L2L_OK;
+    float* p = static_cast<float*>(aligned_alloc(64, static_cast<size_t>(stride * slots * 4)));
+    if (p == nullptr) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of scratch for %d threads",
+                    static_cast<long long>(stride * slots * 4), slots);
+    }
+    free(c.scratch);
+    c.scratch = p;
+    c.scratch_stride = stride;
+    c.scratch_slots = slots;
+    return L2L_OK;
+}
+
+float* slot_scratch(const CpuContext& c, int32_t slot) { return c.scratch + slot * c.scratch_stride; }
+
 /* ---- the backend and its contexts ---- */
 
 int32_t device_count(int32_t* count) {
@@ -119,6 +145,7 @@ int32_t create(l2l_context* ctx, int32_t num_threads) {
 void destroy(l2l_context* ctx) {
     CpuContext* c = &cpu_context(ctx);
     free(c->workspace);
+    free(c->scratch);
     delete c;
     ctx->backend = nullptr;
 }
@@ -145,15 +172,18 @@ int32_t set_cpu_isa(l2l_context* ctx, const char* isa) {
 }
 
 const char* cpu_isas() {
-    static const std::string names = [] {
-        std::string s;
-        for (const Kernels* const* k = supported_kernels(); *k; ++k) {
-            if (!s.empty()) s += ",";
-            s += (*k)->isa;
+    /* at most "avx512,avx2,baseline": built once, without allocating */
+    static char names[64];
+    static const bool filled = [] {
+        size_t used = 0;
+        for (const Kernels* const* k = supported_kernels(); *k != nullptr; ++k) {
+            const int n = snprintf(names + used, sizeof names - used, "%s%s", used > 0 ? "," : "", (*k)->isa);
+            used = std::min(sizeof names - 1, used + static_cast<size_t>(n));
         }
-        return s;
+        return true;
     }();
-    return names.c_str();
+    (void)filled;
+    return names;
 }
 
 /* ---- host memory ---- */
@@ -196,8 +226,11 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     const int64_t rounds = num_chunks(a.n, threads * kStepChunk);
     const int64_t even = num_chunks(num_chunks(a.n, threads * rounds), kTile) * kTile;
     const int64_t chunks = num_chunks(a.n, even);
-    parallel_for(chunks, threads, [&](int64_t c) {
-        float* scratch = thread_scratch(*a.m);
+    CpuContext& cpu = cpu_context(ctx);
+    const int32_t status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
+    if (status != L2L_OK) return status;
+    parallel_for(chunks, threads, [&](int32_t slot, int64_t c) {
+        float* scratch = slot_scratch(cpu, slot);
         const int64_t lo = c * even, hi = std::min(a.n, lo + even);
         /* the tensors overlapping [lo, hi), found by walking the sizes */
         int64_t offset = 0;
@@ -216,29 +249,23 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     const Kernels& K = context_kernels(ctx);
     const int64_t P = a.m->phi_size;
     const int64_t chunks = num_chunks(a.n, kReductionChunk);
-    const int64_t need = chunks * P;
-    CpuContext& c = cpu_context(ctx);
-    if (c.workspace_doubles < need) {
-        double* w = static_cast<double*>(aligned_alloc(64, ((need * 8 + 63) / 64) * 64));
-        if (w == nullptr) {
-            return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
-                        static_cast<long long>(need * 8));
-        }
-        free(c.workspace);
-        c.workspace = w;
-        c.workspace_doubles = need;
-    }
-    double* partial = c.workspace;
-    parallel_for(chunks, parallelism(ctx, a.n * a.steps), [&](int64_t c) {
-        float* scratch = thread_scratch(*a.m);
+    const int32_t threads = parallelism(ctx, a.n * a.steps);
+    CpuContext& cpu = cpu_context(ctx);
+    /* everything allocated before anything is written */
+    int32_t status = reserve_workspace(cpu, chunks * P);
+    if (status != L2L_OK) return status;
+    status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
+    if (status != L2L_OK) return status;
+    double* partial = cpu.workspace;
+    parallel_for(chunks, threads, [&](int32_t slot, int64_t c) {
         double* acc = partial + c * P;
         memset(acc, 0, sizeof(double) * P);
         const int64_t lo = c * kReductionChunk, hi = std::min(a.n, lo + kReductionChunk);
-        K.backward_range(*a.m, a, lo, hi - lo, acc, scratch);
+        K.backward_range(*a.m, a, lo, hi - lo, acc, slot_scratch(cpu, slot));
     });
     /* combine the chunks in chunk order (parallel over phi, each element's order fixed) */
     const int64_t slices = num_chunks(P, 512);
-    parallel_for(slices, chunks * P < (1 << 20) ? 1 : c.threads, [&](int64_t sl) {
+    parallel_for(slices, chunks * P < (1 << 20) ? 1 : cpu.threads, [&](int32_t, int64_t sl) {
         const int64_t lo = sl * 512, hi = std::min(P, lo + 512);
         for (int64_t p = lo; p < hi; ++p) a.dphi[p] = partial[p];
         for (int64_t c = 1; c < chunks; ++c) {
@@ -253,7 +280,7 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
                         const float* record, const float* grad_last, float scale, float* out) {
     const int64_t R = 1 + m->state_rows;
     const int64_t chunks = num_chunks(n, kStepChunk);
-    parallel_for(chunks, parallelism(ctx, n), [&](int64_t c) {
+    parallel_for(chunks, parallelism(ctx, n), [&](int32_t, int64_t c) {
         const int64_t lo = c * kStepChunk, hi = std::min(n, lo + kStepChunk);
         float* last = out + static_cast<int64_t>(steps - 1) * n;
         for (int64_t i = lo; i < hi; ++i) last[i] = grad_last[i];
@@ -272,27 +299,23 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
 }
 
 int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t* index) {
-    const int64_t chunks = num_chunks(count, 1 << 16);
-    std::vector<int64_t> first(static_cast<size_t>(chunks), -1);
-    parallel_for(chunks, parallelism(ctx, count), [&](int64_t c) {
-        const int64_t lo = c << 16, hi = std::min(count, lo + (int64_t{1} << 16));
+    /* the smallest index of a chunk's first hit; chunks past one already found are skipped */
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    std::atomic<int64_t> first{INT64_MAX};
+    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int32_t, int64_t c) {
+        const int64_t lo = c * kChunk, hi = std::min(count, lo + kChunk);
+        if (lo > first.load(std::memory_order_relaxed)) return;
         int32_t bad = 0;
         for (int64_t i = lo; i < hi; ++i) bad |= is_finite(p[i]) ? 0 : 1;
         if (!bad) return;
-        for (int64_t i = lo; i < hi; ++i) {
-            if (!is_finite(p[i])) {
-                first[c] = i;
-                return;
-            }
+        int64_t i = lo;
+        while (is_finite(p[i])) ++i;
+        int64_t seen = first.load(std::memory_order_relaxed);
+        while (i < seen && !first.compare_exchange_weak(seen, i, std::memory_order_relaxed)) {
         }
     });
-    *index = -1;
-    for (int64_t f : first) {
-        if (f >= 0) {
-            *index = f;
-            break;
-        }
-    }
+    const int64_t found = first.load(std::memory_order_relaxed);
+    *index = found == INT64_MAX ? -1 : found;
     return L2L_OK;
 }
 

@@ -16,6 +16,9 @@ struct CpuContext {
     const Kernels* kernels;  /* the kernel set of this context */
     double* workspace;       /* the backward pass's per-chunk partial sums of dphi */
     int64_t workspace_doubles;
+    float* scratch;          /* the kernels' scratch: slot s (thread_pool.h) at s * scratch_stride */
+    int64_t scratch_stride;  /* floats per slot */
+    int32_t scratch_slots;
 };
 
 inline CpuContext& cpu_context(const l2l_context* ctx) {

@@ -7,7 +7,7 @@
 #include "thread_pool.h"
 
 #include <algorithm>
-#include <vector>
+#include <atomic>
 
 namespace l2l {
 namespace cpu {
@@ -18,7 +18,7 @@ namespace {
 constexpr int64_t kProbePieces = 64;
 
 /* Keeps the probes' results, so that their work cannot be dropped. */
-volatile double probe_sink;
+std::atomic<double> probe_sink;
 
 /* *out: the CPU state of ctx (not NULL); WRONG_CONTEXT when ctx is not a CPU context. */
 int32_t cpu_of(l2l_context* ctx, CpuContext** out) {
@@ -33,15 +33,11 @@ int32_t probe_fma(const CpuContext& c, int64_t flops_per_thread, double* flops_d
     const Kernels& K = *c.kernels;
     const int64_t per_iteration = K.fma_probe_flops;
     const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
-    const int64_t pieces = c.threads * kProbePieces;
-    std::vector<double> sums(static_cast<size_t>(pieces));
-    parallel_for(pieces, c.threads, [&](int64_t i) {
+    parallel_for(c.threads * kProbePieces, c.threads, [&](int32_t, int64_t i) {
         const int64_t q = i % kProbePieces;
-        sums[i] = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
+        const double sum = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
+        probe_sink.store(sum, std::memory_order_relaxed);
     });
-    double total = 0.0;
-    for (double v : sums) total += v;
-    probe_sink = total;
     *flops_done = static_cast<double>(c.threads) * static_cast<double>(iterations * per_iteration);
     return L2L_OK;
 }
@@ -50,7 +46,7 @@ int32_t probe_triad(const CpuContext& c, float* a, const float* b, const float* 
                     int64_t n) {
     const Kernels& K = *c.kernels;
     constexpr int64_t kChunk = int64_t{1} << 16;
-    parallel_for(num_chunks(n, kChunk), c.threads, [&](int64_t i) {
+    parallel_for(num_chunks(n, kChunk), c.threads, [&](int32_t, int64_t i) {
         const int64_t lo = i * kChunk;
         K.triad(a + lo, b + lo, x + lo, s, std::min(kChunk, n - lo));
     });
@@ -59,16 +55,12 @@ int32_t probe_triad(const CpuContext& c, float* a, const float* b, const float* 
 
 int32_t probe_cells(const CpuContext& c, int64_t tiles_per_thread) {
     const Kernels& K = *c.kernels;
-    const int64_t pieces = c.threads * kProbePieces;
-    std::vector<double> sums(static_cast<size_t>(pieces));
-    parallel_for(pieces, c.threads, [&](int64_t i) {
+    parallel_for(c.threads * kProbePieces, c.threads, [&](int32_t, int64_t i) {
         const int64_t q = i % kProbePieces;
-        sums[i] = K.cell_probe(tiles_per_thread / kProbePieces +
-                               (q < tiles_per_thread % kProbePieces ? 1 : 0));
+        const double sum = K.cell_probe(tiles_per_thread / kProbePieces +
+                                        (q < tiles_per_thread % kProbePieces ? 1 : 0));
+        probe_sink.store(sum, std::memory_order_relaxed);
     });
-    double total = 0.0;
-    for (double v : sums) total += v;
-    probe_sink = total;
     return L2L_OK;
 }
 

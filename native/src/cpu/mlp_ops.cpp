@@ -25,7 +25,7 @@ int32_t parallelism(const l2l_context* ctx, int64_t work) {
 
 template <typename Body>
 void for_chunks(const l2l_context* ctx, int64_t count, Body body) {
-    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int64_t c) {
+    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int32_t, int64_t c) {
         const int64_t lo = c * kChunk;
         body(lo, std::min(count, lo + kChunk));
     });
@@ -33,7 +33,7 @@ void for_chunks(const l2l_context* ctx, int64_t count, Body body) {
 
 int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
                    const int32_t* labels, int64_t rows, const int32_t* indices, float* x, int32_t* y) {
-    parallel_for(rows, parallelism(ctx, rows * features), [&](int64_t r) {
+    parallel_for(rows, parallelism(ctx, rows * features), [&](int32_t, int64_t r) {
         const int64_t e = indices[r];
         float* dst = x + r * features;
         if (e < 0 || e >= examples) {
@@ -81,7 +81,7 @@ int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a,
 
 int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
                           const float* delta, float* db, int64_t db_stride) {
-    parallel_for(batch, parallelism(ctx, batch * rows * cols), [&](int64_t b) {
+    parallel_for(batch, parallelism(ctx, batch * rows * cols), [&](int32_t, int64_t b) {
         const float* d = delta + b * rows * cols;
         for (int32_t j = 0; j < cols; ++j) {
             double sum = 0.0;
@@ -96,7 +96,7 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
                                   const float* logits, const int32_t* labels, float scale,
                                   float* dlogits, double* loss) {
     const double grad_scale = (double)scale / (double)rows, inv_rows = 1.0 / (double)rows;
-    parallel_for(batch, parallelism(ctx, batch * rows * classes), [&](int64_t b) {
+    parallel_for(batch, parallelism(ctx, batch * rows * classes), [&](int32_t, int64_t b) {
         double total = 0.0;
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t row = (b * rows + r) * classes;
