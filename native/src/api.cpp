@@ -85,12 +85,13 @@ int32_t check_matrix(int64_t batch, int64_t rows, int64_t cols) {
 
 /* A new context of the backend ops: arg is the thread count (CPU) or the device (CUDA). */
 int32_t create_context(const l2l::BackendOps& ops, int32_t arg, l2l_context** out) {
-    l2l_context* ctx = new (std::nothrow) l2l_context();
+    l2l_context* ctx = static_cast<l2l_context*>(l2l::allocate(sizeof(l2l_context)));
     if (ctx == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the context");
     ctx->ops = &ops;
+    ctx->backend = nullptr;
     const int32_t status = ops.create(ctx, arg);
     if (status != L2L_OK) {
-        delete ctx;
+        l2l::release(ctx);
         return status;
     }
     *out = ctx;
@@ -168,8 +169,9 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
     if ((options & ~L2L_LOG_EPSILON) != 0) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "unknown option bits 0x%x", options);
     }
-    l2l_model* m = new (std::nothrow) l2l_model();
-    if (m == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the model");
+    void* memory = l2l::allocate(sizeof(l2l_model));
+    if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the model");
+    l2l_model* m = new (memory) l2l_model();
     m->num_layers = num_layers;
     m->in0 = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? 2 : 1;
     m->max_width = m->in0;
@@ -210,7 +212,7 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
     return L2L_OK;
 }
 
-void l2l_model_destroy(l2l_model* model) { delete model; }
+void l2l_model_destroy(l2l_model* model) { l2l::release(model); }
 
 int64_t l2l_model_phi_size(const l2l_model* m) { return m == nullptr ? -1 : m->phi_size; }
 int64_t l2l_model_state_rows(const l2l_model* m) { return m == nullptr ? -1 : m->state_rows; }
@@ -273,7 +275,7 @@ int32_t l2l_context_backend(const l2l_context* ctx) { return ctx == nullptr ? -1
 void l2l_context_destroy(l2l_context* ctx) {
     if (ctx == nullptr) return;
     ctx->ops->destroy(ctx);
-    delete ctx;
+    l2l::release(ctx);
 }
 
 /* ---- memory ---- */

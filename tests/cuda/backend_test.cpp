@@ -9,7 +9,8 @@
  *   step:      theta, state, record            vs the float64 reference
  *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference
  *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
- *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory).
+ *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory),
+ *   allocation failures injected by l2l_testing.h's switch.
  *   MLP optimizee kernels (gather, bias + activation, its derivative, bias gradient, softmax
  *   cross-entropy) vs float64 references written from l2l.h.
  *
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "cuda_backend.cu"
+#include "l2l_testing.h"
 
 /* ---- the API layer's error reporting, as the tests need it ---------------------------- */
 static std::string g_last_error;
@@ -699,6 +701,70 @@ static void test_non_finite(Ctx& c) {
     check(idx == 3, "find_non_finite: NaN", (double)idx);
 }
 
+static std::vector<float> uniform_floats(size_t count, double lo, double hi) {
+    std::vector<float> v(count);
+    for (auto& x : v) x = (float)uni(lo, hi);
+    return v;
+}
+
+/* ---- 6a. allocation failures injected by the switch of l2l_testing.h ------------------------ */
+static void test_injected_allocation_failures() {
+    /* a context: its state, its device result cell, the cell's pinned host copy */
+    int64_t k = 1;
+    for (;; ++k) {
+        l2l_testing_fail_allocation(k);
+        l2l_context ctx;
+        ctx.ops = &l2l::cuda_ops();
+        ctx.backend = nullptr;
+        const int32_t st = ctx.ops->create(&ctx, 0);
+        const int64_t left = l2l_testing_fail_allocation(0);
+        if (left > 0) {
+            must(st, "create");
+            ctx.ops->destroy(&ctx);
+            break;
+        }
+        check(st == L2L_ERR_OUT_OF_MEMORY && ctx.backend == nullptr,
+              "context with allocation k failing: OUT_OF_MEMORY", (double)k);
+    }
+    check(k == 4, "a context makes 3 allocations", (double)(k - 1));
+    Ctx c;
+    void* p = nullptr;
+    l2l_testing_fail_allocation(1);
+    int32_t st = c.ops().mem_alloc(&c.ctx, 4096, &p);
+    check(st == L2L_ERR_OUT_OF_MEMORY && p == nullptr, "mem_alloc with its allocation failing: OUT_OF_MEMORY", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    /* the backward pass's workspace, allocated at its first call: nothing written on failure */
+    const l2l_model m = make_model({{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+    const int64_t n = 300, R = 1 + m.state_rows;
+    Dev<float> phi_d(c, random_phi(m)), record_d(c, uniform_floats((size_t)(2 * R * n), -0.5, 0.5));
+    Dev<float> dloss_d(c, uniform_floats((size_t)(2 * n), -1, 1));
+    Dev<double> dphi_d(c, std::vector<double>((size_t)m.phi_size, 7.0));
+    l2l::BackwardArgs b;
+    b.m = &m;
+    b.phi = phi_d.p;
+    b.n = n;
+    b.steps = 2;
+    b.record = record_d.p;
+    b.dloss_ddelta = dloss_d.p;
+    b.dstate_final = nullptr;
+    b.dphi = dphi_d.p;
+    b.dstate_initial = nullptr;
+    b.dx = nullptr;
+    l2l_testing_fail_allocation(1);
+    st = c.ops().backward(&c.ctx, b);
+    check(st == L2L_ERR_OUT_OF_MEMORY && l2l_testing_fail_allocation(0) == 0,
+          "backward with its workspace allocation failing: OUT_OF_MEMORY", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    bool untouched = true;
+    for (double v : dphi_d.get()) untouched = untouched && v == 7.0;
+    check(untouched, "... and dphi untouched");
+    must(c.ops().backward(&c.ctx, b), "backward");
+    must(c.ops().synchronize(&c.ctx), "synchronize");
+    bool written = false;
+    for (double v : dphi_d.get()) written = written || v != 7.0;
+    check(written, "the same backward succeeds afterwards");
+}
+
 /* ---- 6b. MLP optimizee kernels ------------------------------------------------------------ */
 static double act_ref(int activation, double z) {
     if (activation == L2L_ACTIVATION_SIGMOID) return 1.0 / (1.0 + exp(-z));
@@ -710,12 +776,6 @@ static double act_derivative_ref(int activation, double a) {
     if (activation == L2L_ACTIVATION_SIGMOID) return a * (1.0 - a);
     if (activation == L2L_ACTIVATION_RELU) return a > 0.0 ? 1.0 : 0.0;
     return 1.0;
-}
-
-static std::vector<float> uniform_floats(size_t count, double lo, double hi) {
-    std::vector<float> v(count);
-    for (auto& x : v) x = (float)uni(lo, hi);
-    return v;
 }
 
 static void test_mlp_gather(Ctx& c) {
@@ -1019,6 +1079,7 @@ int main(int argc, char** argv) {
         test_no_record(c, paper, "fixed");
         test_meta_loss(c);
         test_non_finite(c);
+        test_injected_allocation_failures();
 #ifdef L2L_EMU
         test_limits();
 #endif

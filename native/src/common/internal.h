@@ -51,6 +51,15 @@ namespace l2l {
 /* Records a message for l2l_last_error() and returns status. */
 int32_t fail(int32_t status, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
+/* The library's allocator of host memory (memory.cpp): 64-byte aligned; NULL when memory is
+ * exhausted or the fault-injection switch of l2l_testing.h fails this allocation.  Never throws.
+ * release(NULL) does nothing. */
+void* allocate(size_t bytes) noexcept;
+void release(void* p) noexcept;
+/* Counts one allocation made elsewhere (the CUDA runtime's) against the fault-injection switch:
+ * true if it must fail. */
+bool allocation_fails() noexcept;
+
 struct StepArgs {
     const l2l_model* m;
     const float* phi;

@@ -94,12 +94,12 @@ const Kernels& context_kernels(const l2l_context* ctx) { return *cpu_context(ctx
 /* Makes the workspace hold at least doubles, kept across calls. */
 int32_t reserve_workspace(CpuContext& c, int64_t doubles) {
     if (c.workspace_doubles >= doubles) return L2L_OK;
-    double* w = static_cast<double*>(aligned_alloc(64, static_cast<size_t>((doubles * 8 + 63) / 64 * 64)));
+    double* w = static_cast<double*>(allocate(static_cast<size_t>(doubles) * sizeof(double)));
     if (w == nullptr) {
         return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
                     static_cast<long long>(doubles * 8));
     }
-    free(c.workspace);
+    release(c.workspace);
     c.workspace = w;
     c.workspace_doubles = doubles;
     return L2L_OK;
@@ -112,12 +112,12 @@ int32_t reserve_scratch(CpuContext& c, int64_t floats, int32_t slots) {
     const int64_t stride = std::max(c.scratch_stride, (floats + 15) / 16 * 16); /* 64-byte slots */
     slots = std::max(slots, c.scratch_slots);
     if (stride == c.scratch_stride && slots == c.scratch_slots) return L2L_OK;
-    float* p = static_cast<float*>(aligned_alloc(64, static_cast<size_t>(stride * slots * 4)));
+    float* p = static_cast<float*>(allocate(static_cast<size_t>(stride * slots) * sizeof(float)));
     if (p == nullptr) {
         return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of scratch for %d threads",
                     static_cast<long long>(stride * slots * 4), slots);
     }
-    free(c.scratch);
+    release(c.scratch);
     c.scratch = p;
     c.scratch_stride = stride;
     c.scratch_slots = slots;
@@ -134,8 +134,9 @@ int32_t device_count(int32_t* count) {
 }
 
 int32_t create(l2l_context* ctx, int32_t num_threads) {
-    CpuContext* c = new (std::nothrow) CpuContext();
-    if (c == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the CPU context");
+    void* memory = allocate(sizeof(CpuContext));
+    if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the CPU context");
+    CpuContext* c = new (memory) CpuContext();
     c->threads = num_threads == 0 ? hardware_threads() : num_threads;
     c->kernels = &kernels();
     ctx->backend = c;
@@ -144,9 +145,9 @@ int32_t create(l2l_context* ctx, int32_t num_threads) {
 
 void destroy(l2l_context* ctx) {
     CpuContext* c = &cpu_context(ctx);
-    free(c->workspace);
-    free(c->scratch);
-    delete c;
+    release(c->workspace);
+    release(c->scratch);
+    release(c);
     ctx->backend = nullptr;
 }
 
@@ -189,7 +190,7 @@ const char* cpu_isas() {
 /* ---- host memory ---- */
 
 int32_t mem_alloc(l2l_context*, int64_t bytes, void** out) {
-    void* p = aligned_alloc(64, static_cast<size_t>((bytes + 63) / 64 * 64));
+    void* p = allocate(static_cast<size_t>(bytes));
     if (p == nullptr) {
         return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes",
                     static_cast<long long>(bytes));
@@ -199,7 +200,7 @@ int32_t mem_alloc(l2l_context*, int64_t bytes, void** out) {
 }
 
 int32_t mem_free(l2l_context*, void* ptr) {
-    free(ptr);
+    release(ptr);
     return L2L_OK;
 }
 

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include <new>
+#include <type_traits>
 
 #include "internal.h"
 #include "kernels.cuh"
@@ -60,6 +61,8 @@ using detail::round4;
 #endif
 constexpr int64_t kTargetRows = L2L_CUDA_TARGET_ROWS;
 
+/* The backend state of a CUDA context (l2l_context::backend); trivially destructible, so that
+ * release() frees it. */
 struct Backend {
     int device = 0;
     cudaStream_t stream = nullptr;
@@ -75,6 +78,8 @@ struct Backend {
     const void* prepared[kMaxPrepared] = {}; /* kernels whose attributes are set */
     int num_prepared = 0;
 };
+
+static_assert(std::is_trivially_destructible<Backend>::value, "Backend is freed by release()");
 
 Backend* backend_of(const l2l_context* ctx) { return static_cast<Backend*>(ctx->backend); }
 
@@ -233,6 +238,16 @@ int choose_threads(SmemOf smem_of, const Backend* b) {
     return best;
 }
 
+/* cudaMalloc and cudaMallocHost, counted by the fault-injection switch of l2l_testing.h (an
+ * injected failure reads as the runtime's out-of-memory error). */
+cudaError_t device_alloc(void** p, size_t bytes) {
+    return allocation_fails() ? cudaErrorMemoryAllocation : cudaMalloc(p, bytes);
+}
+
+cudaError_t pinned_alloc(void** p, size_t bytes) {
+    return allocation_fails() ? cudaErrorMemoryAllocation : cudaMallocHost(p, bytes);
+}
+
 int32_t ensure_workspace(Backend* b, size_t bytes) {
     if (bytes <= b->workspace_bytes) return L2L_OK;
     if (b->workspace != nullptr) {
@@ -245,7 +260,7 @@ int32_t ensure_workspace(Backend* b, size_t bytes) {
         if (e != cudaSuccess) return cuda_error(e, "backward: cudaFree(workspace)");
     }
     void* p = nullptr;
-    const cudaError_t e = cudaMalloc(&p, bytes);
+    const cudaError_t e = device_alloc(&p, bytes);
     if (e != cudaSuccess) return cuda_error(e, "backward: cudaMalloc(workspace)");
     b->workspace = static_cast<double*>(p);
     b->workspace_bytes = bytes;
@@ -304,8 +319,9 @@ int32_t create(l2l_context* ctx, int32_t device) {
                     device, major, minor, cudaGetErrorString(e));
     }
 
-    Backend* b = new (std::nothrow) Backend();
-    if (b == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "out of host memory");
+    void* memory = allocate(sizeof(Backend));
+    if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the CUDA context");
+    Backend* b = new (memory) Backend();
     b->device = device;
     const char* force = getenv("L2L_CUDA_FORCE_GENERIC");
     b->force_generic = force != nullptr && force[0] != '\0' && force[0] != '0';
@@ -317,7 +333,7 @@ int32_t create(l2l_context* ctx, int32_t device) {
     if (e == cudaSuccess)
         e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
     if (e != cudaSuccess) {
-        delete b;
+        release(b);
         return cuda_error(e, "cudaDeviceGetAttribute");
     }
     b->num_sms = sms > 0 ? sms : 1;
@@ -326,14 +342,14 @@ int32_t create(l2l_context* ctx, int32_t device) {
 
     e = cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking);
     if (e != cudaSuccess) {
-        delete b;
+        release(b);
         return cuda_error(e, "cudaStreamCreateWithFlags");
     }
     void* p = nullptr;
-    e = cudaMalloc(&p, sizeof(unsigned long long));
+    e = device_alloc(&p, sizeof(unsigned long long));
     if (e == cudaSuccess) {
         b->d_first = static_cast<unsigned long long*>(p);
-        e = cudaMallocHost(&p, sizeof(unsigned long long));
+        e = pinned_alloc(&p, sizeof(unsigned long long));
         if (e == cudaSuccess) b->h_first = static_cast<unsigned long long*>(p);
     }
     if (e != cudaSuccess) {
@@ -341,7 +357,7 @@ int32_t create(l2l_context* ctx, int32_t device) {
         if (b->d_first != nullptr) cudaFree(b->d_first);
         cudaStreamDestroy(b->stream);
         (void)cudaGetLastError();
-        delete b;
+        release(b);
         return r;
     }
     ctx->backend = b;
@@ -358,7 +374,7 @@ void destroy(l2l_context* ctx) {
         cudaStreamDestroy(b->stream);
     }
     (void)cudaGetLastError();
-    delete b;
+    release(b);
     ctx->backend = nullptr;
 }
 
@@ -387,7 +403,7 @@ int32_t mem_alloc(l2l_context* ctx, int64_t bytes, void** out) {
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
     void* p = nullptr;
-    const cudaError_t e = cudaMalloc(&p, (size_t)bytes); /* 256-byte aligned */
+    const cudaError_t e = device_alloc(&p, (size_t)bytes); /* 256-byte aligned */
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
         const int32_t status = e == cudaErrorMemoryAllocation ? L2L_ERR_OUT_OF_MEMORY : L2L_ERR_CUDA;
