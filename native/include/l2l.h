@@ -45,9 +45,15 @@
  * has the same signature for both; the pointers must live where the context computes.
  *
  * Errors: every function that can fail returns an l2l_status; nothing aborts or throws across
- * this boundary.  l2l_last_error() gives a message for the last failure on the calling thread.
- * On failure nothing has been written to the caller's buffers, except for errors that only a
- * running kernel can detect (L2L_ERR_CUDA), after which the outputs' contents are unspecified.
+ * this boundary.  Each function returning a status catches whatever escapes from within it
+ * (L2L_ERR_OUT_OF_MEMORY for an allocation, L2L_ERR_INTERNAL for anything else, neither
+ * expected), the functions returning values cannot fail (a NULL handle gives the documented
+ * sentinel), and the CPU backend's worker threads neither allocate nor throw: a call cannot end
+ * the process that hosts the library (a JVM, say).  A failed allocation is reported as
+ * L2L_ERR_OUT_OF_MEMORY (l2l_testing.h can inject one).  l2l_last_error() gives a message for the
+ * last failure on the calling thread.  On failure nothing has been written to the caller's
+ * buffers, except for errors that only a running kernel can detect (L2L_ERR_CUDA), after which
+ * the outputs' contents are unspecified.
  *
  * Threads: a model is immutable and may be shared.  A context may be used by one thread at a
  * time; different contexts may be used concurrently (the CPU contexts share one reentrant
@@ -77,7 +83,8 @@ typedef enum l2l_status {
     L2L_ERR_OUT_OF_MEMORY = 4,     /* host or device allocation failed */
     L2L_ERR_NO_CUDA = 5,           /* no CUDA device or driver, or CUDA support not built */
     L2L_ERR_CUDA = 6,              /* a CUDA runtime call or kernel failed */
-    L2L_ERR_WRONG_CONTEXT = 7      /* the call does not fit the context (e.g. CPU-only call) */
+    L2L_ERR_WRONG_CONTEXT = 7,     /* the call does not fit the context (e.g. CPU-only call) */
+    L2L_ERR_INTERNAL = 8           /* a defect of the library: an unexpected C++ exception */
 } l2l_status;
 
 /* Static name of a status code ("L2L_OK", ...); never NULL. */

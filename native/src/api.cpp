@@ -1,7 +1,8 @@
 /*
  * api.cpp -- the C API of l2l.h: argument checks, the optional value pre-pass, and the calls of
  * the context's backend operations (internal.h).  Nothing here throws or aborts: every failure
- * is a status code with a message for l2l_last_error().
+ * is a status code with a message for l2l_last_error(), and every entry point returning a
+ * status runs its body through l2l::guarded, which turns an escaping exception into a status.
  */
 #include "internal.h"
 
@@ -119,6 +120,7 @@ const char* l2l_status_name(int32_t status) {
         case L2L_ERR_NO_CUDA: return "L2L_ERR_NO_CUDA";
         case L2L_ERR_CUDA: return "L2L_ERR_CUDA";
         case L2L_ERR_WRONG_CONTEXT: return "L2L_ERR_WRONG_CONTEXT";
+        case L2L_ERR_INTERNAL: return "L2L_ERR_INTERNAL";
         default: return "L2L_ERR_UNKNOWN";
     }
 }
@@ -139,77 +141,79 @@ int32_t l2l_version(void) { return kVersion; }
 
 int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
                          float p, float output_scale, int32_t options, l2l_model** out) {
-    if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
-    *out = nullptr;
-    if (num_layers < 0 || num_layers > L2L_MAX_LAYERS) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "num_layers must be in [0, %d], got %d",
-                    L2L_MAX_LAYERS, num_layers);
-    }
-    if (num_layers > 0 && widths == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "widths is NULL but num_layers is %d", num_layers);
-    }
-    for (int32_t l = 0; l < num_layers; ++l) {
-        if (widths[l] < 1 || widths[l] > L2L_MAX_WIDTH) {
-            return fail(L2L_ERR_INVALID_ARGUMENT, "width of layer %d must be in [1, %d], got %d",
-                        l, L2L_MAX_WIDTH, widths[l]);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
+        *out = nullptr;
+        if (num_layers < 0 || num_layers > L2L_MAX_LAYERS) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "num_layers must be in [0, %d], got %d",
+                        L2L_MAX_LAYERS, num_layers);
         }
-    }
-    if (preprocessing != L2L_PREPROCESS_IDENTITY && preprocessing != L2L_PREPROCESS_LOG_AND_SIGN) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown preprocessing %d", preprocessing);
-    }
-    if (preprocessing == L2L_PREPROCESS_LOG_AND_SIGN && !(p >= L2L_MIN_P && p <= L2L_MAX_P)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "log-and-sign p must be in [%g, %g], got %g",
-                    static_cast<double>(L2L_MIN_P), static_cast<double>(L2L_MAX_P),
-                    static_cast<double>(p));
-    }
-    if (!l2l::is_finite(output_scale)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "output_scale must be finite, got %g",
-                    static_cast<double>(output_scale));
-    }
-    if ((options & ~L2L_LOG_EPSILON) != 0) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown option bits 0x%x", options);
-    }
-    void* memory = l2l::allocate(sizeof(l2l_model));
-    if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the model");
-    l2l_model* m = new (memory) l2l_model();
-    m->num_layers = num_layers;
-    m->in0 = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? 2 : 1;
-    m->max_width = m->in0;
-    int64_t offset = 0, row = 0;
-    int32_t in = m->in0;
-    for (int32_t l = 0; l < num_layers; ++l) {
-        l2l_layer& L = m->layers[l];
-        const int64_t H = widths[l];
-        L.in = in;
-        L.width = widths[l];
-        L.w_ih = offset;
-        offset += 4 * H * in;
-        L.w_hh = offset;
-        offset += 4 * H * H;
-        L.b_ih = offset;
-        offset += 4 * H;
-        L.b_hh = offset;
-        offset += 4 * H;
-        L.h_row = row;
-        row += 2 * H;
-        in = widths[l];
-        if (widths[l] > m->max_width) m->max_width = widths[l];
-    }
-    m->out_in = in;
-    m->w_out = offset;
-    offset += in;
-    m->b_out = offset;
-    offset += 1;
-    m->phi_size = offset;
-    m->state_rows = row;
-    m->output_scale = output_scale;
-    m->p = p;
-    m->pre.kind = preprocessing;
-    m->pre.log_eps = (options & L2L_LOG_EPSILON) != 0;
-    m->pre.inv_p = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? 1.0f / p : 1.0f;
-    m->pre.exp_p = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? expf(p) : 1.0f;
-    *out = m;
-    return L2L_OK;
+        if (num_layers > 0 && widths == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "widths is NULL but num_layers is %d", num_layers);
+        }
+        for (int32_t l = 0; l < num_layers; ++l) {
+            if (widths[l] < 1 || widths[l] > L2L_MAX_WIDTH) {
+                return fail(L2L_ERR_INVALID_ARGUMENT, "width of layer %d must be in [1, %d], got %d",
+                            l, L2L_MAX_WIDTH, widths[l]);
+            }
+        }
+        if (preprocessing != L2L_PREPROCESS_IDENTITY && preprocessing != L2L_PREPROCESS_LOG_AND_SIGN) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown preprocessing %d", preprocessing);
+        }
+        if (preprocessing == L2L_PREPROCESS_LOG_AND_SIGN && !(p >= L2L_MIN_P && p <= L2L_MAX_P)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "log-and-sign p must be in [%g, %g], got %g",
+                        static_cast<double>(L2L_MIN_P), static_cast<double>(L2L_MAX_P),
+                        static_cast<double>(p));
+        }
+        if (!l2l::is_finite(output_scale)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "output_scale must be finite, got %g",
+                        static_cast<double>(output_scale));
+        }
+        if ((options & ~L2L_LOG_EPSILON) != 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown option bits 0x%x", options);
+        }
+        void* memory = l2l::allocate(sizeof(l2l_model));
+        if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the model");
+        l2l_model* m = new (memory) l2l_model();
+        m->num_layers = num_layers;
+        m->in0 = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? 2 : 1;
+        m->max_width = m->in0;
+        int64_t offset = 0, row = 0;
+        int32_t in = m->in0;
+        for (int32_t l = 0; l < num_layers; ++l) {
+            l2l_layer& L = m->layers[l];
+            const int64_t H = widths[l];
+            L.in = in;
+            L.width = widths[l];
+            L.w_ih = offset;
+            offset += 4 * H * in;
+            L.w_hh = offset;
+            offset += 4 * H * H;
+            L.b_ih = offset;
+            offset += 4 * H;
+            L.b_hh = offset;
+            offset += 4 * H;
+            L.h_row = row;
+            row += 2 * H;
+            in = widths[l];
+            if (widths[l] > m->max_width) m->max_width = widths[l];
+        }
+        m->out_in = in;
+        m->w_out = offset;
+        offset += in;
+        m->b_out = offset;
+        offset += 1;
+        m->phi_size = offset;
+        m->state_rows = row;
+        m->output_scale = output_scale;
+        m->p = p;
+        m->pre.kind = preprocessing;
+        m->pre.log_eps = (options & L2L_LOG_EPSILON) != 0;
+        m->pre.inv_p = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? 1.0f / p : 1.0f;
+        m->pre.exp_p = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? expf(p) : 1.0f;
+        *out = m;
+        return L2L_OK;
+    });
 }
 
 void l2l_model_destroy(l2l_model* model) { l2l::release(model); }
@@ -222,20 +226,24 @@ int32_t l2l_model_input_width(const l2l_model* m) { return m == nullptr ? -1 : m
 /* ---- contexts ---- */
 
 int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out) {
-    if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
-    *out = nullptr;
-    if (num_threads < 0) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "num_threads must be >= 0, got %d", num_threads);
-    }
-    return create_context(l2l::cpu_ops(), num_threads, out);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
+        *out = nullptr;
+        if (num_threads < 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "num_threads must be >= 0, got %d", num_threads);
+        }
+        return create_context(l2l::cpu_ops(), num_threads, out);
+    });
 }
 
 int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (num_threads < 0) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "num_threads must be >= 0, got %d", num_threads);
-    }
-    return ctx->ops->set_threads(ctx, num_threads);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (num_threads < 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "num_threads must be >= 0, got %d", num_threads);
+        }
+        return ctx->ops->set_threads(ctx, num_threads);
+    });
 }
 
 int32_t l2l_context_threads(const l2l_context* ctx) {
@@ -247,23 +255,29 @@ const char* l2l_context_cpu_isa(const l2l_context* ctx) {
 }
 
 int32_t l2l_context_set_cpu_isa(l2l_context* ctx, const char* isa) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (isa == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "isa is NULL");
-    return ctx->ops->set_cpu_isa(ctx, isa);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (isa == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "isa is NULL");
+        return ctx->ops->set_cpu_isa(ctx, isa);
+    });
 }
 
 const char* l2l_cpu_isas(void) { return l2l::cpu_ops().cpu_isas(); }
 
 int32_t l2l_cuda_device_count(int32_t* count) {
-    if (count == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "count is NULL");
-    *count = 0;
-    return l2l::cuda_ops().device_count(count);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (count == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "count is NULL");
+        *count = 0;
+        return l2l::cuda_ops().device_count(count);
+    });
 }
 
 int32_t l2l_context_create_cuda(int32_t device, l2l_context** out) {
-    if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
-    *out = nullptr;
-    return create_context(l2l::cuda_ops(), device, out);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
+        *out = nullptr;
+        return create_context(l2l::cuda_ops(), device, out);
+    });
 }
 
 void* l2l_context_stream(const l2l_context* ctx) {
@@ -281,46 +295,56 @@ void l2l_context_destroy(l2l_context* ctx) {
 /* ---- memory ---- */
 
 int32_t l2l_malloc(l2l_context* ctx, int64_t bytes, void** out) {
-    if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
-    *out = nullptr;
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (bytes <= 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be > 0, got %lld",
-                                static_cast<long long>(bytes));
-    return ctx->ops->mem_alloc(ctx, bytes, out);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
+        *out = nullptr;
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (bytes <= 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be > 0, got %lld",
+                                    static_cast<long long>(bytes));
+        return ctx->ops->mem_alloc(ctx, bytes, out);
+    });
 }
 
 int32_t l2l_free(l2l_context* ctx, void* ptr) {
-    if (ptr == nullptr) return L2L_OK;
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    return ctx->ops->mem_free(ctx, ptr);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ptr == nullptr) return L2L_OK;
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        return ctx->ops->mem_free(ctx, ptr);
+    });
 }
 
 int32_t l2l_memcpy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (bytes < 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be >= 0, got %lld",
-                               static_cast<long long>(bytes));
-    if (kind < L2L_COPY_HOST_TO_CONTEXT || kind > L2L_COPY_CONTEXT_TO_CONTEXT) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown copy kind %d", kind);
-    }
-    if (bytes == 0) return L2L_OK;
-    if (dst == nullptr || src == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", dst == nullptr ? "dst" : "src");
-    }
-    return ctx->ops->mem_copy(ctx, dst, src, bytes, kind);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (bytes < 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be >= 0, got %lld",
+                                   static_cast<long long>(bytes));
+        if (kind < L2L_COPY_HOST_TO_CONTEXT || kind > L2L_COPY_CONTEXT_TO_CONTEXT) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown copy kind %d", kind);
+        }
+        if (bytes == 0) return L2L_OK;
+        if (dst == nullptr || src == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", dst == nullptr ? "dst" : "src");
+        }
+        return ctx->ops->mem_copy(ctx, dst, src, bytes, kind);
+    });
 }
 
 int32_t l2l_memset_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (bytes < 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be >= 0, got %lld",
-                               static_cast<long long>(bytes));
-    if (bytes == 0) return L2L_OK;
-    if (ptr == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "ptr is NULL");
-    return ctx->ops->mem_zero(ctx, ptr, bytes);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (bytes < 0) return fail(L2L_ERR_INVALID_ARGUMENT, "bytes must be >= 0, got %lld",
+                                   static_cast<long long>(bytes));
+        if (bytes == 0) return L2L_OK;
+        if (ptr == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "ptr is NULL");
+        return ctx->ops->mem_zero(ctx, ptr, bytes);
+    });
 }
 
 int32_t l2l_synchronize(l2l_context* ctx) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    return ctx->ops->synchronize(ctx);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        return ctx->ops->synchronize(ctx);
+    });
 }
 
 /* ---- step ---- */
@@ -328,50 +352,52 @@ int32_t l2l_synchronize(l2l_context* ctx) {
 int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                  int32_t num_tensors, float* const* theta, const float* const* grad,
                  const int64_t* sizes, float* state, float* record, int32_t flags) {
-    last_non_finite = kNoneFound;
-    int32_t status = check_common(ctx, model, phi);
-    if (status != L2L_OK) return status;
-    if (num_tensors < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "num_tensors must be >= 1, got %d", num_tensors);
-    }
-    if (theta == nullptr || grad == nullptr || sizes == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "the %s array is NULL",
-                    theta == nullptr ? "theta" : grad == nullptr ? "grad" : "sizes");
-    }
-    if (state == nullptr && model->state_rows > 0) return fail(L2L_ERR_NULL_ARGUMENT, "state is NULL");
-    if ((flags & ~L2L_CHECK_FINITE) != 0) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
-    }
-    int64_t n = 0;
-    for (int32_t k = 0; k < num_tensors; ++k) {
-        if (sizes[k] < 0) {
-            return fail(L2L_ERR_INVALID_ARGUMENT, "sizes[%d] is negative (%lld)", k,
-                        static_cast<long long>(sizes[k]));
-        }
-        if (sizes[k] > 0 && (theta[k] == nullptr || grad[k] == nullptr)) {
-            return fail(L2L_ERR_NULL_ARGUMENT, "%s[%d] is NULL", theta[k] == nullptr ? "theta" : "grad", k);
-        }
-        if (sizes[k] > INT64_MAX / 4 - n) {
-            return fail(L2L_ERR_INVALID_ARGUMENT, "the sizes overflow 64-bit offsets");
-        }
-        n += sizes[k];
-    }
-    if (n == 0) return fail(L2L_ERR_INVALID_ARGUMENT, "the tensors hold no coordinates (n = 0)");
-    if (model->state_rows > 0 && n > INT64_MAX / 4 / (1 + model->state_rows)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "n = %lld is too large for 64-bit offsets",
-                    static_cast<long long>(n));
-    }
-    if (flags & L2L_CHECK_FINITE) {
-        if ((status = check_finite(ctx, L2L_INPUT_PHI, -1, phi, model->phi_size)) != L2L_OK) return status;
-        for (int32_t k = 0; k < num_tensors; ++k) {
-            if ((status = check_finite(ctx, L2L_INPUT_GRAD, k, grad[k], sizes[k])) != L2L_OK) return status;
-            if ((status = check_finite(ctx, L2L_INPUT_THETA, k, theta[k], sizes[k])) != L2L_OK) return status;
-        }
-        status = check_finite(ctx, L2L_INPUT_STATE, -1, state, model->state_rows * n);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        last_non_finite = kNoneFound;
+        int32_t status = check_common(ctx, model, phi);
         if (status != L2L_OK) return status;
-    }
-    const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record};
-    return ctx->ops->step(ctx, a);
+        if (num_tensors < 1) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "num_tensors must be >= 1, got %d", num_tensors);
+        }
+        if (theta == nullptr || grad == nullptr || sizes == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "the %s array is NULL",
+                        theta == nullptr ? "theta" : grad == nullptr ? "grad" : "sizes");
+        }
+        if (state == nullptr && model->state_rows > 0) return fail(L2L_ERR_NULL_ARGUMENT, "state is NULL");
+        if ((flags & ~L2L_CHECK_FINITE) != 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
+        }
+        int64_t n = 0;
+        for (int32_t k = 0; k < num_tensors; ++k) {
+            if (sizes[k] < 0) {
+                return fail(L2L_ERR_INVALID_ARGUMENT, "sizes[%d] is negative (%lld)", k,
+                            static_cast<long long>(sizes[k]));
+            }
+            if (sizes[k] > 0 && (theta[k] == nullptr || grad[k] == nullptr)) {
+                return fail(L2L_ERR_NULL_ARGUMENT, "%s[%d] is NULL", theta[k] == nullptr ? "theta" : "grad", k);
+            }
+            if (sizes[k] > INT64_MAX / 4 - n) {
+                return fail(L2L_ERR_INVALID_ARGUMENT, "the sizes overflow 64-bit offsets");
+            }
+            n += sizes[k];
+        }
+        if (n == 0) return fail(L2L_ERR_INVALID_ARGUMENT, "the tensors hold no coordinates (n = 0)");
+        if (model->state_rows > 0 && n > INT64_MAX / 4 / (1 + model->state_rows)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "n = %lld is too large for 64-bit offsets",
+                        static_cast<long long>(n));
+        }
+        if (flags & L2L_CHECK_FINITE) {
+            status = check_finite(ctx, L2L_INPUT_PHI, -1, phi, model->phi_size);
+            for (int32_t k = 0; k < num_tensors && status == L2L_OK; ++k) {
+                status = check_finite(ctx, L2L_INPUT_GRAD, k, grad[k], sizes[k]);
+                if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_THETA, k, theta[k], sizes[k]);
+            }
+            if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_STATE, -1, state, model->state_rows * n);
+            if (status != L2L_OK) return status;
+        }
+        const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record};
+        return ctx->ops->step(ctx, a);
+    });
 }
 
 /* ---- backward ---- */
@@ -379,59 +405,60 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
 int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, int64_t n,
                             int32_t steps, const float* record, const float* grad_last,
                             float scale, float* out) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (model == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "model is NULL");
-    if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld",
-                           static_cast<long long>(n));
-    if (steps < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "steps must be >= 1, got %d", steps);
-    if (n > INT64_MAX / 4 / steps / (1 + model->state_rows)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "n x steps overflows 64-bit offsets");
-    }
-    if (record == nullptr && steps > 1) return fail(L2L_ERR_NULL_ARGUMENT, "record is NULL");
-    if (grad_last == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "grad_last is NULL");
-    if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
-    if (!l2l::is_finite(scale)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g",
-                    static_cast<double>(scale));
-    }
-    return ctx->ops->meta_loss_grads(ctx, model, n, steps, record, grad_last, scale, out);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (model == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "model is NULL");
+        if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld",
+                               static_cast<long long>(n));
+        if (steps < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "steps must be >= 1, got %d", steps);
+        if (n > INT64_MAX / 4 / steps / (1 + model->state_rows)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "n x steps overflows 64-bit offsets");
+        }
+        if (record == nullptr && steps > 1) return fail(L2L_ERR_NULL_ARGUMENT, "record is NULL");
+        if (grad_last == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "grad_last is NULL");
+        if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
+        if (!l2l::is_finite(scale)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g",
+                        static_cast<double>(scale));
+        }
+        return ctx->ops->meta_loss_grads(ctx, model, n, steps, record, grad_last, scale, out);
+    });
 }
 
 int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi, int64_t n,
                      int32_t steps, const float* record, const float* dloss_ddelta,
                      const float* dstate_final, double* dphi, float* dstate_initial, float* dx,
                      int32_t flags) {
-    last_non_finite = kNoneFound;
-    int32_t status = check_common(ctx, model, phi);
-    if (status != L2L_OK) return status;
-    if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld",
-                           static_cast<long long>(n));
-    if (steps < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "steps must be >= 1, got %d", steps);
-    const int64_t R = 1 + model->state_rows;
-    if (n > INT64_MAX / 4 / steps / R) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "n x steps x record rows overflows 64-bit offsets");
-    }
-    if (record == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "record is NULL");
-    if (dloss_ddelta == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "dloss_ddelta is NULL");
-    if (dphi == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "dphi is NULL");
-    if ((flags & ~L2L_CHECK_FINITE) != 0) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
-    }
-    if (flags & L2L_CHECK_FINITE) {
-        if ((status = check_finite(ctx, L2L_INPUT_PHI, -1, phi, model->phi_size)) != L2L_OK) return status;
-        if ((status = check_finite(ctx, L2L_INPUT_RECORD, -1, record, steps * R * n)) != L2L_OK) {
-            return status;
-        }
-        status = check_finite(ctx, L2L_INPUT_DLOSS_DDELTA, -1, dloss_ddelta, steps * n);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        last_non_finite = kNoneFound;
+        int32_t status = check_common(ctx, model, phi);
         if (status != L2L_OK) return status;
-        if (dstate_final != nullptr &&
-            (status = check_finite(ctx, L2L_INPUT_DSTATE_FINAL, -1, dstate_final, model->state_rows * n)) != L2L_OK) {
-            return status;
+        if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld",
+                               static_cast<long long>(n));
+        if (steps < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "steps must be >= 1, got %d", steps);
+        const int64_t R = 1 + model->state_rows;
+        if (n > INT64_MAX / 4 / steps / R) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "n x steps x record rows overflows 64-bit offsets");
         }
-    }
-    const l2l::BackwardArgs a{model, phi, n, steps, record, dloss_ddelta, dstate_final,
-                              dphi, dstate_initial, dx};
-    return ctx->ops->backward(ctx, a);
+        if (record == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "record is NULL");
+        if (dloss_ddelta == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "dloss_ddelta is NULL");
+        if (dphi == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "dphi is NULL");
+        if ((flags & ~L2L_CHECK_FINITE) != 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
+        }
+        if (flags & L2L_CHECK_FINITE) {
+            status = check_finite(ctx, L2L_INPUT_PHI, -1, phi, model->phi_size);
+            if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_RECORD, -1, record, steps * R * n);
+            if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_DLOSS_DDELTA, -1, dloss_ddelta, steps * n);
+            if (status == L2L_OK && dstate_final != nullptr) {
+                status = check_finite(ctx, L2L_INPUT_DSTATE_FINAL, -1, dstate_final, model->state_rows * n);
+            }
+            if (status != L2L_OK) return status;
+        }
+        const l2l::BackwardArgs a{model, phi, n, steps, record, dloss_ddelta, dstate_final,
+                                  dphi, dstate_initial, dx};
+        return ctx->ops->backward(ctx, a);
+    });
 }
 
 /* ---- MLP optimizee kernels ---- */
@@ -439,100 +466,110 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
 int32_t l2l_mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
                        const int32_t* labels, int64_t rows, const int32_t* indices, float* x,
                        int32_t* y, int32_t flags) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (images == nullptr || labels == nullptr || indices == nullptr || x == nullptr || y == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL",
-                    images == nullptr ? "images" : labels == nullptr ? "labels"
-                    : indices == nullptr ? "indices" : x == nullptr ? "x" : "y");
-    }
-    if (examples < 1 || features < 1 || rows < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "examples, features and rows must be >= 1, got %lld, %d, %lld",
-                    static_cast<long long>(examples), features, static_cast<long long>(rows));
-    }
-    int32_t status = check_matrix(1, examples, features);
-    if (status != L2L_OK) return status;
-    if ((status = check_matrix(1, rows, features)) != L2L_OK) return status;
-    if ((flags & ~L2L_CHECK_INDICES) != 0) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
-    }
-    if (flags & L2L_CHECK_INDICES) {
-        int64_t bad = -1;
-        status = ctx->ops->find_bad_index(ctx, indices, rows, examples, &bad);
-        if (status != L2L_OK) return status;
-        if (bad >= 0) {
-            return fail(L2L_ERR_INVALID_ARGUMENT, "indices[%lld] is outside [0, %lld)",
-                        static_cast<long long>(bad), static_cast<long long>(examples));
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (images == nullptr || labels == nullptr || indices == nullptr || x == nullptr || y == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL",
+                        images == nullptr ? "images" : labels == nullptr ? "labels"
+                        : indices == nullptr ? "indices" : x == nullptr ? "x" : "y");
         }
-    }
-    return ctx->ops->mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y);
+        if (examples < 1 || features < 1 || rows < 1) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "examples, features and rows must be >= 1, got %lld, %d, %lld",
+                        static_cast<long long>(examples), features, static_cast<long long>(rows));
+        }
+        int32_t status = check_matrix(1, examples, features);
+        if (status != L2L_OK) return status;
+        if ((status = check_matrix(1, rows, features)) != L2L_OK) return status;
+        if ((flags & ~L2L_CHECK_INDICES) != 0) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
+        }
+        if (flags & L2L_CHECK_INDICES) {
+            int64_t bad = -1;
+            status = ctx->ops->find_bad_index(ctx, indices, rows, examples, &bad);
+            if (status != L2L_OK) return status;
+            if (bad >= 0) {
+                return fail(L2L_ERR_INVALID_ARGUMENT, "indices[%lld] is outside [0, %lld)",
+                            static_cast<long long>(bad), static_cast<long long>(examples));
+            }
+        }
+        return ctx->ops->mlp_gather(ctx, examples, features, images, labels, rows, indices, x, y);
+    });
 }
 
 int32_t l2l_mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols, float* z,
                                 const float* bias, int64_t bias_stride, int32_t activation) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (z == nullptr || bias == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", z == nullptr ? "z" : "bias");
-    }
-    const int32_t status = check_matrix(batch, rows, cols);
-    if (status != L2L_OK) return status;
-    if (bias_stride < 0 || bias_stride > INT64_MAX / 8 / batch) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "bias_stride must be in [0, 2^60 / batch), got %lld",
-                    static_cast<long long>(bias_stride));
-    }
-    if (!known_activation(activation)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
-    }
-    return ctx->ops->mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (z == nullptr || bias == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", z == nullptr ? "z" : "bias");
+        }
+        const int32_t status = check_matrix(batch, rows, cols);
+        if (status != L2L_OK) return status;
+        if (bias_stride < 0 || bias_stride > INT64_MAX / 8 / batch) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "bias_stride must be in [0, 2^60 / batch), got %lld",
+                        static_cast<long long>(bias_stride));
+        }
+        if (!known_activation(activation)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
+        }
+        return ctx->ops->mlp_bias_activation(ctx, batch, rows, cols, z, bias, bias_stride, activation);
+    });
 }
 
 int32_t l2l_mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
                                     int32_t activation) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (a == nullptr || delta == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", a == nullptr ? "a" : "delta");
-    }
-    if (count < 1 || count > INT64_MAX / 8) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "count must be in [1, 2^60), got %lld",
-                    static_cast<long long>(count));
-    }
-    if (!known_activation(activation)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
-    }
-    return ctx->ops->mlp_activation_backward(ctx, count, a, delta, activation);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (a == nullptr || delta == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", a == nullptr ? "a" : "delta");
+        }
+        if (count < 1 || count > INT64_MAX / 8) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "count must be in [1, 2^60), got %lld",
+                        static_cast<long long>(count));
+        }
+        if (!known_activation(activation)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "unknown activation %d", activation);
+        }
+        return ctx->ops->mlp_activation_backward(ctx, count, a, delta, activation);
+    });
 }
 
 int32_t l2l_mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
                               const float* delta, float* db, int64_t db_stride) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (delta == nullptr || db == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", delta == nullptr ? "delta" : "db");
-    }
-    const int32_t status = check_matrix(batch, rows, cols);
-    if (status != L2L_OK) return status;
-    if (batch > 1 && (db_stride < cols || db_stride > INT64_MAX / 8 / batch)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT,
-                    "db_stride must be >= cols (%d) and below 2^60 / batch for %d instances, got %lld",
-                    cols, batch, static_cast<long long>(db_stride));
-    }
-    return ctx->ops->mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (delta == nullptr || db == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL", delta == nullptr ? "delta" : "db");
+        }
+        const int32_t status = check_matrix(batch, rows, cols);
+        if (status != L2L_OK) return status;
+        if (batch > 1 && (db_stride < cols || db_stride > INT64_MAX / 8 / batch)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT,
+                        "db_stride must be >= cols (%d) and below 2^60 / batch for %d instances, got %lld",
+                        cols, batch, static_cast<long long>(db_stride));
+        }
+        return ctx->ops->mlp_bias_gradient(ctx, batch, rows, cols, delta, db, db_stride);
+    });
 }
 
 int32_t l2l_mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
                                       const float* logits, const int32_t* labels, float scale,
                                       float* dlogits, double* loss) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (logits == nullptr || labels == nullptr || dlogits == nullptr || loss == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL",
-                    logits == nullptr ? "logits" : labels == nullptr ? "labels"
-                    : dlogits == nullptr ? "dlogits" : "loss");
-    }
-    const int32_t status = check_matrix(batch, rows, classes);
-    if (status != L2L_OK) return status;
-    if (classes < 2) return fail(L2L_ERR_INVALID_ARGUMENT, "classes must be >= 2, got %d", classes);
-    if (!l2l::is_finite(scale)) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g", static_cast<double>(scale));
-    }
-    return ctx->ops->mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (logits == nullptr || labels == nullptr || dlogits == nullptr || loss == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "%s is NULL",
+                        logits == nullptr ? "logits" : labels == nullptr ? "labels"
+                        : dlogits == nullptr ? "dlogits" : "loss");
+        }
+        const int32_t status = check_matrix(batch, rows, classes);
+        if (status != L2L_OK) return status;
+        if (classes < 2) return fail(L2L_ERR_INVALID_ARGUMENT, "classes must be >= 2, got %d", classes);
+        if (!l2l::is_finite(scale)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "scale must be finite, got %g", static_cast<double>(scale));
+        }
+        return ctx->ops->mlp_softmax_cross_entropy(ctx, batch, rows, classes, logits, labels, scale, dlogits, loss);
+    });
 }
 
 } // extern "C"

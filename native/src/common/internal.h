@@ -9,6 +9,8 @@
 #include "l2l.h"
 #include "lstm_math.h"
 
+#include <new>
+
 /* One LSTM layer: its widths, the offsets of its tensors in phi, its rows in the state. */
 struct l2l_layer {
     int32_t in;      /* input width: in_0 for layer 0, else the width below */
@@ -50,6 +52,21 @@ namespace l2l {
 
 /* Records a message for l2l_last_error() and returns status. */
 int32_t fail(int32_t status, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+/* The body of an extern "C" entry point returning an l2l_status: an exception escaping body()
+ * becomes OUT_OF_MEMORY (std::bad_alloc) or INTERNAL (anything else), with call named in the
+ * message.  No code of the library is meant to throw; this is the last guard that keeps any
+ * exception from crossing the C boundary (into a JVM, where it would end the process). */
+template <typename Body>
+int32_t guarded(const char* call, const Body& body) noexcept {
+    try {
+        return body();
+    } catch (const std::bad_alloc&) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "%s: out of memory", call);
+    } catch (...) {
+        return fail(L2L_ERR_INTERNAL, "%s: internal error (an unexpected C++ exception)", call);
+    }
+}
 
 /* The library's allocator of host memory (memory.cpp): 64-byte aligned; NULL when memory is
  * exhausted or the fault-injection switch of l2l_testing.h fails this allocation.  Never throws.

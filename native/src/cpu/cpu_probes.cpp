@@ -74,41 +74,47 @@ using l2l::cpu::CpuContext;
 extern "C" {
 
 int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
-    CpuContext* c = nullptr;
-    const int32_t status = l2l::cpu::cpu_of(ctx, &c);
-    if (status != L2L_OK) return status;
-    if (flops_per_thread < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
-                    static_cast<long long>(flops_per_thread));
-    }
-    return l2l::cpu::probe_fma(*c, flops_per_thread, flops_done);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
+        CpuContext* c = nullptr;
+        const int32_t status = l2l::cpu::cpu_of(ctx, &c);
+        if (status != L2L_OK) return status;
+        if (flops_per_thread < 1) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
+                        static_cast<long long>(flops_per_thread));
+        }
+        return l2l::cpu::probe_fma(*c, flops_per_thread, flops_done);
+    });
 }
 
 int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s,
                             int64_t n) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    if (a == nullptr || b == nullptr || c == nullptr) {
-        return fail(L2L_ERR_NULL_ARGUMENT, "a, b and c must not be NULL");
-    }
-    CpuContext* cpu = nullptr;
-    const int32_t status = l2l::cpu::cpu_of(ctx, &cpu);
-    if (status != L2L_OK) return status;
-    if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld", static_cast<long long>(n));
-    return l2l::cpu::probe_triad(*cpu, a, b, c, s, n);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (a == nullptr || b == nullptr || c == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "a, b and c must not be NULL");
+        }
+        CpuContext* cpu = nullptr;
+        const int32_t status = l2l::cpu::cpu_of(ctx, &cpu);
+        if (status != L2L_OK) return status;
+        if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld", static_cast<long long>(n));
+        return l2l::cpu::probe_triad(*cpu, a, b, c, s, n);
+    });
 }
 
 int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
-    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-    CpuContext* c = nullptr;
-    const int32_t status = l2l::cpu::cpu_of(ctx, &c);
-    if (status != L2L_OK) return status;
-    if (tiles_per_thread < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "tiles_per_thread must be >= 1, got %lld",
-                    static_cast<long long>(tiles_per_thread));
-    }
-    return l2l::cpu::probe_cells(*c, tiles_per_thread);
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        CpuContext* c = nullptr;
+        const int32_t status = l2l::cpu::cpu_of(ctx, &c);
+        if (status != L2L_OK) return status;
+        if (tiles_per_thread < 1) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "tiles_per_thread must be >= 1, got %lld",
+                        static_cast<long long>(tiles_per_thread));
+        }
+        return l2l::cpu::probe_cells(*c, tiles_per_thread);
+    });
 }
 
 } // extern "C"

@@ -31,6 +31,7 @@ public final class L2l {
     public static final int L2L_ERR_NO_CUDA = 5;
     public static final int L2L_ERR_CUDA = 6;
     public static final int L2L_ERR_WRONG_CONTEXT = 7;
+    public static final int L2L_ERR_INTERNAL = 8;
 
     public static final int L2L_PREPROCESS_IDENTITY = 0;
     public static final int L2L_PREPROCESS_LOG_AND_SIGN = 1;
