@@ -136,7 +136,8 @@ typedef enum l2l_backend { L2L_BACKEND_CPU = 0, L2L_BACKEND_CUDA = 1 } l2l_backe
 typedef struct l2l_context l2l_context;
 
 /* A CPU context.  num_threads: how many threads one call may use (>= 1), or 0 for all cores.
- * A call with less than 8192 coordinate-steps of work runs on the calling thread alone. */
+ * A call with less than 8192 coordinate-steps of work runs on the calling thread alone.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, OUT_OF_MEMORY. */
 L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
 L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
 L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
@@ -155,7 +156,8 @@ L2L_API const char* l2l_cpu_isas(void);
  * built, no driver is installed or no device is present; l2l_last_error() says which. */
 L2L_API int32_t l2l_cuda_device_count(int32_t* count);
 
-/* A CUDA context on a device, with its own non-blocking stream.  Errors: NO_CUDA, CUDA. */
+/* A CUDA context on a device, with its own non-blocking stream.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no such device), NO_CUDA, OUT_OF_MEMORY, CUDA. */
 L2L_API int32_t l2l_context_create_cuda(int32_t device, l2l_context** out);
 
 /* The raw cudaStream_t of a CUDA context (NULL for CPU), to hand to cuBLAS/cuDNN. */
@@ -195,8 +197,11 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0),
  * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
- * CUDA.
- * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA). */
+ * OUT_OF_MEMORY (scratch), CUDA.
+ * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA).
+ * Memory: a CPU context allocates its kernels' scratch (about 650 KB per thread for 20, 20) at
+ * its first step or backward pass with a larger model or more threads, and keeps it: the calls
+ * after it allocate nothing. */
 L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                          int32_t num_tensors, float* const* theta, const float* const* grad,
                          const int64_t* sizes, float* state, float* record, int32_t flags);
@@ -224,7 +229,9 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  *                LSTM input only; for second-derivative modes).
  * flags: L2L_CHECK_FINITE validates phi, record, dloss_ddelta and dstate_final first.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE (see l2l_last_non_finite()),
- * OUT_OF_MEMORY (workspace), CUDA. */
+ * OUT_OF_MEMORY (workspace, or a CPU context's scratch), CUDA.
+ * Memory: the context allocates a workspace for the partial sums of dphi (on the CPU,
+ * ceil(n / 2048) x phi_size doubles) when a call needs a larger one than it has, and keeps it. */
 L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
                              int64_t n, int32_t steps, const float* record,
                              const float* dloss_ddelta, const float* dstate_final, double* dphi,

@@ -82,7 +82,8 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @throws IllegalStateException     if this object, the tensor list or a buffer is closed
      * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
      *                                   input (which, and where)
-     * @throws org.l2l4j.backend.L2lException CUDA
+     * @throws org.l2l4j.backend.L2lException OUT_OF_MEMORY (the CPU kernels' scratch, allocated by
+     *                                  the first step at a new size), or CUDA
      */
     public void step(NativeBuffer phi, TensorList tensors, NativeBuffer state, UnrollRecord record, int slot,
                      boolean checkFinite) {
