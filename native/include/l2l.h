@@ -45,9 +45,15 @@
  * has the same signature for both; the pointers must live where the context computes.
  *
  * Errors: every function that can fail returns an l2l_status; nothing aborts or throws across
- * this boundary.  l2l_last_error() gives a message for the last failure on the calling thread.
- * On failure nothing has been written to the caller's buffers, except for errors that only a
- * running kernel can detect (L2L_ERR_CUDA), after which the outputs' contents are unspecified.
+ * this boundary.  Each function returning a status catches whatever escapes from within it
+ * (L2L_ERR_OUT_OF_MEMORY for an allocation, L2L_ERR_INTERNAL for anything else, neither
+ * expected), the functions returning values cannot fail (a NULL handle gives the documented
+ * sentinel), and the CPU backend's worker threads neither allocate nor throw: a call cannot end
+ * the process that hosts the library (a JVM, say).  A failed allocation is reported as
+ * L2L_ERR_OUT_OF_MEMORY (l2l_testing.h can inject one).  l2l_last_error() gives a message for the
+ * last failure on the calling thread.  On failure nothing has been written to the caller's
+ * buffers, except for errors that only a running kernel can detect (L2L_ERR_CUDA), after which
+ * the outputs' contents are unspecified.
  *
  * Threads: a model is immutable and may be shared.  A context may be used by one thread at a
  * time; different contexts may be used concurrently (the CPU contexts share one reentrant
@@ -77,7 +83,8 @@ typedef enum l2l_status {
     L2L_ERR_OUT_OF_MEMORY = 4,     /* host or device allocation failed */
     L2L_ERR_NO_CUDA = 5,           /* no CUDA device or driver, or CUDA support not built */
     L2L_ERR_CUDA = 6,              /* a CUDA runtime call or kernel failed */
-    L2L_ERR_WRONG_CONTEXT = 7      /* the call does not fit the context (e.g. CPU-only call) */
+    L2L_ERR_WRONG_CONTEXT = 7,     /* the call does not fit the context (e.g. CPU-only call) */
+    L2L_ERR_INTERNAL = 8           /* a defect of the library: an unexpected C++ exception */
 } l2l_status;
 
 /* Static name of a status code ("L2L_OK", ...); never NULL. */
@@ -129,7 +136,8 @@ typedef enum l2l_backend { L2L_BACKEND_CPU = 0, L2L_BACKEND_CUDA = 1 } l2l_backe
 typedef struct l2l_context l2l_context;
 
 /* A CPU context.  num_threads: how many threads one call may use (>= 1), or 0 for all cores.
- * A call with less than 8192 coordinate-steps of work runs on the calling thread alone. */
+ * A call with less than 8192 coordinate-steps of work runs on the calling thread alone.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, OUT_OF_MEMORY. */
 L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
 L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
 L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
@@ -148,7 +156,8 @@ L2L_API const char* l2l_cpu_isas(void);
  * built, no driver is installed or no device is present; l2l_last_error() says which. */
 L2L_API int32_t l2l_cuda_device_count(int32_t* count);
 
-/* A CUDA context on a device, with its own non-blocking stream.  Errors: NO_CUDA, CUDA. */
+/* A CUDA context on a device, with its own non-blocking stream.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no such device), NO_CUDA, OUT_OF_MEMORY, CUDA. */
 L2L_API int32_t l2l_context_create_cuda(int32_t device, l2l_context** out);
 
 /* The raw cudaStream_t of a CUDA context (NULL for CPU), to hand to cuBLAS/cuDNN. */
@@ -187,8 +196,12 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * backward pass).  phi: l2l_model_phi_size() floats where ctx computes.
  * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0),
- * NON_FINITE (with the offending input and index in l2l_last_error()), CUDA.
- * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA). */
+ * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
+ * OUT_OF_MEMORY (scratch), CUDA.
+ * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA).
+ * Memory: a CPU context allocates its kernels' scratch (about 650 KB per thread for 20, 20) at
+ * its first step or backward pass with a larger model or more threads, and keeps it: the calls
+ * after it allocate nothing. */
 L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                          int32_t num_tensors, float* const* theta, const float* const* grad,
                          const int64_t* sizes, float* state, float* record, int32_t flags);
@@ -214,12 +227,40 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  * dstate_initial: NULL or [S][n], receives dL/d state before step 0.
  * dx:            NULL or [steps][n], receives dL/dx_s through the preprocessing (x held as the
  *                LSTM input only; for second-derivative modes).
- * flags: L2L_CHECK_FINITE validates phi, record and dloss_ddelta first.
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE, OUT_OF_MEMORY (workspace), CUDA. */
+ * flags: L2L_CHECK_FINITE validates phi, record, dloss_ddelta and dstate_final first.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE (see l2l_last_non_finite()),
+ * OUT_OF_MEMORY (workspace, or a CPU context's scratch), CUDA.
+ * Memory: the context allocates a workspace for the partial sums of dphi (on the CPU,
+ * ceil(n / 2048) x phi_size doubles) when a call needs a larger one than it has, and keeps it. */
 L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
                              int64_t n, int32_t steps, const float* record,
                              const float* dloss_ddelta, const float* dstate_final, double* dphi,
                              float* dstate_initial, float* dx, int32_t flags);
+
+/* ---- what a value check found ---------------------------------------------------------- */
+/* The inputs that L2L_CHECK_FINITE validates, in the order they are checked (l2l_step: phi, then
+ * grad[k] and theta[k] for k = 0, 1, ..., then state; l2l_backward: phi, record, dloss_ddelta,
+ * dstate_final). */
+typedef enum l2l_input {
+    L2L_INPUT_NONE = 0,         /* no value check failed */
+    L2L_INPUT_PHI = 1,          /* phi [phi_size] */
+    L2L_INPUT_GRAD = 2,         /* grad[k] [sizes[k]] */
+    L2L_INPUT_THETA = 3,        /* theta[k] [sizes[k]] */
+    L2L_INPUT_STATE = 4,        /* state [S][n] */
+    L2L_INPUT_RECORD = 5,       /* record [steps][R][n] */
+    L2L_INPUT_DLOSS_DDELTA = 6, /* dloss_ddelta [steps][n] */
+    L2L_INPUT_DSTATE_FINAL = 7  /* dstate_final [S][n] */
+} l2l_input;
+
+/* What the value check of the last l2l_step or l2l_backward on this thread found, when that
+ * call returned L2L_ERR_NON_FINITE: *input receives the l2l_input holding the first NaN or +-Inf
+ * (in the order above), *tensor the tensor k for grad and theta (-1 for the other inputs), and
+ * *index the element's offset in that input (in elements, in the layout given above; for grad
+ * and theta within tensor k).  Returns 1 then.  Otherwise (the call succeeded or failed for
+ * another reason, or no such call was made on this thread) returns 0 and writes L2L_INPUT_NONE,
+ * -1 and -1.  l2l_step and l2l_backward clear it when they start; nothing else changes it.
+ * Thread-local, like l2l_last_error().  Each pointer may be NULL. */
+L2L_API int32_t l2l_last_non_finite(int32_t* input, int32_t* tensor, int64_t* index);
 
 /* ---- optimizee kernels: MLP classifiers ------------------------------------------------- */
 /*
@@ -298,35 +339,6 @@ L2L_API int32_t l2l_mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, i
                                               int32_t classes, const float* logits,
                                               const int32_t* labels, float scale, float* dlogits,
                                               double* loss);
-
-/* ---- machine probes (CPU contexts) -------------------------------------------------------
- * Small kernels that measure the processor's limits, so that the step and backward pass can be
- * stated as fractions of a roofline: min(peak, bandwidth x arithmetic intensity).  They run on
- * the context's kernel set (l2l_context_cpu_isa) and split their work over its threads
- * (l2l_context_threads shares, taken dynamically by the worker pool); time them from outside.
- * Each returns WRONG_CONTEXT for a CUDA context and NULL_ARGUMENT for a NULL pointer. */
-
-/* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread
- * (>= 1, else INVALID_ARGUMENT) floating-point operations of independent multiply-add chains on
- * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
- * floats for avx512, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
- * replace the FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the
- * operations done by all threads: threads x flops_per_thread rounded up to a whole number of
- * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */
-L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
-
-/* Memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] for i < n (n >= 1, else
- * INVALID_ARGUMENT), split over the context's threads.  STREAM counts 12 bytes per element
- * (two floats read, one written); the write-allocate read of a is not counted.  Use arrays much
- * larger than the last-level cache. */
-L2L_API int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, const float* c,
-                                    float s, int64_t n);
-
-/* The transcendental part of the step: the cell update of one layer of 20 units (3 sigmoids,
- * 2 tanh and the cell products per unit, the code the step runs) on tiles_per_thread (>= 1,
- * else INVALID_ARGUMENT) tiles of 128 coordinates held in the caches, per thread: 2,560
- * coordinate-units, 12,800 transcendentals per tile. */
-L2L_API int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,8 @@
  *   step:      theta, state, record            vs the float64 reference
  *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference
  *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
- *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory).
+ *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory),
+ *   allocation failures injected by l2l_testing.h's switch.
  *   MLP optimizee kernels (gather, bias + activation, its derivative, bias gradient, softmax
  *   cross-entropy) vs float64 references written from l2l.h.
  *
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "cuda_backend.cu"
+#include "l2l_testing.h"
 
 /* ---- the API layer's error reporting, as the tests need it ---------------------------- */
 static std::string g_last_error;
@@ -319,14 +321,16 @@ static void must(int32_t st, const char* what) {
     }
 }
 
+/* A context on device 0, reached through the CUDA table of operations as the API layer does. */
 struct Ctx {
     l2l_context ctx;
     Ctx() {
-        memset(&ctx, 0, sizeof ctx);
-        ctx.backend = L2L_BACKEND_CUDA;
-        must(l2l::cuda::create(0, &ctx), "create");
+        ctx.ops = &l2l::cuda_ops();
+        ctx.backend = nullptr;
+        must(ops().create(&ctx, 0), "create");
     }
-    ~Ctx() { l2l::cuda::destroy(&ctx); }
+    ~Ctx() { ops().destroy(&ctx); }
+    const l2l::BackendOps& ops() const { return *ctx.ops; }
 };
 
 /* A buffer where the context computes, filled from and read back to host vectors. */
@@ -337,20 +341,20 @@ struct Dev {
     size_t count;
     Dev(Ctx& c_, size_t count_) : c(c_), count(count_) {
         void* q = nullptr;
-        must(l2l::cuda::malloc_(&c.ctx, (int64_t)(count > 0 ? count : 1) * sizeof(T), &q), "malloc");
+        must(c.ops().mem_alloc(&c.ctx, (int64_t)(count > 0 ? count : 1) * sizeof(T), &q), "malloc");
         p = static_cast<T*>(q);
     }
     Dev(Ctx& c_, const std::vector<T>& v) : Dev(c_, v.size()) { put(v); }
-    ~Dev() { l2l::cuda::free_(&c.ctx, p); }
+    ~Dev() { c.ops().mem_free(&c.ctx, p); }
     Dev(const Dev&) = delete;
     Dev& operator=(const Dev&) = delete;
     void put(const std::vector<T>& v) {
-        must(l2l::cuda::memcpy_(&c.ctx, p, v.data(), (int64_t)(v.size() * sizeof(T)),
+        must(c.ops().mem_copy(&c.ctx, p, v.data(), (int64_t)(v.size() * sizeof(T)),
                                 L2L_COPY_HOST_TO_CONTEXT), "memcpy to device");
     }
     std::vector<T> get() const {
         std::vector<T> v(count);
-        must(l2l::cuda::memcpy_(&c.ctx, v.data(), p, (int64_t)(count * sizeof(T)),
+        must(c.ops().mem_copy(&c.ctx, v.data(), p, (int64_t)(count * sizeof(T)),
                                 L2L_COPY_CONTEXT_TO_HOST), "memcpy to host");
         return v;
     }
@@ -495,7 +499,7 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
         a.n = n;
         a.state = state_d.p;
         a.record = record_d.p + (size_t)s * R * n;
-        must(l2l::cuda::step(&c.ctx, a), "step");
+        must(c.ops().step(&c.ctx, a), "step");
     }
     Dev<float> dloss_d(c, dloss);
     Dev<float> dfinal_d(c, dfinal != nullptr ? *dfinal : std::vector<float>(1, 0.0f));
@@ -513,8 +517,8 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
     b.dphi = dphi_d.p;
     b.dstate_initial = want_dinit ? dinit_d.p : nullptr;
     b.dx = want_dx ? dx_d.p : nullptr;
-    must(l2l::cuda::backward(&c.ctx, b), "backward");
-    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    must(c.ops().backward(&c.ctx, b), "backward");
+    must(c.ops().synchronize(&c.ctx), "synchronize");
     Run out;
     out.theta = theta_d.get();
     out.state = state_d.get();
@@ -645,11 +649,11 @@ static void test_no_record(Ctx& c, const Spec& spec, const char* path) {
     a.theta = &th;
     a.state = state1.p;
     a.record = record_d.p;
-    must(l2l::cuda::step(&c.ctx, a), "step");
+    must(c.ops().step(&c.ctx, a), "step");
     th = theta2.p;
     a.state = state2.p;
     a.record = nullptr;
-    must(l2l::cuda::step(&c.ctx, a), "step");
+    must(c.ops().step(&c.ctx, a), "step");
     const bool same = theta1.get() == theta2.get() && state1.get() == state2.get();
     check(same, (std::string(path) + " " + name_of(spec) + ": step without record identical").c_str());
 }
@@ -664,7 +668,7 @@ static void test_meta_loss(Ctx& c) {
     for (auto& v : gl) v = (float)uni(-1, 1);
     const float scale = 0.25f;
     Dev<float> record_d(c, record), gl_d(c, gl), out_d(c, std::vector<float>((size_t)(steps * n), -7.0f));
-    must(l2l::cuda::meta_loss_grads(&c.ctx, &m, n, steps, record_d.p, gl_d.p, scale, out_d.p),
+    must(c.ops().meta_loss_grads(&c.ctx, &m, n, steps, record_d.p, gl_d.p, scale, out_d.p),
          "meta_loss_grads");
     const std::vector<float> out = out_d.get();
     std::vector<double> ref((size_t)(steps * n)), got = to_d(out.data(), out.size());
@@ -683,18 +687,82 @@ static void test_non_finite(Ctx& c) {
     std::vector<float> v(100003, 1.0f);
     Dev<float> d(c, v);
     int64_t idx = 0;
-    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    must(c.ops().find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
     check(idx == -1, "find_non_finite: none", (double)idx);
     v[77777] = INFINITY;
     v[99999] = NAN;
     v[80000] = -INFINITY;
     d.put(v);
-    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    must(c.ops().find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
     check(idx == 77777, "find_non_finite: smallest index of several", (double)idx);
     v[3] = NAN;
     d.put(v);
-    must(l2l::cuda::find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
+    must(c.ops().find_non_finite(&c.ctx, d.p, (int64_t)v.size(), &idx), "find_non_finite");
     check(idx == 3, "find_non_finite: NaN", (double)idx);
+}
+
+static std::vector<float> uniform_floats(size_t count, double lo, double hi) {
+    std::vector<float> v(count);
+    for (auto& x : v) x = (float)uni(lo, hi);
+    return v;
+}
+
+/* ---- 6a. allocation failures injected by the switch of l2l_testing.h ------------------------ */
+static void test_injected_allocation_failures() {
+    /* a context: its state, its device result cell, the cell's pinned host copy */
+    int64_t k = 1;
+    for (;; ++k) {
+        l2l_testing_fail_allocation(k);
+        l2l_context ctx;
+        ctx.ops = &l2l::cuda_ops();
+        ctx.backend = nullptr;
+        const int32_t st = ctx.ops->create(&ctx, 0);
+        const int64_t left = l2l_testing_fail_allocation(0);
+        if (left > 0) {
+            must(st, "create");
+            ctx.ops->destroy(&ctx);
+            break;
+        }
+        check(st == L2L_ERR_OUT_OF_MEMORY && ctx.backend == nullptr,
+              "context with allocation k failing: OUT_OF_MEMORY", (double)k);
+    }
+    check(k == 4, "a context makes 3 allocations", (double)(k - 1));
+    Ctx c;
+    void* p = nullptr;
+    l2l_testing_fail_allocation(1);
+    int32_t st = c.ops().mem_alloc(&c.ctx, 4096, &p);
+    check(st == L2L_ERR_OUT_OF_MEMORY && p == nullptr, "mem_alloc with its allocation failing: OUT_OF_MEMORY", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    /* the backward pass's workspace, allocated at its first call: nothing written on failure */
+    const l2l_model m = make_model({{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+    const int64_t n = 300, R = 1 + m.state_rows;
+    Dev<float> phi_d(c, random_phi(m)), record_d(c, uniform_floats((size_t)(2 * R * n), -0.5, 0.5));
+    Dev<float> dloss_d(c, uniform_floats((size_t)(2 * n), -1, 1));
+    Dev<double> dphi_d(c, std::vector<double>((size_t)m.phi_size, 7.0));
+    l2l::BackwardArgs b;
+    b.m = &m;
+    b.phi = phi_d.p;
+    b.n = n;
+    b.steps = 2;
+    b.record = record_d.p;
+    b.dloss_ddelta = dloss_d.p;
+    b.dstate_final = nullptr;
+    b.dphi = dphi_d.p;
+    b.dstate_initial = nullptr;
+    b.dx = nullptr;
+    l2l_testing_fail_allocation(1);
+    st = c.ops().backward(&c.ctx, b);
+    check(st == L2L_ERR_OUT_OF_MEMORY && l2l_testing_fail_allocation(0) == 0,
+          "backward with its workspace allocation failing: OUT_OF_MEMORY", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    bool untouched = true;
+    for (double v : dphi_d.get()) untouched = untouched && v == 7.0;
+    check(untouched, "... and dphi untouched");
+    must(c.ops().backward(&c.ctx, b), "backward");
+    must(c.ops().synchronize(&c.ctx), "synchronize");
+    bool written = false;
+    for (double v : dphi_d.get()) written = written || v != 7.0;
+    check(written, "the same backward succeeds afterwards");
 }
 
 /* ---- 6b. MLP optimizee kernels ------------------------------------------------------------ */
@@ -710,12 +778,6 @@ static double act_derivative_ref(int activation, double a) {
     return 1.0;
 }
 
-static std::vector<float> uniform_floats(size_t count, double lo, double hi) {
-    std::vector<float> v(count);
-    for (auto& x : v) x = (float)uni(lo, hi);
-    return v;
-}
-
 static void test_mlp_gather(Ctx& c) {
     const int64_t examples = 37, rows = 300;
     const int32_t features = 29;
@@ -725,7 +787,7 @@ static void test_mlp_gather(Ctx& c) {
     for (auto& i : idx) i = (int32_t)uni(0, (double)examples);
     Dev<float> images_d(c, images), x_d(c, std::vector<float>((size_t)(rows * features), -7.0f));
     Dev<int32_t> labels_d(c, labels), idx_d(c, idx), y_d(c, std::vector<int32_t>(rows, -7));
-    must(l2l::cuda::mlp_gather(&c.ctx, examples, features, images_d.p, labels_d.p, rows, idx_d.p,
+    must(c.ops().mlp_gather(&c.ctx, examples, features, images_d.p, labels_d.p, rows, idx_d.p,
                                x_d.p, y_d.p), "mlp_gather");
     const std::vector<float> x = x_d.get();
     const std::vector<int32_t> y = y_d.get();
@@ -737,14 +799,14 @@ static void test_mlp_gather(Ctx& c) {
     }
     check(same, "mlp_gather: rows and labels copied exactly");
     int64_t bad = 0;
-    must(l2l::cuda::find_bad_index(&c.ctx, idx_d.p, rows, examples, &bad), "find_bad_index");
+    must(c.ops().find_bad_index(&c.ctx, idx_d.p, rows, examples, &bad), "find_bad_index");
     check(bad == -1, "find_bad_index: none", (double)bad);
     idx[211] = (int32_t)examples;
     idx[250] = -1;
     idx_d.put(idx);
-    must(l2l::cuda::find_bad_index(&c.ctx, idx_d.p, rows, examples, &bad), "find_bad_index");
+    must(c.ops().find_bad_index(&c.ctx, idx_d.p, rows, examples, &bad), "find_bad_index");
     check(bad == 211, "find_bad_index: the first of two", (double)bad);
-    must(l2l::cuda::mlp_gather(&c.ctx, examples, features, images_d.p, labels_d.p, rows, idx_d.p,
+    must(c.ops().mlp_gather(&c.ctx, examples, features, images_d.p, labels_d.p, rows, idx_d.p,
                                x_d.p, y_d.p), "mlp_gather");
     const std::vector<float> x2 = x_d.get();
     const std::vector<int32_t> y2 = y_d.get();
@@ -759,7 +821,7 @@ static void test_mlp_layer(Ctx& c, int activation, const char* name) {
     const std::vector<float> z0 = uniform_floats((size_t)count, -4, 4);
     const std::vector<float> bias = uniform_floats((size_t)(batch * stride), -1, 1);
     Dev<float> z_d(c, z0), bias_d(c, bias);
-    must(l2l::cuda::mlp_bias_activation(&c.ctx, batch, rows, cols, z_d.p, bias_d.p, stride, activation),
+    must(c.ops().mlp_bias_activation(&c.ctx, batch, rows, cols, z_d.p, bias_d.p, stride, activation),
          "mlp_bias_activation");
     const std::vector<float> a = z_d.get();
     std::vector<double> ref((size_t)count), got = to_d(a.data(), a.size());
@@ -772,7 +834,7 @@ static void test_mlp_layer(Ctx& c, int activation, const char* name) {
 
     const std::vector<float> delta0 = uniform_floats((size_t)count, -1, 1);
     Dev<float> delta_d(c, delta0);
-    must(l2l::cuda::mlp_activation_backward(&c.ctx, count, z_d.p, delta_d.p, activation),
+    must(c.ops().mlp_activation_backward(&c.ctx, count, z_d.p, delta_d.p, activation),
          "mlp_activation_backward");
     const std::vector<float> delta = delta_d.get();
     got = to_d(delta.data(), delta.size());
@@ -787,7 +849,7 @@ static void test_mlp_bias_gradient(Ctx& c) {
     const int64_t rows = 33, stride = 170;
     const std::vector<float> delta = uniform_floats((size_t)(batch * rows * cols), -1, 1);
     Dev<float> delta_d(c, delta), db_d(c, std::vector<float>((size_t)(batch * stride), 5.0f));
-    must(l2l::cuda::mlp_bias_gradient(&c.ctx, batch, rows, cols, delta_d.p, db_d.p, stride),
+    must(c.ops().mlp_bias_gradient(&c.ctx, batch, rows, cols, delta_d.p, db_d.p, stride),
          "mlp_bias_gradient");
     const std::vector<float> db = db_d.get();
     std::vector<double> ref, got;
@@ -816,7 +878,7 @@ static void test_mlp_softmax(Ctx& c) {
     Dev<float> z_d(c, z), d_d(c, (size_t)(batch * rows * classes));
     Dev<int32_t> labels_d(c, labels);
     Dev<double> loss_d(c, std::vector<double>(batch, -7.0));
-    must(l2l::cuda::mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, z_d.p, labels_d.p, scale,
+    must(c.ops().mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, z_d.p, labels_d.p, scale,
                                               d_d.p, loss_d.p), "mlp_softmax_cross_entropy");
     const std::vector<double> loss = loss_d.get();
     const std::vector<float> d = d_d.get();
@@ -842,13 +904,13 @@ static void test_mlp_softmax(Ctx& c) {
     /* in place (dlogits aliasing logits), twice: bitwise the same loss */
     Dev<float> zz_d(c, z);
     Dev<double> loss2_d(c, (size_t)batch);
-    must(l2l::cuda::mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, zz_d.p, labels_d.p, scale,
+    must(c.ops().mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, zz_d.p, labels_d.p, scale,
                                               zz_d.p, loss2_d.p), "mlp_softmax_cross_entropy");
     check(loss2_d.get() == loss && zz_d.get() == d,
           "mlp_softmax_cross_entropy: in place, bitwise equal to the first run");
     labels[rows + 5] = classes;
     labels_d.put(labels);
-    must(l2l::cuda::mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, z_d.p, labels_d.p, scale,
+    must(c.ops().mlp_softmax_cross_entropy(&c.ctx, batch, rows, classes, z_d.p, labels_d.p, scale,
                                               d_d.p, loss_d.p), "mlp_softmax_cross_entropy");
     const std::vector<double> loss3 = loss_d.get();
     const std::vector<float> d3 = d_d.get();
@@ -878,7 +940,7 @@ static void test_limits() {
     a.n = 10;
     a.state = state.data();
     a.record = nullptr;
-    const int32_t st = l2l::cuda::step(&c.ctx, a);
+    const int32_t st = c.ops().step(&c.ctx, a);
     check(st == L2L_ERR_INVALID_ARGUMENT, "step with too little shared memory: INVALID_ARGUMENT", st);
     printf("        (%s)\n", g_last_error.c_str());
     std::vector<float> record(10 * (1 + m.state_rows), 0.0f), dloss(10, 1.0f);
@@ -894,18 +956,18 @@ static void test_limits() {
     b.dphi = dphi.data();
     b.dstate_initial = nullptr;
     b.dx = nullptr;
-    int32_t sb = l2l::cuda::backward(&c.ctx, b);
+    int32_t sb = c.ops().backward(&c.ctx, b);
     check(sb == L2L_ERR_INVALID_ARGUMENT, "backward with too little shared memory: INVALID_ARGUMENT", sb);
     printf("        (%s)\n", g_last_error.c_str());
     emu::g_smem_optin = saved;
     /* out of device memory for the workspace */
     Ctx c2;
     emu::g_alloc_limit = 1000;
-    sb = l2l::cuda::backward(&c2.ctx, b);
+    sb = c2.ops().backward(&c2.ctx, b);
     check(sb == L2L_ERR_OUT_OF_MEMORY, "backward without memory for its workspace: OUT_OF_MEMORY", sb);
     printf("        (%s)\n", g_last_error.c_str());
     emu::g_alloc_limit = 0;
-    sb = l2l::cuda::backward(&c2.ctx, b);
+    sb = c2.ops().backward(&c2.ctx, b);
     check(sb == L2L_OK, "backward after that succeeds", sb);
 }
 #endif
@@ -949,19 +1011,19 @@ static void bench(const Spec& spec, int64_t n, int steps, bool generic) {
     auto unroll = [&] {
         for (int s = 0; s < steps; ++s) {
             a.record = record_d.p + (size_t)s * R * n;
-            must(l2l::cuda::step(&c.ctx, a), "step");
+            must(c.ops().step(&c.ctx, a), "step");
         }
     };
     unroll(); /* warm up */
-    must(l2l::cuda::backward(&c.ctx, b), "backward");
-    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    must(c.ops().backward(&c.ctx, b), "backward");
+    must(c.ops().synchronize(&c.ctx), "synchronize");
     const int reps = 5;
     auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < reps; ++r) unroll();
-    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    must(c.ops().synchronize(&c.ctx), "synchronize");
     auto t1 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) must(l2l::cuda::backward(&c.ctx, b), "backward");
-    must(l2l::cuda::synchronize(&c.ctx), "synchronize");
+    for (int r = 0; r < reps; ++r) must(c.ops().backward(&c.ctx, b), "backward");
+    must(c.ops().synchronize(&c.ctx), "synchronize");
     auto t2 = std::chrono::steady_clock::now();
     const double step_ms = std::chrono::duration<double, std::milli>(t1 - t0).count() / (reps * steps);
     const double bwd_ms = std::chrono::duration<double, std::milli>(t2 - t1).count() / reps;
@@ -1017,6 +1079,7 @@ int main(int argc, char** argv) {
         test_no_record(c, paper, "fixed");
         test_meta_loss(c);
         test_non_finite(c);
+        test_injected_allocation_failures();
 #ifdef L2L_EMU
         test_limits();
 #endif

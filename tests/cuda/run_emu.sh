@@ -25,5 +25,5 @@ done
 ${CXX:-g++} -std=c++20 -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
     ${EMU_CXXFLAGS:-} -DL2L_EMU=1 -DL2L_CUDA_TARGET_ROWS=2 \
     -I "$out" -I "$here/emu" -I "$native/include" -I "$native/src/common" \
-    -o "$out/backend_test" "$here/backend_test.cpp"
+    -o "$out/backend_test" "$here/backend_test.cpp" "$native/src/common/memory.cpp"
 "$out/backend_test" "$@"

@@ -22,7 +22,7 @@ ${NVCC:-nvcc} -x cu -std=c++17 -O3 -lineinfo -Xptxas=-v \
     -gencode arch=compute_80,code=sm_80 -gencode 'arch=compute_90,code=[sm_90,compute_90]' \
     --expt-relaxed-constexpr -Xcompiler -pthread \
     -I "$src" -I "$native/include" -I "$native/src/common" \
-    -o "$out/backend_test" "$here/backend_test.cpp" -lcudart_static 2> "$out/ptxas.log" ||
+    -o "$out/backend_test" "$here/backend_test.cpp" "$native/src/common/memory.cpp" -lcudart_static 2> "$out/ptxas.log" ||
     { cat "$out/ptxas.log"; exit 1; }
 if grep -E '[1-9][0-9]* bytes spill (stores|loads)' "$out/ptxas.log"; then
     echo "ptxas reports register spills"

@@ -2,8 +2,8 @@
  * mlp_math.h -- the per-element math of the MLP optimizee kernels (l2l.h, "optimizee kernels"),
  * written once for both backends (host and device inline functions).
  *
- * Activations follow l2l_activation; the sigmoid is lstm_math.h's (the same values on the CPU
- * and the GPU).  Comparisons are written so that NaN propagates: ReLU is z < 0 ? 0 : z, whose
+ * Activations follow l2l_activation; the sigmoid is lstm_math.h's, on float (its numerical
+ * contract is stated there).  Comparisons are written so that NaN propagates: ReLU is z < 0 ? 0 : z, whose
  * NaN input stays NaN, and its derivative keeps a NaN output.
  */
 #ifndef L2L_MLP_MATH_H
@@ -15,7 +15,7 @@
 namespace l2l {
 
 L2L_HD float activate(int32_t activation, float z) {
-    if (activation == L2L_ACTIVATION_SIGMOID) return sigmoidf(z);
+    if (activation == L2L_ACTIVATION_SIGMOID) return sigmoid(z);
     if (activation == L2L_ACTIVATION_RELU) return z < 0.0f ? 0.0f : z;
     return z;
 }

@@ -1,17 +1,19 @@
 /*
- * cpu_backend.cpp -- the CPU backend: splits the coordinates into chunks, runs the kernels of
- * cpu_kernels.h on them through the worker pool, and reduces dphi in a fixed order.
+ * cpu_backend.cpp -- the CPU backend: its contexts, host memory, the choice of kernel set, and
+ * the fused step and backward pass, which split the coordinates into chunks, run the kernels of
+ * cpu_kernels.h on them through the worker pool, and reduce dphi in a fixed order.  Fills the
+ * CPU's table of operations (cpu_ops()).
  */
-#include "cpu_kernels.h"
+#include "cpu_backend.h"
 #include "thread_pool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
-#include <memory>
+#include <atomic>
 #include <new>
-#include <vector>
 
 namespace l2l {
 namespace cpu {
@@ -23,16 +25,8 @@ namespace {
 constexpr int64_t kStepChunk = 4096;
 constexpr int64_t kInlineBelow = 8192;
 
-/* Per-thread scratch, grown on first use by a larger model and kept. */
-float* thread_scratch(const l2l_model& m) {
-    thread_local std::vector<float> scratch;
-    const size_t need = static_cast<size_t>(scratch_floats(m));
-    if (scratch.size() < need) scratch.resize(need);
-    return scratch.data();
-}
-
 int32_t parallelism(const l2l_context* ctx, int64_t work) {
-    return work < kInlineBelow ? 1 : ctx->threads;
+    return work < kInlineBelow ? 1 : cpu_context(ctx).threads;
 }
 
 bool cpu_has(const char* feature) {
@@ -93,10 +87,136 @@ const Kernels& kernels() {
     return *chosen;
 }
 
-static const Kernels& context_kernels(const l2l_context* ctx) {
-    return ctx->cpu_kernels != nullptr ? *static_cast<const Kernels*>(ctx->cpu_kernels)
-                                       : kernels();
+namespace {
+
+const Kernels& context_kernels(const l2l_context* ctx) { return *cpu_context(ctx).kernels; }
+
+/* Makes the workspace hold at least doubles, kept across calls. */
+int32_t reserve_workspace(CpuContext& c, int64_t doubles) {
+    if (c.workspace_doubles >= doubles) return L2L_OK;
+    double* w = static_cast<double*>(allocate(static_cast<size_t>(doubles) * sizeof(double)));
+    if (w == nullptr) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
+                    static_cast<long long>(doubles * 8));
+    }
+    release(c.workspace);
+    c.workspace = w;
+    c.workspace_doubles = doubles;
+    return L2L_OK;
 }
+
+/* Makes the scratch hold `slots` slots of at least `floats` floats each (the participants of one
+ * parallel_for), kept across calls: the kernels' scratch, reserved on the calling thread before
+ * a call's parallel part, so that no worker allocates. */
+int32_t reserve_scratch(CpuContext& c, int64_t floats, int32_t slots) {
+    const int64_t stride = std::max(c.scratch_stride, (floats + 15) / 16 * 16); /* 64-byte slots */
+    slots = std::max(slots, c.scratch_slots);
+    if (stride == c.scratch_stride && slots == c.scratch_slots) return L2L_OK;
+    float* p = static_cast<float*>(allocate(static_cast<size_t>(stride * slots) * sizeof(float)));
+    if (p == nullptr) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of scratch for %d threads",
+                    static_cast<long long>(stride * slots * 4), slots);
+    }
+    release(c.scratch);
+    c.scratch = p;
+    c.scratch_stride = stride;
+    c.scratch_slots = slots;
+    return L2L_OK;
+}
+
+float* slot_scratch(const CpuContext& c, int32_t slot) { return c.scratch + slot * c.scratch_stride; }
+
+/* ---- the backend and its contexts ---- */
+
+int32_t device_count(int32_t* count) {
+    *count = 1;
+    return L2L_OK;
+}
+
+int32_t create(l2l_context* ctx, int32_t num_threads) {
+    void* memory = allocate(sizeof(CpuContext));
+    if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the CPU context");
+    CpuContext* c = new (memory) CpuContext();
+    c->threads = num_threads == 0 ? hardware_threads() : num_threads;
+    c->kernels = &kernels();
+    ctx->backend = c;
+    return L2L_OK;
+}
+
+void destroy(l2l_context* ctx) {
+    CpuContext* c = &cpu_context(ctx);
+    release(c->workspace);
+    release(c->scratch);
+    release(c);
+    ctx->backend = nullptr;
+}
+
+void* no_stream(const l2l_context*) { return nullptr; }
+
+int32_t threads(const l2l_context* ctx) { return cpu_context(ctx).threads; }
+
+int32_t set_threads(l2l_context* ctx, int32_t num_threads) {
+    cpu_context(ctx).threads = num_threads == 0 ? hardware_threads() : num_threads;
+    return L2L_OK;
+}
+
+const char* cpu_isa(const l2l_context* ctx) { return context_kernels(ctx).isa; }
+
+int32_t set_cpu_isa(l2l_context* ctx, const char* isa) {
+    const Kernels* k = find_kernels(isa);
+    if (k == nullptr) {
+        return fail(L2L_ERR_INVALID_ARGUMENT,
+                    "CPU kernel set '%s' is unknown or not supported by this processor", isa);
+    }
+    cpu_context(ctx).kernels = k;
+    return L2L_OK;
+}
+
+const char* cpu_isas() {
+    /* at most "avx512,avx2,baseline": built once, without allocating */
+    static char names[64];
+    static const bool filled = [] {
+        size_t used = 0;
+        for (const Kernels* const* k = supported_kernels(); *k != nullptr; ++k) {
+            const int n = snprintf(names + used, sizeof names - used, "%s%s", used > 0 ? "," : "", (*k)->isa);
+            used = std::min(sizeof names - 1, used + static_cast<size_t>(n));
+        }
+        return true;
+    }();
+    (void)filled;
+    return names;
+}
+
+/* ---- host memory ---- */
+
+int32_t mem_alloc(l2l_context*, int64_t bytes, void** out) {
+    void* p = allocate(static_cast<size_t>(bytes));
+    if (p == nullptr) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes",
+                    static_cast<long long>(bytes));
+    }
+    *out = p;
+    return L2L_OK;
+}
+
+int32_t mem_free(l2l_context*, void* ptr) {
+    release(ptr);
+    return L2L_OK;
+}
+
+int32_t mem_copy(l2l_context*, void* dst, const void* src, int64_t bytes, int32_t) {
+    memmove(dst, src, static_cast<size_t>(bytes));
+    return L2L_OK;
+}
+
+int32_t mem_zero(l2l_context*, void* ptr, int64_t bytes) {
+    memset(ptr, 0, static_cast<size_t>(bytes));
+    return L2L_OK;
+}
+
+int32_t synchronize(l2l_context*) { return L2L_OK; }
+
+/* ---- the optimizer ---- */
 
 int32_t step(l2l_context* ctx, const StepArgs& a) {
     const Kernels& K = context_kernels(ctx);
@@ -107,8 +227,11 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     const int64_t rounds = num_chunks(a.n, threads * kStepChunk);
     const int64_t even = num_chunks(num_chunks(a.n, threads * rounds), kTile) * kTile;
     const int64_t chunks = num_chunks(a.n, even);
-    parallel_for(chunks, threads, [&](int64_t c) {
-        float* scratch = thread_scratch(*a.m);
+    CpuContext& cpu = cpu_context(ctx);
+    const int32_t status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
+    if (status != L2L_OK) return status;
+    parallel_for(chunks, threads, [&](int32_t slot, int64_t c) {
+        float* scratch = slot_scratch(cpu, slot);
         const int64_t lo = c * even, hi = std::min(a.n, lo + even);
         /* the tensors overlapping [lo, hi), found by walking the sizes */
         int64_t offset = 0;
@@ -127,28 +250,23 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     const Kernels& K = context_kernels(ctx);
     const int64_t P = a.m->phi_size;
     const int64_t chunks = num_chunks(a.n, kReductionChunk);
-    const int64_t need = chunks * P;
-    if (ctx->workspace_doubles < need) {
-        double* w = static_cast<double*>(aligned_alloc(64, ((need * 8 + 63) / 64) * 64));
-        if (w == nullptr) {
-            return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
-                        static_cast<long long>(need * 8));
-        }
-        free(ctx->workspace);
-        ctx->workspace = w;
-        ctx->workspace_doubles = need;
-    }
-    double* partial = ctx->workspace;
-    parallel_for(chunks, parallelism(ctx, a.n * a.steps), [&](int64_t c) {
-        float* scratch = thread_scratch(*a.m);
+    const int32_t threads = parallelism(ctx, a.n * a.steps);
+    CpuContext& cpu = cpu_context(ctx);
+    /* everything allocated before anything is written */
+    int32_t status = reserve_workspace(cpu, chunks * P);
+    if (status != L2L_OK) return status;
+    status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
+    if (status != L2L_OK) return status;
+    double* partial = cpu.workspace;
+    parallel_for(chunks, threads, [&](int32_t slot, int64_t c) {
         double* acc = partial + c * P;
         memset(acc, 0, sizeof(double) * P);
         const int64_t lo = c * kReductionChunk, hi = std::min(a.n, lo + kReductionChunk);
-        K.backward_range(*a.m, a, lo, hi - lo, acc, scratch);
+        K.backward_range(*a.m, a, lo, hi - lo, acc, slot_scratch(cpu, slot));
     });
     /* combine the chunks in chunk order (parallel over phi, each element's order fixed) */
     const int64_t slices = num_chunks(P, 512);
-    parallel_for(slices, chunks * P < (1 << 20) ? 1 : ctx->threads, [&](int64_t sl) {
+    parallel_for(slices, chunks * P < (1 << 20) ? 1 : cpu.threads, [&](int32_t, int64_t sl) {
         const int64_t lo = sl * 512, hi = std::min(P, lo + 512);
         for (int64_t p = lo; p < hi; ++p) a.dphi[p] = partial[p];
         for (int64_t c = 1; c < chunks; ++c) {
@@ -163,7 +281,7 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
                         const float* record, const float* grad_last, float scale, float* out) {
     const int64_t R = 1 + m->state_rows;
     const int64_t chunks = num_chunks(n, kStepChunk);
-    parallel_for(chunks, parallelism(ctx, n), [&](int64_t c) {
+    parallel_for(chunks, parallelism(ctx, n), [&](int32_t, int64_t c) {
         const int64_t lo = c * kStepChunk, hi = std::min(n, lo + kStepChunk);
         float* last = out + static_cast<int64_t>(steps - 1) * n;
         for (int64_t i = lo; i < hi; ++i) last[i] = grad_last[i];
@@ -181,87 +299,57 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
     return L2L_OK;
 }
 
-int64_t find_non_finite(l2l_context* ctx, const float* p, int64_t count) {
-    const int64_t chunks = num_chunks(count, 1 << 16);
-    std::vector<int64_t> first(static_cast<size_t>(chunks), -1);
-    parallel_for(chunks, parallelism(ctx, count), [&](int64_t c) {
-        const int64_t lo = c << 16, hi = std::min(count, lo + (int64_t{1} << 16));
+int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t* index) {
+    /* the smallest index of a chunk's first hit; chunks past one already found are skipped */
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    std::atomic<int64_t> first{INT64_MAX};
+    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int32_t, int64_t c) {
+        const int64_t lo = c * kChunk, hi = std::min(count, lo + kChunk);
+        if (lo > first.load(std::memory_order_relaxed)) return;
         int32_t bad = 0;
         for (int64_t i = lo; i < hi; ++i) bad |= is_finite(p[i]) ? 0 : 1;
         if (!bad) return;
-        for (int64_t i = lo; i < hi; ++i) {
-            if (!is_finite(p[i])) {
-                first[c] = i;
-                return;
-            }
+        int64_t i = lo;
+        while (is_finite(p[i])) ++i;
+        int64_t seen = first.load(std::memory_order_relaxed);
+        while (i < seen && !first.compare_exchange_weak(seen, i, std::memory_order_relaxed)) {
         }
     });
-    for (int64_t f : first) {
-        if (f >= 0) return f;
-    }
-    return -1;
-}
-
-/* The probes split each thread's share into pieces taken dynamically by the pool, so that all
- * threads stay busy until the end even if one starts late. */
-static constexpr int64_t kProbePieces = 64;
-
-/* Keeps the probes' results, so that their work cannot be dropped. */
-static volatile double probe_sink;
-
-int32_t probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
-    const Kernels& K = context_kernels(ctx);
-    const int64_t per_iteration = K.fma_probe_flops;
-    const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
-    const int64_t pieces = ctx->threads * kProbePieces;
-    std::vector<double> sums(static_cast<size_t>(pieces));
-    parallel_for(pieces, ctx->threads, [&](int64_t i) {
-        const int64_t q = i % kProbePieces;
-        sums[i] = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
-    });
-    double total = 0.0;
-    for (double v : sums) total += v;
-    probe_sink = total;
-    *flops_done = static_cast<double>(ctx->threads) * static_cast<double>(iterations * per_iteration);
+    const int64_t found = first.load(std::memory_order_relaxed);
+    *index = found == INT64_MAX ? -1 : found;
     return L2L_OK;
 }
 
-int32_t probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s, int64_t n) {
-    const Kernels& K = context_kernels(ctx);
-    constexpr int64_t kChunk = int64_t{1} << 16;
-    parallel_for(num_chunks(n, kChunk), ctx->threads, [&](int64_t i) {
-        const int64_t lo = i * kChunk;
-        K.triad(a + lo, b + lo, c + lo, s, std::min(kChunk, n - lo));
-    });
-    return L2L_OK;
-}
-
-int32_t probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
-    const Kernels& K = context_kernels(ctx);
-    const int64_t pieces = ctx->threads * kProbePieces;
-    std::vector<double> sums(static_cast<size_t>(pieces));
-    parallel_for(pieces, ctx->threads, [&](int64_t i) {
-        const int64_t q = i % kProbePieces;
-        sums[i] = K.cell_probe(tiles_per_thread / kProbePieces +
-                               (q < tiles_per_thread % kProbePieces ? 1 : 0));
-    });
-    double total = 0.0;
-    for (double v : sums) total += v;
-    probe_sink = total;
-    return L2L_OK;
-}
-
-int32_t set_isa(l2l_context* ctx, const char* isa) {
-    const Kernels* k = find_kernels(isa);
-    if (k == nullptr) {
-        return fail(L2L_ERR_INVALID_ARGUMENT,
-                    "CPU kernel set '%s' is unknown or not supported by this processor", isa);
-    }
-    ctx->cpu_kernels = k;
-    return L2L_OK;
-}
-
-const char* isa(const l2l_context* ctx) { return context_kernels(ctx).isa; }
+} // namespace
 
 } // namespace cpu
+
+const BackendOps& cpu_ops() {
+    static const BackendOps ops = [] {
+        BackendOps o{};
+        o.backend = L2L_BACKEND_CPU;
+        o.device_count = &cpu::device_count;
+        o.create = &cpu::create;
+        o.destroy = &cpu::destroy;
+        o.stream = &cpu::no_stream;
+        o.threads = &cpu::threads;
+        o.set_threads = &cpu::set_threads;
+        o.cpu_isa = &cpu::cpu_isa;
+        o.set_cpu_isa = &cpu::set_cpu_isa;
+        o.cpu_isas = &cpu::cpu_isas;
+        o.mem_alloc = &cpu::mem_alloc;
+        o.mem_free = &cpu::mem_free;
+        o.mem_copy = &cpu::mem_copy;
+        o.mem_zero = &cpu::mem_zero;
+        o.synchronize = &cpu::synchronize;
+        o.find_non_finite = &cpu::find_non_finite;
+        o.step = &cpu::step;
+        o.meta_loss_grads = &cpu::meta_loss_grads;
+        o.backward = &cpu::backward;
+        cpu::fill_mlp_ops(o); /* and find_bad_index */
+        return o;
+    }();
+    return ops;
+}
+
 } // namespace l2l

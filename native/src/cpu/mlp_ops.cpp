@@ -1,10 +1,11 @@
 /*
  * mlp_ops.cpp -- the CPU twins of the MLP optimizee kernels (l2l.h "optimizee kernels"; the CUDA
- * versions are in cuda/mlp_kernels.cuh).  Plain loops over the same per-element math
- * (mlp_math.h); element-wise work is split over the worker pool in fixed chunks, and every sum
- * runs in one fixed order, so results do not depend on the thread count.
+ * versions are in cuda/mlp_kernels.cuh), and the index check of l2l_mlp_gather.  Plain loops over
+ * the same per-element math (mlp_math.h); element-wise work is split over the worker pool in
+ * fixed chunks, and every sum runs in one fixed order, so results do not depend on the thread
+ * count.
  */
-#include "internal.h"
+#include "cpu_backend.h"
 #include "mlp_math.h"
 #include "thread_pool.h"
 
@@ -18,21 +19,21 @@ namespace {
  * thread (a minibatch of the paper's MLP is far below it). */
 constexpr int64_t kChunk = 1 << 16;
 
-int32_t parallelism(const l2l_context* ctx, int64_t work) { return work < 2 * kChunk ? 1 : ctx->threads; }
+int32_t parallelism(const l2l_context* ctx, int64_t work) {
+    return work < 2 * kChunk ? 1 : cpu_context(ctx).threads;
+}
 
 template <typename Body>
 void for_chunks(const l2l_context* ctx, int64_t count, Body body) {
-    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int64_t c) {
+    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int32_t, int64_t c) {
         const int64_t lo = c * kChunk;
         body(lo, std::min(count, lo + kChunk));
     });
 }
 
-} // namespace
-
 int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
                    const int32_t* labels, int64_t rows, const int32_t* indices, float* x, int32_t* y) {
-    parallel_for(rows, parallelism(ctx, rows * features), [&](int64_t r) {
+    parallel_for(rows, parallelism(ctx, rows * features), [&](int32_t, int64_t r) {
         const int64_t e = indices[r];
         float* dst = x + r * features;
         if (e < 0 || e >= examples) {
@@ -80,7 +81,7 @@ int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a,
 
 int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
                           const float* delta, float* db, int64_t db_stride) {
-    parallel_for(batch, parallelism(ctx, batch * rows * cols), [&](int64_t b) {
+    parallel_for(batch, parallelism(ctx, batch * rows * cols), [&](int32_t, int64_t b) {
         const float* d = delta + b * rows * cols;
         for (int32_t j = 0; j < cols; ++j) {
             double sum = 0.0;
@@ -95,7 +96,7 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
                                   const float* logits, const int32_t* labels, float scale,
                                   float* dlogits, double* loss) {
     const double grad_scale = (double)scale / (double)rows, inv_rows = 1.0 / (double)rows;
-    parallel_for(batch, parallelism(ctx, batch * rows * classes), [&](int64_t b) {
+    parallel_for(batch, parallelism(ctx, batch * rows * classes), [&](int32_t, int64_t b) {
         double total = 0.0;
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t row = (b * rows + r) * classes;
@@ -105,6 +106,17 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
         loss[b] = total * inv_rows; /* as the CUDA kernel */
     });
     return L2L_OK;
+}
+
+} // namespace
+
+void fill_mlp_ops(BackendOps& ops) {
+    ops.find_bad_index = &find_bad_index;
+    ops.mlp_gather = &mlp_gather;
+    ops.mlp_bias_activation = &mlp_bias_activation;
+    ops.mlp_activation_backward = &mlp_activation_backward;
+    ops.mlp_bias_gradient = &mlp_bias_gradient;
+    ops.mlp_softmax_cross_entropy = &mlp_softmax_cross_entropy;
 }
 
 } // namespace cpu

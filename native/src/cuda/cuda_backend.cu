@@ -1,11 +1,13 @@
 /*
- * cuda_backend.cu -- the CUDA backend of the native core (namespace l2l::cuda, declared in
- * internal.h): contexts, memory, and the launches of the kernels in kernels.cuh.
+ * cuda_backend.cu -- the CUDA backend of the native core: contexts, memory, and the launches of
+ * the kernels in kernels.cuh and mlp_kernels.cuh; fills the CUDA table of operations (cuda_ops(),
+ * internal.h).
  *
  * Every entry point makes the context's device current first (the caller may be on any
  * thread), queues its work on the context's non-blocking stream, and reports every CUDA error
  * through l2l::fail.  step, backward and meta_loss_grads do not synchronize: the caller does
- * when it reads results.  memcpy_ and find_non_finite complete before returning.
+ * when it reads results.  mem_copy, find_non_finite and find_bad_index complete before
+ * returning.
  *
  * Kernel shapes:
  *   step      one launch per group of up to 32 nonzero-size tensors; one thread per
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include <new>
+#include <type_traits>
 
 #include "internal.h"
 #include "kernels.cuh"
@@ -58,6 +61,8 @@ using detail::round4;
 #endif
 constexpr int64_t kTargetRows = L2L_CUDA_TARGET_ROWS;
 
+/* The backend state of a CUDA context (l2l_context::backend); trivially destructible, so that
+ * release() frees it. */
 struct Backend {
     int device = 0;
     cudaStream_t stream = nullptr;
@@ -74,9 +79,9 @@ struct Backend {
     int num_prepared = 0;
 };
 
-Backend* backend_of(const l2l_context* ctx) {
-    return ctx != nullptr ? static_cast<Backend*>(ctx->cuda) : nullptr;
-}
+static_assert(std::is_trivially_destructible<Backend>::value, "Backend is freed by release()");
+
+Backend* backend_of(const l2l_context* ctx) { return static_cast<Backend*>(ctx->backend); }
 
 int32_t cuda_error(cudaError_t e, const char* what) {
     (void)cudaGetLastError(); /* clear a non-sticky error so later checks do not see it */
@@ -87,7 +92,6 @@ int32_t cuda_error(cudaError_t e, const char* what) {
 /* Makes the context's device current. */
 int32_t enter(l2l_context* ctx, Backend** out) {
     Backend* b = backend_of(ctx);
-    if (b == nullptr) return fail(L2L_ERR_WRONG_CONTEXT, "not a CUDA context");
     const cudaError_t e = cudaSetDevice(b->device);
     if (e != cudaSuccess) return cuda_error(e, "cudaSetDevice");
     *out = b;
@@ -234,6 +238,16 @@ int choose_threads(SmemOf smem_of, const Backend* b) {
     return best;
 }
 
+/* cudaMalloc and cudaMallocHost, counted by the fault-injection switch of l2l_testing.h (an
+ * injected failure reads as the runtime's out-of-memory error). */
+cudaError_t device_alloc(void** p, size_t bytes) {
+    return allocation_fails() ? cudaErrorMemoryAllocation : cudaMalloc(p, bytes);
+}
+
+cudaError_t pinned_alloc(void** p, size_t bytes) {
+    return allocation_fails() ? cudaErrorMemoryAllocation : cudaMallocHost(p, bytes);
+}
+
 int32_t ensure_workspace(Backend* b, size_t bytes) {
     if (bytes <= b->workspace_bytes) return L2L_OK;
     if (b->workspace != nullptr) {
@@ -246,7 +260,7 @@ int32_t ensure_workspace(Backend* b, size_t bytes) {
         if (e != cudaSuccess) return cuda_error(e, "backward: cudaFree(workspace)");
     }
     void* p = nullptr;
-    const cudaError_t e = cudaMalloc(&p, bytes);
+    const cudaError_t e = device_alloc(&p, bytes);
     if (e != cudaSuccess) return cuda_error(e, "backward: cudaMalloc(workspace)");
     b->workspace = static_cast<double*>(p);
     b->workspace_bytes = bytes;
@@ -260,8 +274,6 @@ int grid_for(int64_t work, int threads, const Backend* b, int blocks_per_sm) {
     if (blocks < 1) blocks = 1;
     return (int)blocks;
 }
-
-} // namespace
 
 /* ---- devices and contexts ----------------------------------------------------------------- */
 
@@ -282,7 +294,7 @@ int32_t device_count(int32_t* count) {
     return L2L_OK;
 }
 
-int32_t create(int32_t device, l2l_context* ctx) {
+int32_t create(l2l_context* ctx, int32_t device) {
     int32_t count = 0;
     const int32_t st = device_count(&count);
     if (st != L2L_OK) return st;
@@ -307,8 +319,9 @@ int32_t create(int32_t device, l2l_context* ctx) {
                     device, major, minor, cudaGetErrorString(e));
     }
 
-    Backend* b = new (std::nothrow) Backend();
-    if (b == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "out of host memory");
+    void* memory = allocate(sizeof(Backend));
+    if (memory == nullptr) return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate the CUDA context");
+    Backend* b = new (memory) Backend();
     b->device = device;
     const char* force = getenv("L2L_CUDA_FORCE_GENERIC");
     b->force_generic = force != nullptr && force[0] != '\0' && force[0] != '0';
@@ -320,7 +333,7 @@ int32_t create(int32_t device, l2l_context* ctx) {
     if (e == cudaSuccess)
         e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
     if (e != cudaSuccess) {
-        delete b;
+        release(b);
         return cuda_error(e, "cudaDeviceGetAttribute");
     }
     b->num_sms = sms > 0 ? sms : 1;
@@ -329,14 +342,14 @@ int32_t create(int32_t device, l2l_context* ctx) {
 
     e = cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking);
     if (e != cudaSuccess) {
-        delete b;
+        release(b);
         return cuda_error(e, "cudaStreamCreateWithFlags");
     }
     void* p = nullptr;
-    e = cudaMalloc(&p, sizeof(unsigned long long));
+    e = device_alloc(&p, sizeof(unsigned long long));
     if (e == cudaSuccess) {
         b->d_first = static_cast<unsigned long long*>(p);
-        e = cudaMallocHost(&p, sizeof(unsigned long long));
+        e = pinned_alloc(&p, sizeof(unsigned long long));
         if (e == cudaSuccess) b->h_first = static_cast<unsigned long long*>(p);
     }
     if (e != cudaSuccess) {
@@ -344,16 +357,15 @@ int32_t create(int32_t device, l2l_context* ctx) {
         if (b->d_first != nullptr) cudaFree(b->d_first);
         cudaStreamDestroy(b->stream);
         (void)cudaGetLastError();
-        delete b;
+        release(b);
         return r;
     }
-    ctx->cuda = b;
+    ctx->backend = b;
     return L2L_OK;
 }
 
 void destroy(l2l_context* ctx) {
     Backend* b = backend_of(ctx);
-    if (b == nullptr) return;
     if (cudaSetDevice(b->device) == cudaSuccess) {
         cudaStreamSynchronize(b->stream);
         if (b->workspace != nullptr) cudaFree(b->workspace);
@@ -362,23 +374,36 @@ void destroy(l2l_context* ctx) {
         cudaStreamDestroy(b->stream);
     }
     (void)cudaGetLastError();
-    delete b;
-    ctx->cuda = nullptr;
+    release(b);
+    ctx->backend = nullptr;
 }
 
-void* stream(const l2l_context* ctx) {
-    const Backend* b = backend_of(ctx);
-    return b != nullptr ? static_cast<void*>(b->stream) : nullptr;
+void* stream(const l2l_context* ctx) { return static_cast<void*>(backend_of(ctx)->stream); }
+
+/* ---- the CPU-only operations ----------------------------------------------------------------- */
+
+int32_t no_threads(const l2l_context*) { return -1; }
+
+int32_t set_threads(l2l_context*, int32_t) {
+    return fail(L2L_ERR_WRONG_CONTEXT, "a CUDA context has no thread count");
 }
+
+const char* no_cpu_isa(const l2l_context*) { return nullptr; }
+
+int32_t set_cpu_isa(l2l_context*, const char*) {
+    return fail(L2L_ERR_WRONG_CONTEXT, "a CUDA context has no CPU kernels");
+}
+
+const char* no_cpu_isas() { return nullptr; }
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
-int32_t malloc_(l2l_context* ctx, int64_t bytes, void** out) {
+int32_t mem_alloc(l2l_context* ctx, int64_t bytes, void** out) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
     void* p = nullptr;
-    const cudaError_t e = cudaMalloc(&p, (size_t)bytes); /* 256-byte aligned */
+    const cudaError_t e = device_alloc(&p, (size_t)bytes); /* 256-byte aligned */
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
         const int32_t status = e == cudaErrorMemoryAllocation ? L2L_ERR_OUT_OF_MEMORY : L2L_ERR_CUDA;
@@ -389,8 +414,7 @@ int32_t malloc_(l2l_context* ctx, int64_t bytes, void** out) {
     return L2L_OK;
 }
 
-int32_t free_(l2l_context* ctx, void* ptr) {
-    if (ptr == nullptr) return L2L_OK;
+int32_t mem_free(l2l_context* ctx, void* ptr) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
@@ -402,18 +426,13 @@ int32_t free_(l2l_context* ctx, void* ptr) {
     return L2L_OK;
 }
 
-int32_t memcpy_(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
+int32_t mem_copy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int32_t kind) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    if (bytes == 0) return L2L_OK;
-    cudaMemcpyKind k;
-    switch (kind) {
-    case L2L_COPY_HOST_TO_CONTEXT: k = cudaMemcpyHostToDevice; break;
-    case L2L_COPY_CONTEXT_TO_HOST: k = cudaMemcpyDeviceToHost; break;
-    case L2L_COPY_CONTEXT_TO_CONTEXT: k = cudaMemcpyDeviceToDevice; break;
-    default: return fail(L2L_ERR_INVALID_ARGUMENT, "unknown copy kind %d", (int)kind);
-    }
+    const cudaMemcpyKind k = kind == L2L_COPY_HOST_TO_CONTEXT   ? cudaMemcpyHostToDevice
+                             : kind == L2L_COPY_CONTEXT_TO_HOST ? cudaMemcpyDeviceToHost
+                                                                : cudaMemcpyDeviceToDevice;
     cudaError_t e = cudaMemcpyAsync(dst, src, (size_t)bytes, k, b->stream);
     if (e != cudaSuccess) return cuda_error(e, "cudaMemcpyAsync");
     e = cudaStreamSynchronize(b->stream);
@@ -422,11 +441,10 @@ int32_t memcpy_(l2l_context* ctx, void* dst, const void* src, int64_t bytes, int
 }
 
 /* Queued on the context's stream (ordered before later work of the context). */
-int32_t memset_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
+int32_t mem_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    if (bytes == 0) return L2L_OK;
     const cudaError_t e = cudaMemsetAsync(ptr, 0, (size_t)bytes, b->stream);
     if (e != cudaSuccess) return cuda_error(e, "cudaMemsetAsync");
     return L2L_OK;
@@ -448,7 +466,6 @@ int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
     *index = -1;
-    if (count <= 0) return L2L_OK;
     cudaError_t e = cudaMemsetAsync(b->d_first, 0xff, sizeof(unsigned long long), b->stream);
     if (e != cudaSuccess) return cuda_error(e, "finite check: cudaMemsetAsync");
     (void)cudaGetLastError();
@@ -724,5 +741,40 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
     return check_launch("mlp_softmax_cross_entropy: kernel launch");
 }
 
+} // namespace
 } // namespace cuda
+
+const BackendOps& cuda_ops() {
+    static const BackendOps ops = [] {
+        BackendOps o{};
+        o.backend = L2L_BACKEND_CUDA;
+        o.device_count = &cuda::device_count;
+        o.create = &cuda::create;
+        o.destroy = &cuda::destroy;
+        o.stream = &cuda::stream;
+        o.threads = &cuda::no_threads;
+        o.set_threads = &cuda::set_threads;
+        o.cpu_isa = &cuda::no_cpu_isa;
+        o.set_cpu_isa = &cuda::set_cpu_isa;
+        o.cpu_isas = &cuda::no_cpu_isas;
+        o.mem_alloc = &cuda::mem_alloc;
+        o.mem_free = &cuda::mem_free;
+        o.mem_copy = &cuda::mem_copy;
+        o.mem_zero = &cuda::mem_zero;
+        o.synchronize = &cuda::synchronize;
+        o.find_non_finite = &cuda::find_non_finite;
+        o.find_bad_index = &cuda::find_bad_index;
+        o.step = &cuda::step;
+        o.meta_loss_grads = &cuda::meta_loss_grads;
+        o.backward = &cuda::backward;
+        o.mlp_gather = &cuda::mlp_gather;
+        o.mlp_bias_activation = &cuda::mlp_bias_activation;
+        o.mlp_activation_backward = &cuda::mlp_activation_backward;
+        o.mlp_bias_gradient = &cuda::mlp_bias_gradient;
+        o.mlp_softmax_cross_entropy = &cuda::mlp_softmax_cross_entropy;
+        return o;
+    }();
+    return ops;
+}
+
 } // namespace l2l

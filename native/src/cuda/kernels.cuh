@@ -283,16 +283,16 @@ template <int IN0>
 __device__ __forceinline__ void preprocess_n(const Preprocess& pp, float x, float (&u)[IN0]) {
     if constexpr (IN0 == 1) {
         float unused = 0.0f;
-        preprocess(pp, x, &u[0], &unused);
+        preprocess(pp, x, u[0], unused);
     } else {
-        preprocess(pp, x, &u[0], &u[1]);
+        preprocess(pp, x, u[0], u[1]);
     }
 }
 
 template <int IN0>
 __device__ __forceinline__ float dx_from_du(const Preprocess& pp, float x, const float (&du)[IN0]) {
     float d0 = 0.0f, d1 = 0.0f;
-    preprocess_derivative(pp, x, &d0, &d1);
+    preprocess_derivative(pp, x, d0, d1);
     if constexpr (IN0 == 1) {
         return du[0] * d0;
     } else {
@@ -379,7 +379,7 @@ __device__ __forceinline__ void step_fixed_layer(FixedStepRegs<IN0, H, L>& r, co
         float4 z = zero4();
 #pragma unroll
         for (int c = 0; c < K; ++c) fma4(z, w[c], xv[c]);
-        const Cell cell = cell_forward(z.x, z.y, z.z, z.w, cpv[0]);
+        const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cpv[0]);
         rotate_left(cpv);
         sh[(int64_t)j * n] = cell.h;
         sc[(int64_t)j * n] = cell.c;
@@ -508,7 +508,7 @@ __device__ __forceinline__ void fixed_forward_layer(FixedBwdRegs<IN0, H, L>& r, 
     for (int j = 0; j < H; ++j, w += F::K4(l)) {
         const float cpn = (t.valid && j + 1 < H) ? cprow[(int64_t)(j + 1) * t.n] : 0.0f;
         const float4 z = unit_z<F::K4(l) / 4>(w, t.xrow4);
-        const Cell cell = cell_forward(z.x, z.y, z.z, z.w, cp);
+        const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
         rotate_left(r.hn[l]);
         r.hn[l][H - 1] = cell.h;
         cp = cpn;
@@ -550,7 +550,7 @@ __device__ __forceinline__ void fixed_backward_layer(FixedBwdRegs<IN0, H, L>& r,
     for (int j = 0; j < H; ++j, w += F::K4(l)) {
         const float cpn = (t.valid && j + 1 < H) ? cprow[(int64_t)(j + 1) * t.n] : 0.0f;
         const float4 z = unit_z<F::K4(l) / 4>(w, t.xrow4);
-        const Cell cell = cell_forward(z.x, z.y, z.z, z.w, cp);
+        const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
         float dh = r.dh[l][0];
         const float dc = r.dc[l][0];
         rotate_left(r.dh[l]);
@@ -560,7 +560,7 @@ __device__ __forceinline__ void fixed_backward_layer(FixedBwdRegs<IN0, H, L>& r,
             const float v = warp_sum(t.valid ? t.dD * cell.h : 0.0f);
             if (t.lane == 0) t.Wp[t.warp * F::osp + 1 + j] = v;
         }
-        const CellGrad gr = cell_backward(cell, cp, dh, dc);
+        const CellGrad<float> gr = cell_backward(cell, cp, dh, dc);
         r.dc[l][H - 1] = gr.dc_prev;
         const float4 dz = t.valid ? make_float4(gr.dzi, gr.dzf, gr.dzg, gr.dzo) : zero4();
         t.arow4[j] = dz;
@@ -753,7 +753,7 @@ __global__ void __launch_bounds__(128, 1) step_generic(const StepParams p) {
                     }
                     const float cp = sc[(int64_t)j * n];
                     if (p.record != nullptr) p.record[(int64_t)(1 + g.hrow[l] + H + j) * n + i] = cp;
-                    const Cell cell = cell_forward(z.x, z.y, z.z, z.w, cp);
+                    const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
                     sh[(int64_t)j * n] = cell.h;
                     sc[(int64_t)j * n] = cell.c;
                     if (top) {
@@ -868,7 +868,7 @@ __global__ void __launch_bounds__(128, 1) backward_generic(const BwdParams p) {
                         fma4(z, w[4 * q + 3], xv.w);
                     }
                     const float cp = valid ? cprow[(int64_t)j * n] : 0.0f;
-                    const Cell cell = cell_forward(z.x, z.y, z.z, z.w, cp);
+                    const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
                     if (fwd) {
                         HN[(g.hoff[l] + j) * T] = cell.h;
                         continue;
@@ -879,7 +879,7 @@ __global__ void __launch_bounds__(128, 1) backward_generic(const BwdParams p) {
                         const float v = warp_sum(valid ? dD * cell.h : 0.0f);
                         if (lane == 0) Wp[warp * p.osp + 1 + j] = v;
                     }
-                    const CellGrad gr = cell_backward(cell, cp, dh, DC[(g.hoff[l] + j) * T]);
+                    const CellGrad<float> gr = cell_backward(cell, cp, dh, DC[(g.hoff[l] + j) * T]);
                     DC[(g.hoff[l] + j) * T] = gr.dc_prev;
                     const float4 dz =
                         valid ? make_float4(gr.dzi, gr.dzf, gr.dzg, gr.dzo) : zero4();

@@ -31,6 +31,7 @@ public final class L2l {
     public static final int L2L_ERR_NO_CUDA = 5;
     public static final int L2L_ERR_CUDA = 6;
     public static final int L2L_ERR_WRONG_CONTEXT = 7;
+    public static final int L2L_ERR_INTERNAL = 8;
 
     public static final int L2L_PREPROCESS_IDENTITY = 0;
     public static final int L2L_PREPROCESS_LOG_AND_SIGN = 1;
@@ -47,12 +48,23 @@ public final class L2l {
     public static final int L2L_ACTIVATION_IDENTITY = 0;
     public static final int L2L_ACTIVATION_SIGMOID = 1;
     public static final int L2L_ACTIVATION_RELU = 2;
+    public static final int L2L_INPUT_NONE = 0;
+    public static final int L2L_INPUT_PHI = 1;
+    public static final int L2L_INPUT_GRAD = 2;
+    public static final int L2L_INPUT_THETA = 3;
+    public static final int L2L_INPUT_STATE = 4;
+    public static final int L2L_INPUT_RECORD = 5;
+    public static final int L2L_INPUT_DLOSS_DDELTA = 6;
+    public static final int L2L_INPUT_DSTATE_FINAL = 7;
 
     public static native @Cast("const char*") String l2l_status_name(int status);
 
     public static native @Cast("const char*") String l2l_last_error();
 
     public static native int l2l_version();
+
+    public static native int l2l_last_non_finite(@Cast("int32_t*") long input, @Cast("int32_t*") long tensor,
+            @Cast("int64_t*") long index);
 
     public static native int l2l_model_create(@Cast("const int32_t*") long widths, int numLayers,
             int preprocessing, float p, float outputScale, int options, @Cast("l2l_model**") long out);
@@ -138,12 +150,4 @@ public final class L2l {
             @Cast("int64_t") long rows, int classes, @Cast("const float*") long logits,
             @Cast("const int32_t*") long labels, float scale, @Cast("float*") long dlogits,
             @Cast("double*") long loss);
-
-    public static native int l2l_cpu_probe_fma(@Cast("l2l_context*") long ctx, @Cast("int64_t") long flopsPerThread,
-            @Cast("double*") long flopsDone);
-
-    public static native int l2l_cpu_probe_triad(@Cast("l2l_context*") long ctx, @Cast("float*") long a,
-            @Cast("const float*") long b, @Cast("const float*") long c, float s, @Cast("int64_t") long n);
-
-    public static native int l2l_cpu_probe_cells(@Cast("l2l_context*") long ctx, @Cast("int64_t") long tilesPerThread);
 }

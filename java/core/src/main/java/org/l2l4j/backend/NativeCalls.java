@@ -1,6 +1,7 @@
 package org.l2l4j.backend;
 
 import java.lang.ref.Cleaner;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.l2l4j.presets.L2l;
 
@@ -17,11 +18,26 @@ public final class NativeCalls {
     private NativeCalls() {
     }
 
-    /** Throws {@link L2lException} unless {@code status} is OK; {@code what} names the call. */
+    /**
+     * Throws {@link L2lException} unless {@code status} is OK; {@code what} names the call.  A
+     * failed value check ({@link Status#NON_FINITE}) throws its subclass
+     * {@link NonFiniteInputException}, with what the check found.
+     */
     public static void check(int status, String what) {
-        if (status != L2l.L2L_OK) {
-            throw new L2lException(Status.of(status), what + " failed: " + L2l.l2l_last_error());
+        if (status == L2l.L2L_OK) {
+            return;
         }
+        String message = what + " failed: " + L2l.l2l_last_error();
+        if (status == L2l.L2L_ERR_NON_FINITE) {
+            try (BytePointer found = new BytePointer(16)) { // int32 input, int32 tensor, int64 index
+                long address = found.address();
+                if (L2l.l2l_last_non_finite(address, address + 4, address + 8) == 1) {
+                    throw new NonFiniteInputException(message, NonFiniteInputException.Input.of(found.getInt(0)),
+                            found.getInt(4), found.getLong(8));
+                }
+            }
+        }
+        throw new L2lException(Status.of(status), message);
     }
 
     /** The library's cleaner: one daemon thread for every native resource it releases. */

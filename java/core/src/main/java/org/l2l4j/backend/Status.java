@@ -10,6 +10,8 @@ public enum Status {
     NO_CUDA(5),
     CUDA(6),
     WRONG_CONTEXT(7),
+    /** A defect of the native library: an unexpected C++ exception, caught at the C boundary. */
+    INTERNAL(8),
     UNKNOWN(-1);
 
     private final int code;

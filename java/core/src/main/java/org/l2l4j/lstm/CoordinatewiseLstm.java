@@ -20,8 +20,8 @@ import org.l2l4j.presets.L2l;
  * <p>Every argument is checked here before the native call: nulls ({@link NullPointerException}),
  * closed objects ({@link IllegalStateException}), sizes and mismatched backends or configurations
  * ({@link IllegalArgumentException}).  With {@code checkFinite}, a native pre-pass rejects NaN and
- * infinite inputs ({@link org.l2l4j.backend.L2lException} with status NON_FINITE) before anything
- * is written.
+ * infinite inputs ({@link org.l2l4j.backend.NonFiniteInputException}, status NON_FINITE, naming
+ * the input and the element) before anything is written.
  */
 public final class CoordinatewiseLstm implements AutoCloseable {
     private final LstmConfig config;
@@ -80,7 +80,10 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      *                                   of another configuration or coordinate count
      * @throws IndexOutOfBoundsException if slot is outside [0, record.steps())
      * @throws IllegalStateException     if this object, the tensor list or a buffer is closed
-     * @throws org.l2l4j.backend.L2lException NON_FINITE (with checkFinite), or CUDA
+     * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
+     *                                   input (which, and where)
+     * @throws org.l2l4j.backend.L2lException OUT_OF_MEMORY (the CPU kernels' scratch, allocated by
+     *                                  the first step at a new size), or CUDA
      */
     public void step(NativeBuffer phi, TensorList tensors, NativeBuffer state, UnrollRecord record, int slot,
                      boolean checkFinite) {
@@ -158,8 +161,9 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      *                                  (a state gradient with S = 0 included), or a record of
      *                                  another configuration
      * @throws IllegalStateException    if this object, the record or a buffer is closed
-     * @throws org.l2l4j.backend.L2lException NON_FINITE (with checkFinite), OUT_OF_MEMORY
-     *                                  (workspace), or CUDA
+     * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
+     *                                   input (which, and where)
+     * @throws org.l2l4j.backend.L2lException OUT_OF_MEMORY (workspace), or CUDA
      */
     public void backward(NativeBuffer phi, UnrollRecord record, int steps, NativeBuffer dlossDdelta,
                          NativeBuffer dstateFinal, NativeBuffer dphi, NativeBuffer dstateInitial, NativeBuffer dx,

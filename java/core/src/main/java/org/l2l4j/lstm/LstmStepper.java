@@ -57,7 +57,7 @@ public final class LstmStepper implements AutoCloseable {
      *
      * @param checkFinite reject NaN and infinite values in phi, the gradients, the parameters and
      *                    the state before anything is written
-     * @throws org.l2l4j.backend.L2lException NON_FINITE with {@code checkFinite}, naming the input,
+     * @throws org.l2l4j.backend.NonFiniteInputException with {@code checkFinite}, naming the input,
      *                                  tensor and index; nothing was written
      * @throws IllegalStateException    if this stepper, phi or a tensor is closed
      * @throws org.l2l4j.backend.L2lException CUDA, for a failed kernel

@@ -11,14 +11,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.BackendKind;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
-import org.l2l4j.backend.Status;
+import org.l2l4j.backend.NonFiniteInputException;
 import org.l2l4j.lstm.LstmStepper;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.TensorList;
@@ -84,8 +82,6 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
     private static final System.Logger LOG = System.getLogger(LstmOptimizer.class.getName());
     /** The optimizer name saved in state files. */
     public static final String KIND = "LSTM";
-    private static final Pattern NON_FINITE = Pattern.compile(
-            "(grad|theta)\\[(\\d+)\\] holds a NaN or infinite value at index (\\d+)");
 
     private final SharedPhi phi;
     private final Backend backend;
@@ -360,11 +356,8 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
         }
         try {
             stepper.step(checkFinite);
-        } catch (L2lException e) {
-            if (e.status() == Status.NON_FINITE) {
-                throw nonFinite(e);
-            }
-            throw e;
+        } catch (NonFiniteInputException e) {
+            throw nonFinite(e);
         }
         if (hostMirror != null && stagedParameters > 0) {
             hostMirror.copyFrom(staged, 0, 0, stagedParameters);
@@ -378,14 +371,12 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
         }
     }
 
-    /** The native value check's message with the tensor's name for its index. */
-    private IllegalArgumentException nonFinite(L2lException e) {
-        Matcher m = NON_FINITE.matcher(e.getMessage());
-        if (m.find()) {
-            String name = tensors[Integer.parseInt(m.group(2))].name();
-            String role = m.group(1).equals("grad") ? "gradient" : "parameter";
-            return new IllegalArgumentException("the " + role + " of '" + name + "' holds a NaN or infinite value at"
-                    + " index " + m.group(3) + "; nothing was updated", e);
+    /** The native value check's finding, with the tensor's name for a gradient or a parameter. */
+    private IllegalArgumentException nonFinite(NonFiniteInputException e) {
+        if (e.input() == NonFiniteInputException.Input.GRAD || e.input() == NonFiniteInputException.Input.THETA) {
+            String role = e.input() == NonFiniteInputException.Input.GRAD ? "gradient" : "parameter";
+            return new IllegalArgumentException("the " + role + " of '" + tensors[e.tensor()].name()
+                    + "' holds a NaN or infinite value at index " + e.index() + "; nothing was updated", e);
         }
         return new IllegalArgumentException(e.getMessage() + "; nothing was updated", e);
     }

@@ -280,6 +280,14 @@ class BadInputTest {
         assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_model_create(0, -1, 0, 10, 1, 0, record.buffer().address()));
         assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_malloc(backend.ctx(), 0, record.buffer().address()));
         assertEquals("L2L_ERR_NON_FINITE", L2l.l2l_status_name(L2l.L2L_ERR_NON_FINITE));
+        assertEquals("L2L_ERR_INTERNAL", L2l.l2l_status_name(L2l.L2L_ERR_INTERNAL));
+        assertEquals("L2L_ERR_UNKNOWN", L2l.l2l_status_name(L2l.L2L_ERR_INTERNAL + 1));
+        for (Status status : Status.values()) {
+            if (status != Status.UNKNOWN) {
+                assertEquals("L2L_" + (status == Status.OK ? "" : "ERR_") + status.name(),
+                        L2l.l2l_status_name(status.code()), "the C name of " + status);
+            }
+        }
     }
 
     @Test

@@ -6,12 +6,12 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.BackendKind;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
-import org.l2l4j.presets.L2l;
+import org.l2l4j.presets.L2lProbes;
 
 /**
  * Small native kernels that measure the processor's limits, so that the fused step and
  * backward pass can be stated as fractions of a roofline, min(peak, bandwidth x arithmetic
- * intensity) (l2l.h, "machine probes").  Each runs on a CPU backend's kernel set
+ * intensity) (l2l_probes.h).  Each runs on a CPU backend's kernel set
  * ({@link Backend#cpuIsa()}) and splits its work over the backend's threads; time the calls
  * from outside (the JMH benchmarks under tests/bench do).
  */
@@ -44,7 +44,7 @@ public final class CpuProbes {
             throw new IllegalArgumentException("flopsPerThread must be >= 1, got " + flopsPerThread);
         }
         try (DoublePointer done = new DoublePointer(1)) {
-            NativeCalls.check(L2l.l2l_cpu_probe_fma(cpu.ctx(), flopsPerThread, done.address()), "l2l_cpu_probe_fma");
+            NativeCalls.check(L2lProbes.l2l_cpu_probe_fma(cpu.ctx(), flopsPerThread, done.address()), "l2l_cpu_probe_fma");
             return (long) done.get(0);
         }
     }
@@ -80,7 +80,7 @@ public final class CpuProbes {
                         + b + ", " + c);
             }
         }
-        NativeCalls.check(L2l.l2l_cpu_probe_triad(cpu.ctx(), a.address(), b.address(), c.address(), s, n),
+        NativeCalls.check(L2lProbes.l2l_cpu_probe_triad(cpu.ctx(), a.address(), b.address(), c.address(), s, n),
                 "l2l_cpu_probe_triad");
     }
 
@@ -98,7 +98,7 @@ public final class CpuProbes {
         if (tilesPerThread < 1) {
             throw new IllegalArgumentException("tilesPerThread must be >= 1, got " + tilesPerThread);
         }
-        NativeCalls.check(L2l.l2l_cpu_probe_cells(cpu.ctx(), tilesPerThread), "l2l_cpu_probe_cells");
+        NativeCalls.check(L2lProbes.l2l_cpu_probe_cells(cpu.ctx(), tilesPerThread), "l2l_cpu_probe_cells");
     }
 
     private static void requireCpu(Backend cpu) {

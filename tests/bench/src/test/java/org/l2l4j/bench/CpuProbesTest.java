@@ -13,12 +13,12 @@ import org.l2l4j.backend.NativeBuffer;
 
 /**
  * The machine probes: the triad computes a = b + s c on every instruction set (against a
- * float64 reference, to float32 rounding of the product and the sum), the multiply-add probe reports the operations l2l.h
- * documents (chains x vector width x 2 per round, rounded up per thread), and bad arguments are
- * rejected before the native call.
+ * float64 reference, to float32 rounding of the product and the sum), the multiply-add probe
+ * reports the operations l2l_probes.h documents (chains x vector width x 2 per round, rounded up
+ * per thread), and bad arguments are rejected before the native call.
  */
 class CpuProbesTest {
-    /** Operations per round of the multiply-add probe, as documented in l2l.h. */
+    /** Operations per round of the multiply-add probe, as documented in l2l_probes.h. */
     private static final Map<String, Long> ROUND = Map.of("avx512", 2L * 16 * 16, "avx2", 2L * 12 * 8,
             "baseline", 2L * 12 * 4);
 

@@ -1,0 +1,48 @@
+/*
+ * l2l_probes.h -- machine probes for benchmarks, not part of the library's API.
+ *
+ * libl2l exports these functions for its benchmarks only: they may change or disappear in any
+ * version.  Status codes, contexts and errors are those of l2l.h.
+ */
+#ifndef L2L_PROBES_H
+#define L2L_PROBES_H
+
+#include "l2l.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Small kernels that measure the processor's limits, so that the step and backward pass can be
+ * stated as fractions of a roofline: min(peak, bandwidth x arithmetic intensity).  They run on
+ * the context's kernel set (l2l_context_cpu_isa) and split their work over its threads
+ * (l2l_context_threads shares, taken dynamically by the worker pool); time them from outside.
+ * Each returns WRONG_CONTEXT for a CUDA context and NULL_ARGUMENT for a NULL pointer. */
+
+/* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread
+ * (>= 1, else INVALID_ARGUMENT) floating-point operations of independent multiply-add chains on
+ * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
+ * floats for avx512, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
+ * replace the FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the
+ * operations done by all threads: threads x flops_per_thread rounded up to a whole number of
+ * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */
+L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
+
+/* Memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] for i < n (n >= 1, else
+ * INVALID_ARGUMENT), split over the context's threads.  STREAM counts 12 bytes per element
+ * (two floats read, one written); the write-allocate read of a is not counted.  Use arrays much
+ * larger than the last-level cache. */
+L2L_API int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, const float* c,
+                                    float s, int64_t n);
+
+/* The transcendental part of the step: the cell update of one layer of 20 units (3 sigmoids,
+ * 2 tanh and the cell products per unit, the code the step runs) on tiles_per_thread (>= 1,
+ * else INVALID_ARGUMENT) tiles of 128 coordinates held in the caches, per thread: 2,560
+ * coordinate-units, 12,800 transcendentals per tile. */
+L2L_API int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* L2L_PROBES_H */

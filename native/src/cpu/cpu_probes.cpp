@@ -1,0 +1,120 @@
+/*
+ * cpu_probes.cpp -- the machine probes of l2l_probes.h: the kernels of cpu_kernels.h that
+ * measure the processor's limits, split over a CPU context's threads by the worker pool.
+ */
+#include "l2l_probes.h"
+#include "cpu_backend.h"
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+
+namespace l2l {
+namespace cpu {
+namespace {
+
+/* The probes split each thread's share into pieces taken dynamically by the pool, so that all
+ * threads stay busy until the end even if one starts late. */
+constexpr int64_t kProbePieces = 64;
+
+/* Keeps the probes' results, so that their work cannot be dropped. */
+std::atomic<double> probe_sink;
+
+/* *out: the CPU state of ctx (not NULL); WRONG_CONTEXT when ctx is not a CPU context. */
+int32_t cpu_of(l2l_context* ctx, CpuContext** out) {
+    if (ctx->ops != &cpu_ops()) {
+        return fail(L2L_ERR_WRONG_CONTEXT, "the machine probes run on a CPU context");
+    }
+    *out = &cpu_context(ctx);
+    return L2L_OK;
+}
+
+int32_t probe_fma(const CpuContext& c, int64_t flops_per_thread, double* flops_done) {
+    const Kernels& K = *c.kernels;
+    const int64_t per_iteration = K.fma_probe_flops;
+    const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
+    parallel_for(c.threads * kProbePieces, c.threads, [&](int32_t, int64_t i) {
+        const int64_t q = i % kProbePieces;
+        const double sum = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
+        probe_sink.store(sum, std::memory_order_relaxed);
+    });
+    *flops_done = static_cast<double>(c.threads) * static_cast<double>(iterations * per_iteration);
+    return L2L_OK;
+}
+
+int32_t probe_triad(const CpuContext& c, float* a, const float* b, const float* x, float s,
+                    int64_t n) {
+    const Kernels& K = *c.kernels;
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    parallel_for(num_chunks(n, kChunk), c.threads, [&](int32_t, int64_t i) {
+        const int64_t lo = i * kChunk;
+        K.triad(a + lo, b + lo, x + lo, s, std::min(kChunk, n - lo));
+    });
+    return L2L_OK;
+}
+
+int32_t probe_cells(const CpuContext& c, int64_t tiles_per_thread) {
+    const Kernels& K = *c.kernels;
+    parallel_for(c.threads * kProbePieces, c.threads, [&](int32_t, int64_t i) {
+        const int64_t q = i % kProbePieces;
+        const double sum = K.cell_probe(tiles_per_thread / kProbePieces +
+                                        (q < tiles_per_thread % kProbePieces ? 1 : 0));
+        probe_sink.store(sum, std::memory_order_relaxed);
+    });
+    return L2L_OK;
+}
+
+} // namespace
+} // namespace cpu
+} // namespace l2l
+
+using l2l::fail;
+using l2l::cpu::CpuContext;
+
+extern "C" {
+
+int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
+        CpuContext* c = nullptr;
+        const int32_t status = l2l::cpu::cpu_of(ctx, &c);
+        if (status != L2L_OK) return status;
+        if (flops_per_thread < 1) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
+                        static_cast<long long>(flops_per_thread));
+        }
+        return l2l::cpu::probe_fma(*c, flops_per_thread, flops_done);
+    });
+}
+
+int32_t l2l_cpu_probe_triad(l2l_context* ctx, float* a, const float* b, const float* c, float s,
+                            int64_t n) {
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        if (a == nullptr || b == nullptr || c == nullptr) {
+            return fail(L2L_ERR_NULL_ARGUMENT, "a, b and c must not be NULL");
+        }
+        CpuContext* cpu = nullptr;
+        const int32_t status = l2l::cpu::cpu_of(ctx, &cpu);
+        if (status != L2L_OK) return status;
+        if (n < 1) return fail(L2L_ERR_INVALID_ARGUMENT, "n must be >= 1, got %lld", static_cast<long long>(n));
+        return l2l::cpu::probe_triad(*cpu, a, b, c, s, n);
+    });
+}
+
+int32_t l2l_cpu_probe_cells(l2l_context* ctx, int64_t tiles_per_thread) {
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+        CpuContext* c = nullptr;
+        const int32_t status = l2l::cpu::cpu_of(ctx, &c);
+        if (status != L2L_OK) return status;
+        if (tiles_per_thread < 1) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "tiles_per_thread must be >= 1, got %lld",
+                        static_cast<long long>(tiles_per_thread));
+        }
+        return l2l::cpu::probe_cells(*c, tiles_per_thread);
+    });
+}
+
+} // extern "C"
