@@ -1,6 +1,9 @@
 package org.l2l4j.cli;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -17,6 +20,7 @@ import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.meta.Recipe;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
@@ -27,10 +31,12 @@ import picocli.CommandLine.Option;
 /**
  * {@code l2l4j main}: the paper's MNIST experiment (section 3.2) in one command.  Fetches MNIST,
  * meta-trains the paper's optimizer (LSTM 20-20, log-and-sign, output x 0.1) on the paper's
- * 784-20-10 sigmoid MLPs for a wall-time budget with every other setting at the paper's value,
- * with tuned Adam's validation level for reference ({@link TrainingRun}), then compares it with
- * the tuned baselines on t10k ({@link Comparison}), writing everything into one folder.  The
- * horizon K ({@code --steps}, 100) is the same for meta-training and evaluation.
+ * 784-20-10 sigmoid MLPs for a fixed number of epochs with the fast {@link Recipe} (so that its
+ * table is reproducible for a seed on a given instruction set; {@code --budget} is an upper bound
+ * of the training time), with tuned Adam's validation level for reference ({@link TrainingRun}),
+ * then compares it with the tuned baselines on t10k ({@link Comparison}), writing everything into
+ * one folder; summary.md says how the optimizer was trained.  The horizon K ({@code --steps},
+ * 100) is the same for meta-training and evaluation.
  *
  * <p>Without {@code --out}, every run writes into a new folder
  * {@value #DEFAULT_PARENT}/YYYY-MM-DD_HH-MM-SS (its start time), so that running it again keeps
@@ -43,16 +49,23 @@ import picocli.CommandLine.Option;
  * {@value ComparisonOptions#TUNING_FUNCTIONS} functions.
  */
 @Command(name = "main", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "The MNIST experiment: fetch MNIST, meta-train the paper's optimizer for --budget, then "
+        description = "The MNIST experiment: fetch MNIST, meta-train the paper's optimizer with the fast recipe, then "
                 + "evaluate it against tuned baselines on t10k; prints the table and the output folder.")
 final class MainCommand extends CliCommand {
-    static final String DEFAULT_BUDGET = "8m";
     static final String DEFAULT_PARENT = "runs/main";
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd_HH-mm-ss", Locale.ROOT);
 
-    @Option(names = "--budget", paramLabel = "TIME", converter = DurationConverter.class, defaultValue = DEFAULT_BUDGET,
-            description = "Meta-training wall time, e.g. 8m or 1h (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", paramLabel = "N",
+            description = "Meta-training epochs (default: the recipe's, " + Recipe.FAST_EPOCHS + " for fast).")
+    Integer epochs;
+
+    @Option(names = "--budget", paramLabel = "TIME", converter = DurationConverter.class,
+            description = "An upper bound of the meta-training time, e.g. 8m: training stops at the first epoch after it "
+                    + "(the summary then says so) (default: none).")
     Duration budget;
+
+    @Mixin
+    RecipeOptions recipe;
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "Output folder (default: a new folder " + DEFAULT_PARENT + "/YYYY-MM-DD_HH-MM-SS for each "
@@ -86,16 +99,25 @@ final class MainCommand extends CliCommand {
         output.check(this, "--out", out, Stream.concat(TrainingRun.FILES.stream(), EvaluateCommand.FILES.stream())
                 .toList(), null, null);
         comparison.validate(this);
-        if (budget.isZero() || budget.isNegative()) {
+        recipe.validate(this);
+        if (epochs != null) {
+            atLeast("--epochs", epochs, 1);
+        }
+        if (budget != null && (budget.isZero() || budget.isNegative())) {
             throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
         }
     }
 
-    /** Meta-training's settings: the paper's, with the horizon and unroll of --steps, the budget and seed. */
+    /**
+     * Meta-training's settings: the recipe's (fast by default) on the paper's, with the horizon
+     * and unroll of --steps, the epochs, budget and seed.
+     */
     private MetaTrainingOptions options() {
         MetaTrainingOptions paper = MetaTrainingOptions.defaults();
-        return paper.withHorizon(comparison.steps).withUnroll(Math.min(paper.unroll(), comparison.steps))
-                .withTimeBudget(budget).withSeed(root.seed());
+        MetaTrainingOptions o = recipe.apply(paper.withHorizon(comparison.steps)
+                .withUnroll(Math.min(paper.unroll(), comparison.steps)).withTimeBudget(budget).withSeed(root.seed()),
+                Recipe.FAST);
+        return epochs == null ? o : o.withEpochs(epochs);
     }
 
     @Override
@@ -111,11 +133,16 @@ final class MainCommand extends CliCommand {
             requireMemory("meta-training", MetaTrainer.memoryEstimate(config, options(), setup.training(),
                     setup.validation()), backend);
             requireMemory("the evaluation", Comparison.memoryEstimate(config, setup, settings), backend);
-            training = new TrainingRun(new TrainingRun.Request(setup, config, options(), null, true, out), out(),
-                    bars());
+            training = new TrainingRun(new TrainingRun.Request(setup, config, options(), recipe.teacher(Recipe.FAST),
+                    recipe.recipe(Recipe.FAST), null, true, out), out(), bars());
             TrainingRun.Outcome outcome = training.run(backend, root.threads());
             trained = true;
             EvaluateCommand.evaluate(backend, outcome.optimizer(), setup, settings, out, out(), bars());
+            String trainedHow = training.summary(outcome.state());
+            Files.writeString(out.resolve("summary.md"), System.lineSeparator() + trainedHow, StandardCharsets.UTF_8,
+                    StandardOpenOption.APPEND);
+            out().println();
+            out().print(trainedHow);
         }
         out().println("Results: " + out.toAbsolutePath().normalize());
         out().flush();
@@ -172,7 +199,11 @@ final class MainCommand extends CliCommand {
             MetaTrainingOptions o = options();
             List<String> train = new ArrayList<>(global);
             train.addAll(List.of("train", "--problem", "mnist", "--horizon", Integer.toString(o.horizon()), "--unroll",
-                    Integer.toString(o.unroll()), "--budget", DurationConverter.format(budget), "--compare-adam"));
+                    Integer.toString(o.unroll()), "--epochs", Integer.toString(o.epochs()), "--compare-adam"));
+            train.addAll(recipe.args(Recipe.FAST));
+            if (budget != null) {
+                train.addAll(List.of("--budget", DurationConverter.format(budget)));
+            }
             train.addAll(dataOption);
             train.addAll(List.of("--out", out.toString(), "--resume", c.file().toString()));
             text.append(nl).append("To continue: ").append(CommandText.of(train)).append(nl).append("Then: ")

@@ -15,6 +15,7 @@ import org.l2l4j.meta.InputScaling;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.meta.Recipe;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
@@ -62,16 +63,15 @@ final class TrainCommand extends CliCommand {
     @Mixin
     OutputFolder output;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "Maximum epochs (one trajectory each) (default: ${DEFAULT-VALUE}).")
-    int epochs = DEFAULTS.epochs();
+    @Option(names = "--epochs", paramLabel = "N",
+            description = "Epochs to train (one trajectory each); the meta-learning rate's schedule spans them (default: "
+                    + "the recipe's: 10000 for paper, " + Recipe.FAST_EPOCHS + " for fast).")
+    Integer epochs;
 
     @Option(names = "--budget", paramLabel = "TIME", converter = DurationConverter.class,
             description = "Stop at the first epoch boundary after this wall time, e.g. 10m or 1h30m; the progress "
                     + "bar then follows the budget (default: none).")
     Duration budget;
-
-    @Option(names = "--meta-lr", paramLabel = "LR", description = "Adam's learning rate on phi (default: ${DEFAULT-VALUE}).")
-    double metaLearningRate = DEFAULTS.metaLearningRate();
 
     @Option(names = "--unroll", paramLabel = "T", description = "Steps per truncation (default: ${DEFAULT-VALUE}).")
     int unroll = DEFAULTS.unroll();
@@ -95,11 +95,8 @@ final class TrainCommand extends CliCommand {
                     + "(the reference code's), or ZEROS (only with --lstm-widths none) (default: ${DEFAULT-VALUE}).")
     PhiInit phiInit = DEFAULTS.phiInit();
 
-    @Option(names = "--eval-every", paramLabel = "E", description = "Validate every E epochs (default: ${DEFAULT-VALUE}).")
-    int evaluationPeriod = DEFAULTS.evaluationPeriod();
-
-    @Option(names = "--validation-functions", paramLabel = "V", description = "Held-out functions per validation (default: ${DEFAULT-VALUE}).")
-    int validationFunctions = DEFAULTS.validationFunctions();
+    @Mixin
+    RecipeOptions recipe;
 
     @Option(names = "--lstm-widths", paramLabel = "H,H,...",
             description = "The optimizer's LSTM layer widths, comma-separated, or 'none' for a learned "
@@ -124,9 +121,10 @@ final class TrainCommand extends CliCommand {
 
     @Option(names = "--resume", paramLabel = "FILE",
             description = "Continue from a training.safetensors written by train, with its problem, optimizee, "
-                    + "--seed, architecture, --horizon, --unroll, --instances, --input-scaling, --eval-every and "
-                    + "--validation-functions (a change is an error); --epochs (the new total), --budget, --meta-lr "
-                    + "and --clip-norm may change. --out may be the checkpoint's own folder.")
+                    + "--seed, architecture, --horizon, --unroll, --instances, --input-scaling, --eval-every, "
+                    + "--validation-functions and recipe (curriculum, imitation, scalings, confirmation) (a change is "
+                    + "an error); --epochs (the new total), --budget, --meta-lr, --meta-lr-schedule and --clip-norm may "
+                    + "change. --out may be the checkpoint's own folder.")
     Path resume;
 
     @Mixin
@@ -147,16 +145,16 @@ final class TrainCommand extends CliCommand {
         if (problem.problem != Problem.MNIST && data.folder != null) {
             throw invalid("--data applies to --problem mnist only");
         }
-        atLeast("--epochs", epochs, 1);
+        if (epochs != null) {
+            atLeast("--epochs", epochs, 1);
+        }
+        recipe.validate(this);
         atLeast("--unroll", unroll, 1);
         atLeast("--horizon", horizon, 1);
         if (unroll > horizon) {
             throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
         }
         atLeast("--instances", instances, 1);
-        atLeast("--eval-every", evaluationPeriod, 1);
-        atLeast("--validation-functions", validationFunctions, 1);
-        positive("--meta-lr", metaLearningRate);
         if (outputScale != null) {
             positive("--output-scale", outputScale);
             if (outputScale > MAX_OUTPUT_SCALE) {
@@ -210,11 +208,12 @@ final class TrainCommand extends CliCommand {
                 logEpsilon || c.logEpsilon());
     }
 
-    /** The meta-training settings of the options. */
+    /** The meta-training settings of the options: the recipe's, then those given explicitly. */
     MetaTrainingOptions options() {
-        return DEFAULTS.withEpochs(epochs).withTimeBudget(budget).withMetaLearningRate(metaLearningRate)
-                .withUnroll(unroll).withHorizon(horizon).withInstances(instances, inputScaling).withClipNorm(clipNorm)
-                .withPhiInit(phiInit).withEvaluation(evaluationPeriod, validationFunctions).withSeed(root.seed());
+        MetaTrainingOptions o = recipe.apply(DEFAULTS.withTimeBudget(budget).withUnroll(unroll).withHorizon(horizon)
+                .withInstances(instances, inputScaling).withClipNorm(clipNorm).withPhiInit(phiInit)
+                .withSeed(root.seed()), Recipe.PAPER);
+        return epochs == null ? o : o.withEpochs(epochs);
     }
 
     @Override
@@ -225,8 +224,8 @@ final class TrainCommand extends CliCommand {
         try (Backend backend = root.backend()) {
             requireMemory("meta-training", MetaTrainer.memoryEstimate(config(), options(), setup.training(),
                     setup.validation()), backend);
-            current = new TrainingRun(new TrainingRun.Request(setup, config(), options(), resume, compareAdam, out),
-                    out(), bars());
+            current = new TrainingRun(new TrainingRun.Request(setup, config(), options(),
+                    recipe.teacher(Recipe.PAPER), recipe.recipe(Recipe.PAPER), resume, compareAdam, out), out(), bars());
             current.run(backend, root.threads());
         }
     }

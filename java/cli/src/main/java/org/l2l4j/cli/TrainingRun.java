@@ -22,8 +22,10 @@ import org.l2l4j.eval.LearningRateTuner;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.PhiLayout;
+import org.l2l4j.meta.Imitation;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.meta.Recipe;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.meta.TrainingCheckpoint;
 import org.l2l4j.meta.TrainingState;
@@ -73,20 +75,27 @@ final class TrainingRun {
             Map.entry("problem", "--problem"), Map.entry("optimizee", "the optimizee (--hidden, --layers, --activation)"),
             Map.entry("seed", "--seed"), Map.entry("horizon", "--horizon"), Map.entry("unroll", "--unroll"),
             Map.entry("instances", "--instances"), Map.entry("input_scaling", "--input-scaling"),
-            Map.entry("eval_every", "--eval-every"), Map.entry("validation_functions", "--validation-functions"));
+            Map.entry("eval_every", "--eval-every"), Map.entry("validation_functions", "--validation-functions"),
+            Map.entry("curriculum", "--curriculum"), Map.entry("imitation", "the imitation (--imitate, --imitation-weight,"
+                    + " --imitation-epochs)"), Map.entry("batch_scaling", "--meta-lr-scaling"),
+            Map.entry("parameter_scaling", "--parameter-scaling"),
+            Map.entry("confirmation_functions", "--confirmation-functions"));
 
     /**
      * What to train.
      *
      * @param setup       the problem's families
      * @param config      the learned optimizer's architecture
-     * @param options     the meta-training settings (seed included)
+     * @param options     the meta-training settings (seed included), without the imitation
+     * @param teacher     the hand-designed rule to imitate, whose learning rate the run tunes on the
+     *                    validation functions first, if any
+     * @param recipe      the recipe the settings come from, for the reports
      * @param resume      a training checkpoint to continue from, or null
      * @param compareAdam tune Adam on the validation functions and draw its level
      * @param folder      the output folder, which exists
      */
-    record Request(ProblemSetup setup, LstmConfig config, MetaTrainingOptions options, Path resume,
-                   boolean compareAdam, Path folder) {
+    record Request(ProblemSetup setup, LstmConfig config, MetaTrainingOptions options, Optional<Recipe.Teacher> teacher,
+                   Recipe recipe, Path resume, boolean compareAdam, Path folder) {
     }
 
     /** The trained optimizer (best phi) and the final state. */
@@ -102,6 +111,8 @@ final class TrainingRun {
     }
 
     private final Request request;
+    /** The settings, with the imitation once the teacher is tuned. */
+    private MetaTrainingOptions options;
     private final PrintWriter out;
     private final ProgressBars bars;
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -121,6 +132,7 @@ final class TrainingRun {
         this.request = request;
         this.out = out;
         this.bars = bars;
+        this.options = request.options();
         MetaTrainingOptions o = request.options();
         metadata.putAll(request.setup().checkpointMetadata());
         metadata.put("seed", Long.toString(o.seed()));
@@ -133,6 +145,13 @@ final class TrainingRun {
         metadata.put("phi_init", o.phiInit().name());
         metadata.put("eval_every", Integer.toString(o.evaluationPeriod()));
         metadata.put("validation_functions", Integer.toString(o.validationFunctions()));
+        metadata.put("recipe", request.recipe().name().toLowerCase(Locale.ROOT));
+        metadata.put("schedule", o.schedule().toString());
+        metadata.put("batch_scaling", o.batchScaling().name());
+        metadata.put("curriculum", o.curriculum().toString());
+        metadata.put("imitation", o.imitation().toString());
+        metadata.put("parameter_scaling", Double.toString(o.parameterScaling()));
+        metadata.put("confirmation_functions", Integer.toString(o.confirmationFunctions()));
     }
 
     /**
@@ -145,7 +164,16 @@ final class TrainingRun {
      *                                  trajectory or validation settings ({@link #RESUMED_SETTINGS})
      */
     Outcome run(Backend backend, int threads) throws IOException {
-        MetaTrainingOptions o = request.options();
+        if (request.teacher().isPresent()) {
+            Recipe.Teacher t = request.teacher().get();
+            LearningRateTuner.Result tuned = tune(t.rule(), threads);
+            options = options.withImitation(new Imitation(t.rule(), tuned.bestLearningRate(), t.weight(), t.epochs()));
+            metadata.put("imitation", options.imitation().toString());
+            out.printf(Locale.ROOT, "Imitating tuned %s (lr %s) with weight %s decaying to 0 over %d epochs.%n",
+                    t.rule().displayName(), shortNumber(tuned.bestLearningRate()), shortNumber(t.weight()), t.epochs());
+            out.flush();
+        }
+        MetaTrainingOptions o = options;
         TrainingState resumed = request.resume() == null ? null : loadResumable(request.resume());
         if (resumed != null) {
             epochs = resumed.epochs();
@@ -153,9 +181,7 @@ final class TrainingRun {
         }
         Double adamLevel = null;
         if (request.compareAdam()) {
-            LearningRateTuner.Result adam = new LearningRateTuner(threads).tune(HandDesignedRule.ADAM,
-                    request.setup().validation(), Seeds.list(o.seed(), Seeds.VALIDATION, o.validationFunctions()),
-                    o.horizon());
+            LearningRateTuner.Result adam = tune(HandDesignedRule.ADAM, threads);
             adamLevel = adam.bestMeanFinalLoss();
             out.printf(Locale.ROOT, "Tuned Adam (lr %s): mean loss %.4g at step %d on the %d validation functions.%n",
                     shortNumber(adam.bestLearningRate()), adamLevel, o.horizon(), o.validationFunctions());
@@ -211,9 +237,15 @@ final class TrainingRun {
             LossPlot.writePng(chart, request.folder().resolve("learning-curve.png"));
             LossPlot.writeSvg(chart, request.folder().resolve("learning-curve.svg"));
         }
-        out.printf(Locale.ROOT, "Meta-trained %d epochs (%d in this run, %.1f s); best validation loss %.4g at epoch %d.%n",
+        out.printf(Locale.ROOT, "Meta-trained %d epochs (%d in this run, %.1f s)%s; %s validation loss %.4g at epoch %d.%n",
                 state.epochs(), state.epochs() - (resumed == null ? 0 : resumed.epochs()), wall,
-                state.bestValidation(), state.bestEpoch());
+                state.epochs() < o.epochs() ? String.format(Locale.ROOT, ", stopped by the --budget before the %d planned",
+                        o.epochs()) : "", o.confirmationFunctions() > 0 ? "kept the phi of the best confirmed"
+                        : "best", state.bestValidation(), state.bestEpoch());
+        if (state.bestEpoch() == 0 && state.epochs() > 0) {
+            out.println("Warning: meta-training made the optimizer worse: the untrained phi (epoch 0) validates best"
+                    + " and is the one kept; try a lower --meta-lr, a --meta-lr-schedule or --clip-norm.");
+        }
         if (state.skippedUpdates() > 0) {
             out.printf("Skipped %d meta-updates with a non-finite meta-loss or gradient.%n", state.skippedUpdates());
         }
@@ -226,11 +258,57 @@ final class TrainingRun {
     }
 
     /**
+     * How the optimizer of {@code state} was trained, as a Markdown section: the recipe and its
+     * settings, the epochs trained (and whether the budget stopped them early), the phi kept.
+     */
+    String summary(TrainingState state) {
+        MetaTrainingOptions o = options;
+        String nl = System.lineSeparator();
+        StringBuilder md = new StringBuilder("## Meta-training").append(nl).append(nl);
+        md.append(String.format(Locale.ROOT, "Recipe %s: Adam on phi at %s (%s schedule), trajectories of %d steps in "
+                + "unrolls of %d, %d optimizee%s per meta-update", request.recipe().name().toLowerCase(Locale.ROOT),
+                shortNumber(o.scaledMetaLearningRate()), o.schedule(), o.horizon(), o.unroll(), o.instances(),
+                o.instances() == 1 ? "" : "s"));
+        if (!o.curriculum().stages().isEmpty()) {
+            md.append(", curriculum ").append(o.curriculum());
+        }
+        if (o.imitation().active()) {
+            md.append(String.format(Locale.ROOT, ", imitation of tuned %s (lr %s) with weight %s decaying to 0 over %d"
+                    + " epochs", o.imitation().rule().displayName(), shortNumber(o.imitation().learningRate()),
+                    shortNumber(o.imitation().weight()), o.imitation().epochs()));
+        }
+        if (o.parameterScaling() > 0) {
+            md.append(", parameter scaling kappa ").append(shortNumber(o.parameterScaling()));
+        }
+        md.append(String.format(Locale.ROOT, "; validation every %d epochs on %d functions", o.evaluationPeriod(),
+                o.validationFunctions()));
+        if (o.confirmationFunctions() > 0) {
+            md.append(String.format(Locale.ROOT, ", the best %d confirmed on %d more", MetaTrainingOptions.CONFIRMED_CANDIDATES,
+                    o.confirmationFunctions()));
+        }
+        md.append('.').append(nl).append(nl);
+        md.append(String.format(Locale.ROOT, "Trained %d epochs%s; kept the phi of epoch %d (loss %.4g at step %d on the "
+                + "%s functions).%n", state.epochs(), state.epochs() < o.epochs()
+                        ? String.format(Locale.ROOT, " of the %d planned: the --budget stopped training early", o.epochs())
+                        : "", state.bestEpoch(), state.bestValidation(), o.horizon(),
+                o.confirmationFunctions() > 0 ? o.confirmationFunctions() + " confirmation"
+                        : o.validationFunctions() + " validation"));
+        return md.toString();
+    }
+
+    /** {@code rule}'s learning rate tuned on the run's validation functions over its horizon. */
+    private LearningRateTuner.Result tune(HandDesignedRule rule, int threads) {
+        MetaTrainingOptions o = request.options();
+        return new LearningRateTuner(threads).tune(rule, request.setup().validation(),
+                Seeds.list(o.seed(), Seeds.VALIDATION, o.validationFunctions()), o.horizon());
+    }
+
+    /**
      * The bar: over the epochs from {@code first} to the limit, or, with a time budget, over its
      * seconds from {@code start}; the time left is whichever limit comes first at the rate so far.
      */
     private ProgressBarBuilder progressBar(int first, long start) {
-        MetaTrainingOptions o = request.options();
+        MetaTrainingOptions o = options;
         Duration budget = o.timeBudget();
         if (budget == null) {
             return bars.builder("meta-training", o.epochs()).startsFrom(first, Duration.ZERO)
@@ -243,7 +321,7 @@ final class TrainingRun {
 
     /** Moves the bar to the epochs done, or to the seconds spent of the budget, with the losses. */
     private void show(ProgressBar bar, double metaLoss, double validation, long start) {
-        MetaTrainingOptions o = request.options();
+        MetaTrainingOptions o = options;
         String losses = Double.isNaN(validation) ? String.format(Locale.ROOT, "meta-loss %.4g", metaLoss)
                 : String.format(Locale.ROOT, "meta-loss %.4g, last validation %.4g", metaLoss, validation);
         if (o.timeBudget() == null) {
@@ -268,7 +346,7 @@ final class TrainingRun {
             if (was != null && !was.equals(metadata.get(key))) {
                 throw new IllegalArgumentException(setting.getValue() + ": " + file + " was trained with " + was
                         + ", this run has " + metadata.get(key) + "; resume with the same value (only --epochs, "
-                        + "--budget, --meta-lr and --clip-norm may change)");
+                        + "--budget, --meta-lr, --meta-lr-schedule and --clip-norm may change)");
             }
         }
         if (saved.state().epochs() >= request.options().epochs()) {

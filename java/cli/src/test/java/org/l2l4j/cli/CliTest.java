@@ -1,6 +1,5 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.eval.Comparison;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.Status;
+import org.l2l4j.eval.Comparison;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.meta.MemoryEstimate;
@@ -86,8 +86,9 @@ class CliTest {
         assertArrayEquals(best, opt.phi());
         List<String> curve = Files.readAllLines(trained.resolve("learning-curve.csv"));
         assertEquals("epoch,validation_loss,training_meta_loss", curve.get(0));
-        assertEquals(3, curve.size(), curve.toString());
-        assertTrue(curve.get(2).startsWith("4,"), curve.toString());
+        assertEquals(4, curve.size(), curve.toString());
+        assertTrue(curve.get(1).startsWith("0,"), "the initial phi is validated: " + curve);
+        assertTrue(curve.get(3).startsWith("4,"), curve.toString());
         for (String row : curve.subList(1, curve.size())) {
             Arrays.stream(row.split(",")).forEach(Double::parseDouble);
         }
@@ -105,8 +106,8 @@ class CliTest {
         assertEquals(0, o.code(), o.err());
         assertEquals(6, TrainingCheckpoint.load(again.resolve("training.safetensors")).state().epochs());
         List<String> curve = Files.readAllLines(again.resolve("learning-curve.csv"));
-        assertEquals(Files.readAllLines(trained.resolve("learning-curve.csv")), curve.subList(0, 3));
-        assertTrue(curve.get(3).startsWith("6,"), curve.toString());
+        assertEquals(Files.readAllLines(trained.resolve("learning-curve.csv")), curve.subList(0, 4));
+        assertTrue(curve.get(4).startsWith("6,"), curve.toString());
         o = run(train(again, "--epochs", "6", "--resume", again.resolve("training.safetensors").toString()));
         assertEquals(L2l4jCli.EXIT_FAILURE, o.code(), o.err());
         assertTrue(o.err().contains("has already trained 6 epochs"), o.err());

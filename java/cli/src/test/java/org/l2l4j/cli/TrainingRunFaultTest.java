@@ -1,7 +1,5 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.optimizees.Problem;
-import org.l2l4j.optimizees.ProblemSetup;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,6 +11,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -22,10 +21,13 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.meta.Recipe;
 import org.l2l4j.meta.TrainingCheckpoint;
 import org.l2l4j.meta.TrainingState;
 import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
@@ -80,7 +82,7 @@ class TrainingRunFaultTest {
         Files.createDirectories(folder);
         PrintWriter sink = new PrintWriter(new StringWriter());
         try (Backend backend = Backend.cpu(1)) {
-            return new TrainingRun(new TrainingRun.Request(setup, CONFIG, options, resume, false, folder), sink,
+            return new TrainingRun(new TrainingRun.Request(setup, CONFIG, options, Optional.empty(), Recipe.PAPER, resume, false, folder), sink,
                     new ProgressBars(sink, false)).run(backend, 1);
         }
     }
@@ -97,8 +99,9 @@ class TrainingRunFaultTest {
         TrainingState afterTwo = train(setup(new QuadraticFamily()), OPTIONS, null, dir.resolve("clean-2")).state();
 
         Path run = dir.resolve("interrupted");
-        // 4 validation functions per validation: the 5th sample is the second validation's first
-        Interrupting validation = new Interrupting(OPTIONS.validationFunctions());
+        // 4 validation functions per validation: the 9th sample is the third validation's first (the
+        // first validates the initial phi, the second follows epoch 1)
+        Interrupting validation = new Interrupting(2 * OPTIONS.validationFunctions());
         assertThrows(ClosedByInterruptException.class, () -> train(setup(validation), OPTIONS, null, run));
         Thread.interrupted(); // the flag may or may not survive the progress bar's closing
 

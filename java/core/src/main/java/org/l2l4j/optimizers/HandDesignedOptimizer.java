@@ -1,7 +1,5 @@
 package org.l2l4j.optimizers;
 
-import static org.l2l4j.optimizers.HandDesignedRule.ADAM_BETA1;
-import static org.l2l4j.optimizers.HandDesignedRule.ADAM_BETA2;
 import static org.l2l4j.optimizers.HandDesignedRule.EPSILON;
 import static org.l2l4j.optimizers.HandDesignedRule.MOMENTUM_COEFFICIENT;
 import static org.l2l4j.optimizers.HandDesignedRule.RMSPROP_ALPHA;
@@ -156,22 +154,20 @@ abstract class HandDesignedOptimizer {
         }
     }
 
-    /** Bias-corrected Adam in PyTorch's arrangement, see {@link HandDesignedRule#ADAM}. */
+    /** Bias-corrected Adam in PyTorch's arrangement ({@link AdamUpdate}), see {@link HandDesignedRule#ADAM}. */
     static final class Adam extends HandDesignedOptimizer {
-        private final double[] m;
-        private final double[] v;
+        private final AdamUpdate adam;
 
         Adam(int dimension, double learningRate) {
             super(dimension, learningRate);
-            this.m = new double[dimension];
-            this.v = new double[dimension];
+            this.adam = new AdamUpdate(dimension);
         }
 
         @Override
         Map<String, double[]> state() {
             Map<String, double[]> state = new LinkedHashMap<>();
-            state.put("exp_avg", m);
-            state.put("exp_avg_sq", v);
+            state.put("exp_avg", adam.liveFirstMoment());
+            state.put("exp_avg_sq", adam.liveSecondMoment());
             return state;
         }
 
@@ -182,15 +178,9 @@ abstract class HandDesignedOptimizer {
 
         @Override
         void update(float[] theta, float[] g) {
-            long t = steps();
-            double stepSize = lr / (1 - Math.pow(ADAM_BETA1, t));
-            double secondCorrection = Math.sqrt(1 - Math.pow(ADAM_BETA2, t));
+            adam.begin(lr, steps());
             for (int i = 0; i < n; i++) {
-                double gi = g[i];
-                m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * gi;
-                v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * gi * gi;
-                double denominator = Math.sqrt(v[i]) / secondCorrection + EPSILON;
-                theta[i] = (float) (theta[i] - stepSize * m[i] / denominator);
+                theta[i] = (float) (theta[i] + adam.delta(i, g[i]));
             }
         }
     }

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
@@ -15,22 +17,30 @@ import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MemoryEstimate.Memory;
 import org.l2l4j.meta.MemoryEstimate.Part;
 import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.ScaledFamily;
 
 /**
  * Meta-trains phi by truncated backpropagation through time with the optimizee's second
- * derivatives dropped (paper section 2, equations 1-3):
+ * derivatives dropped (paper section 2, equations 1-3), composed of the parts that
+ * learned-optimizer libraries separate:
  *
  * <ul>
- *   <li>an epoch is one trajectory of K steps on B freshly sampled optimizees, every coordinate's
- *       state starting at zero;</li>
- *   <li>the trajectory is cut into unrolls of T steps; each unroll runs T fused steps forward,
- *       recording them, then forms dL/d delta_s = (1/B) sum_{t>s} grad f_b(theta_t) and runs the
- *       fused backward pass for dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t);</li>
- *   <li>one Adam step on phi follows each unroll, unless the meta-loss or its gradient is not
- *       finite (the update is then skipped and counted: phi is never corrupted); theta and the
+ *   <li>the <b>truncation schedule</b>: an epoch is one trajectory on B freshly sampled
+ *       optimizees, every coordinate's state starting at zero, of K steps (the paper) or of the
+ *       length a {@link Curriculum} gives its epoch, cut into unrolls of T steps whose theta and
  *       state carry into the next unroll, detached;</li>
- *   <li>every E epochs phi is validated on held-out functions (mean loss at step K) and the best
- *       phi so far is kept (never chosen by the training meta-loss).</li>
+ *   <li>the <b>gradient estimator</b> ({@link GradientEstimator}; {@link TruncatedBackprop}):
+ *       each unroll runs T fused steps forward, recording them, then the fused backward pass for
+ *       dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} w_t f_b(theta_t) (w_t = 1 in the
+ *       paper, or {@link MetaLossWeights}), plus an {@link Imitation} term in the first epochs
+ *       when asked for;</li>
+ *   <li>the <b>meta-optimizer</b> ({@link MetaOptimizer}): one Adam step on phi per unroll, at a
+ *       rate that follows a {@link LearningRateSchedule} (and grows with B by
+ *       {@link MetaBatchScaling}), unless the meta-loss or its gradient is not finite (the update
+ *       is then skipped and counted: phi is never corrupted);</li>
+ *   <li>the <b>selection</b> ({@link SelectionPolicy}): phi is validated before the first epoch
+ *       and every E epochs on held-out functions (mean loss at step K), the best kept (never
+ *       chosen by the training meta-loss), optionally confirmed on more functions at the end.</li>
  * </ul>
  *
  * <p>The training and validation families are placed on the backend once, at construction
@@ -38,13 +48,16 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  * or CUDA backend, quadratics on a CPU backend).  On CUDA, theta, the gradients, every
  * coordinate's state and the backward record then stay on the device for the whole epoch, and
  * each unroll reads back only its losses (T B values) and dL/dphi, and writes phi.  Other
- * families are evaluated on the host, theta and the gradients crossing at every step.
+ * families are evaluated on the host, theta and the gradients crossing at every step.  With
+ * random parameter scaling ({@link MetaTrainingOptions#parameterScaling()}) the training
+ * optimizees are {@link ScaledFamily}'s, evaluated on the host; validation is never scaled.
  *
  * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
  * Adam's state and the skip counter are as before it (see {@link #train}).
  *
- * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend.  Not
- * thread-safe.
+ * <p>Runs with the same seed and options give bitwise identical phi on the CPU backend, and a
+ * run resumed from a saved {@link TrainingState} continues exactly as the uninterrupted one (every
+ * schedule is a function of the epoch count).  Not thread-safe.
  */
 public final class MetaTrainer implements AutoCloseable {
     private final Backend backend;
@@ -55,36 +68,91 @@ public final class MetaTrainer implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final MetaTrainingOptions options;
     private final CoordinatewiseLstm lstm;
-    private final MetaAdam adam;
     private final NativeBuffer phiBuffer;
-    /** dL/d delta for a full unroll of T steps. */
-    private final NativeBuffer dloss;
-    /** dL/d delta for the trajectory's last, shorter unroll when T does not divide K; else null. */
-    private final NativeBuffer dlossLast;
-    private final NativeBuffer dphi;
     private final OptimizeeBatch batch;
+    private final GradientEstimator estimator;
+    private final MetaOptimizer meta;
+    private final SelectionPolicy selection;
     private final long[] validationSeeds;
     private double[] phi;
     private int epochs;
-    private double[] bestPhi;
-    private double bestValidation = Double.POSITIVE_INFINITY;
-    private int bestEpoch = -1;
     private long skipped;
     private final List<TrainingState.Validation> history = new ArrayList<>();
     private double metaLossSum;
     private long metaLossCount;
     private double validationSeconds;
-    private long lstmNanos;
-    private long optimizeeNanos;
+    /** Nanoseconds spent starting trajectories (sampling the optimizees, their first evaluation). */
+    private long startNanos;
+
+    /** The listener that hears nothing. */
+    private static final Listener QUIET = new Listener() { };
 
     /** Receives progress; every method has an empty default. */
     public interface Listener {
+        /** After each unroll (and its meta-update), with the unroll's view of the optimizees. */
+        default void unrollDone(Unroll unroll) {
+        }
+
         /** After each epoch: the epoch count and the mean meta-loss per step of that epoch. */
         default void epochDone(int epochs, double metaLoss) {
         }
 
-        /** After each validation. */
+        /** After each validation (the first before any epoch, at epoch 0). */
         default void validated(TrainingState.Validation v, boolean best) {
+        }
+    }
+
+    /**
+     * An unroll just done, seen by {@link Listener#unrollDone}: valid during the call only.
+     */
+    public final class Unroll {
+        private final int epoch;
+        private final int firstStep;
+        private final int steps;
+        private final double metaLoss;
+        private final double learningRate;
+
+        private Unroll(int epoch, int firstStep, int steps, double metaLoss, double learningRate) {
+            this.epoch = epoch;
+            this.firstStep = firstStep;
+            this.steps = steps;
+            this.metaLoss = metaLoss;
+            this.learningRate = learningRate;
+        }
+
+        /** The epoch being trained, 1-based. */
+        public int epoch() {
+            return epoch;
+        }
+
+        /** The trajectory step the unroll started from (0 for the first unroll). */
+        public int firstStep() {
+            return firstStep;
+        }
+
+        /** Its number of steps. */
+        public int steps() {
+            return steps;
+        }
+
+        /** Its optimizee meta-loss, (1/B) sum_b sum_t f_b(theta_t) over its steps. */
+        public double metaLoss() {
+            return metaLoss;
+        }
+
+        /** The meta-learning rate of its update. */
+        public double learningRate() {
+            return learningRate;
+        }
+
+        /** B, the optimizee instances. */
+        public int instances() {
+            return batch.instances();
+        }
+
+        /** Instance b's parameters theta at the end of the unroll (a copy). */
+        public float[] parameters(int b) {
+            return batch.parameters(b);
         }
     }
 
@@ -106,27 +174,47 @@ public final class MetaTrainer implements AutoCloseable {
             throw new IllegalArgumentException("training and validation optimizees differ in dimension: "
                     + training.dimension() + " vs " + validation.dimension());
         }
-        int steps = Math.min(options.unroll(), options.horizon());
-        long coordinates = (long) training.dimension() * options.instances();
-        int last = options.horizon() % steps;
+        int b = options.instances();
+        boolean batchMean = options.inputScaling() == InputScaling.BATCH_MEAN;
         try {
             this.lstm = own(new CoordinatewiseLstm(config));
             this.phiBuffer = own(backend.allocateFloats(config.phiLayout().size()));
-            this.dphi = own(backend.allocateDoubles(config.phiLayout().size()));
-            this.dloss = own(backend.allocateFloats(steps * coordinates));
-            this.dlossLast = last == 0 ? null : own(backend.allocateFloats(last * coordinates));
-            this.training = own(PlacedFamily.on(backend, training)).family();
+            OptimizeeFamily trained = options.parameterScaling() > 0
+                    ? new ScaledFamily(training, options.parameterScaling()) : training;
+            this.training = own(PlacedFamily.on(backend, trained)).family();
             this.validation = own(PlacedFamily.on(backend, validation)).family();
-            this.batch = own(new OptimizeeBatch(backend, lstm, phiBuffer, this.training, options.instances(), steps,
-                    steps));
+            int recordSteps = unrollLengths(options).stream().mapToInt(Integer::intValue).max().orElseThrow();
+            this.batch = own(new OptimizeeBatch(backend, lstm, phiBuffer, this.training, b, recordSteps,
+                    recordSteps));
+            // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
+            // already carry the 1/B.
+            this.estimator = own(new TruncatedBackprop(backend, lstm, phiBuffer, batch, unrollLengths(options),
+                    batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0, options.imitation(),
+                    options.metaLossWeights() != MetaLossWeights.UNIFORM));
         } catch (RuntimeException | Error e) {
             close();
             throw e;
         }
         this.phi = options.phiInit().initialize(config, Seeds.derive(options.seed(), Seeds.PHI));
-        this.adam = new MetaAdam(phi.length, options.metaLearningRate(), options.clipNorm());
+        this.meta = new MetaOptimizer(phi.length, options.scaledMetaLearningRate(), options.schedule(),
+                options.clipNorm());
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
+        long[] confirmationSeeds = Seeds.list(options.seed(), Seeds.CONFIRMATION, options.confirmationFunctions());
+        this.selection = new SelectionPolicy(options.evaluationPeriod(), p -> meanFinalLoss(p, validationSeeds),
+                options.confirmationFunctions() > 0 ? p -> meanFinalLoss(p, confirmationSeeds) : null);
         uploadPhi(phi);
+    }
+
+    /** Every unroll length a run of these options uses: T, and the last unroll of each trajectory length. */
+    private static Set<Integer> unrollLengths(MetaTrainingOptions options) {
+        Set<Integer> lengths = new TreeSet<>();
+        for (int k : options.curriculum().horizons(options.horizon())) {
+            lengths.add(Math.min(options.unroll(), k));
+            if (k % options.unroll() != 0) {
+                lengths.add(k % options.unroll());
+            }
+        }
+        return lengths;
     }
 
     /**
@@ -147,16 +235,16 @@ public final class MetaTrainer implements AutoCloseable {
                                                 OptimizeeFamily training, OptimizeeFamily validation) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(options, "options");
-        int steps = Math.min(options.unroll(), options.horizon());
+        int steps = unrollLengths(options).stream().mapToInt(Integer::intValue).max().orElseThrow();
         long b = options.instances();
         long n = MemoryEstimate.size(1, training.dimension(), b);
-        int last = options.horizon() % steps;
+        long last = unrollLengths(options).stream().mapToLong(Integer::longValue).sum() - steps;
         List<Part> parts = new ArrayList<>(List.of(
                 Part.of("the backward record", Memory.NATIVE,
                         MemoryEstimate.size(UnrollRecord.bytesPerCoordinateStep(config), steps, n),
                         Driver.INSTANCES, Driver.UNROLL, Driver.OPTIMIZEE, Driver.OPTIMIZER),
                 Part.of("the meta-loss gradients of an unroll", Memory.NATIVE,
-                        MemoryEstimate.size(4, steps + (long) last, n), Driver.INSTANCES, Driver.UNROLL,
+                        MemoryEstimate.size(4, steps + last, n), Driver.INSTANCES, Driver.UNROLL,
                         Driver.OPTIMIZEE),
                 Part.of("the optimizees' parameters, gradients and LSTM state", Memory.NATIVE,
                         MemoryEstimate.size(4L * (2 + config.stateRows()), n), Driver.INSTANCES, Driver.OPTIMIZEE,
@@ -186,11 +274,9 @@ public final class MetaTrainer implements AutoCloseable {
                     + phi.length);
         }
         phi = s.phi().clone();
-        adam.restore(s.adamFirst(), s.adamSecond(), s.adamStep());
+        meta.restore(s.adamFirst(), s.adamSecond(), s.adamStep());
         epochs = s.epochs();
-        bestPhi = s.bestPhi() == null ? null : s.bestPhi().clone();
-        bestValidation = s.bestValidation();
-        bestEpoch = s.bestEpoch();
+        selection.restore(s);
         skipped = s.skippedUpdates();
         history.clear();
         history.addAll(s.history());
@@ -199,15 +285,20 @@ public final class MetaTrainer implements AutoCloseable {
 
     /** A snapshot of the whole training state. */
     public TrainingState state() {
-        return new TrainingState(epochs, phi.clone(), adam.firstMoment(), adam.secondMoment(), adam.step(),
-                bestPhi == null ? null : bestPhi.clone(), bestValidation, bestEpoch, skipped, history);
+        double[] best = selection.bestPhi();
+        return new TrainingState(epochs, phi.clone(), meta.firstMoment(), meta.secondMoment(), meta.step(),
+                best == null ? null : best.clone(), selection.bestLoss(), selection.bestEpoch(), skipped, history,
+                selection.candidates());
     }
 
     /**
      * Trains until {@code options.epochs()} epochs are done in all or the time budget is spent
-     * (checked at epoch boundaries), validating every E epochs and once at the end.
+     * (checked at epoch boundaries): validates the initial phi first (unless the run is resumed),
+     * then every E epochs and once at the end, and finally confirms the best candidates when a
+     * confirmation is asked for.
      *
-     * @return the final state; its bestPhi is the phi to use
+     * @return the final state; its bestPhi is the phi to use (possibly the initial phi, when
+     *         training made no validated phi better: bestEpoch is then 0)
      * @throws IllegalStateException if a training optimizee throws: the message names the epoch
      *                               and the trajectory step, the cause is the optimizee's
      *                               exception, and the epoch is not counted (phi, Adam's state
@@ -215,126 +306,132 @@ public final class MetaTrainer implements AutoCloseable {
      *                               be saved or training called again
      */
     public TrainingState train(Listener listener) {
-        Listener l = listener == null ? new Listener() { } : listener;
+        Listener l = listener == null ? QUIET : listener;
         long start = System.nanoTime();
         long budget = options.timeBudget() == null ? Long.MAX_VALUE : options.timeBudget().toNanos();
-        boolean validatedLast = false;
+        if (epochs == 0 && history.isEmpty()) {
+            validate(l);
+        }
+        boolean validatedLast = true;
         while (epochs < options.epochs() && System.nanoTime() - start < budget) {
-            double metaLoss = trainEpoch();
+            double metaLoss = trainEpoch(l);
             l.epochDone(epochs, metaLoss);
             validatedLast = false;
-            if (epochs % options.evaluationPeriod() == 0) {
+            if (selection.due(epochs)) {
                 validate(l);
                 validatedLast = true;
             }
         }
-        if (!validatedLast && epochs > 0) {
+        if (!validatedLast) {
             validate(l);
         }
+        long t0 = System.nanoTime();
+        selection.confirm();
+        validationSeconds += (System.nanoTime() - t0) / 1e9;
         return state();
     }
 
     /**
-     * One epoch without validation: a trajectory of K steps on B freshly sampled optimizees, with
-     * one meta-update per unroll ({@link #train} runs these and validates every E epochs).
+     * One epoch without validation: a trajectory on B freshly sampled optimizees, with one
+     * meta-update per unroll ({@link #train} runs these and validates every E epochs).
      *
      * @return the mean meta-loss per step (over instances and steps)
      */
     public double trainEpoch() {
-        double metaLoss = runEpoch();
+        return trainEpoch(QUIET);
+    }
+
+    private double trainEpoch(Listener l) {
+        double metaLoss = runEpoch(l);
         epochs++;
         return metaLoss;
+    }
+
+    /** {@link #runEpoch(Listener)} without a listener. */
+    double runEpoch() {
+        return runEpoch(QUIET);
     }
 
     /**
      * One trajectory; returns the mean meta-loss per step (over instances and steps).  If it
      * throws, phi, Adam's state and the skip counter are restored to what they were before it.
      */
-    double runEpoch() {
+    double runEpoch(Listener l) {
         double[] phiBefore = phi.clone();
-        double[] firstBefore = adam.firstMoment();
-        double[] secondBefore = adam.secondMoment();
-        long stepBefore = adam.step();
+        double[] firstBefore = meta.firstMoment();
+        double[] secondBefore = meta.secondMoment();
+        long stepBefore = meta.step();
         long skippedBefore = skipped;
-        int[] step = {0};
         try {
-            return trajectory(step);
+            return trajectory(l);
         } catch (RuntimeException | Error e) {
             phi = phiBefore;
-            adam.restore(firstBefore, secondBefore, stepBefore);
+            meta.restore(firstBefore, secondBefore, stepBefore);
             skipped = skippedBefore;
             uploadPhi(phi);
             if (e instanceof Error error) {
                 throw error;
             }
             throw new IllegalStateException("meta-training epoch " + (epochs + 1) + " failed at trajectory step "
-                    + step[0] + " of " + options.horizon() + " on " + training.name()
+                    + batch.trajectoryStep() + " of " + horizon() + " on " + training.name()
                     + "; the epoch is not counted (phi and the meta-optimizer's state are as before it): " + e, e);
         }
     }
 
-    /** The body of {@link #runEpoch}; {@code step[0]} follows the trajectory step for messages. */
-    private double trajectory(int[] step) {
+    /** The trajectory length of the epoch being trained. */
+    private int horizon() {
+        return options.curriculum().horizon(epochs, options.horizon());
+    }
+
+    /** The body of {@link #runEpoch}. */
+    private double trajectory(Listener l) {
         int b = options.instances();
         long[] seeds = new long[b];
         for (int i = 0; i < b; i++) {
             seeds[i] = Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i);
         }
-        double inputScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0;
-        // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
-        // already carry the 1/B.
-        double gradScale = options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 : 1.0 / b;
+        int horizon = horizon();
         long t0 = System.nanoTime();
-        batch.start(seeds, inputScale);
-        optimizeeNanos += System.nanoTime() - t0;
+        batch.start(seeds, options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0);
+        startNanos += System.nanoTime() - t0;
+        estimator.startTrajectory(epochs);
+        double[] g = new double[phi.length];
+        double rate = meta.learningRate(epochs, options.epochs());
         double epochLoss = 0;
-        int epochSteps = 0;
-        for (int begin = 0; begin < options.horizon(); begin += options.unroll()) {
-            int steps = Math.min(options.unroll(), options.horizon() - begin);
-            for (int s = 0; s < steps; s++) {
-                step[0] = begin + s + 1;
-                advanceTimed(s);
-            }
-            double unrollLoss = 0;
-            for (double[] losses : batch.losses(steps)) {
-                for (double f : losses) {
-                    unrollLoss += f / b;
-                }
-            }
+        for (int begin = 0; begin < horizon; begin += options.unroll()) {
+            int steps = Math.min(options.unroll(), horizon - begin);
+            double unrollLoss = estimator.unroll(steps, weights(begin, steps, horizon), g);
             epochLoss += unrollLoss;
-            epochSteps += steps;
-            long t1 = System.nanoTime();
-            NativeBuffer d = dlossLast != null && steps < options.unroll() ? dlossLast : dloss;
-            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
-            lstm.backward(phiBuffer, batch.record(), steps, d, null, dphi, null, null, false);
-            double[] g = dphi.toDoubleArray();
-            lstmNanos += System.nanoTime() - t1;
-            if (Double.isFinite(unrollLoss) && MetaAdam.allFinite(g)) {
-                adam.update(phi, g);
+            if (Double.isFinite(unrollLoss) && MetaOptimizer.allFinite(g)) {
+                meta.update(phi, g, epochs, options.epochs());
                 uploadPhi(phi);
             } else {
                 skipped++;
             }
+            l.unrollDone(new Unroll(epochs + 1, begin, steps, unrollLoss, rate));
         }
-        double mean = epochLoss / epochSteps;
+        double mean = epochLoss / horizon;
         metaLossSum += mean;
         metaLossCount++;
         return mean;
     }
 
-    private void advanceTimed(int slot) {
-        long t0 = System.nanoTime();
-        batch.advance(slot, slot);
-        long t1 = System.nanoTime();
-        lstmNanos += batch.lastStepNanos();
-        optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
+    /** The meta-loss weights of the steps begin + 1 .. begin + steps of a trajectory of {@code horizon}, or null for uniform. */
+    private double[] weights(int begin, int steps, int horizon) {
+        if (options.metaLossWeights() == MetaLossWeights.UNIFORM) {
+            return null;
+        }
+        double[] w = new double[steps];
+        for (int s = 0; s < steps; s++) {
+            w[s] = options.metaLossWeights().weight(begin + s + 1, horizon);
+        }
+        return w;
     }
 
-    /** Validates the current phi and keeps it if it is the best so far. */
+    /** Validates the current phi after {@code epochs} epochs; the selection keeps it if it is the best. */
     private void validate(Listener l) {
         long t0 = System.nanoTime();
-        double loss = LearnedRollouts.meanFinalLoss(backend, lstm, phiBuffer, validation, validationSeeds,
-                options.horizon());
+        double loss = selection.validate(epochs, phi);
         double seconds = (System.nanoTime() - t0) / 1e9;
         validationSeconds += seconds;
         double trainLoss = metaLossCount == 0 ? Double.NaN : metaLossSum / metaLossCount;
@@ -342,13 +439,17 @@ public final class MetaTrainer implements AutoCloseable {
         metaLossCount = 0;
         TrainingState.Validation v = new TrainingState.Validation(epochs, loss, trainLoss, seconds);
         history.add(v);
-        boolean best = loss < bestValidation;
-        if (best) {
-            bestValidation = loss;
-            bestPhi = phi.clone();
-            bestEpoch = epochs;
+        l.validated(v, selection.bestEpoch() == epochs && selection.bestLoss() == loss);
+    }
+
+    /** The mean over {@code seeds} of the loss at step K of phi's trajectories (+infinity if one is not finite). */
+    private double meanFinalLoss(double[] p, long[] seeds) {
+        uploadPhi(p);
+        try {
+            return LearnedRollouts.meanFinalLoss(backend, lstm, phiBuffer, validation, seeds, options.horizon());
+        } finally {
+            uploadPhi(phi);
         }
-        l.validated(v, best);
     }
 
     private void uploadPhi(double[] p) {
@@ -357,12 +458,12 @@ public final class MetaTrainer implements AutoCloseable {
 
     /** Seconds spent in the LSTM kernels (steps, meta-loss gradients, backward) while training. */
     public double lstmSeconds() {
-        return lstmNanos / 1e9;
+        return estimator.kernelNanos() / 1e9;
     }
 
     /** Seconds spent evaluating the optimizees (and copying their parameters) while training. */
     public double optimizeeSeconds() {
-        return optimizeeNanos / 1e9;
+        return (estimator.optimizeeNanos() + startNanos) / 1e9;
     }
 
     /** Seconds spent validating. */

@@ -22,15 +22,44 @@ import org.l2l4j.lstm.PhiInit;
  * @param epochs              maximum number of epochs (trajectories) (10,000)
  * @param timeBudget          stop at the first epoch boundary past this wall time; null for none
  * @param seed                base seed of every random stream
+ * @param schedule            the meta-learning rate's change over the epochs (constant)
+ * @param batchScaling        how the meta-learning rate grows with B (not at all)
+ * @param curriculum          the trajectory lengths of the first epochs (none: every epoch K)
+ * @param imitation           imitation of a hand-designed optimizer in the first epochs (none)
+ * @param parameterScaling    kappa of the training optimizees' random parameter scaling
+ *                            ({@link org.l2l4j.optimizees.ScaledFamily}), 0 for none (0)
+ * @param metaLossWeights     the weights of the meta-loss over a trajectory's steps (uniform)
+ * @param confirmationFunctions held-out functions on which the best candidates of the cheap
+ *                            validations are evaluated again at the end, the best of them kept;
+ *                            0 to keep the best validation as it is (0)
  */
 public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRate, double clipNorm,
                                   PhiInit phiInit, int instances, InputScaling inputScaling,
                                   int evaluationPeriod, int validationFunctions, int epochs,
-                                  Duration timeBudget, long seed) {
+                                  Duration timeBudget, long seed, LearningRateSchedule schedule,
+                                  MetaBatchScaling batchScaling, Curriculum curriculum, Imitation imitation,
+                                  double parameterScaling, MetaLossWeights metaLossWeights,
+                                  int confirmationFunctions) {
+
+    /** How many of the best-validated phis a confirmation evaluates on its functions. */
+    public static final int CONFIRMED_CANDIDATES = 3;
 
     public MetaTrainingOptions {
         Objects.requireNonNull(phiInit, "phiInit");
         Objects.requireNonNull(inputScaling, "inputScaling");
+        Objects.requireNonNull(schedule, "schedule");
+        Objects.requireNonNull(batchScaling, "batchScaling");
+        Objects.requireNonNull(curriculum, "curriculum");
+        Objects.requireNonNull(imitation, "imitation");
+        Objects.requireNonNull(metaLossWeights, "metaLossWeights");
+        if (!(parameterScaling >= 0) || Double.isInfinite(parameterScaling)) {
+            throw new IllegalArgumentException("parameterScaling must be finite and >= 0 (0: off), got "
+                    + parameterScaling);
+        }
+        if (confirmationFunctions < 0) {
+            throw new IllegalArgumentException("confirmationFunctions must be >= 0 (0: off), got "
+                    + confirmationFunctions);
+        }
         positive("unroll", unroll);
         positive("horizon", horizon);
         positive("instances", instances);
@@ -57,7 +86,8 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
     /** The paper's settings. */
     public static MetaTrainingOptions defaults() {
         return new MetaTrainingOptions(20, 100, 1e-3, 0, PhiInit.PYTORCH_ZERO_OUTPUT, 1, InputScaling.PAPER, 10, 8,
-                10_000, null, 0);
+                10_000, null, 0, LearningRateSchedule.CONSTANT, MetaBatchScaling.NONE, Curriculum.NONE, Imitation.NONE,
+                0, MetaLossWeights.UNIFORM, 0);
     }
 
     public MetaTrainingOptions withUnroll(int t) {
@@ -106,12 +136,47 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         return with(b -> b.seed = s);
     }
 
+    public MetaTrainingOptions withSchedule(LearningRateSchedule s) {
+        return with(b -> b.schedule = s);
+    }
+
+    public MetaTrainingOptions withBatchScaling(MetaBatchScaling s) {
+        return with(b -> b.batchScaling = s);
+    }
+
+    public MetaTrainingOptions withCurriculum(Curriculum c) {
+        return with(b -> b.curriculum = c);
+    }
+
+    public MetaTrainingOptions withImitation(Imitation i) {
+        return with(b -> b.imitation = i);
+    }
+
+    public MetaTrainingOptions withParameterScaling(double kappa) {
+        return with(b -> b.parameterScaling = kappa);
+    }
+
+    public MetaTrainingOptions withMetaLossWeights(MetaLossWeights w) {
+        return with(b -> b.metaLossWeights = w);
+    }
+
+    public MetaTrainingOptions withConfirmation(int functions) {
+        return with(b -> b.confirmationFunctions = functions);
+    }
+
+    /** The base meta-learning rate with the batch scaling applied: lr, or lr sqrt(B). */
+    public double scaledMetaLearningRate() {
+        return batchScaling == MetaBatchScaling.SQRT ? metaLearningRate * Math.sqrt(instances) : metaLearningRate;
+    }
+
     /** A copy with one change, validated like any new instance. */
     private MetaTrainingOptions with(Consumer<Fields> change) {
         Fields f = new Fields(this);
         change.accept(f);
         return new MetaTrainingOptions(f.unroll, f.horizon, f.metaLearningRate, f.clipNorm, f.phiInit, f.instances,
-                f.inputScaling, f.evaluationPeriod, f.validationFunctions, f.epochs, f.timeBudget, f.seed);
+                f.inputScaling, f.evaluationPeriod, f.validationFunctions, f.epochs, f.timeBudget, f.seed, f.schedule,
+                f.batchScaling, f.curriculum, f.imitation, f.parameterScaling, f.metaLossWeights,
+                f.confirmationFunctions);
     }
 
     /** The components, mutable, for {@link #with}. */
@@ -128,6 +193,13 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         int epochs;
         Duration timeBudget;
         long seed;
+        LearningRateSchedule schedule;
+        MetaBatchScaling batchScaling;
+        Curriculum curriculum;
+        Imitation imitation;
+        double parameterScaling;
+        MetaLossWeights metaLossWeights;
+        int confirmationFunctions;
 
         Fields(MetaTrainingOptions o) {
             unroll = o.unroll;
@@ -142,6 +214,13 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
             epochs = o.epochs;
             timeBudget = o.timeBudget;
             seed = o.seed;
+            schedule = o.schedule;
+            batchScaling = o.batchScaling;
+            curriculum = o.curriculum;
+            imitation = o.imitation;
+            parameterScaling = o.parameterScaling;
+            metaLossWeights = o.metaLossWeights;
+            confirmationFunctions = o.confirmationFunctions;
         }
     }
 }

@@ -43,6 +43,7 @@ final class OptimizeeBatch implements AutoCloseable {
     private final Evaluation evaluation;
     private float inputScale = 1f;
     private long lastStepNanos;
+    private int trajectoryStep;
 
     /** How the instances are evaluated: writes the gradients and keeps the losses by slot. */
     private interface Evaluation extends AutoCloseable {
@@ -118,6 +119,7 @@ final class OptimizeeBatch implements AutoCloseable {
             throw new IllegalArgumentException("expected " + instances + " optimizees, got " + seeds.length);
         }
         this.inputScale = (float) scale;
+        trajectoryStep = 0;
         evaluation.start(seeds);
         stepper.resetState();
         evaluation.evaluate(inputScale, 0);
@@ -129,6 +131,7 @@ final class OptimizeeBatch implements AutoCloseable {
      * {@code lossSlot}.
      */
     void advance(int recordSlot, int lossSlot) {
+        trajectoryStep++;
         long t0 = System.nanoTime();
         if (recordSlot >= 0) {
             stepper.step(record, recordSlot);
@@ -139,6 +142,11 @@ final class OptimizeeBatch implements AutoCloseable {
         evaluation.evaluate(inputScale, lossSlot);
     }
 
+    /** The trajectory step being taken or last taken: 0 at {@link #start}, t after the t-th {@link #advance}. */
+    int trajectoryStep() {
+        return trajectoryStep;
+    }
+
     /** Wall time of the last native step's call (on CUDA: the launch, not the kernel). */
     long lastStepNanos() {
         return lastStepNanos;
@@ -147,6 +155,19 @@ final class OptimizeeBatch implements AutoCloseable {
     /** losses[slot][b] = f_b at the evaluation stored in each slot 0..slots-1 (one read on a device). */
     double[][] losses(int slots) {
         return evaluation.losses(slots);
+    }
+
+    /** Copies every instance's current parameters into {@code out} (float32 [B d], instance after instance). */
+    void readParameters(float[] out) {
+        theta.read(0, out, 0, out.length);
+    }
+
+    /**
+     * Copies the gradient the next step will take (x_t of every instance, times the input scale)
+     * into {@code out} (float32 [B d]).
+     */
+    void readGradient(float[] out) {
+        grad.read(0, out, 0, out.length);
     }
 
     /** The current parameters of instance b (a copy). */

@@ -12,6 +12,7 @@ public final class Seeds {
     public static final long EVALUATION = 3;
     public static final long PHI = 4;
     public static final long TUNING = 5;
+    public static final long CONFIRMATION = 6;
 
     private Seeds() {
     }

@@ -2,9 +2,11 @@ package org.l2l4j.meta;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,13 +21,16 @@ import org.l2l4j.safetensors.Tensor;
 /**
  * A meta-training run on disk, to stop and resume it exactly: phi, Adam's moments and the best
  * phi as float64 tensors ({@code phi}, {@code adam.first_moment}, {@code adam.second_moment},
- * {@code best_phi}), the counters and the validation history (JSON) and the architecture in the
- * metadata.  Written atomically.
+ * {@code best_phi}, and the candidates kept for confirmation, {@code candidate.EPOCH}), the counters,
+ * the validation history and the candidates' losses (JSON) and the architecture in the metadata.
+ * Written atomically.
  */
 public final class TrainingCheckpoint {
     /** The value of the {@code l2l4j.format} metadata key. */
     public static final String FORMAT = "l2l4j-meta-training-v1";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Name prefix of a candidate's tensor, followed by its epoch. */
+    private static final String CANDIDATE = "candidate.";
 
     private TrainingCheckpoint() {
     }
@@ -41,6 +46,11 @@ public final class TrainingCheckpoint {
         if (state.bestPhi() != null) {
             t.put("best_phi", Tensor.ofDoubles(shape, state.bestPhi()));
         }
+        List<Map<String, Object>> candidates = new ArrayList<>();
+        for (TrainingState.Candidate c : state.candidates()) {
+            t.put(CANDIDATE + c.epoch(), Tensor.ofDoubles(shape, c.phi()));
+            candidates.add(Map.of("epoch", c.epoch(), "validationLoss", c.validationLoss()));
+        }
         Map<String, String> meta = new LinkedHashMap<>(extra);
         meta.putAll(OptimizerCheckpoint.configMetadata(config));
         meta.put("epochs", Integer.toString(state.epochs()));
@@ -49,6 +59,7 @@ public final class TrainingCheckpoint {
         meta.put("best_epoch", Integer.toString(state.bestEpoch()));
         meta.put("skipped_updates", Long.toString(state.skippedUpdates()));
         meta.put("history", JSON.writeValueAsString(state.history()));
+        meta.put("candidates", JSON.writeValueAsString(candidates));
         meta.put(Safetensors.FORMAT_KEY, FORMAT);
         Safetensors.write(file, t, meta);
     }
@@ -83,12 +94,34 @@ public final class TrainingCheckpoint {
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, "best_validation")),
                     Integer.parseInt(Safetensors.requireMetadata(file, meta, "best_epoch")),
                     Long.parseLong(Safetensors.requireMetadata(file, meta, "skipped_updates")),
-                    JSON.readValue(Safetensors.requireMetadata(file, meta, "history"), new TypeReference<List<TrainingState.Validation>>() { }));
+                    JSON.readValue(Safetensors.requireMetadata(file, meta, "history"), new TypeReference<List<TrainingState.Validation>>() { }),
+                    candidates(file, f, meta.get("candidates"), size));
             return new Saved(config, s, meta);
         } catch (IllegalArgumentException | NullPointerException | JsonProcessingException e) {
             // NumberFormatException is an IllegalArgumentException; TrainingState throws both
             throw new CheckpointFormatException(file, "invalid training state: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The candidates listed in the metadata entry {@code candidates} (absent in files written
+     * before candidates were kept: none), each with its tensor.
+     */
+    private static List<TrainingState.Candidate> candidates(Path file, SafetensorsFile f, String listed, int size)
+            throws CheckpointFormatException, JsonProcessingException {
+        if (listed == null) {
+            return List.of();
+        }
+        List<TrainingState.Candidate> out = new ArrayList<>();
+        for (JsonNode c : JSON.readTree(listed)) {
+            if (!c.path("epoch").canConvertToInt() || !c.path("validationLoss").isNumber()) {
+                throw new CheckpointFormatException(file, "a candidate entry lacks its epoch or loss: " + c);
+            }
+            int epoch = c.get("epoch").intValue();
+            out.add(new TrainingState.Candidate(epoch, c.get("validationLoss").doubleValue(),
+                    vector(file, f, CANDIDATE + epoch, size)));
+        }
+        return out;
     }
 
     private static double[] vector(Path file, SafetensorsFile f, String name, int size) throws CheckpointFormatException {

@@ -18,16 +18,29 @@ import java.util.Objects;
  * @param bestEpoch      the epoch of that validation (-1 before any)
  * @param skippedUpdates meta-updates skipped because the meta-loss or gradient was not finite
  * @param history        validations so far
+ * @param candidates     the phis of the lowest validation losses so far, kept for a confirmation on
+ *                       more functions at the end of training (empty when there is none)
  */
 public record TrainingState(int epochs, double[] phi, double[] adamFirst, double[] adamSecond, long adamStep,
                             double[] bestPhi, double bestValidation, int bestEpoch, long skippedUpdates,
-                            List<Validation> history) {
+                            List<Validation> history, List<Candidate> candidates) {
 
     /**
      * One validation: mean loss at the horizon over the held-out functions, and the mean
      * training meta-loss per step over the epochs since the previous validation.
      */
     public record Validation(int epoch, double validationLoss, double trainingMetaLoss, double seconds) {
+    }
+
+    /**
+     * A phi kept for confirmation: the epoch it was validated at, its validation loss and its
+     * values (float64).
+     */
+    public record Candidate(int epoch, double validationLoss, double[] phi) {
+        /** @throws NullPointerException if phi is null */
+        public Candidate {
+            Objects.requireNonNull(phi, "phi");
+        }
     }
 
     /**
@@ -46,6 +59,7 @@ public record TrainingState(int epochs, double[] phi, double[] adamFirst, double
         Objects.requireNonNull(adamFirst, "adamFirst");
         Objects.requireNonNull(adamSecond, "adamSecond");
         history = List.copyOf(history);
+        candidates = List.copyOf(candidates);
         requireFinite("phi", phi, phi.length);
         requireFinite("adamFirst", adamFirst, phi.length);
         requireFinite("adamSecond", adamSecond, phi.length);
@@ -55,6 +69,13 @@ public record TrainingState(int epochs, double[] phi, double[] adamFirst, double
         if (epochs < 0 || adamStep < 0 || skippedUpdates < 0) {
             throw new IllegalArgumentException("counters must be >= 0: epochs " + epochs + ", adamStep " + adamStep
                     + ", skippedUpdates " + skippedUpdates);
+        }
+        for (Candidate c : candidates) {
+            requireFinite("candidate phi of epoch " + c.epoch(), c.phi(), phi.length);
+            if (c.epoch() < 0 || c.epoch() > epochs || !Double.isFinite(c.validationLoss())) {
+                throw new IllegalArgumentException("candidate of epoch " + c.epoch() + " with validation loss "
+                        + c.validationLoss() + " does not fit a run of " + epochs + " epochs");
+            }
         }
         if (Double.isNaN(bestValidation)) {
             throw new IllegalArgumentException("bestValidation is NaN");

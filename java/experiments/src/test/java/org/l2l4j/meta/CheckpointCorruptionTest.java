@@ -60,7 +60,7 @@ class CheckpointCorruptionTest {
     private static TrainingState state() {
         SplittableRandom rnd = new SplittableRandom(2);
         return new TrainingState(12, vector(rnd), vector(rnd), vector(rnd), 48, vector(rnd), 0.25, 10, 2,
-                List.of(new TrainingState.Validation(10, 0.25, 0.5, 1.5), new TrainingState.Validation(12, 0.3, 0.4, 1.4)));
+                List.of(new TrainingState.Validation(10, 0.25, 0.5, 1.5), new TrainingState.Validation(12, 0.3, 0.4, 1.4)), List.of());
     }
 
     private Path trainingFile() throws IOException {

@@ -43,7 +43,7 @@ class InterruptedWriteTest {
             v[i] = rnd.doubles(p, -1, 1).toArray();
         }
         return new TrainingState(epochs, v[0], v[1], v[2], 4L * epochs, v[3], 0.5, epochs, 0,
-                List.of(new TrainingState.Validation(epochs, 0.5, 0.75, 0.1)));
+                List.of(new TrainingState.Validation(epochs, 0.5, 0.75, 0.1)), List.of());
     }
 
     private List<Path> files() throws IOException {

@@ -139,16 +139,16 @@ class NonFiniteGuardTest {
             assertArrayEquals(before.bestPhi(), after.bestPhi(), poison + ": the best phi changed");
             assertEquals(before.bestValidation(), after.bestValidation());
             assertEquals(before.bestEpoch(), after.bestEpoch());
-            assertEquals(3, after.history().size());
+            assertEquals(4, after.history().size(), "validations at epochs 0 (the initial phi), 1, 2 and 3");
         }
     }
 
     @Test
     void adamRejectsANonFiniteGradientWithoutTouchingPhi() {
-        MetaAdam adam = new MetaAdam(3, 1e-3, 0);
+        MetaOptimizer adam = new MetaOptimizer(3, 1e-3, LearningRateSchedule.CONSTANT, 0);
         double[] phi = {1, 2, 3};
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> adam.update(phi, new double[] {0.1, Double.NaN, 0.2}));
+                () -> adam.update(phi, new double[] {0.1, Double.NaN, 0.2}, 0, 1));
         assertArrayEquals(new double[] {1, 2, 3}, phi);
         assertEquals(0, adam.step());
     }

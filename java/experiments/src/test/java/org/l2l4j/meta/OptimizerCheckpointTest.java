@@ -99,7 +99,7 @@ class OptimizerCheckpointTest {
             }
         }
         TrainingState s = new TrainingState(42, v[0], v[1], v[2], 210, v[3], 0.125, 40, 3,
-                List.of(new TrainingState.Validation(40, 0.125, 0.5, 1.5)));
+                List.of(new TrainingState.Validation(40, 0.125, 0.5, 1.5)), List.of());
         Path file = dir.resolve("run.safetensors");
         TrainingCheckpoint.save(file, c, s, Map.of("problem", "quadratic"));
         TrainingCheckpoint.Saved back = TrainingCheckpoint.load(file);

@@ -1,0 +1,255 @@
+package org.l2l4j.meta;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.optimizers.ParameterOptimizer;
+
+/**
+ * Truncated backpropagation through time with the optimizee's second derivatives dropped (paper
+ * section 2, "d grad_t / d phi = 0"), the paper's gradient estimator.  An unroll of T steps runs
+ * T fused steps forward, recording them, then forms
+ * <pre>
+ *     dL/d delta_s = c sum_{t=s+1..T} x_t        (c = 1/B, or 1 with batch-mean inputs, whose
+ *                                               recorded x_t already carry the 1/B)
+ * </pre>
+ * with the native meta-loss gradients (with {@link MetaLossWeights} w_t:
+ * c sum_{t=s+1..T} w_t x_t, formed on the host from the recorded gradients), adds the
+ * {@link Imitation} term 2 lambda_e / B (delta_s - delta^teacher_s) when imitation is on, and runs
+ * the fused backward pass for dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} w_t f_b(theta_t)
+ * [+ imitation].
+ *
+ * <p>The imitation term needs the learned optimizer's steps delta_s and the gradients x_s on the
+ * host: with imitation on, theta and the gradients are read at every step of the unroll
+ * (B d floats each), and with weights the recorded gradients once per unroll; with neither,
+ * nothing is copied.
+ */
+final class TruncatedBackprop implements GradientEstimator {
+    private final CoordinatewiseLstm lstm;
+    private final NativeBuffer phi;
+    private final OptimizeeBatch batch;
+    private final double gradScale;
+    private final double inputScale;
+    private final Imitation imitation;
+    private final int instances;
+    /** dL/d delta of an unroll, one buffer per unroll length in use. */
+    private final Map<Integer, NativeBuffer> dloss = new HashMap<>();
+    private final NativeBuffer dphi;
+    private long kernelNanos;
+    private long optimizeeNanos;
+    // Imitation, when on (host copies, B d floats each):
+    private final float[] thetaBefore;
+    private final float[] thetaAfter;
+    private final float[] teacherTheta;
+    private final float[] teacherGradient;
+    private final float[][] offTeacher;
+    /** dL/d delta of an unroll on the host, when weights or imitation need it: [steps][B d]. */
+    private final float[][] hostDloss;
+    private final double[] suffix;
+    private ParameterOptimizer teacher;
+    private double lambda;
+
+    /**
+     * @param lengths    every unroll length the trainer will ask for
+     * @param gradScale  c above: 1/B, or 1 with batch-mean inputs
+     * @param inputScale the factor on the gradients the LSTM sees (1, or 1/B with batch-mean inputs)
+     * @param weighted   whether unrolls may come with meta-loss weights (host buffers for them)
+     */
+    TruncatedBackprop(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi, OptimizeeBatch batch,
+                      Iterable<Integer> lengths, double gradScale, double inputScale, Imitation imitation,
+                      boolean weighted) {
+        this.lstm = Objects.requireNonNull(lstm, "lstm");
+        this.phi = Objects.requireNonNull(phi, "phi");
+        this.batch = Objects.requireNonNull(batch, "batch");
+        this.gradScale = gradScale;
+        this.inputScale = inputScale;
+        this.imitation = Objects.requireNonNull(imitation, "imitation");
+        this.instances = batch.instances();
+        long n = batch.coordinates();
+        int longest = 0;
+        try {
+            for (int steps : lengths) {
+                if (!dloss.containsKey(steps)) {
+                    dloss.put(steps, backend.allocateFloats(steps * n));
+                }
+                longest = Math.max(longest, steps);
+            }
+            this.dphi = backend.allocateDoubles(lstm.phiSize());
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        int hostLength = imitation.active() || weighted ? Math.toIntExact(n) : 0;
+        thetaBefore = new float[hostLength];
+        thetaAfter = new float[hostLength];
+        teacherTheta = new float[hostLength];
+        teacherGradient = new float[hostLength];
+        offTeacher = new float[imitation.active() ? longest : 0][hostLength];
+        hostDloss = new float[longest][hostLength];
+        suffix = new double[weighted ? hostLength : 0];
+    }
+
+    @Override
+    public void startTrajectory(int epoch) {
+        if (teacher != null) {
+            teacher.close();
+            teacher = null;
+        }
+        lambda = imitation.weight(epoch);
+        if (lambda > 0) {
+            teacher = imitation.rule().factory(imitation.learningRate()).parameterOptimizer(false);
+            teacher.register("theta", teacherTheta, teacherGradient);
+        }
+    }
+
+    @Override
+    public double unroll(int steps, double[] weights, double[] out) {
+        NativeBuffer d = dloss.get(steps);
+        if (d == null) {
+            throw new IllegalArgumentException("no unroll of " + steps + " steps was planned; planned: "
+                    + dloss.keySet());
+        }
+        if (weights != null && suffix.length == 0) {
+            throw new IllegalStateException("this estimator was made without meta-loss weights");
+        }
+        if (teacher != null) {
+            batch.readParameters(thetaBefore);
+        }
+        for (int s = 0; s < steps; s++) {
+            if (teacher != null) {
+                teacherStep();
+            }
+            long t0 = System.nanoTime();
+            batch.advance(s, s);
+            long t1 = System.nanoTime();
+            kernelNanos += batch.lastStepNanos();
+            optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
+            if (teacher != null) {
+                recordOffTeacher(s);
+            }
+        }
+        double loss = 0;
+        for (double[] losses : batch.losses(steps)) {
+            for (double f : losses) {
+                loss += f / instances;
+            }
+        }
+        long t0 = System.nanoTime();
+        if (weights == null) {
+            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
+        } else {
+            weightedMetaLossGradients(steps, weights);
+        }
+        if (teacher != null) {
+            addImitation(steps, weights != null);
+        }
+        if (weights != null || teacher != null) {
+            int n = hostDloss[0].length;
+            for (int s = 0; s < steps; s++) {
+                d.write((long) s * n, hostDloss[s], 0, n);
+            }
+        }
+        lstm.backward(phi, batch.record(), steps, d, null, dphi, null, null, false);
+        dphi.read(0, out, 0, out.length);
+        kernelNanos += System.nanoTime() - t0;
+        return loss;
+    }
+
+    /**
+     * hostDloss[s] = c sum_{t=s+1..T} w_t x_t (the native meta-loss gradients with weights), from
+     * the gradients recorded at steps 1..T-1 and the batch's gradient at theta_T, summed in
+     * float64.
+     */
+    private void weightedMetaLossGradients(int steps, double[] weights) {
+        int n = suffix.length;
+        long rows = 1 + lstm.config().stateRows();
+        Arrays.fill(suffix, 0);
+        for (int s = steps - 1; s >= 0; s--) {
+            // x_{s+1}: the gradient recorded with step s + 1, or the one at theta_T after the last step
+            float[] here = hostDloss[s];
+            if (s + 1 < steps) {
+                batch.record().buffer().read((s + 1) * rows * n, here, 0, n);
+            } else {
+                batch.readGradient(here);
+            }
+            double w = weights[s] * gradScale;
+            for (int i = 0; i < n; i++) {
+                suffix[i] += w * here[i];
+                here[i] = (float) suffix[i];
+            }
+        }
+    }
+
+    /** The teacher's step from theta_s (in thetaBefore) with the raw gradient x_s: delta^teacher_s in teacherTheta. */
+    private void teacherStep() {
+        batch.readGradient(teacherGradient);
+        if (inputScale != 1) {
+            float unscale = (float) (1 / inputScale);
+            for (int i = 0; i < teacherGradient.length; i++) {
+                teacherGradient[i] *= unscale;
+            }
+        }
+        System.arraycopy(thetaBefore, 0, teacherTheta, 0, teacherTheta.length);
+        teacher.step();
+    }
+
+    /**
+     * offTeacher[s] = delta_s - delta^teacher_s = theta_{s+1} - theta^teacher_{s+1} (both steps
+     * start from theta_s); then thetaBefore := theta_{s+1}.
+     */
+    private void recordOffTeacher(int s) {
+        batch.readParameters(thetaAfter);
+        float[] off = offTeacher[s];
+        for (int i = 0; i < off.length; i++) {
+            off[i] = (float) ((double) thetaAfter[i] - teacherTheta[i]);
+        }
+        System.arraycopy(thetaAfter, 0, thetaBefore, 0, thetaAfter.length);
+    }
+
+    /**
+     * hostDloss[s] += 2 lambda / B (delta_s - delta^teacher_s), on the meta-loss gradients already
+     * on the host ({@code onHost}) or read from the native buffer first.
+     */
+    private void addImitation(int steps, boolean onHost) {
+        int n = thetaBefore.length;
+        NativeBuffer d = dloss.get(steps);
+        double factor = 2 * lambda / instances;
+        for (int s = 0; s < steps; s++) {
+            float[] row = hostDloss[s];
+            if (!onHost) {
+                d.read((long) s * n, row, 0, n);
+            }
+            float[] off = offTeacher[s];
+            for (int i = 0; i < n; i++) {
+                row[i] = (float) (row[i] + factor * off[i]);
+            }
+        }
+    }
+
+    @Override
+    public long kernelNanos() {
+        return kernelNanos;
+    }
+
+    @Override
+    public long optimizeeNanos() {
+        return optimizeeNanos;
+    }
+
+    @Override
+    public void close() {
+        if (teacher != null) {
+            teacher.close();
+            teacher = null;
+        }
+        dloss.values().forEach(NativeBuffer::close);
+        dloss.clear();
+        if (dphi != null) {
+            dphi.close();
+        }
+    }
+}
