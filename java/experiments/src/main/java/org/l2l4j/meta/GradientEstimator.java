@@ -17,14 +17,13 @@ interface GradientEstimator extends AutoCloseable {
 
     /**
      * Advances the optimizees by an unroll of {@code steps} steps and writes dL/dphi of the
-     * unroll's meta-loss (1/B) sum_b sum_{t=1..steps} w_t f_b(theta_t) [+ the estimator's own
-     * terms] into {@code dphi} (float64 [phiSize]).
+     * unroll's meta-loss (1/B) sum_b sum_{t=1..steps} f_b(theta_t) [+ the estimator's own terms]
+     * into {@code dphi} (float64 [phiSize]).
      *
-     * @param weights w_t of the unroll's steps t = 1..steps, or null for w_t = 1
      * @return the unroll's optimizee meta-loss, (1/B) sum_b sum_{t=1..steps} f_b(theta_t) (the
-     *         losses only, unweighted, without any added term of the estimator's)
+     *         losses only, without any added term of the estimator's)
      */
-    double unroll(int steps, double[] weights, double[] dphi);
+    double unroll(int steps, double[] dphi);
 
     /** Nanoseconds spent so far in the LSTM kernels (steps, meta-loss gradients, backward passes). */
     long kernelNanos();

@@ -31,9 +31,8 @@ import org.l2l4j.optimizees.ScaledFamily;
  *       state carry into the next unroll, detached;</li>
  *   <li>the <b>gradient estimator</b> ({@link GradientEstimator}; {@link TruncatedBackprop}):
  *       each unroll runs T fused steps forward, recording them, then the fused backward pass for
- *       dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} w_t f_b(theta_t) (w_t = 1 in the
- *       paper, or {@link MetaLossWeights}), plus an {@link Imitation} term in the first epochs
- *       when asked for;</li>
+ *       dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t), plus an
+ *       {@link Imitation} term in the first epochs when asked for;</li>
  *   <li>the <b>meta-optimizer</b> ({@link MetaOptimizer}): one Adam step on phi per unroll, at a
  *       rate that follows a {@link LearningRateSchedule} (and grows with B by
  *       {@link MetaBatchScaling}), unless the meta-loss or its gradient is not finite (the update
@@ -189,8 +188,7 @@ public final class MetaTrainer implements AutoCloseable {
             // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
             // already carry the 1/B.
             this.estimator = own(new TruncatedBackprop(backend, lstm, phiBuffer, batch, unrollLengths(options),
-                    batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0, options.imitation(),
-                    options.metaLossWeights() != MetaLossWeights.UNIFORM));
+                    batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0, options.imitation()));
         } catch (RuntimeException | Error e) {
             close();
             throw e;
@@ -400,7 +398,7 @@ public final class MetaTrainer implements AutoCloseable {
         double epochLoss = 0;
         for (int begin = 0; begin < horizon; begin += options.unroll()) {
             int steps = Math.min(options.unroll(), horizon - begin);
-            double unrollLoss = estimator.unroll(steps, weights(begin, steps, horizon), g);
+            double unrollLoss = estimator.unroll(steps, g);
             epochLoss += unrollLoss;
             if (Double.isFinite(unrollLoss) && MetaOptimizer.allFinite(g)) {
                 meta.update(phi, g, epochs, options.epochs());
@@ -414,18 +412,6 @@ public final class MetaTrainer implements AutoCloseable {
         metaLossSum += mean;
         metaLossCount++;
         return mean;
-    }
-
-    /** The meta-loss weights of the steps begin + 1 .. begin + steps of a trajectory of {@code horizon}, or null for uniform. */
-    private double[] weights(int begin, int steps, int horizon) {
-        if (options.metaLossWeights() == MetaLossWeights.UNIFORM) {
-            return null;
-        }
-        double[] w = new double[steps];
-        for (int s = 0; s < steps; s++) {
-            w[s] = options.metaLossWeights().weight(begin + s + 1, horizon);
-        }
-        return w;
     }
 
     /** Validates the current phi after {@code epochs} epochs; the selection keeps it if it is the best. */

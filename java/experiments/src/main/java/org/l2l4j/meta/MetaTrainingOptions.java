@@ -28,7 +28,6 @@ import org.l2l4j.lstm.PhiInit;
  * @param imitation           imitation of a hand-designed optimizer in the first epochs (none)
  * @param parameterScaling    kappa of the training optimizees' random parameter scaling
  *                            ({@link org.l2l4j.optimizees.ScaledFamily}), 0 for none (0)
- * @param metaLossWeights     the weights of the meta-loss over a trajectory's steps (uniform)
  * @param confirmationFunctions held-out functions on which the best candidates of the cheap
  *                            validations are evaluated again at the end, the best of them kept;
  *                            0 to keep the best validation as it is (0)
@@ -38,8 +37,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
                                   int evaluationPeriod, int validationFunctions, int epochs,
                                   Duration timeBudget, long seed, LearningRateSchedule schedule,
                                   MetaBatchScaling batchScaling, Curriculum curriculum, Imitation imitation,
-                                  double parameterScaling, MetaLossWeights metaLossWeights,
-                                  int confirmationFunctions) {
+                                  double parameterScaling, int confirmationFunctions) {
 
     /** How many of the best-validated phis a confirmation evaluates on its functions. */
     public static final int CONFIRMED_CANDIDATES = 3;
@@ -51,7 +49,6 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         Objects.requireNonNull(batchScaling, "batchScaling");
         Objects.requireNonNull(curriculum, "curriculum");
         Objects.requireNonNull(imitation, "imitation");
-        Objects.requireNonNull(metaLossWeights, "metaLossWeights");
         if (!(parameterScaling >= 0) || Double.isInfinite(parameterScaling)) {
             throw new IllegalArgumentException("parameterScaling must be finite and >= 0 (0: off), got "
                     + parameterScaling);
@@ -87,7 +84,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
     public static MetaTrainingOptions defaults() {
         return new MetaTrainingOptions(20, 100, 1e-3, 0, PhiInit.PYTORCH_ZERO_OUTPUT, 1, InputScaling.PAPER, 10, 8,
                 10_000, null, 0, LearningRateSchedule.CONSTANT, MetaBatchScaling.NONE, Curriculum.NONE, Imitation.NONE,
-                0, MetaLossWeights.UNIFORM, 0);
+                0, 0);
     }
 
     public MetaTrainingOptions withUnroll(int t) {
@@ -156,10 +153,6 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         return with(b -> b.parameterScaling = kappa);
     }
 
-    public MetaTrainingOptions withMetaLossWeights(MetaLossWeights w) {
-        return with(b -> b.metaLossWeights = w);
-    }
-
     public MetaTrainingOptions withConfirmation(int functions) {
         return with(b -> b.confirmationFunctions = functions);
     }
@@ -175,7 +168,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         change.accept(f);
         return new MetaTrainingOptions(f.unroll, f.horizon, f.metaLearningRate, f.clipNorm, f.phiInit, f.instances,
                 f.inputScaling, f.evaluationPeriod, f.validationFunctions, f.epochs, f.timeBudget, f.seed, f.schedule,
-                f.batchScaling, f.curriculum, f.imitation, f.parameterScaling, f.metaLossWeights,
+                f.batchScaling, f.curriculum, f.imitation, f.parameterScaling,
                 f.confirmationFunctions);
     }
 
@@ -198,7 +191,6 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         Curriculum curriculum;
         Imitation imitation;
         double parameterScaling;
-        MetaLossWeights metaLossWeights;
         int confirmationFunctions;
 
         Fields(MetaTrainingOptions o) {
@@ -219,7 +211,6 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
             curriculum = o.curriculum;
             imitation = o.imitation;
             parameterScaling = o.parameterScaling;
-            metaLossWeights = o.metaLossWeights;
             confirmationFunctions = o.confirmationFunctions;
         }
     }

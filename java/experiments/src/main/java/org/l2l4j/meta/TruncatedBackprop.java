@@ -1,6 +1,5 @@
 package org.l2l4j.meta;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -17,16 +16,13 @@ import org.l2l4j.optimizers.ParameterOptimizer;
  *     dL/d delta_s = c sum_{t=s+1..T} x_t        (c = 1/B, or 1 with batch-mean inputs, whose
  *                                               recorded x_t already carry the 1/B)
  * </pre>
- * with the native meta-loss gradients (with {@link MetaLossWeights} w_t:
- * c sum_{t=s+1..T} w_t x_t, formed on the host from the recorded gradients), adds the
- * {@link Imitation} term 2 lambda_e / B (delta_s - delta^teacher_s) when imitation is on, and runs
- * the fused backward pass for dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} w_t f_b(theta_t)
- * [+ imitation].
+ * with the native meta-loss gradients, adds the {@link Imitation} term 2 lambda_e / B
+ * (delta_s - delta^teacher_s) when imitation is on, and runs the fused backward pass for dL/dphi
+ * of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t) [+ imitation].
  *
  * <p>The imitation term needs the learned optimizer's steps delta_s and the gradients x_s on the
  * host: with imitation on, theta and the gradients are read at every step of the unroll
- * (B d floats each), and with weights the recorded gradients once per unroll; with neither,
- * nothing is copied.
+ * (B d floats each); without it nothing is copied.
  */
 final class TruncatedBackprop implements GradientEstimator {
     private final CoordinatewiseLstm lstm;
@@ -47,9 +43,8 @@ final class TruncatedBackprop implements GradientEstimator {
     private final float[] teacherTheta;
     private final float[] teacherGradient;
     private final float[][] offTeacher;
-    /** dL/d delta of an unroll on the host, when weights or imitation need it: [steps][B d]. */
+    /** dL/d delta of an unroll on the host, when imitation needs it: [steps][B d]. */
     private final float[][] hostDloss;
-    private final double[] suffix;
     private ParameterOptimizer teacher;
     private double lambda;
 
@@ -57,11 +52,9 @@ final class TruncatedBackprop implements GradientEstimator {
      * @param lengths    every unroll length the trainer will ask for
      * @param gradScale  c above: 1/B, or 1 with batch-mean inputs
      * @param inputScale the factor on the gradients the LSTM sees (1, or 1/B with batch-mean inputs)
-     * @param weighted   whether unrolls may come with meta-loss weights (host buffers for them)
      */
     TruncatedBackprop(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi, OptimizeeBatch batch,
-                      Iterable<Integer> lengths, double gradScale, double inputScale, Imitation imitation,
-                      boolean weighted) {
+                      Iterable<Integer> lengths, double gradScale, double inputScale, Imitation imitation) {
         this.lstm = Objects.requireNonNull(lstm, "lstm");
         this.phi = Objects.requireNonNull(phi, "phi");
         this.batch = Objects.requireNonNull(batch, "batch");
@@ -83,14 +76,13 @@ final class TruncatedBackprop implements GradientEstimator {
             close();
             throw e;
         }
-        int hostLength = imitation.active() || weighted ? Math.toIntExact(n) : 0;
+        int hostLength = imitation.active() ? Math.toIntExact(n) : 0;
         thetaBefore = new float[hostLength];
         thetaAfter = new float[hostLength];
         teacherTheta = new float[hostLength];
         teacherGradient = new float[hostLength];
         offTeacher = new float[imitation.active() ? longest : 0][hostLength];
         hostDloss = new float[longest][hostLength];
-        suffix = new double[weighted ? hostLength : 0];
     }
 
     @Override
@@ -107,14 +99,11 @@ final class TruncatedBackprop implements GradientEstimator {
     }
 
     @Override
-    public double unroll(int steps, double[] weights, double[] out) {
+    public double unroll(int steps, double[] out) {
         NativeBuffer d = dloss.get(steps);
         if (d == null) {
             throw new IllegalArgumentException("no unroll of " + steps + " steps was planned; planned: "
                     + dloss.keySet());
-        }
-        if (weights != null && suffix.length == 0) {
-            throw new IllegalStateException("this estimator was made without meta-loss weights");
         }
         if (teacher != null) {
             batch.readParameters(thetaBefore);
@@ -139,15 +128,9 @@ final class TruncatedBackprop implements GradientEstimator {
             }
         }
         long t0 = System.nanoTime();
-        if (weights == null) {
-            lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
-        } else {
-            weightedMetaLossGradients(steps, weights);
-        }
+        lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
         if (teacher != null) {
-            addImitation(steps, weights != null);
-        }
-        if (weights != null || teacher != null) {
+            addImitation(steps);
             int n = hostDloss[0].length;
             for (int s = 0; s < steps; s++) {
                 d.write((long) s * n, hostDloss[s], 0, n);
@@ -157,31 +140,6 @@ final class TruncatedBackprop implements GradientEstimator {
         dphi.read(0, out, 0, out.length);
         kernelNanos += System.nanoTime() - t0;
         return loss;
-    }
-
-    /**
-     * hostDloss[s] = c sum_{t=s+1..T} w_t x_t (the native meta-loss gradients with weights), from
-     * the gradients recorded at steps 1..T-1 and the batch's gradient at theta_T, summed in
-     * float64.
-     */
-    private void weightedMetaLossGradients(int steps, double[] weights) {
-        int n = suffix.length;
-        long rows = 1 + lstm.config().stateRows();
-        Arrays.fill(suffix, 0);
-        for (int s = steps - 1; s >= 0; s--) {
-            // x_{s+1}: the gradient recorded with step s + 1, or the one at theta_T after the last step
-            float[] here = hostDloss[s];
-            if (s + 1 < steps) {
-                batch.record().buffer().read((s + 1) * rows * n, here, 0, n);
-            } else {
-                batch.readGradient(here);
-            }
-            double w = weights[s] * gradScale;
-            for (int i = 0; i < n; i++) {
-                suffix[i] += w * here[i];
-                here[i] = (float) suffix[i];
-            }
-        }
     }
 
     /** The teacher's step from theta_s (in thetaBefore) with the raw gradient x_s: delta^teacher_s in teacherTheta. */
@@ -210,19 +168,14 @@ final class TruncatedBackprop implements GradientEstimator {
         System.arraycopy(thetaAfter, 0, thetaBefore, 0, thetaAfter.length);
     }
 
-    /**
-     * hostDloss[s] += 2 lambda / B (delta_s - delta^teacher_s), on the meta-loss gradients already
-     * on the host ({@code onHost}) or read from the native buffer first.
-     */
-    private void addImitation(int steps, boolean onHost) {
+    /** hostDloss[s] = the native meta-loss gradients of step s + 2 lambda / B (delta_s - delta^teacher_s). */
+    private void addImitation(int steps) {
         int n = thetaBefore.length;
         NativeBuffer d = dloss.get(steps);
         double factor = 2 * lambda / instances;
         for (int s = 0; s < steps; s++) {
             float[] row = hostDloss[s];
-            if (!onHost) {
-                d.read((long) s * n, row, 0, n);
-            }
+            d.read((long) s * n, row, 0, n);
             float[] off = offTeacher[s];
             for (int i = 0; i < n; i++) {
                 row[i] = (float) (row[i] + factor * off[i]);

@@ -20,12 +20,12 @@ import org.l2l4j.reference.ReferenceLstm;
 /**
  * The meta-gradient of whole unrolls as meta-training assembles it ({@link TruncatedBackprop}:
  * the native step and backward pass, the meta-loss gradients with the instance scaling 1/B or
- * the batch-mean input scaling, the imitation term, uniform and linear meta-loss weights, and a
- * trajectory whose last unroll is shorter) against central finite differences (step 1e-5) of the replayed meta-loss in float64,
+ * the batch-mean input scaling, the imitation term, and a trajectory whose last unroll is
+ * shorter) against central finite differences (step 1e-5) of the replayed meta-loss in float64,
  * computed with the test's float64 reference LSTM: for an unroll from theta_start and state
  * s_start with the recorded LSTM inputs x_t held fixed (the dropped second derivatives),
  * <pre>
- *     L~(phi) = (1/B) sum_b sum_{t=1..T} w_t f_b(theta_{b,t}) + lambda (1/B) sum_b sum_s
+ *     L~(phi) = (1/B) sum_b sum_{t=1..T} f_b(theta_{b,t}) + lambda (1/B) sum_b sum_s
  *               || delta_{b,s} - delta^teacher_{b,s} ||^2,    theta_{t+1} = theta_t + m(x_t, s_t; phi)
  * </pre>
  * whose true gradient is the estimator's.  The teacher's steps (NAG) are computed here from the
@@ -41,11 +41,9 @@ class MetaGradientTest {
     /** The trajectory: an unroll of 3 steps, then a shorter one of 2. */
     static final int[] UNROLLS = {3, 2};
 
-    @ParameterizedTest(name = "{0} inputs, imitation weight {1}, {2} meta-loss weights")
-    @CsvSource({"PAPER, 0, UNIFORM", "PAPER, 0.7, UNIFORM", "BATCH_MEAN, 0, UNIFORM", "BATCH_MEAN, 0.7, UNIFORM",
-            "PAPER, 0, LINEAR", "BATCH_MEAN, 0.7, LINEAR"})
-    void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda,
-                                                          MetaLossWeights weighting) {
+    @ParameterizedTest(name = "{0} inputs, imitation weight {1}")
+    @CsvSource({"PAPER, 0", "PAPER, 0.7", "BATCH_MEAN, 0", "BATCH_MEAN, 0.7"})
+    void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda) {
         LstmConfig config = new LstmConfig(new int[] {3}, Preprocessing.IDENTITY, 1, 0.3, false);
         double[] phi64 = PhiInit.PYTORCH.initialize(config, 5);
         float[] phi32 = PhiLayout.toFloat32(phi64);
@@ -66,20 +64,12 @@ class MetaGradientTest {
              NativeBuffer phiBuffer = backend.allocateFloats(phi32.length);
              OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, phiBuffer, family, B, T, T);
              TruncatedBackprop estimator = new TruncatedBackprop(backend, lstm, phiBuffer, batch,
-                     List.of(3, 2), batchMean ? 1.0 : 1.0 / B, inputScale, imitation,
-                     weighting != MetaLossWeights.UNIFORM)) {
+                     List.of(3, 2), batchMean ? 1.0 : 1.0 / B, inputScale, imitation)) {
             phiBuffer.write(phi32);
             batch.start(seeds, inputScale);
             estimator.startTrajectory(0);
             double[] teacherMomentum = new double[B * D];
-            int horizon = java.util.Arrays.stream(UNROLLS).sum();
-            int begin = 0;
             for (int steps : UNROLLS) {
-                double[] w = new double[steps];
-                for (int s = 0; s < steps; s++) {
-                    w[s] = weighting.weight(begin + s + 1, horizon);
-                }
-                begin += steps;
                 // the point the unroll starts from: theta and every coordinate's state
                 double[][] theta0 = new double[B][];
                 for (int b = 0; b < B; b++) {
@@ -90,7 +80,7 @@ class MetaGradientTest {
                     }
                 }
                 double[] dphi = new double[phi.length];
-                estimator.unroll(steps, weighting == MetaLossWeights.UNIFORM ? null : w, dphi);
+                estimator.unroll(steps, dphi);
                 // the recorded LSTM inputs x_t and the state before the unroll, from the record
                 long n = (long) B * D;
                 int recordRows = 1 + rows;
@@ -117,7 +107,7 @@ class MetaGradientTest {
                         teacher[s][i] = -teacherRate * (g + HandDesignedRule.MOMENTUM_COEFFICIENT * teacherMomentum[i]);
                     }
                 }
-                Replay replay = new Replay(config, f, theta0, state0, x, teacher, lambda, w);
+                Replay replay = new Replay(config, f, theta0, state0, x, teacher, lambda);
                 double[] fd = new double[phi.length];
                 for (int k = 0; k < phi.length; k++) {
                     double[] plus = phi.clone();
@@ -143,7 +133,7 @@ class MetaGradientTest {
 
     /** The replayed meta-loss of one unroll, in float64. */
     private record Replay(LstmConfig config, Quadratic[] f, double[][] theta0, double[][] state0, double[][] x,
-                          double[][] teacher, double lambda, double[] w) {
+                          double[][] teacher, double lambda) {
         double loss(double[] phi) {
             ReferenceLstm m = new ReferenceLstm(config, phi);
             double loss = 0;
@@ -160,7 +150,7 @@ class MetaGradientTest {
                         double off = delta - teacher[s][b * D + i];
                         loss += lambda * off * off / B;
                     }
-                    loss += w[s] * quadratic(f[b], theta) / B;
+                    loss += quadratic(f[b], theta) / B;
                 }
             }
             return loss;
