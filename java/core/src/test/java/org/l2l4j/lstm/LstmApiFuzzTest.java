@@ -53,7 +53,8 @@ import org.l2l4j.reference.ReferenceLstm;
  * the same sign (denormals-are-zero, l2l.h "Floating-point mode"), so that a subnormal weight
  * times an infinite input is NaN (0 * Inf) in both; the results the kernels flush to zero, all
  * below 2^-126 in magnitude, are within the tolerances below (which accept absolute differences
- * up to 1e-30, and for theta up to 2^-125 more).
+ * up to 1e-30, for dx times the preprocessing's derivative, up to e^p, which scales the flushed
+ * parts of dL/du, and for theta up to 2^-125 more).
  *
  * <p>Non-finite inputs without {@code checkFinite}: a NaN gradient gives NaN in that
  * coordinate's delta and state (l2l.h), exactly; other non-finite values give non-finite outputs
@@ -1194,8 +1195,8 @@ class LstmApiFuzzTest extends FuzzBackends {
                     }
                 }
             }
-            ReferenceLstm.Gradients g = new ReferenceLstm(asRead(config), LstmFixtures.toDouble(asRead(p)))
-                    .backward(null, before, x, dDelta, finalGrad);
+            ReferenceLstm reference = new ReferenceLstm(asRead(config), LstmFixtures.toDouble(asRead(p)));
+            ReferenceLstm.Gradients g = reference.backward(null, before, x, dDelta, finalGrad);
             float[] recordStates = new float[backSteps * rows * n];
             for (int t = 0; t < backSteps; t++) {
                 System.arraycopy(rec, (t * rr + 1) * n, recordStates, t * rows * n, rows * n);
@@ -1224,10 +1225,21 @@ class LstmApiFuzzTest extends FuzzBackends {
                         false, what + ": dstateInitial");
             }
             if (dxx != null) {
+                // dx = du/dx . dL/du: the flushed parts of dL/du, scaled by du/dx (up to e^p)
+                double[] absolute = new double[backSteps * n];
+                for (int t = 0; t < backSteps; t++) {
+                    for (int i = 0; i < n; i++) {
+                        double slope = 0;
+                        for (double v : reference.preprocessDerivative(x[t][i])) {
+                            slope += Double.isFinite(v) ? Math.abs(v) : 0;
+                        }
+                        absolute[t * n + i] = FLUSHED * Math.max(1, slope);
+                    }
+                }
                 assertClose(selectDoubles(LstmFixtures.toDouble(dxx.toFloatArray()), compared, backSteps),
                         selectDoubles(BackwardAccuracyTest.flatten(g.dx), compared, backSteps), BACKWARD_TOLERANCE,
                         finiteMax(selectDoubles(BackwardAccuracyTest.flatten(g.magnitudes.dx), compared, backSteps)),
-                        false, what + ": dx");
+                        false, what + ": dx", selectDoubles(absolute, compared, backSteps));
             }
         }
     }
@@ -1239,14 +1251,27 @@ class LstmApiFuzzTest extends FuzzBackends {
     }
 
     /**
-     * The tensor agrees with the reference rounded to float32: max |got - want| <= tolerance
-     * max |want| over the finite values, and non-finite values in the same places: the same
-     * NaN or infinity when {@code strict}, else any of them (the backward pass's products of
-     * infinities with values that underflow in float32 but not in float64 give NaN for +-Inf).
-     * The scale is at least {@code floor}.
+     * The absolute difference below which values are not compared: far below what the tests
+     * measure, and above what the kernels' flushing of subnormal intermediate values (each below
+     * 2^-126 = 1.2e-38) can add up to.
      */
+    static final double FLUSHED = 1e-30;
+
     static void assertClose(double[] got, double[] expected, double tolerance, double floor, boolean strict,
                             String what) {
+        assertClose(got, expected, tolerance, floor, strict, what, null);
+    }
+
+    /**
+     * The tensor agrees with the reference rounded to float32: max |got - want| <= tolerance
+     * max |want| over the finite values, or |got - want| within the absolute allowance of that
+     * element ({@link #FLUSHED} when {@code absolute} is null), and non-finite values in the same
+     * places: the same NaN or infinity when {@code strict}, else any of them (the backward pass's
+     * products of infinities with values that underflow in float32 but not in float64 give NaN
+     * for +-Inf).  The scale is at least {@code floor}.
+     */
+    static void assertClose(double[] got, double[] expected, double tolerance, double floor, boolean strict,
+                            String what, double[] absolute) {
         double scale = floor;
         for (double w : expected) {
             if (Float.isFinite((float) w)) {
@@ -1264,7 +1289,8 @@ class LstmApiFuzzTest extends FuzzBackends {
                 }
             } else {
                 assertTrue(Math.abs(got[i] - expected[i]) <= tolerance * scale
-                        || Math.abs(got[i] - expected[i]) <= 1e-30, at + " (scale " + scale + ")");
+                        || Math.abs(got[i] - expected[i]) <= (absolute == null ? FLUSHED : absolute[i]),
+                        at + " (scale " + scale + ")");
             }
         }
     }
