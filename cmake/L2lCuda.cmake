@@ -4,7 +4,7 @@
 #   sets L2L_WITH_CUDA.  Must run before project() so that the architectures apply.
 # l2l_add_cuda_backend(target source...): compiles the CUDA sources into target, with the static
 #   CUDA runtime, for sm_80 and sm_90 plus compute_90 PTX, and fails the build when ptxas
-#   reports a register spill (-Xptxas -v).
+#   reports a register spill (-Xptxas -v).  FP32 subnormals are kept (no -ftz: see below).
 
 macro(l2l_find_cuda)
   string(TOUPPER "${L2L_CUDA}" _l2l_cuda)
@@ -43,6 +43,14 @@ function(l2l_add_cuda_backend target)
     CUDA_RUNTIME_LIBRARY Static POSITION_INDEPENDENT_CODE ON CUDA_STANDARD 17)
   target_include_directories(${_objects} PRIVATE
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src/common)
+  # Subnormals are kept: no -ftz=true (nvcc's default is -ftz=false) and no --use_fast_math
+  # (which implies it).  The CPU backend flushes them (native/src/cpu/denormals.h) because
+  # processors take a slow path on them; NVIDIA GPUs add, multiply and fuse FP32 subnormal
+  # operands and results in the FMA pipelines at full speed, so flushing would buy nothing in the
+  # kernels' multiply-adds, and IEEE results keep the kernels closest to the float64 reference
+  # (tests/cuda) and to PyTorch's CUDA kernels, which keep subnormals too.  The divisions stay
+  # IEEE either way (-prec-div=true).  The two backends may therefore differ where a value is
+  # subnormal (l2l.h, "Floating-point mode"), as they already differ by rounding.
   target_compile_options(${_objects} PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:-Xptxas=-v -Xcompiler=-fvisibility=hidden --expt-relaxed-constexpr>)
   # ptxas -v prints "N bytes spill stores, M bytes spill loads" per kernel; fail on any spill.

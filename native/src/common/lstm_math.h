@@ -20,7 +20,8 @@
  *                 maximum relative error, and e ln 2 added in two parts.  Relative error below
  *                 1e-7 where |log x| > 0.1, absolute error below 4e-6 everywhere.
  *   sigmoid(z)    1 / (1 + exp_poly(-z)): absolute error below 1e-7; sigmoid(+Inf) = 1 and
- *                 sigmoid(z) = 0 from z = -88.37 down to -Inf (above, down to 6e-39).
+ *                 sigmoid(z) = 0 from z = -88.37 down to -Inf (above, down to 6e-39; on the CPU
+ *                 0 from -87.34 down: see "Subnormals" below).
  *   tanh_poly(z)  1 - 2 / (exp_poly(2z) + 1): absolute error below 2e-7; +-1 at +-Inf.
  *   NaN           propagates through every function, the preprocessing and its derivative
  *                 included: min and max return their second operand when either is NaN (x86's
@@ -31,6 +32,18 @@
  * computes the same float32 operations.  Where a target contracts a multiply and an add into an
  * FMA (AVX2, AVX-512, CUDA; not baseline x86-64) results differ from the unfused ones by a few
  * ulps: identical for a given backend and instruction set, not across them.
+ *
+ * Subnormals: the CPU backend evaluates all of this with flush-to-zero and denormals-are-zero set
+ * (cpu/denormals.h; l2l.h "Floating-point mode"): a result below 2^-126 = 1.18e-38 in magnitude
+ * is a zero of the same sign and a subnormal operand is read as one, so every operation is off
+ * by less than 2^-126 from the IEEE result beside its rounding.  Above: sigmoid(z) is 0 from
+ * z = -87.34 (-126 ln 2) down, where the quotient would be subnormal; exp_poly (at least e^-87),
+ * log_poly (x >= FLT_MIN), tanh_poly and the preprocessing produce no subnormal value, and
+ * abs_value, being a bit operation, keeps one, which the next arithmetic reads as 0 (so the
+ * preprocessing and its derivative treat a subnormal x as x = 0; the comparisons x > 0 and
+ * x < 0 read it as 0 too).  The backward pass's products of saturated gates' derivatives
+ * s (1 - s) with small carried gradients are where subnormals arise in numbers.  CUDA (nvcc's
+ * default -ftz=false) keeps them.
  */
 #ifndef L2L_LSTM_MATH_H
 #define L2L_LSTM_MATH_H

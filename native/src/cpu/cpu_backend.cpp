@@ -3,8 +3,13 @@
  * the fused step and backward pass, which split the coordinates into chunks, run the kernels of
  * cpu_kernels.h on them through the worker pool, and reduce dphi in a fixed order.  Fills the
  * CPU's table of operations (cpu_ops()).
+ *
+ * Every chunk of the step, the backward pass and the meta-loss gradients computes with
+ * flush-to-zero and denormals-are-zero set, on whichever thread runs it, and puts the thread's
+ * floating-point mode back afterwards (flushing(), denormals.h): the caller's mode is unchanged.
  */
 #include "cpu_backend.h"
+#include "denormals.h"
 #include "thread_pool.h"
 
 #include <stdio.h>
@@ -230,7 +235,7 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     CpuContext& cpu = cpu_context(ctx);
     const int32_t status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
     if (status != L2L_OK) return status;
-    parallel_for(chunks, threads, [&](int32_t slot, int64_t c) {
+    parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
         float* scratch = slot_scratch(cpu, slot);
         const int64_t lo = c * even, hi = std::min(a.n, lo + even);
         /* the tensors overlapping [lo, hi), found by walking the sizes */
@@ -242,7 +247,7 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
             K.step_range(*a.m, a.phi, a.grad[k] + local, a.theta[k] + local, a.state, a.record,
                          a.n, b, e - b, scratch);
         }
-    });
+    }));
     return L2L_OK;
 }
 
@@ -258,22 +263,22 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
     if (status != L2L_OK) return status;
     double* partial = cpu.workspace;
-    parallel_for(chunks, threads, [&](int32_t slot, int64_t c) {
+    parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
         double* acc = partial + c * P;
         memset(acc, 0, sizeof(double) * P);
         const int64_t lo = c * kReductionChunk, hi = std::min(a.n, lo + kReductionChunk);
         K.backward_range(*a.m, a, lo, hi - lo, acc, slot_scratch(cpu, slot));
-    });
+    }));
     /* combine the chunks in chunk order (parallel over phi, each element's order fixed) */
     const int64_t slices = num_chunks(P, 512);
-    parallel_for(slices, chunks * P < (1 << 20) ? 1 : cpu.threads, [&](int32_t, int64_t sl) {
+    parallel_for(slices, chunks * P < (1 << 20) ? 1 : cpu.threads, flushing([&](int32_t, int64_t sl) {
         const int64_t lo = sl * 512, hi = std::min(P, lo + 512);
         for (int64_t p = lo; p < hi; ++p) a.dphi[p] = partial[p];
         for (int64_t c = 1; c < chunks; ++c) {
             const double* src = partial + c * P;
             for (int64_t p = lo; p < hi; ++p) a.dphi[p] += src[p];
         }
-    });
+    }));
     return L2L_OK;
 }
 
@@ -281,7 +286,7 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
                         const float* record, const float* grad_last, float scale, float* out) {
     const int64_t R = 1 + m->state_rows;
     const int64_t chunks = num_chunks(n, kStepChunk);
-    parallel_for(chunks, parallelism(ctx, n), [&](int32_t, int64_t c) {
+    parallel_for(chunks, parallelism(ctx, n), flushing([&](int32_t, int64_t c) {
         const int64_t lo = c * kStepChunk, hi = std::min(n, lo + kStepChunk);
         float* last = out + static_cast<int64_t>(steps - 1) * n;
         for (int64_t i = lo; i < hi; ++i) last[i] = grad_last[i];
@@ -295,7 +300,7 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
             float* here = out + static_cast<int64_t>(s) * n;
             for (int64_t i = lo; i < hi; ++i) here[i] *= scale;
         }
-    });
+    }));
     return L2L_OK;
 }
 

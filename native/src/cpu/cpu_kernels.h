@@ -7,6 +7,9 @@
  * per-coordinate value a row of kTile adjacent floats (in place in the caller's arrays, or in
  * scratch) so that every inner loop runs over adjacent coordinates (structure of arrays) and
  * vectorizes.
+ *
+ * The backend calls every function of a Kernels table under FlushDenormals (denormals.h), with
+ * flush-to-zero and denormals-are-zero set; the kernels never touch the mode themselves.
  */
 #ifndef L2L_CPU_KERNELS_H
 #define L2L_CPU_KERNELS_H

@@ -1,9 +1,11 @@
 /*
  * cpu_probes.cpp -- the machine probes of l2l_probes.h: the kernels of cpu_kernels.h that
- * measure the processor's limits, split over a CPU context's threads by the worker pool.
+ * measure the processor's limits, split over a CPU context's threads by the worker pool, in the
+ * kernels' floating-point mode (flush-to-zero and denormals-are-zero, denormals.h).
  */
 #include "l2l_probes.h"
 #include "cpu_backend.h"
+#include "denormals.h"
 #include "thread_pool.h"
 
 #include <algorithm>
@@ -33,11 +35,11 @@ int32_t probe_fma(const CpuContext& c, int64_t flops_per_thread, double* flops_d
     const Kernels& K = *c.kernels;
     const int64_t per_iteration = K.fma_probe_flops;
     const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
-    parallel_for(c.threads * kProbePieces, c.threads, [&](int32_t, int64_t i) {
+    parallel_for(c.threads * kProbePieces, c.threads, flushing([&](int32_t, int64_t i) {
         const int64_t q = i % kProbePieces;
         const double sum = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
         probe_sink.store(sum, std::memory_order_relaxed);
-    });
+    }));
     *flops_done = static_cast<double>(c.threads) * static_cast<double>(iterations * per_iteration);
     return L2L_OK;
 }
@@ -46,21 +48,21 @@ int32_t probe_triad(const CpuContext& c, float* a, const float* b, const float* 
                     int64_t n) {
     const Kernels& K = *c.kernels;
     constexpr int64_t kChunk = int64_t{1} << 16;
-    parallel_for(num_chunks(n, kChunk), c.threads, [&](int32_t, int64_t i) {
+    parallel_for(num_chunks(n, kChunk), c.threads, flushing([&](int32_t, int64_t i) {
         const int64_t lo = i * kChunk;
         K.triad(a + lo, b + lo, x + lo, s, std::min(kChunk, n - lo));
-    });
+    }));
     return L2L_OK;
 }
 
 int32_t probe_cells(const CpuContext& c, int64_t tiles_per_thread) {
     const Kernels& K = *c.kernels;
-    parallel_for(c.threads * kProbePieces, c.threads, [&](int32_t, int64_t i) {
+    parallel_for(c.threads * kProbePieces, c.threads, flushing([&](int32_t, int64_t i) {
         const int64_t q = i % kProbePieces;
         const double sum = K.cell_probe(tiles_per_thread / kProbePieces +
                                         (q < tiles_per_thread % kProbePieces ? 1 : 0));
         probe_sink.store(sum, std::memory_order_relaxed);
-    });
+    }));
     return L2L_OK;
 }
 

@@ -3,9 +3,12 @@
  * versions are in cuda/mlp_kernels.cuh), and the index check of l2l_mlp_gather.  Plain loops over
  * the same per-element math (mlp_math.h); element-wise work is split over the worker pool in
  * fixed chunks, and every sum runs in one fixed order, so results do not depend on the thread
- * count.
+ * count.  The kernels that compute compute with flush-to-zero and denormals-are-zero set, like
+ * the LSTM's (denormals.h): a saturated sigmoid's derivative a (1 - a) times a small delta is
+ * subnormal; gather copies and the index check compare integers.
  */
 #include "cpu_backend.h"
+#include "denormals.h"
 #include "mlp_math.h"
 #include "thread_pool.h"
 
@@ -25,10 +28,10 @@ int32_t parallelism(const l2l_context* ctx, int64_t work) {
 
 template <typename Body>
 void for_chunks(const l2l_context* ctx, int64_t count, Body body) {
-    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), [&](int32_t, int64_t c) {
+    parallel_for(num_chunks(count, kChunk), parallelism(ctx, count), flushing([&](int32_t, int64_t c) {
         const int64_t lo = c * kChunk;
         body(lo, std::min(count, lo + kChunk));
-    });
+    }));
 }
 
 int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const float* images,
@@ -81,14 +84,14 @@ int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a,
 
 int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
                           const float* delta, float* db, int64_t db_stride) {
-    parallel_for(batch, parallelism(ctx, batch * rows * cols), [&](int32_t, int64_t b) {
+    parallel_for(batch, parallelism(ctx, batch * rows * cols), flushing([&](int32_t, int64_t b) {
         const float* d = delta + b * rows * cols;
         for (int32_t j = 0; j < cols; ++j) {
             double sum = 0.0;
             for (int64_t r = 0; r < rows; ++r) sum += d[r * cols + j];
             db[b * db_stride + j] = (float)sum;
         }
-    });
+    }));
     return L2L_OK;
 }
 
@@ -96,7 +99,7 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
                                   const float* logits, const int32_t* labels, float scale,
                                   float* dlogits, double* loss) {
     const double grad_scale = (double)scale / (double)rows, inv_rows = 1.0 / (double)rows;
-    parallel_for(batch, parallelism(ctx, batch * rows * classes), [&](int32_t, int64_t b) {
+    parallel_for(batch, parallelism(ctx, batch * rows * classes), flushing([&](int32_t, int64_t b) {
         double total = 0.0;
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t row = (b * rows + r) * classes;
@@ -104,7 +107,7 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
                                                grad_scale, dlogits + row);
         }
         loss[b] = total * inv_rows; /* as the CUDA kernel */
-    });
+    }));
     return L2L_OK;
 }
 

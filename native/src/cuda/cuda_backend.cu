@@ -22,6 +22,9 @@
  *   MLP optimizee kernels (mlp_kernels.cuh): grid-stride element-wise launches; the gather one
  *             block per minibatch row; the bias gradient and the loss one block per instance.
  *
+ * Subnormals: the kernels keep them (compiled without -ftz; why in cmake/L2lCuda.cmake), where
+ * the CPU backend flushes them (l2l.h, "Floating-point mode").
+ *
  * Tests: tests/cuda (run_emu.sh runs them without a GPU over an emulated runtime, run_gpu.sh on
  * a GPU).
  */

@@ -48,6 +48,14 @@ import org.l2l4j.reference.ReferenceLstm;
  * throws one of the exceptions documented for that fault.  Either way a rejected call leaves
  * every buffer bitwise as it was.
  *
+ * <p>The reference reads the inputs as the CPU kernels do, with subnormal values (phi, gradients,
+ * theta, states, the record, upstream gradients, the output and meta-loss scales) as zeros of
+ * the same sign (denormals-are-zero, l2l.h "Floating-point mode"), so that a subnormal weight
+ * times an infinite input is NaN (0 * Inf) in both; the results the kernels flush to zero, all
+ * below 2^-126 in magnitude, are within the tolerances below (which accept absolute differences
+ * up to 1e-30, for dx times the preprocessing's derivative, up to e^p, which scales the flushed
+ * parts of dL/du, and for theta up to 2^-125 more).
+ *
  * <p>Non-finite inputs without {@code checkFinite}: a NaN gradient gives NaN in that
  * coordinate's delta and state (l2l.h), exactly; other non-finite values give non-finite outputs
  * where the reference's are non-finite (NaN and infinity not told apart: a product of an
@@ -850,17 +858,21 @@ class LstmApiFuzzTest extends FuzzBackends {
             boolean checkFinite = check;
             onSomeThread(fz, () -> lstm.step(phi, tensors, state, r, slot, checkFinite));
 
-            ReferenceLstm ref = new ReferenceLstm(config, LstmFixtures.toDouble(p));
+            float[] pr = asRead(p);
+            float[] gradr = asRead(grad);
+            float[] thetar = asRead(theta);
+            float[] sr = asRead(s);
+            ReferenceLstm ref = new ReferenceLstm(asRead(config), LstmFixtures.toDouble(pr));
             double[] expectedTheta = new double[n];
             double[] deltas = new double[n];
             double[] expectedState = new double[rows * n];
             for (int i = 0; i < n; i++) {
                 double[] si = new double[rows];
                 for (int row = 0; row < rows; row++) {
-                    si[row] = s[row * n + i];
+                    si[row] = sr[row * n + i];
                 }
-                deltas[i] = ref.step(grad[i], si);
-                expectedTheta[i] = (double) theta[i] + deltas[i];
+                deltas[i] = ref.step(gradr[i], si);
+                expectedTheta[i] = (double) thetar[i] + deltas[i];
                 for (int row = 0; row < rows; row++) {
                     expectedState[row * n + i] = si[row];
                 }
@@ -880,7 +892,7 @@ class LstmApiFuzzTest extends FuzzBackends {
                 }
             }
             assertThetaClose(select(thetaAfter, compared, 1), selectDoubles(expectedTheta, compared, 1),
-                    selectDoubles(deltas, compared, 1), deltaBound(ref, p, grad), what);
+                    selectDoubles(deltas, compared, 1), deltaBound(ref, pr, gradr), what);
             assertArrayEquals(thetaPadding, paddings(thetaBufs), what + " wrote outside the tensors' slices");
             List<float[]> inputsAfter = new ArrayList<>(List.of(phi.toFloatArray()));
             Arrays.stream(gradBufs).forEach(b -> inputsAfter.add(b.toFloatArray()));
@@ -958,7 +970,7 @@ class LstmApiFuzzTest extends FuzzBackends {
             for (int k = wOut; k < p.length - 1; k++) {
                 sum += Math.abs(p[k]) * u;
             }
-            return Double.isFinite(sum) ? Math.abs(config.outputScale()) * sum : 0;
+            return Double.isFinite(sum) ? Math.abs(asRead(config).outputScale()) * sum : 0;
         }
 
         /** The values of each theta buffer outside its slice. */
@@ -1029,11 +1041,11 @@ class LstmApiFuzzTest extends FuzzBackends {
         void validMetaLossGradients(int mlgSteps) throws Exception {
             double scale = fz.oneIn(6) ? fz.pick(0.0, -1.0, 1.0 / 3) : fz.moderate();
             NativeBuffer out = mlgSteps == steps ? dloss : floats(main, (long) mlgSteps * n);
-            float[] rec = record.buffer().toFloatArray();
-            float[] last = gradLast.toFloatArray();
+            float[] rec = asRead(record.buffer().toFloatArray());
+            float[] last = asRead(gradLast.toFloatArray());
             int rr = config.recordRows();
             onSomeThread(fz, () -> lstm.metaLossGradients(record, mlgSteps, gradLast, scale, out));
-            double fscale = (float) scale; // the kernels compute in float32
+            double fscale = asRead((float) scale); // the kernels compute in float32
             double[] expected = new double[mlgSteps * n];
             for (int i = 0; i < n; i++) {
                 double sum = last[i];
@@ -1167,10 +1179,10 @@ class LstmApiFuzzTest extends FuzzBackends {
             double[][] dDelta = new double[backSteps][n];
             for (int t = 0; t < backSteps; t++) {
                 for (int i = 0; i < n; i++) {
-                    x[t][i] = rec[t * rr * n + i];
-                    dDelta[t][i] = d[t * n + i];
+                    x[t][i] = asRead(rec[t * rr * n + i]);
+                    dDelta[t][i] = asRead(d[t * n + i]);
                     for (int row = 0; row < rows; row++) {
-                        before[t][row][i] = rec[(t * rr + 1 + row) * n + i];
+                        before[t][row][i] = asRead(rec[(t * rr + 1 + row) * n + i]);
                     }
                 }
             }
@@ -1179,12 +1191,12 @@ class LstmApiFuzzTest extends FuzzBackends {
                 finalGrad = new double[rows][n];
                 for (int row = 0; row < rows; row++) {
                     for (int i = 0; i < n; i++) {
-                        finalGrad[row][i] = sf[row * n + i];
+                        finalGrad[row][i] = asRead(sf[row * n + i]);
                     }
                 }
             }
-            ReferenceLstm.Gradients g = new ReferenceLstm(config, LstmFixtures.toDouble(p))
-                    .backward(null, before, x, dDelta, finalGrad);
+            ReferenceLstm reference = new ReferenceLstm(asRead(config), LstmFixtures.toDouble(asRead(p)));
+            ReferenceLstm.Gradients g = reference.backward(null, before, x, dDelta, finalGrad);
             float[] recordStates = new float[backSteps * rows * n];
             for (int t = 0; t < backSteps; t++) {
                 System.arraycopy(rec, (t * rr + 1) * n, recordStates, t * rows * n, rows * n);
@@ -1213,10 +1225,21 @@ class LstmApiFuzzTest extends FuzzBackends {
                         false, what + ": dstateInitial");
             }
             if (dxx != null) {
+                // dx = du/dx . dL/du: the flushed parts of dL/du, scaled by du/dx (up to e^p)
+                double[] absolute = new double[backSteps * n];
+                for (int t = 0; t < backSteps; t++) {
+                    for (int i = 0; i < n; i++) {
+                        double slope = 0;
+                        for (double v : reference.preprocessDerivative(x[t][i])) {
+                            slope += Double.isFinite(v) ? Math.abs(v) : 0;
+                        }
+                        absolute[t * n + i] = FLUSHED * Math.max(1, slope);
+                    }
+                }
                 assertClose(selectDoubles(LstmFixtures.toDouble(dxx.toFloatArray()), compared, backSteps),
                         selectDoubles(BackwardAccuracyTest.flatten(g.dx), compared, backSteps), BACKWARD_TOLERANCE,
                         finiteMax(selectDoubles(BackwardAccuracyTest.flatten(g.magnitudes.dx), compared, backSteps)),
-                        false, what + ": dx");
+                        false, what + ": dx", selectDoubles(absolute, compared, backSteps));
             }
         }
     }
@@ -1228,14 +1251,27 @@ class LstmApiFuzzTest extends FuzzBackends {
     }
 
     /**
-     * The tensor agrees with the reference rounded to float32: max |got - want| <= tolerance
-     * max |want| over the finite values, and non-finite values in the same places: the same
-     * NaN or infinity when {@code strict}, else any of them (the backward pass's products of
-     * infinities with values that underflow in float32 but not in float64 give NaN for +-Inf).
-     * The scale is at least {@code floor}.
+     * The absolute difference below which values are not compared: far below what the tests
+     * measure, and above what the kernels' flushing of subnormal intermediate values (each below
+     * 2^-126 = 1.2e-38) can add up to.
      */
+    static final double FLUSHED = 1e-30;
+
     static void assertClose(double[] got, double[] expected, double tolerance, double floor, boolean strict,
                             String what) {
+        assertClose(got, expected, tolerance, floor, strict, what, null);
+    }
+
+    /**
+     * The tensor agrees with the reference rounded to float32: max |got - want| <= tolerance
+     * max |want| over the finite values, or |got - want| within the absolute allowance of that
+     * element ({@link #FLUSHED} when {@code absolute} is null), and non-finite values in the same
+     * places: the same NaN or infinity when {@code strict}, else any of them (the backward pass's
+     * products of infinities with values that underflow in float32 but not in float64 give NaN
+     * for +-Inf).  The scale is at least {@code floor}.
+     */
+    static void assertClose(double[] got, double[] expected, double tolerance, double floor, boolean strict,
+                            String what, double[] absolute) {
         double scale = floor;
         for (double w : expected) {
             if (Float.isFinite((float) w)) {
@@ -1253,9 +1289,33 @@ class LstmApiFuzzTest extends FuzzBackends {
                 }
             } else {
                 assertTrue(Math.abs(got[i] - expected[i]) <= tolerance * scale
-                        || Math.abs(got[i] - expected[i]) <= 1e-30, at + " (scale " + scale + ")");
+                        || Math.abs(got[i] - expected[i]) <= (absolute == null ? FLUSHED : absolute[i]),
+                        at + " (scale " + scale + ")");
             }
         }
+    }
+
+    /**
+     * x as the CPU kernels read it: a subnormal value as a zero of the same sign where the
+     * library sets denormals-are-zero (x86-64), else x.
+     */
+    static float asRead(float x) {
+        return SubnormalCases.modeIsSet() && x != 0 && Math.abs(x) < Float.MIN_NORMAL ? Math.copySign(0f, x) : x;
+    }
+
+    static float[] asRead(float[] v) {
+        float[] out = v.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = asRead(out[i]);
+        }
+        return out;
+    }
+
+    /** The configuration as the CPU kernels read it: its output scale, in float32, by {@link #asRead(float)}. */
+    static LstmConfig asRead(LstmConfig c) {
+        float scale = (float) c.outputScale();
+        return asRead(scale) == scale ? c
+                : new LstmConfig(c.widths(), c.preprocessing(), c.p(), asRead(scale), c.logEpsilon());
     }
 
     /** The largest finite value, or 0. */
@@ -1265,7 +1325,8 @@ class LstmApiFuzzTest extends FuzzBackends {
 
     /**
      * theta_{t+1} agrees with float(theta_t + delta_ref): within the step tolerance of the
-     * largest delta, plus the rounding of theta itself.
+     * largest delta, plus the rounding of theta itself, plus 2^-125 for a delta and a sum the
+     * kernels flush to zero (each below 2^-126).
      */
     static void assertThetaClose(float[] got, double[] expected, double[] deltas, double floor, String what) {
         double scale = floor;
@@ -1282,7 +1343,8 @@ class LstmApiFuzzTest extends FuzzBackends {
             } else if (Float.isInfinite(want)) {
                 assertEquals(want, got[i], 0.0f, at);
             } else {
-                assertTrue(Math.abs(got[i] - expected[i]) <= STEP_TOLERANCE * scale + Math.ulp(want), at);
+                assertTrue(Math.abs(got[i] - expected[i]) <= STEP_TOLERANCE * scale + Math.ulp(want)
+                        + 2.0 * Float.MIN_NORMAL, at);
             }
         }
     }

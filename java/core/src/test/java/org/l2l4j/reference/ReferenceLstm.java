@@ -83,7 +83,7 @@ public final class ReferenceLstm {
     }
 
     /** d u^0 / dx; NaN for x = NaN (l2l.h: a NaN in x propagates). */
-    double[] preprocessDerivative(double x) {
+    public double[] preprocessDerivative(double x) {
         if (cfg.preprocessing() == Preprocessing.IDENTITY) {
             return new double[] {1.0};
         }

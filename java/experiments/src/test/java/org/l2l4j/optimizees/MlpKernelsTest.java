@@ -4,13 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
@@ -168,6 +171,45 @@ class MlpKernelsTest {
         }
     }
 
+    // read at run time, so that neither javac nor the JIT can fold the arithmetic of the test below
+    static volatile float floatHalf = 0.5f;
+    static volatile float floatMinNormal = Float.MIN_NORMAL;
+    static volatile float floatMinValue = Float.MIN_VALUE;
+    static volatile float float2pow30 = 0x1p30f;
+
+    /**
+     * The CPU kernels compute with flush-to-zero and denormals-are-zero (l2l.h "Floating-point
+     * mode") and give the calling thread its own mode back: a saturated sigmoid's derivative
+     * a (1 - a) = a = 1.1 x 2^-60 times delta = 1.3 x 2^-70, about 1.43 x 2^-130 and subnormal in
+     * Java, which does not flush, becomes 0, on the calling thread (3 elements) and with the pool's
+     * workers (2^18 elements); afterwards Java float arithmetic on this thread still produces
+     * subnormal results and reads subnormal operands (x86-64 only: elsewhere the library leaves
+     * the mode as it is).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {3, 1 << 18})
+    void aSubnormalDerivativeIsFlushedAndTheCallersModeKept(int count) {
+        String arch = System.getProperty("os.arch", "");
+        assumeTrue(arch.equals("amd64") || arch.equals("x86_64"), "the library sets the mode on x86-64 only");
+        float a = Math.scalb(1.1f, -60);
+        float d = Math.scalb(1.3f, -70);
+        float javaProduct = d * (a * (1f - a));
+        assertTrue(javaProduct != 0 && javaProduct < Float.MIN_NORMAL, "Java keeps " + javaProduct);
+        float[] as = new float[count];
+        float[] deltas = new float[count];
+        Arrays.fill(as, a);
+        Arrays.fill(deltas, d);
+        try (NativeBuffer av = floats(as); NativeBuffer delta = floats(deltas)) {
+            MlpKernels.activationBackward(count, av, delta, Activation.SIGMOID);
+            float[] out = delta.toFloatArray();
+            for (int i = 0; i < count; i++) {
+                assertEquals(0, Float.floatToRawIntBits(out[i]), "delta[" + i + "] = " + out[i]);
+            }
+        }
+        assertEquals(Float.intBitsToFloat(0x0040_0000), floatMinNormal * floatHalf, "a float result flushed");
+        assertEquals(0x1p-119f, floatMinValue * float2pow30, "a float operand read as zero");
+    }
+
     @ParameterizedTest
     @EnumSource(Activation.class)
     void nanPropagatesThroughTheActivationAndItsDerivative(Activation activation) {
@@ -189,7 +231,7 @@ class MlpKernelsTest {
         int stride = 170;
         float[] delta = uniform(batch * rows * cols, -1, 1, rnd);
         float[] before = new float[3 + batch * stride];
-        java.util.Arrays.fill(before, 5f);
+        Arrays.fill(before, 5f);
         try (NativeBuffer d = floats(delta); NativeBuffer db = floats(before)) {
             MlpKernels.biasGradient(batch, rows, cols, d, db, 3, stride);
             float[] got = db.toFloatArray();

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Turns the JSON of one JMH run of this folder's benchmarks ({@code -rf json}) into Markdown
@@ -21,9 +22,12 @@ import java.util.TreeSet;
  * min(peak, triad bandwidth x FLOP/byte) at the same thread count, the transcendentals' share
  * (the cell-update probe's time over the kernel's), the ratios to the plain Java
  * ({@link JavaLstmBenchmark}) and libtorch (TorchLstmBenchmark, profile bench-torch)
- * implementations, and the thread scaling; the other implementations' own figures; and the
- * meta-training epoch ({@link MetaTrainingEpochBenchmark}) with its split.  Benchmarks missing
- * from the run leave their cells as "—".
+ * implementations, and the thread scaling, for random and saturated inputs
+ * ({@link KernelInputs.Inputs}) with the ratio of their times; the other implementations' own
+ * figures; and the meta-training epoch ({@link MetaTrainingEpochBenchmark}) with its split, from
+ * an untrained and from the shipped phi, with the ratio of their times.  Benchmarks missing from
+ * the run leave their cells as "—"; results of runs made before the inputs and phi parameters
+ * existed count as random inputs and an untrained phi.
  *
  * <p>Usage: {@code BenchReport jmh.json [report.md]} (standard output without a second
  * argument).
@@ -31,9 +35,16 @@ import java.util.TreeSet;
 public final class BenchReport {
     private static final CostModel COST = CostModel.paper();
     private static final String NONE = "—";
+    /** LstmBenchmark's inputs, and MetaTrainingEpochBenchmark's phi, of the reference rows. */
+    static final String RANDOM = "random";
+    static final String UNTRAINED = "untrained";
 
-    /** One measured benchmark: mean time per call in seconds, with its parameters. */
-    record Result(String benchmark, int n, int threads, double seconds, Map<String, Double> secondary) {
+    /**
+     * One measured benchmark: mean time per call in seconds, with its parameters (inputs: random
+     * where the benchmark has no such parameter; phi: untrained likewise).
+     */
+    record Result(String benchmark, int n, int threads, String inputs, String phi, double seconds,
+                  Map<String, Double> secondary) {
     }
 
     private final List<Result> results;
@@ -69,12 +80,14 @@ public final class BenchReport {
             JsonNode params = b.path("params");
             int n = params.path("n").asInt(0);
             int threads = params.path("threads").asInt(1);
+            String inputs = params.path("inputs").asText(RANDOM);
+            String phi = params.path("phi").asText(UNTRAINED);
             JsonNode primary = b.path("primaryMetric");
             double seconds = primary.path("score").asDouble() * unitSeconds(primary.path("scoreUnit").asText());
             Map<String, Double> secondary = new LinkedHashMap<>();
             b.path("secondaryMetrics").fields().forEachRemaining(e -> secondary.put(e.getKey(),
                     e.getValue().path("score").asDouble()));
-            list.add(new Result(shortName, n, threads, seconds, secondary));
+            list.add(new Result(shortName, n, threads, inputs, phi, seconds, secondary));
         }
         return list;
     }
@@ -89,19 +102,28 @@ public final class BenchReport {
         };
     }
 
-    private Result find(String benchmark, int n, int threads) {
+    private Result find(String benchmark, int n, int threads, String inputs, String phi) {
         for (Result r : results) {
-            if (r.benchmark().equals(benchmark) && r.n() == n && r.threads() == threads) {
+            if (r.benchmark().equals(benchmark) && r.n() == n && r.threads() == threads && r.inputs().equals(inputs)
+                    && r.phi().equals(phi)) {
                 return r;
             }
         }
         return null;
     }
 
+    private Result find(String benchmark, int n, int threads) {
+        return find(benchmark, n, threads, RANDOM, UNTRAINED);
+    }
+
     /** Seconds per call, or NaN when the benchmark is missing. */
-    private double seconds(String benchmark, int n, int threads) {
-        Result r = find(benchmark, n, threads);
+    private double seconds(String benchmark, int n, int threads, String inputs) {
+        Result r = find(benchmark, n, threads, inputs, UNTRAINED);
         return r == null ? Double.NaN : r.seconds();
+    }
+
+    private double seconds(String benchmark, int n, int threads) {
+        return seconds(benchmark, n, threads, RANDOM);
     }
 
     double peakFlops(int threads) {
@@ -132,6 +154,7 @@ public final class BenchReport {
         StringBuilder md = new StringBuilder();
         limits(md);
         kernels(md);
+        saturation(md);
         others(md);
         epoch(md);
         return md.toString();
@@ -145,6 +168,25 @@ public final class BenchReport {
             }
         }
         return t;
+    }
+
+    /** The values of a string parameter among the results of a benchmark class, the reference one first. */
+    private List<String> variants(String prefix, String reference, Function<Result, String> param) {
+        TreeSet<String> others = new TreeSet<>();
+        boolean any = false;
+        for (Result r : results) {
+            if (r.benchmark().startsWith(prefix)) {
+                any = true;
+                others.add(param.apply(r));
+            }
+        }
+        List<String> list = new ArrayList<>();
+        if (any) {
+            list.add(reference);
+            others.remove(reference);
+            list.addAll(others);
+        }
+        return list;
     }
 
     private TreeSet<Integer> sizes(String prefix) {
@@ -173,35 +215,71 @@ public final class BenchReport {
 
     private void kernels(StringBuilder md) {
         md.append("### Native CPU kernels\n\n");
-        md.append("| kernel | n | threads | ns per coordinate-step | GFLOP/s | % of peak | % of roofline"
+        md.append("| kernel | inputs | n | threads | ns per coordinate-step | GFLOP/s | % of peak | % of roofline"
                 + " | transcendentals' share | × plain Java | × libtorch | 2 thr / 1 thr |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Kernel k : KERNELS) {
-            for (int n : sizes("LstmBenchmark.")) {
-                for (int t : threadCounts("LstmBenchmark.")) {
-                    double s = seconds("LstmBenchmark.native" + k.suffix(), n, t);
-                    if (Double.isNaN(s)) {
-                        continue;
+            for (String inputs : variants("LstmBenchmark.", RANDOM, Result::inputs)) {
+                for (int n : sizes("LstmBenchmark.")) {
+                    for (int t : threadCounts("LstmBenchmark.")) {
+                        double s = seconds("LstmBenchmark.native" + k.suffix(), n, t, inputs);
+                        if (Double.isNaN(s)) {
+                            continue;
+                        }
+                        double perCoordinate = s / ((double) n * k.steps());
+                        double flops = k.flops() / perCoordinate;
+                        double peak = peakFlops(t);
+                        double roofline = Math.min(peak, bandwidth(t) * k.flops() / k.bytes());
+                        double transcendental = cellSeconds(t) * COST.units() / perCoordinate;
+                        // the other implementations run the random inputs only
+                        boolean random = inputs.equals(RANDOM);
+                        double java = random ? seconds("JavaLstmBenchmark.java" + k.suffix(), n, 1) / s : Double.NaN;
+                        double torch = random ? seconds("TorchLstmBenchmark.torch" + k.suffix(), n, t) / s : Double.NaN;
+                        double scaling = t == 2 ? seconds("LstmBenchmark.native" + k.suffix(), n, 1, inputs) / s
+                                : Double.NaN;
+                        md.append(String.format(Locale.ROOT,
+                                "| %s | %s | %,d | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n", k.label(), inputs, n,
+                                t, fmt(perCoordinate * 1e9, 1), fmt(flops / 1e9, 1), pct(flops / peak),
+                                pct(flops / roofline), pct(transcendental), ratio(java), ratio(torch), ratio(scaling)));
                     }
-                    double perCoordinate = s / ((double) n * k.steps());
-                    double flops = k.flops() / perCoordinate;
-                    double peak = peakFlops(t);
-                    double roofline = Math.min(peak, bandwidth(t) * k.flops() / k.bytes());
-                    double transcendental = cellSeconds(t) * COST.units() / perCoordinate;
-                    double java = seconds("JavaLstmBenchmark.java" + k.suffix(), n, 1) / s;
-                    double torch = seconds("TorchLstmBenchmark.torch" + k.suffix(), n, t) / s;
-                    double scaling = t == 2 ? seconds("LstmBenchmark.native" + k.suffix(), n, 1) / s : Double.NaN;
-                    md.append(String.format(Locale.ROOT, "| %s | %,d | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-                            k.label(), n, t, fmt(perCoordinate * 1e9, 1), fmt(flops / 1e9, 1),
-                            pct(flops / peak), pct(flops / roofline), pct(transcendental), ratio(java), ratio(torch),
-                            ratio(scaling)));
                 }
             }
         }
         md.append("\nGFLOP/s count the matrix parts only; the roofline is min(peak, triad bandwidth × FLOP/byte)"
                 + " at the same thread count; the transcendentals' share is the cell-update probe's time for the"
                 + " 40 units of a coordinate over the kernel's time per coordinate-step; × plain Java and"
-                + " × libtorch are their times over the native kernel's (plain Java is single-threaded).\n\n");
+                + " × libtorch are their times over the native kernel's (plain Java is single-threaded; both on"
+                + " the random inputs only).\n\n");
+    }
+
+    /** Each kernel on saturated inputs against the same kernel on random ones. */
+    private void saturation(StringBuilder md) {
+        List<String> variants = variants("LstmBenchmark.", RANDOM, Result::inputs);
+        if (variants.size() < 2) {
+            return;
+        }
+        md.append("### Saturated against random inputs\n\n");
+        md.append("| kernel | inputs | n | threads | ns per coordinate-step | on random inputs | × random |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+        for (Kernel k : KERNELS) {
+            for (String inputs : variants.subList(1, variants.size())) {
+                for (int n : sizes("LstmBenchmark.")) {
+                    for (int t : threadCounts("LstmBenchmark.")) {
+                        double s = seconds("LstmBenchmark.native" + k.suffix(), n, t, inputs);
+                        double r = seconds("LstmBenchmark.native" + k.suffix(), n, t, RANDOM);
+                        if (Double.isNaN(s) || Double.isNaN(r)) {
+                            continue;
+                        }
+                        double per = (double) n * k.steps();
+                        md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |%n", k.label(),
+                                inputs, n, t, fmt(s / per * 1e9, 1), fmt(r / per * 1e9, 1), ratio(s / r)));
+                    }
+                }
+            }
+        }
+        md.append("\nThe same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
+                + " its time on random inputs, in the same run; the kernels flush subnormal numbers, which a"
+                + " saturated LSTM's backward pass produces, so that the two should be within noise.\n\n");
     }
 
     private void others(StringBuilder md) {
@@ -224,26 +302,54 @@ public final class BenchReport {
         md.append('\n');
     }
 
+    /** Seconds per epoch in the LSTM kernels (the auxiliary counters over the epochs run). */
+    private static double lstmSeconds(Result r) {
+        return r.secondary().getOrDefault("lstmNanos", Double.NaN) / r.secondary().getOrDefault("epochs", Double.NaN)
+                * 1e-9;
+    }
+
     private void epoch(StringBuilder md) {
+        String bench = "MetaTrainingEpochBenchmark.epoch";
+        List<String> phis = variants("MetaTrainingEpochBenchmark.", UNTRAINED, Result::phi);
         md.append("### Meta-training epoch (MNIST, 15,910 coordinates, 100 steps)\n\n");
-        md.append("| threads | epoch, ms | LSTM kernels | optimizee | rest | 2 thr / 1 thr |\n");
-        md.append("|---:|---:|---:|---:|---:|---:|\n");
-        for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
-            Result r = find("MetaTrainingEpochBenchmark.epoch", 0, t);
-            if (r == null) {
-                continue;
+        md.append("| phi | threads | epoch, ms | LSTM kernels | optimizee | rest | 2 thr / 1 thr |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (String phi : phis) {
+            for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
+                Result r = find(bench, 0, t, RANDOM, phi);
+                if (r == null) {
+                    continue;
+                }
+                double epochs = r.secondary().getOrDefault("epochs", Double.NaN);
+                double lstm = lstmSeconds(r);
+                double optimizee = r.secondary().getOrDefault("optimizeeNanos", Double.NaN) / epochs * 1e-9;
+                double rest = r.seconds() - lstm - optimizee;
+                Result one = find(bench, 0, 1, RANDOM, phi);
+                double scaling = t == 2 && one != null ? one.seconds() / r.seconds() : Double.NaN;
+                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s |%n",
+                        phi, t, fmt(r.seconds() * 1e3, 0), fmt(lstm * 1e3, 0), pct(lstm / r.seconds()),
+                        fmt(optimizee * 1e3, 0), pct(optimizee / r.seconds()), fmt(rest * 1e3, 0),
+                        pct(rest / r.seconds()), ratio(scaling)));
             }
-            double epochs = r.secondary().getOrDefault("epochs", Double.NaN);
-            double lstm = r.secondary().getOrDefault("lstmNanos", Double.NaN) / epochs * 1e-9;
-            double optimizee = r.secondary().getOrDefault("optimizeeNanos", Double.NaN) / epochs * 1e-9;
-            double rest = r.seconds() - lstm - optimizee;
-            Result one = find("MetaTrainingEpochBenchmark.epoch", 0, 1);
-            double scaling = t == 2 && one != null ? one.seconds() / r.seconds() : Double.NaN;
-            md.append(String.format(Locale.ROOT, "| %d | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s |%n", t,
-                    fmt(r.seconds() * 1e3, 0), fmt(lstm * 1e3, 0), pct(lstm / r.seconds()), fmt(optimizee * 1e3, 0),
-                    pct(optimizee / r.seconds()), fmt(rest * 1e3, 0), pct(rest / r.seconds()), ratio(scaling)));
         }
         md.append('\n');
+        if (phis.size() < 2) {
+            return;
+        }
+        md.append("| phi | threads | epoch × untrained | LSTM kernels × untrained |\n");
+        md.append("|---|---:|---:|---:|\n");
+        for (String phi : phis.subList(1, phis.size())) {
+            for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
+                Result r = find(bench, 0, t, RANDOM, phi);
+                Result u = find(bench, 0, t, RANDOM, UNTRAINED);
+                if (r == null || u == null) {
+                    continue;
+                }
+                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s |%n", phi, t, ratio(r.seconds() / u.seconds()),
+                        ratio(lstmSeconds(r) / lstmSeconds(u))));
+            }
+        }
+        md.append("\nAn epoch from the shipped (trained) phi over one from an untrained phi, in the same run.\n\n");
     }
 
     private static String fmt(double v, int decimals) {

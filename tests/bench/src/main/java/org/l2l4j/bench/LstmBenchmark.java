@@ -18,9 +18,12 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The fused native kernels of the CPU backend on the paper's optimizer (LSTM 20-20,
  * log-and-sign; {@link KernelInputs}) at n coordinates and 1 or 2 threads: the step, the step
- * writing its backward record, and the backward pass over an unroll of T = 20 steps.  Time per
- * call; {@link BenchReport} divides by n (and T) and states the figures against the roofline of
- * {@link RooflineBenchmark} with the counts of {@link CostModel}.
+ * writing its backward record, and the backward pass over an unroll of T = 20 steps, on random
+ * or saturated inputs ({@link KernelInputs.Inputs}: the gates of a saturated LSTM are near 0 and
+ * 1, its cells far from 0, and its backward pass meets subnormal numbers, which the kernels
+ * flush).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
+ * the roofline of {@link RooflineBenchmark} with the counts of {@link CostModel}, and the
+ * saturated inputs' times against the random ones'.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -36,11 +39,15 @@ public class LstmBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /** {@link KernelInputs.Inputs}, in lower case: random or saturated. */
+    @Param({"random", "saturated"})
+    public String inputs;
+
     private KernelInputs in;
 
     @Setup(Level.Trial)
     public void setUp() {
-        in = new KernelInputs(n, threads);
+        in = new KernelInputs(n, threads, KernelInputs.Inputs.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)));
     }
 
     @TearDown(Level.Trial)

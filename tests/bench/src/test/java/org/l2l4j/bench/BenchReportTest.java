@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * BenchReport on a small JMH result file whose figures are worked out here by hand: the
- * machine's limits, a native step against plain Java and libtorch, and an epoch's split.
+ * machine's limits, a native step against plain Java and libtorch, the backward pass on saturated
+ * against random inputs, and an epoch's split, from an untrained and from the shipped phi.
  */
 class BenchReportTest {
 
@@ -28,11 +29,17 @@ class BenchReportTest {
                 result("RooflineBenchmark.fmaPeak", "\"threads\":\"1\"", 30, ""),
                 result("RooflineBenchmark.triad", "\"threads\":\"1\"", 40, ""),
                 result("RooflineBenchmark.cells", "\"threads\":\"1\"", 40, ""),
-                result("LstmBenchmark.nativeStep", "\"n\":\"100000\",\"threads\":\"1\"", 18, ""),
+                result("LstmBenchmark.nativeStep", "\"inputs\":\"random\",\"n\":\"100000\",\"threads\":\"1\"", 18, ""),
                 result("JavaLstmBenchmark.javaStep", "\"n\":\"100000\"", 700, ""),
                 result("TorchLstmBenchmark.torchStep", "\"n\":\"100000\",\"threads\":\"1\"", 90, ""),
-                result("MetaTrainingEpochBenchmark.epoch", "\"threads\":\"1\"", 1500,
-                        "\"lstmNanos\":{\"score\":2.4E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":2}"))
+                result("LstmBenchmark.nativeBackward", "\"inputs\":\"random\",\"n\":\"10000\",\"threads\":\"1\"", 80,
+                        ""),
+                result("LstmBenchmark.nativeBackward", "\"inputs\":\"saturated\",\"n\":\"10000\",\"threads\":\"1\"",
+                        92, ""),
+                result("MetaTrainingEpochBenchmark.epoch", "\"phi\":\"untrained\",\"threads\":\"1\"", 1500,
+                        "\"lstmNanos\":{\"score\":2.4E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":2}"),
+                result("MetaTrainingEpochBenchmark.epoch", "\"phi\":\"shipped\",\"threads\":\"1\"", 1800,
+                        "\"lstmNanos\":{\"score\":4.5E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":3}"))
                 + "]";
         Path file = dir.resolve("jmh.json");
         Files.writeString(file, json);
@@ -44,10 +51,38 @@ class BenchReportTest {
         // 18 ms / 10^5 = 180 ns; 9,960 FLOPs / 180 ns = 55.3 GFLOP/s = 52% of 107.4 (compute-bound:
         // 10.1 GB/s x 9,960 / 652 FLOP/byte = 154 GFLOP/s); cells 40 x 0.78125 / 180 = 17%;
         // Java 700 / 18 = 38.89x; libtorch 90 / 18 = 5.00x
-        assertTrue(md.contains("| step | 100,000 | 1 | 180.0 | 55.3 | 52% | 52% | 17% | 38.89× | 5.00× | — |"), md);
+        assertTrue(md.contains("| step | random | 100,000 | 1 | 180.0 | 55.3 | 52% | 52% | 17% | 38.89× | 5.00× | — |"),
+                md);
+        // backward 80 ms / (10^4 x 20) = 400 ns, saturated 92 ms: 460 ns, 1.15x random; saturated:
+        // 29,540 FLOPs / 460 ns = 64.2 GFLOP/s = 60% of the peak, which is the roofline (10.1 GB/s x
+        // 29,540 / 328 FLOP/byte is above it); cells 40 x 0.78125 / 460 = 7%; no plain Java or
+        // libtorch ratio for saturated inputs, which those implementations do not run
+        assertTrue(md.contains("| backward (T = 20) | saturated | 10,000 | 1 | 460.0 | 64.2 | 60% | 60% | 7% | — | — | — |"),
+                md);
+        assertTrue(md.contains("| backward (T = 20) | saturated | 10,000 | 1 | 460.0 | 400.0 | 1.15× |"), md);
         // 1,500 ms per epoch; 2.4 s and 0.3 s over 2 epochs: 1,200 ms (80%), 150 ms (10%), rest 150 ms
-        assertTrue(md.contains("| 1 | 1,500 | 1,200 ms (80%) | 150 ms (10%) | 150 ms (10%) | — |"), md);
+        assertTrue(md.contains("| untrained | 1 | 1,500 | 1,200 ms (80%) | 150 ms (10%) | 150 ms (10%) | — |"), md);
+        // shipped: 1,800 ms; 4.5 s and 0.3 s over 3 epochs: 1,500 ms (83%), 100 ms (6%), rest 200 ms (11%)
+        assertTrue(md.contains("| shipped | 1 | 1,800 | 1,500 ms (83%) | 100 ms (6%) | 200 ms (11%) | — |"), md);
+        // 1,800 / 1,500 = 1.20x the epoch; 1,500 / 1,200 = 1.25x the LSTM kernels
+        assertTrue(md.contains("| shipped | 1 | 1.20× | 1.25× |"), md);
         assertEquals(-1, md.indexOf("NaN"), md);
+    }
+
+    @Test
+    void resultsWithoutTheInputsAndPhiParametersAreRandomAndUntrained(@TempDir Path dir) throws IOException {
+        String json = "[" + String.join(",",
+                result("LstmBenchmark.nativeStep", "\"n\":\"1000\",\"threads\":\"1\"", 0.2, ""),
+                result("MetaTrainingEpochBenchmark.epoch", "\"threads\":\"1\"", 1000,
+                        "\"lstmNanos\":{\"score\":8.0E8},\"optimizeeNanos\":{\"score\":1.0E8},\"epochs\":{\"score\":1}"))
+                + "]";
+        Path file = dir.resolve("jmh.json");
+        Files.writeString(file, json);
+        String md = new BenchReport(BenchReport.parse(file)).markdown();
+        assertTrue(md.contains("| step | random | 1,000 | 1 | 200.0 |"), md);
+        assertTrue(md.contains("| untrained | 1 | 1,000 | 800 ms (80%) | 100 ms (10%) | 100 ms (10%) | — |"), md);
+        assertEquals(-1, md.indexOf("Saturated against random"), md);
+        assertEquals(-1, md.indexOf("× untrained"), md);
     }
 
     @Test
