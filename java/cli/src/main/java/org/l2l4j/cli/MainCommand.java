@@ -43,8 +43,8 @@ import picocli.CommandLine.Option;
  * the earlier results; an explicit {@code --out} holding an earlier run's files is refused unless
  * {@code --force} replaces them ({@link OutputFolder}).
  *
- * <p>The defaults fit a two-core machine in well under a quarter of an hour including the
- * build: {@value #DEFAULT_BUDGET} of meta-training, then an evaluation of
+ * <p>The defaults fit a two-core machine in under ten minutes including the build:
+ * {@value Recipe#FAST_EPOCHS} epochs of meta-training, then an evaluation of
  * {@value ComparisonOptions#RUNS} paired runs with learning rates tuned on
  * {@value ComparisonOptions#TUNING_FUNCTIONS} functions.
  */

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
  */
 final class RecipeOptions {
     @Option(names = "--recipe", paramLabel = "NAME",
-            description = "paper (Adam 1e-3 on phi, the paper's settings) or fast (a higher meta-learning rate with "
+            description = "paper (Adam 1e-3 on phi, the paper's settings) or fast (Adam 5e-3 on phi with "
                     + "a cosine decay, imitation of tuned NAG in the first epochs, cheap validations confirmed at the "
                     + "end); the options below override it (default: paper for train, fast for main).")
     Recipe recipe;
