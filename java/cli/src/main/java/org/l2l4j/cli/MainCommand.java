@@ -129,11 +129,12 @@ final class MainCommand extends CliCommand {
         printData(setup);
         LstmConfig config = Problem.MNIST.optimizer();
         Comparison.Settings settings = comparison.settings(root);
+        MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
-            requireMemory("meta-training", MetaTrainer.memoryEstimate(config, options(), setup.training(),
+            requireMemory("meta-training", MetaTrainer.memoryEstimate(config, o, setup.training(),
                     setup.validation()), backend);
             requireMemory("the evaluation", Comparison.memoryEstimate(config, setup, settings), backend);
-            training = new TrainingRun(new TrainingRun.Request(setup, config, options(), recipe.teacher(Recipe.FAST),
+            training = new TrainingRun(new TrainingRun.Request(setup, config, o, recipe.teacher(Recipe.FAST, o.epochs()),
                     recipe.recipe(Recipe.FAST), null, true, out), out(), bars());
             TrainingRun.Outcome outcome = training.run(backend, root.threads());
             trained = true;

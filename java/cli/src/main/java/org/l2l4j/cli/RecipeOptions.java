@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 final class RecipeOptions {
     @Option(names = "--recipe", paramLabel = "NAME",
             description = "paper (Adam 1e-3 on phi, the paper's settings) or fast (Adam 5e-3 on phi with "
-                    + "a cosine decay, imitation of tuned NAG in the first epochs, cheap validations confirmed at the "
+                    + "a cosine decay, imitation of tuned NAG fading out over the run, cheap validations confirmed at the "
                     + "end); the options below override it (default: paper for train, fast for main).")
     Recipe recipe;
 
@@ -51,7 +51,8 @@ final class RecipeOptions {
     Double imitationWeight;
 
     @Option(names = "--imitation-epochs", paramLabel = "N",
-            description = "Epochs over which the imitation weight decays to 0 (default: the recipe's, else 100).")
+            description = "Epochs over which the imitation weight decays to 0 (default: the recipe's, the whole run for "
+                    + "fast, else 100).")
     Integer imitationEpochs;
 
     @Option(names = "--parameter-scaling", paramLabel = "KAPPA",
@@ -140,9 +141,12 @@ final class RecipeOptions {
         return o;
     }
 
-    /** The teacher to imitate: --imitate (none: no teacher), else the recipe's, with the weights given. */
-    Optional<Recipe.Teacher> teacher(Recipe defaultRecipe) {
-        Optional<Recipe.Teacher> fromRecipe = recipe(defaultRecipe).teacher();
+    /**
+     * The teacher to imitate in a run of {@code epochs} epochs: --imitate (none: no teacher), else
+     * the recipe's, with the weights given.
+     */
+    Optional<Recipe.Teacher> teacher(Recipe defaultRecipe, int epochs) {
+        Optional<Recipe.Teacher> fromRecipe = recipe(defaultRecipe).teacher(epochs);
         Optional<HandDesignedRule> rule = imitate == null ? fromRecipe.map(Recipe.Teacher::rule)
                 : Optional.ofNullable(rule(imitate));
         return rule.map(r -> new Recipe.Teacher(r,

@@ -221,11 +221,12 @@ final class TrainCommand extends CliCommand {
         output.create();
         ProblemSetup setup = problem.setup(problem.problem, data, MlpSpec.paper());
         printData(setup);
+        MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
-            requireMemory("meta-training", MetaTrainer.memoryEstimate(config(), options(), setup.training(),
+            requireMemory("meta-training", MetaTrainer.memoryEstimate(config(), o, setup.training(),
                     setup.validation()), backend);
-            current = new TrainingRun(new TrainingRun.Request(setup, config(), options(),
-                    recipe.teacher(Recipe.PAPER), recipe.recipe(Recipe.PAPER), resume, compareAdam, out), out(), bars());
+            current = new TrainingRun(new TrainingRun.Request(setup, config(), o,
+                    recipe.teacher(Recipe.PAPER, o.epochs()), recipe.recipe(Recipe.PAPER), resume, compareAdam, out), out(), bars());
             current.run(backend, root.threads());
         }
     }
