@@ -24,12 +24,12 @@ final class RecipeOptions {
                     + "end); the options below override it (default: paper for train, fast for main).")
     Recipe recipe;
 
-    @Option(names = "--meta-lr", paramLabel = "LR", description = "Adam's learning rate on phi (paper: 1e-3).")
+    @Option(names = "--meta-lr", paramLabel = "LR", description = "Adam's learning rate on phi (paper: 1e-3; fast: 5e-3).")
     Double metaLearningRate;
 
     @Option(names = "--meta-lr-schedule", paramLabel = "SCHEDULE",
             description = "The meta-learning rate over the epochs: constant, cosine or step, with ',warmup=EPOCHS' and "
-                    + "for cosine ',floor=FRACTION' of the rate at the end (paper: constant).")
+                    + "for cosine ',floor=FRACTION' of the rate at the end (paper: constant; fast: cosine,floor=0.03).")
     String schedule;
 
     @Option(names = "--meta-lr-scaling", paramLabel = "MODE",
@@ -42,8 +42,9 @@ final class RecipeOptions {
     String curriculum;
 
     @Option(names = "--imitate", paramLabel = "RULE",
-            description = "Imitate a hand-designed optimizer (its learning rate tuned on the validation functions) in "
-                    + "the first epochs: sgd, momentum, nag, rmsprop, adam, or none (paper: none).")
+            description = "Imitate a hand-designed optimizer (its learning rate tuned on the validation functions) with a "
+                    + "weight fading to 0 over --imitation-epochs: sgd, momentum, nag, rmsprop, adam, or none (paper: "
+                    + "none; fast: nag).")
     String imitate;
 
     @Option(names = "--imitation-weight", paramLabel = "LAMBDA",
@@ -60,16 +61,16 @@ final class RecipeOptions {
                     + "(Lv et al. 2017), 0 for none (paper: 0).")
     Double parameterScaling;
 
-    @Option(names = "--eval-every", paramLabel = "E", description = "Validate every E epochs (paper: 10).")
+    @Option(names = "--eval-every", paramLabel = "E", description = "Validate every E epochs (paper: 10; fast: 25).")
     Integer evaluationPeriod;
 
     @Option(names = "--validation-functions", paramLabel = "V",
-            description = "Held-out functions per validation (paper: 8).")
+            description = "Held-out functions per validation (paper: 8; fast: 4).")
     Integer validationFunctions;
 
     @Option(names = "--confirmation-functions", paramLabel = "C",
             description = "Evaluate the best few validated phis on C more held-out functions at the end and keep the "
-                    + "best of those, 0 for none (paper: 0).")
+                    + "best of those, 0 for none (paper: 0; fast: 16).")
     Integer confirmationFunctions;
 
     /** Checks the values given. */
