@@ -169,8 +169,7 @@ final class TrainingRun {
             LearningRateTuner.Result tuned = tune(t.rule(), threads);
             options = options.withImitation(new Imitation(t.rule(), tuned.bestLearningRate(), t.weight(), t.epochs()));
             metadata.put("imitation", options.imitation().toString());
-            out.printf(Locale.ROOT, "Imitating tuned %s (lr %s) with weight %s decaying to 0 over %d epochs.%n",
-                    t.rule().displayName(), shortNumber(tuned.bestLearningRate()), shortNumber(t.weight()), t.epochs());
+            out.println("Imitating " + describe(options.imitation()) + ".");
             out.flush();
         }
         MetaTrainingOptions o = options;
@@ -273,9 +272,7 @@ final class TrainingRun {
             md.append(", curriculum ").append(o.curriculum());
         }
         if (o.imitation().active()) {
-            md.append(String.format(Locale.ROOT, ", imitation of tuned %s (lr %s) with weight %s decaying to 0 over %d"
-                    + " epochs", o.imitation().rule().displayName(), shortNumber(o.imitation().learningRate()),
-                    shortNumber(o.imitation().weight()), o.imitation().epochs()));
+            md.append(", imitation of ").append(describe(o.imitation()));
         }
         if (o.parameterScaling() > 0) {
             md.append(", parameter scaling kappa ").append(shortNumber(o.parameterScaling()));
@@ -294,6 +291,12 @@ final class TrainingRun {
                 o.confirmationFunctions() > 0 ? o.confirmationFunctions() + " confirmation"
                         : o.validationFunctions() + " validation"));
         return md.toString();
+    }
+
+    /** "tuned NAG (lr 1) with weight 1 decaying to 0 over 500 epochs": the imitation, for the reports. */
+    private static String describe(Imitation i) {
+        return String.format(Locale.ROOT, "tuned %s (lr %s) with weight %s decaying to 0 over %d epochs",
+                i.rule().displayName(), shortNumber(i.learningRate()), shortNumber(i.weight()), i.epochs());
     }
 
     /** {@code rule}'s learning rate tuned on the run's validation functions over its horizon. */
