@@ -3,7 +3,7 @@ package org.l2l4j.cli;
 import java.nio.file.Path;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.data.MnistFetcher;
-import org.l2l4j.data.MnistSplit;
+import org.l2l4j.data.Split;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,8 +29,8 @@ final class FetchDataCommand extends CliCommand {
         MnistFetcher fetcher = cache != null ? new MnistFetcher(cache) : new MnistFetcher();
         MnistData data = fetcher.load();
         out().printf("MNIST verified in %s: train %d, validation %d, test %d examples.%n", fetcher.cacheFolder(),
-                data.split(MnistSplit.TRAIN).size(), data.split(MnistSplit.VALIDATION).size(),
-                data.split(MnistSplit.TEST).size());
+                data.split(Split.TRAIN).size(), data.split(Split.VALIDATION).size(),
+                data.split(Split.TEST).size());
         out().flush();
     }
 }

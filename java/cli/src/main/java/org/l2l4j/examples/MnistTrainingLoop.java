@@ -11,7 +11,7 @@ import java.util.concurrent.Callable;
 import org.l2l4j.data.Dataset;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.data.MnistFetcher;
-import org.l2l4j.data.MnistSplit;
+import org.l2l4j.data.Split;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpOptimizee;
@@ -130,7 +130,7 @@ public final class MnistTrainingLoop implements Callable<Integer> {
             throw invalid("--out: cannot create the folder " + out + " (" + e + ")");
         }
         MnistData mnist = new MnistFetcher().load();
-        MlpFamily family = new MlpFamily(mnist.split(MnistSplit.TRAIN), MlpSpec.paper());
+        MlpFamily family = new MlpFamily(mnist.split(Split.TRAIN), MlpSpec.paper());
         OptimizerCheckpoint shipped = OptimizerCheckpoint.shippedMnist();
         double[][] adamLosses = new double[runs][];
         double[][] learnedLosses = new double[runs][];
@@ -140,14 +140,14 @@ public final class MnistTrainingLoop implements Callable<Integer> {
             try (ParameterOptimizer optimizer = HandDesignedRule.ADAM.factory(ADAM_LEARNING_RATE).parameterOptimizer()) {
                 Run run = train(family.sample(seed), optimizer, steps);
                 adamLosses[r] = run.losses();
-                MlpFamily.Metrics m = family.fullMetrics(run.theta(), mnist.split(MnistSplit.TEST));
+                MlpFamily.Metrics m = family.fullMetrics(run.theta(), mnist.split(Split.TEST));
                 test[0][r] = m.loss();
                 test[1][r] = m.accuracy();
             }
             try (ParameterOptimizer optimizer = LstmOptimizer.builder(shipped).build()) {
                 Run run = train(family.sample(seed), optimizer, steps);
                 learnedLosses[r] = run.losses();
-                MlpFamily.Metrics m = family.fullMetrics(run.theta(), mnist.split(MnistSplit.TEST));
+                MlpFamily.Metrics m = family.fullMetrics(run.theta(), mnist.split(Split.TEST));
                 test[2][r] = m.loss();
                 test[3][r] = m.accuracy();
             }

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * MNIST in memory, as three splits ({@link MnistSplit}): 784 features
+ * MNIST in memory, as three splits ({@link Split}): 784 features
  * per example (28x28 pixels, row-major, each byte divided by 255f into [0, 1]) and labels 0..9.
  *
  * <p>{@link #load(Path)} reads the four files named in {@link MnistFile} from a folder (each raw
@@ -31,7 +31,7 @@ public final class MnistData {
     public static final int FEATURES = SIDE * SIDE;
     /** Number of classes (digits 0..9). */
     public static final int CLASSES = 10;
-    /** Number of examples at the end of the training file held out as {@link MnistSplit#VALIDATION}. */
+    /** Number of examples at the end of the training file held out as {@link Split#VALIDATION}. */
     public static final int VALIDATION_SIZE = 10_000;
 
     /**
@@ -60,7 +60,7 @@ public final class MnistData {
         }
     }
 
-    private final Map<MnistSplit, Dataset> splits = new EnumMap<>(MnistSplit.class);
+    private final Map<Split, Dataset> splits = new EnumMap<>(Split.class);
     private final Source source;
 
     /**
@@ -76,9 +76,9 @@ public final class MnistData {
 
     private MnistData(Dataset train, Dataset validation, Dataset test, Source source) {
         this.source = source;
-        splits.put(MnistSplit.TRAIN, Objects.requireNonNull(train, "train"));
-        splits.put(MnistSplit.VALIDATION, Objects.requireNonNull(validation, "validation"));
-        splits.put(MnistSplit.TEST, Objects.requireNonNull(test, "test"));
+        splits.put(Split.TRAIN, Objects.requireNonNull(train, "train"));
+        splits.put(Split.VALIDATION, Objects.requireNonNull(validation, "validation"));
+        splits.put(Split.TEST, Objects.requireNonNull(test, "test"));
         for (Dataset d : splits.values()) {
             if (d.features() != train.features() || d.classes() != train.classes()) {
                 throw new IllegalArgumentException("splits differ in shape: train has "
@@ -130,7 +130,7 @@ public final class MnistData {
      *
      * @throws NullPointerException if {@code split} is null
      */
-    public Dataset split(MnistSplit split) {
+    public Dataset split(Split split) {
         return splits.get(Objects.requireNonNull(split, "split"));
     }
 

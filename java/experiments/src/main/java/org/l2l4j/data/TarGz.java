@@ -3,6 +3,7 @@ package org.l2l4j.data;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -16,7 +17,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
- * Extracts regular files from a gzipped tar archive, such as the tarballs {@code npm pack} writes.
+ * Reads or extracts regular files from a gzipped tar archive, such as the tarballs {@code npm pack}
+ * writes or the official CIFAR-10 archive.
  * The tar format (ustar, pax, GNU long names) is read by Apache Commons Compress; entry names are
  * UTF-8 and {@code /}-separated, and every entry's header checksum is verified.  Links, folders and
  * other special entries are skipped.  An archive with an unsafe entry name (empty, absolute,
@@ -32,6 +34,16 @@ final class TarGz {
     private TarGz() {
     }
 
+    /** Receives a selected entry's content. */
+    @FunctionalInterface
+    interface EntryReader {
+        /**
+         * @param name    the entry's name
+         * @param content its bytes, readable up to the entry's end; not to be closed
+         */
+        void read(String name, InputStream content) throws IOException;
+    }
+
     /**
      * Extracts the regular files whose entry names {@code select} accepts into
      * {@code destination}, at {@code destination.resolve(name)}, creating folders as needed.
@@ -41,6 +53,27 @@ final class TarGz {
      */
     static void extract(Path archive, Path destination, Predicate<String> select) throws IOException {
         Path root = destination.normalize();
+        read(archive, select, (name, content) -> {
+            Path target = root.resolve(name);
+            Files.createDirectories(target.getParent());
+            try {
+                Files.copy(content, target);
+            } catch (FileAlreadyExistsException e) {
+                throw new IOException("entry '" + name + "' would overwrite " + target, e);
+            }
+        });
+    }
+
+    /**
+     * Hands each regular file whose entry name {@code select} accepts to {@code reader}, in the
+     * archive's order, without writing anything.
+     *
+     * @throws IOException if the archive is corrupt or truncated or holds an unsafe name, if the
+     *                     reader throws one (its message then follows the archive's name), or on
+     *                     an I/O failure
+     */
+    static void read(Path archive, Predicate<String> select, EntryReader reader) throws IOException {
+        Path root = Path.of("/archive-root");
         try (TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(
                 new BufferedInputStream(Files.newInputStream(archive), 1 << 16), 1 << 16),
                 StandardCharsets.UTF_8.name())) {
@@ -49,18 +82,13 @@ final class TarGz {
                 if (!entry.isCheckSumOK()) {
                     throw new IOException("corrupt tar header (bad checksum) for entry '" + name + "'");
                 }
-                Path target = root.resolve(name).normalize();
                 if (name.isEmpty() || name.startsWith("/") || name.contains("\\")
-                        || Arrays.asList(name.split("/")).contains("..") || !target.startsWith(root)) {
+                        || Arrays.asList(name.split("/")).contains("..")
+                        || !root.resolve(name).normalize().startsWith(root)) {
                     throw new IOException("refusing unsafe entry name '" + name + "'");
                 }
                 if (isRegularFile(entry) && select.test(name)) {
-                    Files.createDirectories(target.getParent());
-                    try {
-                        Files.copy(tar, target);
-                    } catch (FileAlreadyExistsException e) {
-                        throw new IOException("entry '" + name + "' would overwrite " + target, e);
-                    }
+                    reader.read(name, tar);
                 }
             }
         } catch (ZipException | EOFException e) {

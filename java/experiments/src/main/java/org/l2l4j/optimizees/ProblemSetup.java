@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.l2l4j.data.MnistData;
-import org.l2l4j.data.MnistSplit;
+import org.l2l4j.data.Split;
 
 /**
  * The optimizee families of one problem, kept apart so that no function serves two purposes:
@@ -45,9 +45,9 @@ public record ProblemSetup(Problem problem, String title, OptimizeeFamily traini
      * "MNIST ..." only for verified MNIST.
      */
     public static ProblemSetup mnist(MnistData data, MlpSpec spec) {
-        MlpFamily test = new MlpFamily(data.split(MnistSplit.TEST), spec);
+        MlpFamily test = new MlpFamily(data.split(Split.TEST), spec);
         return new ProblemSetup(Problem.MNIST, data.source().title() + " " + test.name(),
-                new MlpFamily(data.split(MnistSplit.TRAIN), spec), new MlpFamily(data.split(MnistSplit.VALIDATION), spec),
+                new MlpFamily(data.split(Split.TRAIN), spec), new MlpFamily(data.split(Split.VALIDATION), spec),
                 test, data.source().description());
     }
 

