@@ -1,6 +1,5 @@
 package org.l2l4j.optimizees;
 
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -104,7 +103,7 @@ public final class MlpFamily implements OptimizeeFamily {
     private final Dataset data;
     private final MlpSpec spec;
     private final Shape shape;
-    private final ArrayDeque<MlpWorkspace> pool = new ArrayDeque<>();
+    private final WorkspacePool<MlpWorkspace> pool;
 
     /**
      * @param data the examples minibatches are drawn from; kept by reference (not copied)
@@ -119,6 +118,7 @@ public final class MlpFamily implements OptimizeeFamily {
             throw new IllegalArgumentException("data has no examples");
         }
         this.shape = new Shape(data.features(), spec.hiddenWidths(), data.classes());
+        this.pool = new WorkspacePool<>(() -> new MlpWorkspace(shape, spec.activation(), spec.batchSize()));
     }
 
     /** E.g. {@code "mlp-784-20-10-sigmoid"}: layer widths and hidden activation. */
@@ -236,7 +236,7 @@ public final class MlpFamily implements OptimizeeFamily {
         if (other.size() == 0) {
             throw new IllegalArgumentException("data set has no examples");
         }
-        MlpWorkspace ws = borrow();
+        MlpWorkspace ws = pool.borrow();
         try {
             ws.loadParameters(theta);
             double total = 0;
@@ -249,7 +249,7 @@ public final class MlpFamily implements OptimizeeFamily {
             }
             return new Metrics(total / other.size(), (double) correct / other.size());
         } finally {
-            giveBack(ws);
+            pool.giveBack(ws);
         }
     }
 
@@ -258,7 +258,7 @@ public final class MlpFamily implements OptimizeeFamily {
      * into {@code gradient}.  Arguments are checked by the caller.
      */
     double evaluate(float[] theta, float[] gradient, int[] examples, int count) {
-        MlpWorkspace ws = borrow();
+        MlpWorkspace ws = pool.borrow();
         try {
             ws.loadParameters(theta);
             ws.gather(data.images(), data.labels(), examples, count);
@@ -266,7 +266,7 @@ public final class MlpFamily implements OptimizeeFamily {
             ws.backward(count, gradient);
             return loss;
         } finally {
-            giveBack(ws);
+            pool.giveBack(ws);
         }
     }
 
@@ -278,22 +278,6 @@ public final class MlpFamily implements OptimizeeFamily {
         if (a.length != shape.dimension()) {
             throw new IllegalArgumentException(what + " has length " + a.length + ", expected "
                     + shape.dimension());
-        }
-    }
-
-    private MlpWorkspace borrow() {
-        synchronized (pool) {
-            MlpWorkspace ws = pool.poll();
-            if (ws != null) {
-                return ws;
-            }
-        }
-        return new MlpWorkspace(shape, spec.activation(), spec.batchSize());
-    }
-
-    private void giveBack(MlpWorkspace ws) {
-        synchronized (pool) {
-            pool.push(ws);
         }
     }
 }

@@ -49,7 +49,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * continues from it ({@link MetaTrainer#restore}, Adam's moments at zero), a few epochs per
  * iteration, which move phi little.
  *
- * <p>The auxiliary counters ({@link Split}) give the time spent in the LSTM kernels and in the
+ * <p>The auxiliary counters ({@link TimeSplit}) give the time spent in the LSTM kernels and in the
  * optimizee per iteration, and the epochs run; {@link BenchReport} divides them.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -73,7 +73,7 @@ public class MetaTrainingEpochBenchmark {
     /** Where an iteration's epochs spent their time (sums over the iteration). */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Split {
+    public static class TimeSplit {
         /** Nanoseconds in the LSTM kernels (steps, meta-loss gradients, backward passes). */
         public long lstmNanos;
         /** Nanoseconds evaluating the optimizee and copying its parameters. */
@@ -142,7 +142,7 @@ public class MetaTrainingEpochBenchmark {
 
     /** One epoch of meta-training (no validation). */
     @Benchmark
-    public double epoch(Split split) {
+    public double epoch(TimeSplit split) {
         double lstm = trainer.lstmSeconds();
         double optimizee = trainer.optimizeeSeconds();
         double loss = trainer.trainEpoch();
