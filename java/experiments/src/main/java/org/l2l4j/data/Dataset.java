@@ -1,5 +1,6 @@
 package org.l2l4j.data;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -46,5 +47,52 @@ public record Dataset(float[] images, int[] labels, int features, int classes) {
         int[] y = new int[to - from];
         System.arraycopy(labels, from, y, 0, y.length);
         return new Dataset(x, y, features, classes);
+    }
+
+    /**
+     * The examples whose label is one of {@code labels}, in their order here, relabelled by
+     * position in {@code labels} (the example of label {@code labels[j]} gets label j), with
+     * {@code labels.length} classes: a data set of a label subset, such as the paper's CIFAR-5
+     * and CIFAR-2 (section 3.3).  Copies.
+     *
+     * @throws NullPointerException     if labels is null
+     * @throws IllegalArgumentException if fewer than 2 labels are given, one repeats or is
+     *                                  outside [0, classes), or no example has one of them
+     */
+    public Dataset withLabels(int... labels) {
+        Objects.requireNonNull(labels, "labels");
+        if (labels.length < 2) {
+            throw new IllegalArgumentException("a label subset needs at least 2 labels, got " + labels.length);
+        }
+        int[] position = new int[classes];
+        Arrays.fill(position, -1);
+        for (int j = 0; j < labels.length; j++) {
+            if (labels[j] < 0 || labels[j] >= classes) {
+                throw new IllegalArgumentException("label " + labels[j] + " is outside [0, " + classes + ")");
+            }
+            if (position[labels[j]] >= 0) {
+                throw new IllegalArgumentException("label " + labels[j] + " is given twice");
+            }
+            position[labels[j]] = j;
+        }
+        int count = 0;
+        for (int y : this.labels) {
+            if (position[y] >= 0) {
+                count++;
+            }
+        }
+        if (count == 0) {
+            throw new IllegalArgumentException("no example has one of the labels " + Arrays.toString(labels));
+        }
+        float[] x = new float[count * features];
+        int[] y = new int[count];
+        int at = 0;
+        for (int e = 0; e < size(); e++) {
+            if (position[this.labels[e]] >= 0) {
+                System.arraycopy(images, e * features, x, at * features, features);
+                y[at++] = position[this.labels[e]];
+            }
+        }
+        return new Dataset(x, y, features, labels.length);
     }
 }
