@@ -88,15 +88,6 @@ public final class ConvNetFamily implements OptimizeeFamily {
      * {@code gradient}.  Arguments are checked by the caller.
      */
     double evaluate(float[] theta, float[] gradient, int[] examples, int count) {
-        ConvNetWorkspace ws = pool.borrow();
-        try {
-            ws.loadParameters(theta);
-            ws.gather(data.images(), data.labels(), examples, count);
-            double loss = ws.forward(count) / count;
-            ws.backward(count, gradient);
-            return loss;
-        } finally {
-            pool.giveBack(ws);
-        }
+        return pool.lossAndGradient(data, theta, gradient, examples, count);
     }
 }

@@ -30,7 +30,7 @@ import org.bytedeco.javacpp.FloatPointer;
  *
  * <p>One workspace serves one evaluation at a time; {@link ConvNetFamily} pools them.
  */
-final class ConvNetWorkspace {
+final class ConvNetWorkspace implements ClassifierWorkspace {
 
     private final ConvNetSpec spec;
     private final int classes;
@@ -147,7 +147,8 @@ final class ConvNetWorkspace {
     }
 
     /** Copies theta (length n) into the native parameter buffer. */
-    void loadParameters(float[] theta) {
+    @Override
+    public void loadParameters(float[] theta) {
         paramsView.put(0, theta);
     }
 
@@ -155,7 +156,8 @@ final class ConvNetWorkspace {
      * Gathers examples {@code examples[0..count)} of a data set (features channel-major per
      * example) into the first convolution's input, transposed to channel-major over the batch.
      */
-    void gather(float[] images, int[] dataLabels, int[] examples, int count) {
+    @Override
+    public void gather(float[] images, int[] dataLabels, int[] examples, int count) {
         FloatBuffer in = x[0].asBuffer();
         int channels = spec.imageChannels();
         int plane = spec.side(0) * spec.side(0);
@@ -184,7 +186,8 @@ final class ConvNetWorkspace {
      *
      * @return the sum over the m examples of the cross-entropy (not the mean)
      */
-    double forward(int m) {
+    @Override
+    public double forward(int m) {
         int k = spec.kernel();
         for (int l = 0; l < spec.convolutions(); l++) {
             int in = spec.inputChannels(l);
@@ -210,7 +213,8 @@ final class ConvNetWorkspace {
     }
 
     /** Number of correct argmax predictions of the last {@link #forward}. */
-    int correct() {
+    @Override
+    public int correct() {
         return correct;
     }
 
@@ -218,7 +222,8 @@ final class ConvNetWorkspace {
      * Backward pass after {@link #forward}{@code (m)}: writes df/dtheta of the mean loss into
      * {@code gradient} (length n).
      */
-    void backward(int m, float[] gradient) {
+    @Override
+    public void backward(int m, float[] gradient) {
         int f = spec.flatFeatures();
         int w = spec.fcWidth();
         FloatBuffer g = gradView;

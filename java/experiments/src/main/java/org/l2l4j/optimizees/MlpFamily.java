@@ -258,16 +258,7 @@ public final class MlpFamily implements OptimizeeFamily {
      * into {@code gradient}.  Arguments are checked by the caller.
      */
     double evaluate(float[] theta, float[] gradient, int[] examples, int count) {
-        MlpWorkspace ws = pool.borrow();
-        try {
-            ws.loadParameters(theta);
-            ws.gather(data.images(), data.labels(), examples, count);
-            double loss = ws.forward(count) / count;
-            ws.backward(count, gradient);
-            return loss;
-        } finally {
-            pool.giveBack(ws);
-        }
+        return pool.lossAndGradient(data, theta, gradient, examples, count);
     }
 
     /** Checks that {@code a} is a non-null array of length {@link #dimension()}. */

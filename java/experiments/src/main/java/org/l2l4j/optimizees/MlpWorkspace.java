@@ -25,7 +25,7 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
  *
  * <p>One workspace serves one evaluation at a time; {@link MlpFamily} pools them.
  */
-final class MlpWorkspace {
+final class MlpWorkspace implements ClassifierWorkspace {
 
     private final MlpFamily.Shape shape;
     private final Activation activation;
@@ -77,12 +77,14 @@ final class MlpWorkspace {
     }
 
     /** Copies theta (length n) into the native parameter buffer. */
-    void loadParameters(float[] theta) {
+    @Override
+    public void loadParameters(float[] theta) {
         paramsView.put(0, theta);
     }
 
     /** Gathers the examples {@code examples[0..count)} of a data set as the minibatch rows. */
-    void gather(float[] images, int[] dataLabels, int[] examples, int count) {
+    @Override
+    public void gather(float[] images, int[] dataLabels, int[] examples, int count) {
         int f = shape.width(0);
         for (int r = 0; r < count; r++) {
             inputView.put(r * f, images, examples[r] * f, f);
@@ -104,7 +106,8 @@ final class MlpWorkspace {
      *
      * @return the sum over the m rows of the cross-entropy (not the mean)
      */
-    double forward(int m) {
+    @Override
+    public double forward(int m) {
         int layers = shape.layers();
         for (int l = 0; l < layers; l++) {
             int in = shape.width(l);
@@ -117,7 +120,8 @@ final class MlpWorkspace {
     }
 
     /** Number of correct argmax predictions of the last {@link #forward}. */
-    int correct() {
+    @Override
+    public int correct() {
         return correct;
     }
 
@@ -125,7 +129,8 @@ final class MlpWorkspace {
      * Backward pass after {@link #forward}{@code (m)}: writes df/dtheta of the mean loss into
      * {@code gradient} (length n).
      */
-    void backward(int m, float[] gradient) {
+    @Override
+    public void backward(int m, float[] gradient) {
         int current = 0;
         for (int l = shape.layers() - 1; l >= 0; l--) {
             int in = shape.width(l);

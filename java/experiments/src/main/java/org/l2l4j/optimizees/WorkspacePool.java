@@ -2,6 +2,7 @@ package org.l2l4j.optimizees;
 
 import java.util.ArrayDeque;
 import java.util.function.Supplier;
+import org.l2l4j.data.Dataset;
 
 /**
  * Reusable work buffers for concurrent evaluations: each evaluation borrows one (made on demand)
@@ -9,7 +10,7 @@ import java.util.function.Supplier;
  *
  * @param <W> the workspace type
  */
-final class WorkspacePool<W> {
+final class WorkspacePool<W extends ClassifierWorkspace> {
 
     private final ArrayDeque<W> idle = new ArrayDeque<>();
     private final Supplier<W> make;
@@ -33,6 +34,23 @@ final class WorkspacePool<W> {
     void giveBack(W w) {
         synchronized (idle) {
             idle.push(w);
+        }
+    }
+
+    /**
+     * Mean loss over {@code examples[0..count)} of {@code data}, gradient into {@code gradient},
+     * on a borrowed workspace.  Arguments are checked by the caller.
+     */
+    double lossAndGradient(Dataset data, float[] theta, float[] gradient, int[] examples, int count) {
+        W ws = borrow();
+        try {
+            ws.loadParameters(theta);
+            ws.gather(data.images(), data.labels(), examples, count);
+            double loss = ws.forward(count) / count;
+            ws.backward(count, gradient);
+            return loss;
+        } finally {
+            giveBack(ws);
         }
     }
 }
