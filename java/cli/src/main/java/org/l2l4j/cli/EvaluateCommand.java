@@ -66,7 +66,7 @@ final class EvaluateCommand extends CliCommand {
     ComparisonOptions comparison;
 
     @Mixin
-    MnistSource data;
+    DataSource data;
 
     @Override
     void validate() {
@@ -84,8 +84,8 @@ final class EvaluateCommand extends CliCommand {
         OptimizerCheckpoint learned = optimizer.load();
         Problem resolved = problem.problem != null ? problem.problem : trainedOn(learned);
         problem.validate(this, resolved);
-        if (resolved != Problem.MNIST && data.folder != null) {
-            throw invalid("--data applies to --problem mnist only");
+        if (resolved == Problem.QUADRATIC && data.folder != null) {
+            throw invalid("--data applies to --problem mnist and cifar10 only");
         }
         Optional<MlpSpec> trained = trainedSpec(learned);
         ProblemSetup setup = problem.setup(resolved, data, trained.orElse(MlpSpec.paper()));

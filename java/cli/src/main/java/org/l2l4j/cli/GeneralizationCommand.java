@@ -63,7 +63,7 @@ final class GeneralizationCommand extends CliCommand {
     ComparisonOptions comparison;
 
     @Mixin
-    MnistSource data;
+    DataSource data;
 
     /** One generalization variant: its subfolder, heading, optimizee and steps. */
     private record Variant(String folder, String heading, MlpSpec spec, int steps) {

@@ -80,7 +80,7 @@ final class MainCommand extends CliCommand {
     ComparisonOptions comparison;
 
     @Mixin
-    MnistSource data;
+    DataSource data;
 
     /** The run in progress, for the interruption report; null before and after meta-training. */
     private volatile TrainingRun training;

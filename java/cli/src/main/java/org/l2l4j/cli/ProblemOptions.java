@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.StringJoiner;
+import org.l2l4j.optimizees.ConvNetSpec;
 import org.l2l4j.optimizees.MlpSpec;
 import picocli.CommandLine.Option;
 
@@ -17,8 +18,8 @@ import picocli.CommandLine.Option;
  */
 final class ProblemOptions {
     @Option(names = "--problem", paramLabel = "PROBLEM",
-            description = "mnist or quadratic (required by train; evaluate defaults to the problem the optimizer "
-                    + "was trained on).")
+            description = "mnist, quadratic or cifar10 (required by train; evaluate defaults to the problem the "
+                    + "optimizer was trained on).")
     Problem problem;
 
     @Option(names = "--hidden", paramLabel = "UNITS",
@@ -81,8 +82,15 @@ final class ProblemOptions {
         return given.toString();
     }
 
-    /** The families of {@code resolved}, loading MNIST from {@code data} for MLPs of {@link #mlpSpec}(base). */
-    ProblemSetup setup(Problem resolved, MnistSource data, MlpSpec base) throws IOException {
-        return resolved == Problem.MNIST ? ProblemSetup.mnist(data.load(), mlpSpec(base)) : ProblemSetup.quadratic();
+    /**
+     * The families of {@code resolved}: MLPs of {@link #mlpSpec}(base) on MNIST, quadratics, or
+     * the paper's convolutional network on CIFAR-10, the data loaded from {@code data}.
+     */
+    ProblemSetup setup(Problem resolved, DataSource data, MlpSpec base) throws IOException {
+        return switch (resolved) {
+            case MNIST -> ProblemSetup.mnist(data.load(), mlpSpec(base));
+            case QUADRATIC -> ProblemSetup.quadratic();
+            case CIFAR10 -> ProblemSetup.cifar10(data.loadCifar10(), ConvNetSpec.paper());
+        };
     }
 }

@@ -128,7 +128,7 @@ final class TrainCommand extends CliCommand {
     Path resume;
 
     @Mixin
-    MnistSource data;
+    DataSource data;
 
     /** The run in progress, for the interruption report; null before it starts. */
     private volatile TrainingRun current;
@@ -139,11 +139,11 @@ final class TrainCommand extends CliCommand {
         output.check(this, "--out", out, TrainingRun.FILES, resume,
                 Files.isRegularFile(earlier) ? "--resume " + earlier + " to continue its training" : null);
         if (problem.problem == null) {
-            throw invalid("Missing required option: '--problem=PROBLEM' (mnist or quadratic)");
+            throw invalid("Missing required option: '--problem=PROBLEM' (mnist, quadratic or cifar10)");
         }
         problem.validate(this, problem.problem);
-        if (problem.problem != Problem.MNIST && data.folder != null) {
-            throw invalid("--data applies to --problem mnist only");
+        if (problem.problem == Problem.QUADRATIC && data.folder != null) {
+            throw invalid("--data applies to --problem mnist and cifar10 only");
         }
         if (epochs != null) {
             atLeast("--epochs", epochs, 1);

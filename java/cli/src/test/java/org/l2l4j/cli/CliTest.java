@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.Status;
+import org.l2l4j.data.CifarFiles;
 import org.l2l4j.eval.Comparison;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
@@ -361,6 +362,24 @@ class CliTest {
                 o.err());
         assertFalse(o.err().contains("MnistFetcher"), "a command-line user cannot run a class: " + o.err());
         assertFalse(Files.exists(out), "a failed command leaves no empty folder");
+    }
+
+    @Test
+    void trainsOnCifar10FromAFolderAndNeedsData() throws IOException {
+        Path data = CifarFiles.write(dir.resolve("cifar-10-batches-bin"), 3, 1);
+        Path out = dir.resolve("cifar-train");
+        Outcome o = run("--threads", "1", "train", "--problem", "cifar10", "--data", data.toString(),
+                "--horizon", "3", "--unroll", "3", "--epochs", "1", "--eval-every", "1", "--validation-functions", "1",
+                "--out", out.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Data: CIFAR-10 binary files from " + data.toAbsolutePath()), o.out());
+        assertEquals("cifar10", OptimizerCheckpoint.load(out.resolve("optimizer.safetensors")).description()
+                .get("problem"));
+
+        Outcome missing = run("--threads", "1", "train", "--problem", "cifar10", "--out", dir.resolve("no").toString());
+        assertEquals(L2l4jCli.EXIT_FAILURE, missing.code(), missing.err());
+        assertTrue(missing.err().contains("--problem cifar10 needs --data") && missing.err().contains("cifar-10-binary.tar.gz"),
+                missing.err());
     }
 
     @Test

@@ -3,7 +3,7 @@ package org.l2l4j.optimizees;
 import java.util.Optional;
 import org.l2l4j.lstm.LstmConfig;
 
-/** The meta-training problems of the paper (sections 3.1 and 3.2), each with the paper's optimizer for it. */
+/** The meta-training problems of the paper (sections 3.1 to 3.3), each with the paper's optimizer for it. */
 public enum Problem {
     /**
      * The MNIST MLP classifier (paper section 3.2): optimizees on MNIST splits, the LSTM with
@@ -14,7 +14,13 @@ public enum Problem {
      * Quadratics ||W theta - y||^2, W 10x10 Gaussian (paper section 3.1): the LSTM without
      * preprocessing or output scaling.
      */
-    QUADRATIC(LstmConfig.paperQuadratic());
+    QUADRATIC(LstmConfig.paperQuadratic()),
+    /**
+     * The CIFAR-10 convolutional classifier (paper section 3.3; {@link ConvNetSpec#paper()}):
+     * optimizees on CIFAR-10 splits, the LSTM configured as for MNIST.  One LSTM serves every
+     * parameter; the paper's second LSTM for the fully connected layers needs parameter groups.
+     */
+    CIFAR10(LstmConfig.paperMnist());
 
     private final LstmConfig optimizer;
 

@@ -3,6 +3,7 @@ package org.l2l4j.optimizees;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.l2l4j.data.Cifar10Data;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.data.Split;
 
@@ -48,6 +49,17 @@ public record ProblemSetup(Problem problem, String title, OptimizeeFamily traini
         MlpFamily test = new MlpFamily(data.split(Split.TEST), spec);
         return new ProblemSetup(Problem.MNIST, data.source().title() + " " + test.name(),
                 new MlpFamily(data.split(Split.TRAIN), spec), new MlpFamily(data.split(Split.VALIDATION), spec),
+                test, data.source().description());
+    }
+
+    /**
+     * Convolutional networks of {@code spec} on the three splits of {@code data} (batches 1-4,
+     * batch 5, test_batch), titled "CIFAR-10" and the network.
+     */
+    public static ProblemSetup cifar10(Cifar10Data data, ConvNetSpec spec) {
+        ConvNetFamily test = new ConvNetFamily(data.split(Split.TEST), spec);
+        return new ProblemSetup(Problem.CIFAR10, "CIFAR-10 " + test.name(),
+                new ConvNetFamily(data.split(Split.TRAIN), spec), new ConvNetFamily(data.split(Split.VALIDATION), spec),
                 test, data.source().description());
     }
 
