@@ -76,7 +76,6 @@ final class MlpWorkspace implements ClassifierWorkspace {
         labels = new int[capacity];
     }
 
-    /** Copies theta (length n) into the native parameter buffer. */
     @Override
     public void loadParameters(float[] theta) {
         paramsView.put(0, theta);
@@ -119,16 +118,11 @@ final class MlpWorkspace implements ClassifierWorkspace {
         return softmaxCrossEntropy(m);
     }
 
-    /** Number of correct argmax predictions of the last {@link #forward}. */
     @Override
     public int correct() {
         return correct;
     }
 
-    /**
-     * Backward pass after {@link #forward}{@code (m)}: writes df/dtheta of the mean loss into
-     * {@code gradient} (length n).
-     */
     @Override
     public void backward(int m, float[] gradient) {
         int current = 0;
