@@ -363,8 +363,10 @@ final class TrainingRun {
     /**
      * Writes the training checkpoint, the learning-curve CSV and, once a validation loss was
      * finite, the best optimizer so far; records what was written for {@link #savedReport()}.
+     * Synchronized with the report, so that a report asked for while files are being written
+     * (Ctrl-C) waits for this save to end, written or refused, and names what it left.
      */
-    private Optional<OptimizerCheckpoint> save(TrainingState state) throws IOException {
+    private synchronized Optional<OptimizerCheckpoint> save(TrainingState state) throws IOException {
         Path folder = request.folder();
         TrainingCheckpoint.save(folder.resolve(TRAINING), request.config(), state, metadata);
         checkpoint = new Checkpoint(folder.resolve(TRAINING), state.epochs());
@@ -394,7 +396,7 @@ final class TrainingRun {
      * What an interrupted run leaves, in sentences: the epoch it reached, the files saved and
      * the epochs lost since the last checkpoint.
      */
-    String savedReport() {
+    synchronized String savedReport() {
         int done = epochs;
         Checkpoint c = checkpoint;
         Best b = best;
