@@ -10,7 +10,6 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -59,10 +58,11 @@ public final class Cifar10Data {
     /** The file that names the classes. */
     public static final String META_FILE = "batches.meta.txt";
 
-    private static final String[] TRAIN_FILES = {
-        "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin"};
-    private static final String VALIDATION_FILE = "data_batch_5.bin";
-    private static final String TEST_FILE = "test_batch.bin";
+    /** The batch files of each split, in the order their records are read. */
+    private static final Map<Split, List<String>> SPLIT_FILES = new EnumMap<>(Map.of(
+            Split.TRAIN, List.of("data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin"),
+            Split.VALIDATION, List.of("data_batch_5.bin"),
+            Split.TEST, List.of("test_batch.bin")));
     private static final String WHERE = "; give the folder " + FOLDER + " or the official archive"
             + " cifar-10-binary.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html)";
 
@@ -131,15 +131,15 @@ public final class Cifar10Data {
         }
         String folder = Files.isDirectory(path) ? path.toString() : path + "!" + FOLDER;
         Map<Split, Dataset> splits = new EnumMap<>(Split.class);
-        List<byte[]> train = new ArrayList<>();
-        List<String> trainNames = new ArrayList<>();
-        for (String name : TRAIN_FILES) {
-            train.add(files.get(name));
-            trainNames.add(folder + "/" + name);
+        for (Map.Entry<Split, List<String>> split : SPLIT_FILES.entrySet()) {
+            List<byte[]> bytes = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            for (String name : split.getValue()) {
+                bytes.add(files.get(name));
+                names.add(folder + "/" + name);
+            }
+            splits.put(split.getKey(), dataset(bytes, names));
         }
-        splits.put(Split.TRAIN, dataset(train, trainNames));
-        splits.put(Split.VALIDATION, dataset(List.of(files.get(VALIDATION_FILE)), List.of(folder + "/" + VALIDATION_FILE)));
-        splits.put(Split.TEST, dataset(List.of(files.get(TEST_FILE)), List.of(folder + "/" + TEST_FILE)));
         List<String> classes = classNames(files.get(META_FILE), folder + "/" + META_FILE);
         return new Cifar10Data(splits, classes, new Source(path.toAbsolutePath().normalize(), verified));
     }
@@ -163,9 +163,11 @@ public final class Cifar10Data {
         return source;
     }
 
+    /** Every file read: the batches of the three splits and the class names. */
     private static List<String> fileNames() {
-        List<String> names = new ArrayList<>(Arrays.asList(TRAIN_FILES));
-        names.addAll(List.of(VALIDATION_FILE, TEST_FILE, META_FILE));
+        List<String> names = new ArrayList<>();
+        SPLIT_FILES.values().forEach(names::addAll);
+        names.add(META_FILE);
         return names;
     }
 

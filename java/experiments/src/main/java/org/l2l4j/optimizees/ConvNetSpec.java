@@ -139,7 +139,8 @@ public record ConvNetSpec(int imageChannels, int imageSide, List<Integer> convCh
 
     /** n for {@code classes} outputs: the sum of the tensors' sizes. */
     public int dimension(int classes) {
-        ParameterTensor last = tensors(classes).get(tensors(classes).size() - 1);
+        List<ParameterTensor> tensors = tensors(classes);
+        ParameterTensor last = tensors.get(tensors.size() - 1);
         return last.offset() + last.size();
     }
 

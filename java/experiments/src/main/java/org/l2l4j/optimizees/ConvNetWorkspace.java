@@ -169,15 +169,6 @@ final class ConvNetWorkspace implements ClassifierWorkspace {
         }
     }
 
-    /** Gathers the contiguous examples {@code [from, from + count)}. */
-    void gatherRange(float[] images, int[] dataLabels, int from, int count) {
-        int[] examples = new int[count];
-        for (int e = 0; e < count; e++) {
-            examples[e] = from + e;
-        }
-        gather(images, dataLabels, examples, count);
-    }
-
     /**
      * Forward pass over the first {@code m} gathered examples with the loaded parameters.  Leaves
      * (softmax - onehot) / m in the logits buffer for {@link #backward} and the number of correct
