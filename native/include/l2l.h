@@ -222,6 +222,7 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
 /* ---- the fused step --------------------------------------------------------------------- */
 /* Call option bits. */
 #define L2L_CHECK_FINITE 1 /* reject NaN/+-Inf in the inputs before anything is written */
+#define L2L_CHECK_ONLY 4   /* l2l_step with L2L_CHECK_FINITE: run the value check only, write nothing */
 
 /* One optimizer step for every coordinate of num_tensors parameter tensors (paper eq. 1, 3).
  * Tensor k has sizes[k] >= 0 coordinates, parameters theta[k] and gradients grad[k] (the
@@ -231,8 +232,12 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * and the new state in place.
  * record: NULL, or R rows of n floats receiving x and the state before the step (for the
  * backward pass).  phi: l2l_model_phi_size() floats where ctx computes.
- * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first.
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0),
+ * flags: L2L_CHECK_FINITE validates phi, every grad, theta and the state first; with
+ * L2L_CHECK_ONLY as well, the call returns after that check and writes nothing (so that the
+ * steps of several parameter groups are all checked before any of them writes; record is then
+ * ignored).
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0, unknown flag
+ * bits, L2L_CHECK_ONLY without L2L_CHECK_FINITE),
  * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
  * OUT_OF_MEMORY (scratch), CUDA.
  * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA).

@@ -364,8 +364,11 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                         theta == nullptr ? "theta" : grad == nullptr ? "grad" : "sizes");
         }
         if (state == nullptr && model->state_rows > 0) return fail(L2L_ERR_NULL_ARGUMENT, "state is NULL");
-        if ((flags & ~L2L_CHECK_FINITE) != 0) {
+        if ((flags & ~(L2L_CHECK_FINITE | L2L_CHECK_ONLY)) != 0) {
             return fail(L2L_ERR_INVALID_ARGUMENT, "unknown flag bits 0x%x", flags);
+        }
+        if ((flags & L2L_CHECK_ONLY) && !(flags & L2L_CHECK_FINITE)) {
+            return fail(L2L_ERR_INVALID_ARGUMENT, "L2L_CHECK_ONLY needs L2L_CHECK_FINITE");
         }
         int64_t n = 0;
         for (int32_t k = 0; k < num_tensors; ++k) {
@@ -393,7 +396,7 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                 if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_THETA, k, theta[k], sizes[k]);
             }
             if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_STATE, -1, state, model->state_rows * n);
-            if (status != L2L_OK) return status;
+            if (status != L2L_OK || (flags & L2L_CHECK_ONLY)) return status;
         }
         const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record};
         return ctx->ops->step(ctx, a);

@@ -45,6 +45,7 @@ public final class L2l {
     public static final int L2L_COPY_CONTEXT_TO_CONTEXT = 2;
     public static final int L2L_CHECK_FINITE = 1;
     public static final int L2L_CHECK_INDICES = 2;
+    public static final int L2L_CHECK_ONLY = 4;
     public static final int L2L_ACTIVATION_IDENTITY = 0;
     public static final int L2L_ACTIVATION_SIGMOID = 1;
     public static final int L2L_ACTIVATION_RELU = 2;

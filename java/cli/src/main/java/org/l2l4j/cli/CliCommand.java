@@ -258,12 +258,16 @@ abstract class CliCommand implements Callable<Integer> {
         return u == 0 ? bytes + " bytes" : String.format(Locale.ROOT, "%.3g %s", v, units[u]);
     }
 
-    /** Prints where the data of {@code setup} come from, if it has a data set. */
+    /** Prints where the data of {@code setup} come from, if it has a data set, and its labels for CIFAR. */
     void printData(ProblemSetup setup) {
         if (setup.data() != null) {
             out().println("Data: " + setup.data());
-            out().flush();
         }
+        if (setup.labels() != null) {
+            out().println("Labels: " + ProblemSetup.labelList(setup.labels()) + " (" + setup.labels().length
+                    + " classes, one output each)");
+        }
+        out().flush();
     }
 
     /** The command line's arguments, as given. */

@@ -52,7 +52,7 @@ final class DataSource {
      */
     Cifar10Data loadCifar10() throws IOException {
         if (folder == null) {
-            throw new DataUnavailableException("--problem cifar10 needs --data: " + CIFAR10_ARCHIVE
+            throw new DataUnavailableException("the CIFAR problems need --data: " + CIFAR10_ARCHIVE
                     + ", or the cifar-10-batches-bin folder it unpacks to (nothing is downloaded)");
         }
         try {

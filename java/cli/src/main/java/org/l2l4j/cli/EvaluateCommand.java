@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -85,16 +86,17 @@ final class EvaluateCommand extends CliCommand {
         Problem resolved = problem.problem != null ? problem.problem : trainedOn(learned);
         problem.validate(this, resolved);
         if (resolved == Problem.QUADRATIC && data.folder != null) {
-            throw invalid("--data applies to --problem mnist and cifar10 only");
+            throw invalid("--data applies to --problem mnist and the CIFAR problems only");
         }
         Optional<MlpSpec> trained = trainedSpec(learned);
-        ProblemSetup setup = problem.setup(resolved, data, trained.orElse(MlpSpec.paper()));
+        ProblemSetup setup = problem.setup(this, resolved, data, trained.orElse(MlpSpec.paper()),
+                problem.problem == null ? trainedLabels(learned) : null);
         printData(setup);
         out().println("Optimizee: " + setup.optimizee() + (resolved == Problem.MNIST
                 ? " (" + optimizeeOrigin(trained.isPresent()) + ")" : ""));
         Comparison.Settings settings = comparison.settings(root);
         try (Backend backend = root.backend()) {
-            requireMemory("the evaluation", Comparison.memoryEstimate(learned.config(), setup, settings), backend);
+            requireMemory("the evaluation", Comparison.memoryEstimate(learned.groups(), setup, settings), backend);
             evaluate(backend, learned, setup, settings, out, out(), bars());
         }
     }
@@ -112,6 +114,20 @@ final class EvaluateCommand extends CliCommand {
         options.put(Driver.RUNS, "fewer --runs");
         options.put(Driver.DATA, "a smaller data set (--data)");
         return options;
+    }
+
+    /** The CIFAR labels the checkpoint was trained on when they were not its problem's own (LSTM-sub), or null. */
+    private int[] trainedLabels(OptimizerCheckpoint learned) throws IOException {
+        String listed = learned.description().get(ProblemSetup.LABELS_KEY);
+        if (listed == null) {
+            return null;
+        }
+        try {
+            return Arrays.stream(listed.split(",", -1)).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new IOException(optimizer.describe() + ": metadata " + ProblemSetup.LABELS_KEY + " is '" + listed
+                    + "', not comma-separated labels; give --problem or --labels", e);
+        }
     }
 
     /** The MLP the checkpoint was trained on, from its metadata, if it says. */

@@ -11,13 +11,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.data.MnistData;
 import org.l2l4j.eval.Comparison;
+import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.meta.MemoryEstimate.Driver;
+import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
-import org.l2l4j.data.MnistData;
-import org.l2l4j.lstm.OptimizerCheckpoint;
-import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizers.HandDesignedRule;
 import org.l2l4j.report.Estimate;
 import org.l2l4j.report.LossCurves;
@@ -112,7 +112,7 @@ final class GeneralizationCommand extends CliCommand {
             List<ProblemSetup> setups = new ArrayList<>();
             for (Variant v : variants) {
                 ProblemSetup setup = ProblemSetup.mnist(mnist, v.spec());
-                requireMemory("variant " + v.heading(), Comparison.memoryEstimate(learned.config(), setup,
+                requireMemory("variant " + v.heading(), Comparison.memoryEstimate(learned.groups(), setup,
                         settings(v)), backend);
                 setups.add(setup);
             }

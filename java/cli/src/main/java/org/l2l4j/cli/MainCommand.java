@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.data.MnistData;
 import org.l2l4j.eval.Comparison;
-import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
@@ -127,14 +127,14 @@ final class MainCommand extends CliCommand {
         MnistData mnist = data.load();
         ProblemSetup setup = ProblemSetup.mnist(mnist, MlpSpec.paper());
         printData(setup);
-        LstmConfig config = Problem.MNIST.optimizer();
+        ParameterGroups groups = Problem.MNIST.groups(Problem.MNIST.optimizer());
         Comparison.Settings settings = comparison.settings(root);
         MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
-            requireMemory("meta-training", MetaTrainer.memoryEstimate(config, o, setup.training(),
+            requireMemory("meta-training", MetaTrainer.memoryEstimate(groups, o, setup.training(),
                     setup.validation()), backend);
-            requireMemory("the evaluation", Comparison.memoryEstimate(config, setup, settings), backend);
-            training = new TrainingRun(new TrainingRun.Request(setup, config, o, recipe.teacher(Recipe.FAST, o.epochs()),
+            requireMemory("the evaluation", Comparison.memoryEstimate(groups, setup, settings), backend);
+            training = new TrainingRun(new TrainingRun.Request(setup, groups, o, recipe.teacher(Recipe.FAST, o.epochs()),
                     recipe.recipe(Recipe.FAST), null, true, out), out(), bars());
             TrainingRun.Outcome outcome = training.run(backend, root.threads());
             trained = true;

@@ -1,13 +1,15 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.optimizees.Problem;
-import org.l2l4j.optimizees.ProblemSetup;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.StringJoiner;
+import org.l2l4j.data.Cifar10Data;
+import org.l2l4j.data.Dataset;
 import org.l2l4j.optimizees.ConvNetSpec;
 import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizees.Problem;
+import org.l2l4j.optimizees.ProblemSetup;
 import picocli.CommandLine.Option;
 
 /**
@@ -18,9 +20,15 @@ import picocli.CommandLine.Option;
  */
 final class ProblemOptions {
     @Option(names = "--problem", paramLabel = "PROBLEM",
-            description = "mnist, quadratic or cifar10 (required by train; evaluate defaults to the problem the "
-                    + "optimizer was trained on).")
+            description = "mnist, quadratic, cifar10, cifar5 (CIFAR-10 labels 0-4) or cifar2 (labels 0, 1) (required by "
+                    + "train; evaluate defaults to the problem the optimizer was trained on).")
     Problem problem;
+
+    @Option(names = "--labels", paramLabel = "L,L,...",
+            description = "CIFAR only: the labels whose images the optimizees classify (2 to 10 of 0-9, one output "
+                    + "each), replacing the problem's own (default: cifar10 0-9, cifar5 0-4, cifar2 0,1; evaluate: as the "
+                    + "optimizer was trained when --problem is not given).")
+    String labels;
 
     @Option(names = "--hidden", paramLabel = "UNITS",
             description = "MNIST only: units per hidden layer of the optimizee (default: train 20; evaluate as the "
@@ -41,6 +49,12 @@ final class ProblemOptions {
     void validate(CliCommand command, Problem resolved) {
         if (resolved != Problem.MNIST && (hidden != null || layers != null || activation != null)) {
             throw command.invalid("--hidden, --layers and --activation apply to --problem mnist only");
+        }
+        if (labels != null) {
+            if (!resolved.isCifar()) {
+                throw command.invalid("--labels applies to the CIFAR problems (cifar10, cifar5, cifar2) only");
+            }
+            labels(command);
         }
         if (hidden != null) {
             command.atLeast("--hidden", hidden, 1);
@@ -82,15 +96,30 @@ final class ProblemOptions {
         return given.toString();
     }
 
+    /** --labels as label numbers. */
+    int[] labels(CliCommand command) {
+        try {
+            int[] parsed = Arrays.stream(labels.split(",", -1)).map(String::strip).mapToInt(Integer::parseInt).toArray();
+            Dataset.labelPositions(parsed, Cifar10Data.CLASSES);
+            return parsed;
+        } catch (IllegalArgumentException e) {
+            throw command.invalid("--labels must be 2 to 10 distinct labels in 0-9, comma-separated, got '" + labels
+                    + "'" + (e instanceof NumberFormatException ? "" : ": " + e.getMessage()));
+        }
+    }
+
     /**
      * The families of {@code resolved}: MLPs of {@link #mlpSpec}(base) on MNIST, quadratics, or
-     * the paper's convolutional network on CIFAR-10, the data loaded from {@code data}.
+     * the paper's convolutional network on CIFAR-10 images of --labels, else of
+     * {@code baseLabels}, else of the problem's labels, the data loaded from {@code data}.
      */
-    ProblemSetup setup(Problem resolved, DataSource data, MlpSpec base) throws IOException {
+    ProblemSetup setup(CliCommand command, Problem resolved, DataSource data, MlpSpec base, int[] baseLabels)
+            throws IOException {
         return switch (resolved) {
             case MNIST -> ProblemSetup.mnist(data.load(), mlpSpec(base));
             case QUADRATIC -> ProblemSetup.quadratic();
-            case CIFAR10 -> ProblemSetup.cifar10(data.loadCifar10(), ConvNetSpec.paper());
+            case CIFAR10, CIFAR5, CIFAR2 -> ProblemSetup.cifar(resolved, data.loadCifar10(), ConvNetSpec.paper(),
+                    labels != null ? labels(command) : baseLabels != null ? baseLabels : resolved.labels());
         };
     }
 }

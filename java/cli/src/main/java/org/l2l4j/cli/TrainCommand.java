@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.Preprocessing;
 import org.l2l4j.meta.InputScaling;
@@ -113,6 +114,13 @@ final class TrainCommand extends CliCommand {
                     + "for MNIST, 1 for quadratics; the reference code uses 0.01 for MNIST).")
     Double outputScale;
 
+    @Option(names = "--groups", paramLabel = "GROUPS",
+            description = "The optimizer's parameter groups, each an LSTM with its own phi: 'single' (one for every "
+                    + "tensor), 'conv,fc' (the paper's CIFAR-10 optimizer: one for the convolution kernels conv*.weight, "
+                    + "one for the rest) or NAME=RULE,... (a tensor joins the first group whose rule matches its name; "
+                    + "a rule is glob patterns separated by '|') (default: conv,fc for the CIFAR problems, single otherwise).")
+    String groups;
+
     @Option(names = "--log-epsilon", description = "Log-and-sign takes log(|x| + 2^-23), as the reference code.")
     boolean logEpsilon;
 
@@ -139,11 +147,11 @@ final class TrainCommand extends CliCommand {
         output.check(this, "--out", out, TrainingRun.FILES, resume,
                 Files.isRegularFile(earlier) ? "--resume " + earlier + " to continue its training" : null);
         if (problem.problem == null) {
-            throw invalid("Missing required option: '--problem=PROBLEM' (mnist, quadratic or cifar10)");
+            throw invalid("Missing required option: '--problem=PROBLEM' (mnist, quadratic, cifar10, cifar5 or cifar2)");
         }
         problem.validate(this, problem.problem);
         if (problem.problem == Problem.QUADRATIC && data.folder != null) {
-            throw invalid("--data applies to --problem mnist and cifar10 only");
+            throw invalid("--data applies to --problem mnist and the CIFAR problems only");
         }
         if (epochs != null) {
             atLeast("--epochs", epochs, 1);
@@ -185,6 +193,11 @@ final class TrainCommand extends CliCommand {
         if (phiInit == PhiInit.ZEROS && config.layers() > 0) {
             throw invalid("--phi-init ZEROS is allowed only without LSTM layers (--lstm-widths none)");
         }
+        try {
+            groups();
+        } catch (IllegalArgumentException e) {
+            throw invalid("--groups: " + e.getMessage());
+        }
     }
 
     /** "20,20" as {20, 20}; "none" (or an empty value) as no LSTM layers. */
@@ -208,6 +221,11 @@ final class TrainCommand extends CliCommand {
                 logEpsilon || c.logEpsilon());
     }
 
+    /** The optimizer's parameter groups, each of {@link #config()}: --groups, or the problem's paper groups. */
+    ParameterGroups groups() {
+        return groups == null ? problem.problem.groups(config()) : ParameterGroups.parse(groups, config());
+    }
+
     /** The meta-training settings of the options: the recipe's, then those given explicitly. */
     MetaTrainingOptions options() {
         MetaTrainingOptions o = recipe.apply(DEFAULTS.withTimeBudget(budget).withUnroll(unroll).withHorizon(horizon)
@@ -219,13 +237,13 @@ final class TrainCommand extends CliCommand {
     @Override
     void run() throws Exception {
         output.create();
-        ProblemSetup setup = problem.setup(problem.problem, data, MlpSpec.paper());
+        ProblemSetup setup = problem.setup(this, problem.problem, data, MlpSpec.paper(), null);
         printData(setup);
         MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
-            requireMemory("meta-training", MetaTrainer.memoryEstimate(config(), o, setup.training(),
+            requireMemory("meta-training", MetaTrainer.memoryEstimate(groups(), o, setup.training(),
                     setup.validation()), backend);
-            current = new TrainingRun(new TrainingRun.Request(setup, config(), o,
+            current = new TrainingRun(new TrainingRun.Request(setup, groups(), o,
                     recipe.teacher(Recipe.PAPER, o.epochs()), recipe.recipe(Recipe.PAPER), resume, compareAdam, out), out(), bars());
             current.run(backend, root.threads());
         }

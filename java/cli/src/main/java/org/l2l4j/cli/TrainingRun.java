@@ -19,8 +19,8 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import org.knowm.xchart.XYChart;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.eval.LearningRateTuner;
-import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.meta.Imitation;
 import org.l2l4j.meta.MetaTrainer;
@@ -85,7 +85,7 @@ final class TrainingRun {
      * What to train.
      *
      * @param setup       the problem's families
-     * @param config      the learned optimizer's architecture
+     * @param groups      the learned optimizer's parameter groups and their architectures
      * @param options     the meta-training settings (seed included), without the imitation
      * @param teacher     the hand-designed rule to imitate, whose learning rate the run tunes on the
      *                    validation functions first, if any
@@ -94,7 +94,7 @@ final class TrainingRun {
      * @param compareAdam tune Adam on the validation functions and draw its level
      * @param folder      the output folder, which exists
      */
-    record Request(ProblemSetup setup, LstmConfig config, MetaTrainingOptions options, Optional<Recipe.Teacher> teacher,
+    record Request(ProblemSetup setup, ParameterGroups groups, MetaTrainingOptions options, Optional<Recipe.Teacher> teacher,
                    Recipe recipe, Path resume, boolean compareAdam, Path folder) {
     }
 
@@ -189,7 +189,7 @@ final class TrainingRun {
         TrainingState state;
         double[] seconds;
         double wall;
-        try (MetaTrainer trainer = new MetaTrainer(backend, request.config(), request.setup().training(),
+        try (MetaTrainer trainer = new MetaTrainer(backend, request.groups(), request.setup().training(),
                 request.setup().validation(), o)) {
             if (resumed != null) {
                 trainer.restore(resumed);
@@ -339,9 +339,10 @@ final class TrainingRun {
     /** The training state of {@code file}, checked against this run. */
     private TrainingState loadResumable(Path file) throws IOException {
         TrainingCheckpoint.Saved saved = TrainingCheckpoint.load(file);
-        if (!saved.config().equals(request.config())) {
-            throw new IllegalArgumentException(file + " holds an optimizer " + saved.config() + ", this run trains "
-                    + request.config() + "; resume with the same --lstm-widths, --p, --output-scale and --log-epsilon");
+        if (!saved.groups().equals(request.groups())) {
+            throw new IllegalArgumentException(file + " holds an optimizer " + saved.groups() + ", this run trains "
+                    + request.groups() + "; resume with the same --groups, --lstm-widths, --p, --output-scale and"
+                    + " --log-epsilon");
         }
         for (Map.Entry<String, String> setting : RESUMED_SETTINGS) {
             String key = setting.getKey();
@@ -368,7 +369,7 @@ final class TrainingRun {
      */
     private synchronized Optional<OptimizerCheckpoint> save(TrainingState state) throws IOException {
         Path folder = request.folder();
-        TrainingCheckpoint.save(folder.resolve(TRAINING), request.config(), state, metadata);
+        TrainingCheckpoint.save(folder.resolve(TRAINING), request.groups(), state, metadata);
         checkpoint = new Checkpoint(folder.resolve(TRAINING), state.epochs());
         wroteCheckpoint = true;
         LearningCurve.writeCsv(state.history(), folder.resolve(CURVE_CSV));
@@ -380,7 +381,7 @@ final class TrainingRun {
         description.put("best_epoch", Integer.toString(state.bestEpoch()));
         description.put("validation_loss", Double.toString(state.bestValidation()));
         description.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
-        OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.config(), PhiLayout.toFloat32(state.bestPhi()),
+        OptimizerCheckpoint optimizer = new OptimizerCheckpoint(request.groups(), PhiLayout.toFloat32(state.bestPhi()),
                 description);
         optimizer.save(folder.resolve(OPTIMIZER));
         best = new Best(state.bestEpoch(), state.bestValidation());

@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,7 +178,7 @@ class CliTest {
         java.util.Map<String, String> older = new java.util.HashMap<>(saved.metadata());
         older.keySet().removeAll(List.of("eval_every", "validation_functions"));
         Path old = dir.resolve("older.safetensors");
-        TrainingCheckpoint.save(old, saved.config(), saved.state(), older);
+        TrainingCheckpoint.save(old, saved.groups(), saved.state(), older);
         String[] args = train(dir.resolve("older"), "--epochs", "5", "--resume", old.toString());
         args[List.of(args).indexOf("--eval-every") + 1] = "1";
         Outcome o = run(args);
@@ -373,13 +374,49 @@ class CliTest {
                 "--out", out.toString());
         assertEquals(0, o.code(), o.err());
         assertTrue(o.out().contains("Data: CIFAR-10 binary files from " + data.toAbsolutePath()), o.out());
-        assertEquals("cifar10", OptimizerCheckpoint.load(out.resolve("optimizer.safetensors")).description()
-                .get("problem"));
+        OptimizerCheckpoint trained = OptimizerCheckpoint.load(out.resolve("optimizer.safetensors"));
+        assertEquals("cifar10", trained.description().get("problem"));
+        assertEquals(List.of("conv", "fc"), trained.groups().names(), "the paper's two LSTMs by default");
+        assertFalse(trained.description().containsKey("labels"), "every label is the problem's own");
 
         Outcome missing = run("--threads", "1", "train", "--problem", "cifar10", "--out", dir.resolve("no").toString());
         assertEquals(L2l4jCli.EXIT_FAILURE, missing.code(), missing.err());
-        assertTrue(missing.err().contains("--problem cifar10 needs --data") && missing.err().contains("cifar-10-binary.tar.gz"),
+        assertTrue(missing.err().contains("the CIFAR problems need --data") && missing.err().contains("cifar-10-binary.tar.gz"),
                 missing.err());
+    }
+
+    @Test
+    void labelSubsetsAndGroupsOnTheCommandLine() throws IOException {
+        Path data = CifarFiles.write(dir.resolve("cifar-10-batches-bin"), 30, 2);
+        Path sub = dir.resolve("lstm-sub");
+        Outcome o = run("--threads", "1", "train", "--problem", "cifar10", "--labels", "5,6,7,8,9", "--groups", "single",
+                "--data", data.toString(), "--horizon", "2", "--unroll", "2", "--epochs", "1", "--eval-every", "1",
+                "--validation-functions", "1", "--out", sub.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Labels: 5,6,7,8,9 (5 classes, one output each)"), o.out());
+        OptimizerCheckpoint trained = OptimizerCheckpoint.load(sub.resolve("optimizer.safetensors"));
+        assertEquals("5,6,7,8,9", trained.description().get("labels"));
+        assertTrue(trained.groups().isSingle());
+
+        String[][] refused = {
+            {"--problem", "cifar2", "--labels", "1"}, {"--problem", "cifar10", "--labels", "3,3"},
+            {"--problem", "cifar10", "--labels", "0,10"}, {"--problem", "cifar10", "--labels", "a,b"},
+            {"--problem", "quadratic", "--labels", "1,2"}, {"--problem", "cifar10", "--groups", "conv"},
+            {"--problem", "cifar10", "--groups", "a=x,a=y"},
+        };
+        for (String[] args : refused) {
+            List<String> command = new ArrayList<>(List.of("train", "--out", dir.resolve("refused").toString()));
+            command.addAll(List.of(args));
+            Outcome r = run(command.toArray(new String[0]));
+            assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
+            assertTrue(r.err().contains(args[2]), String.join(" ", args) + ": " + r.err());
+        }
+        Path tiny = TinyIdxData.write(dir.resolve("tiny-groups"));
+        Outcome noConv = run("--threads", "1", "train", "--problem", "mnist", "--groups", "conv,fc", "--data",
+                tiny.toString(), "--horizon", "2", "--unroll", "2", "--epochs", "1", "--out", dir.resolve("g").toString());
+        assertEquals(L2l4jCli.EXIT_FAILURE, noConv.code(), noConv.err());
+        assertTrue(noConv.err().contains("parameter group 'conv' (rule conv*.weight) owns none of the tensors"),
+                noConv.err());
     }
 
     @Test

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Recipe;
 import org.l2l4j.meta.TrainingCheckpoint;
@@ -82,7 +83,7 @@ class TrainingRunFaultTest {
         Files.createDirectories(folder);
         PrintWriter sink = new PrintWriter(new StringWriter());
         try (Backend backend = Backend.cpu(1)) {
-            return new TrainingRun(new TrainingRun.Request(setup, CONFIG, options, Optional.empty(), Recipe.PAPER, resume, false, folder), sink,
+            return new TrainingRun(new TrainingRun.Request(setup, ParameterGroups.single(CONFIG), options, Optional.empty(), Recipe.PAPER, resume, false, folder), sink,
                     new ProgressBars(sink, false)).run(backend, 1);
         }
     }

@@ -13,9 +13,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.eval.Trajectory;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.meta.LearnedRollouts;
 import org.l2l4j.optimizees.MlpFamily;
@@ -53,11 +52,10 @@ class MnistTrainingLoopTest {
         OptimizerCheckpoint shipped = OptimizerCheckpoint.shippedMnist();
         try (ParameterOptimizer learned = LstmOptimizer.builder(shipped).build();
              Backend backend = Backend.cpu(0);
-             CoordinatewiseLstm lstm = new CoordinatewiseLstm(shipped.config());
-             NativeBuffer phi = backend.allocateFloats(shipped.phi().length)) {
-            phi.write(shipped.phi());
+             GroupedLstm lstm = new GroupedLstm(shipped.groups(), backend)) {
+            lstm.write(shipped.phi());
             MnistTrainingLoop.Run run = MnistTrainingLoop.train(family.sample(5), learned, STEPS);
-            LearnedRollouts.Result reference = LearnedRollouts.run(backend, lstm, phi, family, new long[] {5}, STEPS);
+            LearnedRollouts.Result reference = LearnedRollouts.run(backend, lstm, family, new long[] {5}, STEPS);
             assertArrayEquals(reference.losses()[0], run.losses());
             assertArrayEquals(reference.finalParameters()[0], run.theta());
         }

@@ -87,6 +87,25 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      */
     public void step(NativeBuffer phi, TensorList tensors, NativeBuffer state, UnrollRecord record, int slot,
                      boolean checkFinite) {
+        callStep(phi, tensors, state, record, slot, checkFinite ? L2l.L2L_CHECK_FINITE : 0);
+    }
+
+    /**
+     * The value check of {@link #step} alone: rejects NaN and infinite values in phi, the
+     * gradients, theta and the state, and writes nothing (so that the steps of several parameter
+     * groups can all be checked before any of them writes).
+     *
+     * @throws org.l2l4j.backend.NonFiniteInputException for a NaN or infinity (which input, where)
+     * @throws NullPointerException     as {@link #step}
+     * @throws IllegalArgumentException as {@link #step}
+     * @throws IllegalStateException    as {@link #step}
+     */
+    public void check(NativeBuffer phi, TensorList tensors, NativeBuffer state) {
+        callStep(phi, tensors, state, null, 0, L2l.L2L_CHECK_FINITE | L2l.L2L_CHECK_ONLY);
+    }
+
+    private void callStep(NativeBuffer phi, TensorList tensors, NativeBuffer state, UnrollRecord record, int slot,
+                          int flags) {
         Objects.requireNonNull(tensors, "tensors");
         tensors.requireOpen();
         Backend backend = tensors.backend();
@@ -105,8 +124,7 @@ public final class CoordinatewiseLstm implements AutoCloseable {
             recordAddress = record.slotAddress(slot);
         }
         NativeCalls.check(L2l.l2l_step(backend.ctx(), model(), phi.address(), tensors.count(), tensors.thetaArray(),
-                tensors.gradArray(), tensors.sizeArray(), stateAddress, recordAddress,
-                checkFinite ? L2l.L2L_CHECK_FINITE : 0), "l2l_step");
+                tensors.gradArray(), tensors.sizeArray(), stateAddress, recordAddress, flags), "l2l_step");
     }
 
     /**

@@ -12,10 +12,11 @@ import org.l2l4j.backend.NativeBuffer;
  *     theta_{t+1} = theta_t + g_t,      [g_t, h_{t+1}] = m(grad f(theta_t), h_t; phi)
  * </pre>
  *
- * <p>This is the one path by which the library steps the coordinatewise LSTM: the training-loop
- * optimizer ({@code org.l2l4j.optimizers.LstmOptimizer}) steps the tensors a training loop
- * registered, evaluation steps the parameters of many optimizees at once, and meta-training makes
- * the same call with the backward record switched on ({@link #step(UnrollRecord, int)}).
+ * <p>This is the one path by which the library steps the coordinatewise LSTM, one per parameter
+ * group ({@link GroupedStepper}): the training-loop optimizer
+ * ({@code org.l2l4j.optimizers.LstmOptimizer}) steps the tensors a training loop registered,
+ * evaluation steps the parameters of many optimizees at once, and meta-training makes the same
+ * call with the backward record switched on ({@link #step(UnrollRecord, int)}).
  *
  * <p>The hidden state is float32 [S x n] on the tensors' backend (S = {@link LstmConfig#stateRows()},
  * n = {@link TensorList#coordinates()}; the l2l.h layout: row r, coordinate i at r n + i), zero at
@@ -64,6 +65,16 @@ public final class LstmStepper implements AutoCloseable {
      */
     public void step(boolean checkFinite) {
         lstm.step(phi, tensors, state, null, 0, checkFinite);
+    }
+
+    /**
+     * The value check of {@link #step(boolean)} alone: nothing is written.
+     *
+     * @throws org.l2l4j.backend.NonFiniteInputException naming the input, tensor and index
+     * @throws IllegalStateException    if this stepper, phi or a tensor is closed
+     */
+    public void check() {
+        lstm.check(phi, tensors, state);
     }
 
     /**

@@ -5,8 +5,10 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.l2l4j.safetensors.CheckpointFormatException;
@@ -16,46 +18,100 @@ import org.l2l4j.safetensors.SafetensorsFile;
 import org.l2l4j.safetensors.Tensor;
 
 /**
- * A trained learned optimizer on disk: phi as float32 tensors named as PyTorch's
- * {@code nn.LSTM} ({@code lstm.weight_ih_l0}, ...) and {@code nn.Linear(H, 1)}
+ * A trained learned optimizer on disk: each parameter group's phi as float32 tensors named as
+ * PyTorch's {@code nn.LSTM} ({@code lstm.weight_ih_l0}, ...) and {@code nn.Linear(H, 1)}
  * ({@code output.weight}, {@code output.bias}), so that a PyTorch model built from those two
- * modules loads them; the configuration in the safetensors {@code __metadata__} (keys
- * {@code l2l4j.format}, {@code widths}, {@code preprocessing}, {@code p}, {@code output_scale},
- * {@code log_epsilon}), plus free-form descriptive entries.
+ * modules loads them, and the architecture in the safetensors {@code __metadata__}, plus
+ * free-form descriptive entries.  Two forms:
  *
- * @param config      the architecture
- * @param phi         phi in PyTorch order (l2l.h), float32
+ * <ul>
+ *   <li><b>one group of every tensor</b> ({@link ParameterGroups#isSingle()}, the paper's
+ *       optimizer): format {@value #FORMAT}, tensors named as above, the configuration in the
+ *       keys {@code widths}, {@code preprocessing}, {@code p}, {@code output_scale},
+ *       {@code log_epsilon} ({@link #configMetadata});</li>
+ *   <li><b>several groups</b> (or one group with another rule; paper section 3.3): format
+ *       {@value #FORMAT_GROUPED}, each group's tensors under its name as prefix
+ *       ({@code conv.lstm.weight_ih_l0}, {@code fc.output.bias}, ...), so that each group loads on
+ *       its own into {@code nn.LSTM} + {@code nn.Linear} after the prefix is stripped; the key
+ *       {@code groups} lists the names in order, and each group has {@code NAME.rule} (its
+ *       {@link TensorRule}) and its configuration's keys under the same prefix.</li>
+ * </ul>
+ *
+ * @param groups      the parameter groups and their architectures
+ * @param phi         every group's phi, concatenated (group 0 first, each in PyTorch order:
+ *                    l2l.h), float32 [{@link ParameterGroups#phiSize()}]
  * @param description descriptive metadata (training set, epochs, validation loss, ...)
  */
-public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, String> description) {
-    /** The value of the {@code l2l4j.format} metadata key. */
+public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<String, String> description) {
+    /** The value of the {@code l2l4j.format} metadata key of a single-group checkpoint. */
     public static final String FORMAT = "l2l4j-learned-optimizer-v1";
+    /** The value of the {@code l2l4j.format} metadata key of a checkpoint with parameter groups. */
+    public static final String FORMAT_GROUPED = "l2l4j-learned-optimizer-v2";
+    /** The metadata key listing the groups of a grouped checkpoint. */
+    public static final String GROUPS_KEY = "groups";
 
+    /**
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if phi's length is not the groups' phi size
+     */
     public OptimizerCheckpoint {
-        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(groups, "groups");
         Objects.requireNonNull(phi, "phi");
         description = Map.copyOf(description);
-        if (phi.length != config.phiLayout().size()) {
-            throw new IllegalArgumentException("phi has " + phi.length + " values, " + config + " needs "
-                    + config.phiLayout().size());
+        if (phi.length != groups.phiSize()) {
+            throw new IllegalArgumentException("phi has " + phi.length + " values, the groups " + groups + " need "
+                    + groups.phiSize());
         }
+    }
+
+    /** A single-group checkpoint: {@code config}'s optimizer for every tensor. */
+    public OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, String> description) {
+        this(ParameterGroups.single(Objects.requireNonNull(config, "config")), phi, description);
+    }
+
+    /**
+     * The architecture of a checkpoint with one group.
+     *
+     * @throws IllegalStateException if it has several groups (see {@link #groups()})
+     */
+    public LstmConfig config() {
+        if (groups.count() != 1) {
+            throw new IllegalStateException("this learned optimizer has the parameter groups " + groups.names()
+                    + ", each with its own configuration");
+        }
+        return groups.get(0).config();
+    }
+
+    /** Group g's phi (a copy), float32 [its phiSize]. */
+    public float[] phi(int g) {
+        int offset = groups.phiOffset(g);
+        return Arrays.copyOfRange(phi, offset, offset + groups.get(g).config().phiLayout().size());
     }
 
     /** Writes the checkpoint atomically (a temporary file renamed into place). */
     public void save(Path file) throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (PhiLayout.Entry e : config.phiLayout().entries()) {
-            long[] shape = Arrays.stream(e.shape()).asLongStream().toArray();
-            tensors.put(e.name(), Tensor.ofFloats(shape, Arrays.copyOfRange(phi, e.offset(), e.offset() + e.size())));
+        for (int g = 0; g < groups.count(); g++) {
+            int base = groups.phiOffset(g);
+            for (PhiLayout.Entry e : groups.get(g).config().phiLayout().entries()) {
+                long[] shape = Arrays.stream(e.shape()).asLongStream().toArray();
+                tensors.put(tensorName(g, e), Tensor.ofFloats(shape,
+                        Arrays.copyOfRange(phi, base + e.offset(), base + e.offset() + e.size())));
+            }
         }
         Map<String, String> meta = new LinkedHashMap<>(description);
-        meta.putAll(configMetadata(config));
-        meta.put(Safetensors.FORMAT_KEY, FORMAT);
+        meta.putAll(groupsMetadata(groups));
+        meta.put(Safetensors.FORMAT_KEY, groups.isSingle() ? FORMAT : FORMAT_GROUPED);
         Safetensors.write(file, tensors, meta);
     }
 
+    /** The name of a phi tensor of group g in the file: its layout name, prefixed by the group's unless single. */
+    private String tensorName(int g, PhiLayout.Entry e) {
+        return groups.isSingle() ? e.name() : groups.get(g).name() + "." + e.name();
+    }
+
     /**
-     * Reads and validates a checkpoint.
+     * Reads and validates a checkpoint of either form.
      *
      * @throws CheckpointFormatException if the file is corrupt, is not a learned-optimizer
      *                                   checkpoint, or its tensors do not match its configuration
@@ -63,40 +119,53 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
     public static OptimizerCheckpoint load(Path file) throws IOException {
         SafetensorsFile f = Safetensors.read(file);
         Map<String, String> meta = f.metadata();
-        if (!FORMAT.equals(meta.get(Safetensors.FORMAT_KEY))) {
+        String format = meta.get(Safetensors.FORMAT_KEY);
+        if (!FORMAT.equals(format) && !FORMAT_GROUPED.equals(format)) {
             throw new CheckpointFormatException(file, "not a learned-optimizer checkpoint (metadata "
-                    + Safetensors.FORMAT_KEY + " is " + meta.get(Safetensors.FORMAT_KEY) + ", expected " + FORMAT + ")");
+                    + Safetensors.FORMAT_KEY + " is " + format + ", expected " + FORMAT + " or " + FORMAT_GROUPED + ")");
         }
-        LstmConfig config = configFrom(file, meta);
-        PhiLayout layout = config.phiLayout();
-        if (f.tensors().size() != layout.entries().size()) {
-            throw new CheckpointFormatException(file, "holds " + f.tensors().size() + " tensors, " + config
-                    + " has " + layout.entries().size());
+        if (FORMAT.equals(format) == meta.containsKey(GROUPS_KEY)) {
+            throw new CheckpointFormatException(file, "format " + format + (FORMAT.equals(format) ? " has no"
+                    : " needs a") + " metadata key '" + GROUPS_KEY + "'");
         }
-        float[] phi = new float[layout.size()];
-        for (PhiLayout.Entry e : layout.entries()) {
-            Tensor t = f.tensors().get(e.name());
-            if (t == null) {
-                throw new CheckpointFormatException(file, "tensor " + e.name() + " is missing");
-            }
-            long[] want = Arrays.stream(e.shape()).asLongStream().toArray();
-            if (t.dtype() != DType.F32 || !Arrays.equals(t.shape(), want)) {
-                throw new CheckpointFormatException(file, "tensor " + e.name() + " is " + t.dtype()
-                        + Arrays.toString(t.shape()) + ", expected F32" + Arrays.toString(want));
-            }
-            float[] v = t.toFloatArray();
-            for (int i = 0; i < v.length; i++) {
-                if (!Float.isFinite(v[i])) {
-                    throw new CheckpointFormatException(file, "tensor " + e.name() + " holds a non-finite value at "
-                            + i);
+        ParameterGroups groups = groupsFrom(file, meta);
+        if (FORMAT_GROUPED.equals(format) && groups.isSingle()) {
+            throw new CheckpointFormatException(file, "a single group of every tensor is written in format " + FORMAT);
+        }
+        int expected = groups.list().stream().mapToInt(g -> g.config().phiLayout().entries().size()).sum();
+        if (f.tensors().size() != expected) {
+            throw new CheckpointFormatException(file, "holds " + f.tensors().size() + " tensors, the groups "
+                    + groups + " have " + expected);
+        }
+        float[] phi = new float[groups.phiSize()];
+        OptimizerCheckpoint shape = new OptimizerCheckpoint(groups, phi, Map.of());
+        for (int g = 0; g < groups.count(); g++) {
+            int base = groups.phiOffset(g);
+            for (PhiLayout.Entry e : groups.get(g).config().phiLayout().entries()) {
+                String name = shape.tensorName(g, e);
+                Tensor t = f.tensors().get(name);
+                if (t == null) {
+                    throw new CheckpointFormatException(file, "tensor " + name + " is missing");
                 }
+                long[] want = Arrays.stream(e.shape()).asLongStream().toArray();
+                if (t.dtype() != DType.F32 || !Arrays.equals(t.shape(), want)) {
+                    throw new CheckpointFormatException(file, "tensor " + name + " is " + t.dtype()
+                            + Arrays.toString(t.shape()) + ", expected F32" + Arrays.toString(want));
+                }
+                float[] v = t.toFloatArray();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Float.isFinite(v[i])) {
+                        throw new CheckpointFormatException(file, "tensor " + name + " holds a non-finite value at "
+                                + i);
+                    }
+                }
+                System.arraycopy(v, 0, phi, base + e.offset(), v.length);
             }
-            System.arraycopy(v, 0, phi, e.offset(), v.length);
         }
         Map<String, String> description = new LinkedHashMap<>(meta);
-        description.keySet().removeAll(configMetadata(config).keySet());
+        description.keySet().removeAll(groupsMetadata(groups).keySet());
         description.remove(Safetensors.FORMAT_KEY);
-        return new OptimizerCheckpoint(config, phi, description);
+        return new OptimizerCheckpoint(groups, phi, description);
     }
 
     /** Where the shipped MNIST optimizer lies on the class path. */
@@ -123,6 +192,48 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
     }
 
     /**
+     * The architecture as safetensors metadata entries: for a single group of every tensor, its
+     * configuration's entries ({@link #configMetadata}); otherwise {@code groups} (the names,
+     * comma-separated) and, for each group, {@code NAME.rule} and its configuration's entries
+     * prefixed by {@code NAME.}.
+     */
+    public static Map<String, String> groupsMetadata(ParameterGroups groups) {
+        if (groups.isSingle()) {
+            return configMetadata(groups.get(0).config());
+        }
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(GROUPS_KEY, String.join(",", groups.names()));
+        for (ParameterGroup g : groups.list()) {
+            m.put(g.name() + ".rule", g.rule().toString());
+            configMetadata(g.config()).forEach((k, v) -> m.put(g.name() + "." + k, v));
+        }
+        return m;
+    }
+
+    /**
+     * The groups from the entries of {@link #groupsMetadata}.
+     *
+     * @param file the file they were read from, for messages
+     * @throws CheckpointFormatException if an entry is missing or invalid
+     */
+    public static ParameterGroups groupsFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
+        String listed = meta.get(GROUPS_KEY);
+        if (listed == null) {
+            return ParameterGroups.single(configFrom(file, meta));
+        }
+        List<ParameterGroup> groups = new ArrayList<>();
+        try {
+            for (String name : listed.split(",", -1)) {
+                groups.add(new ParameterGroup(name, TensorRule.parse(Safetensors.requireMetadata(file, meta,
+                        name + ".rule")), configFrom(file, meta, name + ".")));
+            }
+            return new ParameterGroups(groups);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(file, "invalid parameter groups in metadata: " + e.getMessage());
+        }
+    }
+
+    /**
      * The configuration as safetensors metadata entries: {@code widths} (comma-separated, empty
      * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}.
      */
@@ -143,14 +254,23 @@ public record OptimizerCheckpoint(LstmConfig config, float[] phi, Map<String, St
      * @throws CheckpointFormatException if an entry is missing or invalid
      */
     public static LstmConfig configFrom(Path file, Map<String, String> meta) throws CheckpointFormatException {
+        return configFrom(file, meta, "");
+    }
+
+    /** {@link #configFrom(Path, Map)} from the entries whose keys start with {@code prefix}. */
+    private static LstmConfig configFrom(Path file, Map<String, String> meta, String prefix)
+            throws CheckpointFormatException {
         try {
-            String w = Safetensors.requireMetadata(file, meta, "widths");
+            String w = Safetensors.requireMetadata(file, meta, prefix + "widths");
             int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",", -1)).mapToInt(Integer::parseInt).toArray();
-            return new LstmConfig(widths, Preprocessing.valueOf(Safetensors.requireMetadata(file, meta, "preprocessing")),
-                    Double.parseDouble(Safetensors.requireMetadata(file, meta, "p")), Double.parseDouble(Safetensors.requireMetadata(file, meta, "output_scale")),
-                    strictBoolean(Safetensors.requireMetadata(file, meta, "log_epsilon")));
+            return new LstmConfig(widths,
+                    Preprocessing.valueOf(Safetensors.requireMetadata(file, meta, prefix + "preprocessing")),
+                    Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "p")),
+                    Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "output_scale")),
+                    strictBoolean(Safetensors.requireMetadata(file, meta, prefix + "log_epsilon")));
         } catch (IllegalArgumentException e) {
-            throw new CheckpointFormatException(file, "invalid configuration in metadata: " + e.getMessage());
+            throw new CheckpointFormatException(file, "invalid configuration in metadata" + (prefix.isEmpty() ? ""
+                    : " of group " + prefix.substring(0, prefix.length() - 1)) + ": " + e.getMessage());
         }
     }
 

@@ -194,6 +194,11 @@ abstract class AbstractParameterOptimizer implements ParameterOptimizer {
     /** The name saved as the state's optimizer, such as {@code "LSTM"} or {@code "Adam"}. */
     abstract String kind();
 
+    /** The tensors registered so far, in order (for a subclass's state before its first step). */
+    final List<Registered> registered() {
+        return List.copyOf(registered);
+    }
+
     /** Checks a tensor about to be registered against the subclass's own rules (none by default). */
     void accept(Registered tensor) {
     }

@@ -5,8 +5,10 @@ import java.lang.ref.Cleaner;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,9 +19,12 @@ import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.backend.NonFiniteInputException;
-import org.l2l4j.lstm.LstmStepper;
+import org.l2l4j.lstm.GroupedStepper;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroup;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.TensorList;
+import org.l2l4j.lstm.TensorRule;
 import org.l2l4j.safetensors.CheckpointFormatException;
 import org.l2l4j.safetensors.Tensor;
 
@@ -46,10 +51,17 @@ import org.l2l4j.safetensors.Tensor;
  * }
  * }</pre>
  *
- * <p><b>One native call per step.</b> All registered tensors, of any sizes, are stepped by one
- * fused native call ({@link LstmStepper}, the library's one path for stepping the LSTM) over one
- * state buffer of
- * S x n floats, tensor 0's coordinates first.  Tensors in native memory that the kernels can
+ * <p><b>Parameter groups</b> (paper section 3.3).  A learned optimizer may have several groups,
+ * each with its own LSTM and phi ({@link ParameterGroups}; the CIFAR-10 optimizer has one for the
+ * convolution kernels and one for the rest).  Each registered tensor joins the first group whose
+ * rule matches its name, as {@code torch.optim}'s parameter groups hold their tensors; a
+ * tensor that no rule takes is rejected when it is registered.  {@link Builder#rule} replaces a
+ * group's rule (for example with explicit tensor names).  A group without tensors does nothing.
+ *
+ * <p><b>One native call per group and step.</b> All registered tensors of a group, of any sizes,
+ * are stepped by one fused native call ({@link GroupedStepper}, the library's one path for
+ * stepping the LSTM) over one state buffer of S x n floats (S and n of the group), its first
+ * tensor's coordinates first.  Tensors in native memory that the kernels can
  * address (on a CPU backend: direct {@link FloatBuffer}s in native byte order and
  * {@link org.bytedeco.javacpp.FloatPointer}s; on CUDA: device memory, {@link #registerDevice})
  * are read and written in place; the others ({@code float[]}, heap and big-endian buffers, and
@@ -60,14 +72,16 @@ import org.l2l4j.safetensors.Tensor;
  * updated on every backend.
  *
  * <p><b>Values.</b> With the finite check (on by default), NaN or infinite values in a gradient
- * or parameter are rejected before anything is written ({@link IllegalArgumentException} naming
- * the tensor and index); without it a NaN gradient propagates to its coordinate's parameter and
+ * or parameter are rejected before anything is written, in any group ({@link IllegalArgumentException}
+ * naming the tensor and index); without it a NaN gradient propagates to its coordinate's parameter and
  * hidden state, as the paper's update does.
  *
  * <p><b>State file</b> ({@link #saveState}): {@link ParameterOptimizerState} with optimizer
- * {@code "LSTM"}, the architecture as settings ({@link OptimizerCheckpoint#configMetadata}),
- * and the tensors {@code phi} (float32 [phiSize]) and {@code hidden_state} (float32 [S, n], the
- * l2l.h state layout: row r, coordinate i at r * n + i; absent when S = 0).  Loading requires
+ * {@code "LSTM"}, the architecture as settings ({@link OptimizerCheckpoint#groupsMetadata}, with
+ * the rules in force), and the tensors {@code phi} (float32 [phiSize], every group's
+ * concatenated) and {@code hidden_state} (float32 [S, n], the l2l.h state layout: row r,
+ * coordinate i at r * n + i; absent when S = 0), or with several groups one
+ * {@code hidden_state.NAME} [S_g, n_g] per group that owns tensors.  Loading requires
  * the same architecture, bitwise the same phi (a mismatch names the SHA-256 of both), the same
  * tensors, and a finite hidden state; training then resumes bit for bit.  A state tensor holds at most 2^31 - 9 bytes (n up to 6.7 million for S = 80).
  *
@@ -84,6 +98,8 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
     public static final String KIND = "LSTM";
 
     private final SharedPhi phi;
+    /** The groups with the rules in force (the builder's replacements applied). */
+    private final ParameterGroups groups;
     private final Backend backend;
     private final boolean checkFinite;
     private final Resources resources;
@@ -97,7 +113,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
     private NativeBuffer staged;
     private NativeBuffer hostMirror;
     private FloatBuffer stagingView;
-    private LstmStepper stepper;
+    private GroupedStepper stepper;
     private boolean synchronizeAfterStep;
 
     /**
@@ -156,6 +172,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
             } else {
                 phi = resources.own(SharedPhi.create(b.checkpoint, backend));
             }
+            groups = b.groupsWithRules(phi.groups());
         } catch (RuntimeException e) {
             resources.closedExplicitly = true;
             cleanable.clean();
@@ -191,6 +208,7 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
         private int threads;
         private boolean threadsSet;
         private boolean checkFinite = true;
+        private final Map<String, TensorRule> rules = new LinkedHashMap<>();
 
         private Builder(OptimizerCheckpoint checkpoint, SharedPhi shared) {
             this.checkpoint = checkpoint;
@@ -235,11 +253,40 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
         }
 
         /**
+         * Which tensors the parameter group {@code group} owns, replacing the rule it was trained
+         * with (for example explicit names, {@code "stem.weight|head.weight"}).  Tensors still
+         * join the first group, in the optimizer's order, whose rule matches.
+         *
+         * @throws NullPointerException if an argument is null
+         */
+        public Builder rule(String group, TensorRule rule) {
+            rules.put(Objects.requireNonNull(group, "group"), Objects.requireNonNull(rule, "rule"));
+            return this;
+        }
+
+        /** The groups with the replaced rules. @throws IllegalArgumentException for an unknown group */
+        private ParameterGroups groupsWithRules(ParameterGroups trained) {
+            List<ParameterGroup> out = new ArrayList<>();
+            for (ParameterGroup g : trained.list()) {
+                TensorRule r = rules.getOrDefault(g.name(), g.rule());
+                out.add(new ParameterGroup(g.name(), r, g.config()));
+            }
+            for (String name : rules.keySet()) {
+                if (!trained.names().contains(name)) {
+                    throw new IllegalArgumentException("rule(" + name + ", ...): the optimizer has no parameter group '"
+                            + name + "'; its groups are " + trained.names());
+                }
+            }
+            return new ParameterGroups(out);
+        }
+
+        /**
          * The optimizer, with no tensors registered.
          *
          * @throws IllegalStateException    if threads were set together with a backend, or for a
          *                                  SharedPhi on CUDA; if the backend or SharedPhi is closed
-         * @throws IllegalArgumentException if the backend cannot read the SharedPhi's memory
+         * @throws IllegalArgumentException if the backend cannot read the SharedPhi's memory, or a
+         *                                  {@link #rule} names a group the optimizer lacks
          * @throws L2lException             if native memory or a backend cannot be allocated
          */
         public LstmOptimizer build() {
@@ -278,6 +325,9 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
 
     @Override
     void accept(Registered tensor) {
+        if (groups.groupOf(tensor.name()) < 0) {
+            groups.assign(List.of(tensor.name()));
+        }
         if (tensor.parameter().kind() == FloatRegion.Kind.DEVICE && backend.kind() != BackendKind.CUDA) {
             throw new IllegalStateException("tensor '" + tensor.name() + "': device memory needs an LstmOptimizer on"
                     + " a CUDA backend; this one runs on the " + backend.kind());
@@ -325,13 +375,23 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
                 stagingView = staged.hostFloats();
             }
         }
-        TensorList.Builder b = TensorList.builder(backend);
-        for (int k = 0; k < tensors.length; k++) {
-            b.addAddresses(address(tensors[k].parameter(), parameterSlots[k]),
-                    address(tensors[k].gradient(), gradientSlots[k]), tensors[k].length());
+        int[] groupOf = groups.assign(registered.stream().map(Registered::name).toList());
+        List<TensorList> lists = new ArrayList<>();
+        List<int[]> ids = new ArrayList<>();
+        for (int g = 0; g < groups.count(); g++) {
+            TensorList.Builder b = TensorList.builder(backend);
+            List<Integer> members = new ArrayList<>();
+            for (int k = 0; k < tensors.length; k++) {
+                if (groupOf[k] == g) {
+                    b.addAddresses(address(tensors[k].parameter(), parameterSlots[k]),
+                            address(tensors[k].gradient(), gradientSlots[k]), tensors[k].length());
+                    members.add(k);
+                }
+            }
+            lists.add(members.isEmpty() ? null : resources.own(b.build()));
+            ids.add(members.stream().mapToInt(Integer::intValue).toArray());
         }
-        TensorList list = resources.own(b.build());
-        stepper = resources.own(new LstmStepper(phi.lstm(), phi.buffer(), list));
+        stepper = resources.own(new GroupedStepper(phi.lstm(), lists, ids));
         synchronizeAfterStep = cuda && stagedParameters == 0;
         resources.description = "an LstmOptimizer of the tensors "
                 + registered.stream().map(Registered::name).toList();
@@ -383,22 +443,45 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
 
     @Override
     Map<String, String> settings() {
-        return OptimizerCheckpoint.configMetadata(phi.config());
+        return OptimizerCheckpoint.groupsMetadata(groups);
+    }
+
+    /** The name of group g's hidden state in a state file. */
+    private String stateName(int g) {
+        return groups.count() == 1 ? "hidden_state" : "hidden_state." + groups.get(g).name();
+    }
+
+    /** Per group: its state rows S_g and coordinates n_g, {S_g, n_g}; n_g = 0 for a group without tensors. */
+    private long[][] stateShapes() {
+        List<Registered> all = registered();
+        int[] groupOf = groups.assign(all.stream().map(Registered::name).toList());
+        long[][] shapes = new long[groups.count()][];
+        for (int g = 0; g < shapes.length; g++) {
+            long n = 0;
+            for (int k = 0; k < groupOf.length; k++) {
+                n += groupOf[k] == g ? all.get(k).length() : 0;
+            }
+            shapes[g] = new long[] {groups.get(g).config().stateRows(), n};
+        }
+        return shapes;
     }
 
     @Override
     Map<String, Tensor> stateTensors(long n) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        Tensor phiTensor = phiTensor(phi.values());
-        out.put("phi", phiTensor);
-        long rows = phi.config().stateRows();
-        if (rows > 0) {
-            if (rows * n > Tensor.MAX_BYTES / Float.BYTES) {
-                throw new IllegalStateException("the hidden state of " + rows * n + " values exceeds a state"
+        out.put("phi", phiTensor(phi.values()));
+        long[][] shapes = stateShapes();
+        for (int g = 0; g < shapes.length; g++) {
+            long size = shapes[g][0] * shapes[g][1];
+            if (size == 0) {
+                continue;
+            }
+            if (size > Tensor.MAX_BYTES / Float.BYTES) {
+                throw new IllegalStateException("the hidden state of " + size + " values exceeds a state"
                         + " file's tensor limit of " + Tensor.MAX_BYTES + " bytes");
             }
-            out.put("hidden_state", Tensor.ofFloats(new long[] {rows, n},
-                    stepper != null ? stepper.state().toFloatArray() : new float[(int) (rows * n)]));
+            out.put(stateName(g), Tensor.ofFloats(shapes[g],
+                    stepper != null ? stepper.state(g).toFloatArray() : new float[(int) size]));
         }
         return out;
     }
@@ -409,10 +492,16 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
 
     @Override
     Runnable restore(Path file, ParameterOptimizerState saved, long n) throws IOException {
-        long rows = phi.config().stateRows();
-        if (saved.values().size() != (rows > 0 ? 2 : 1)) {
+        long[][] shapes = stateShapes();
+        List<String> expected = new ArrayList<>(List.of("phi"));
+        for (int g = 0; g < shapes.length; g++) {
+            if (shapes[g][0] * shapes[g][1] > 0) {
+                expected.add(stateName(g));
+            }
+        }
+        if (!saved.values().keySet().equals(new HashSet<>(expected))) {
             throw new CheckpointFormatException(file, "holds the state tensors " + saved.values().keySet()
-                    + ", expected " + (rows > 0 ? "[phi, hidden_state]" : "[phi]"));
+                    + ", expected " + expected);
         }
         float[] savedPhi = saved.finiteFloats(file, "phi", phi.values().length);
         if (!Arrays.equals(savedPhi, phi.values())) {
@@ -420,10 +509,17 @@ public final class LstmOptimizer extends AbstractParameterOptimizer {
                     + " parameters; SHA-256 " + phiTensor(savedPhi).sha256().substring(0, 12) + "...) than this"
                     + " one's (SHA-256 " + phiTensor(phi.values()).sha256().substring(0, 12) + "...)");
         }
-        float[] hidden = rows > 0 ? saved.finiteFloats(file, "hidden_state", rows, n) : null;
+        float[][] hidden = new float[shapes.length][];
+        for (int g = 0; g < shapes.length; g++) {
+            if (shapes[g][0] * shapes[g][1] > 0) {
+                hidden[g] = saved.finiteFloats(file, stateName(g), shapes[g]);
+            }
+        }
         return () -> {
-            if (hidden != null) {
-                stepper.state().write(hidden);
+            for (int g = 0; g < hidden.length; g++) {
+                if (hidden[g] != null) {
+                    stepper.state(g).write(hidden[g]);
+                }
             }
         };
     }

@@ -3,15 +3,15 @@ package org.l2l4j.optimizers;
 import java.lang.ref.Cleaner;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
-import org.l2l4j.lstm.CoordinatewiseLstm;
-import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroups;
 
 /**
- * The parameters phi of a trained LSTM optimizer (paper section 2.1), copied once into native
- * memory and only read afterwards, with the native description of its architecture: shared by
+ * The parameters phi of a trained LSTM optimizer (paper section 2.1; every parameter group's), copied
+ * once into native memory and only read afterwards, with the native description of its
+ * architecture: shared by
  * any number of {@link LstmOptimizer}s (one per training loop or thread, each with its own
  * hidden state and backend), so that phi is stored once.  Optimizers on any CPU backend can use
  * phi held by a CPU backend; on CUDA, optimizers on the same device can
@@ -24,7 +24,7 @@ import org.l2l4j.lstm.OptimizerCheckpoint;
 public final class SharedPhi implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SharedPhi.class.getName());
 
-    private final LstmConfig config;
+    private final ParameterGroups groups;
     private final float[] values;
     private final Owned owned;
     private final Cleaner.Cleanable cleanable;
@@ -32,13 +32,13 @@ public final class SharedPhi implements AutoCloseable {
 
     /** The native memory and model; closed once, by close or by the cleaner. */
     private static final class Owned implements Runnable {
-        private final CoordinatewiseLstm lstm;
-        private final NativeBuffer buffer;
+        private final GroupedLstm lstm;
+        private final Backend backend;
         private volatile boolean closedExplicitly;
 
-        Owned(CoordinatewiseLstm lstm, NativeBuffer buffer) {
+        Owned(GroupedLstm lstm, Backend backend) {
             this.lstm = lstm;
-            this.buffer = buffer;
+            this.backend = backend;
         }
 
         @Override
@@ -46,29 +46,26 @@ public final class SharedPhi implements AutoCloseable {
             if (!closedExplicitly) {
                 LOG.log(System.Logger.Level.WARNING, "a SharedPhi was not closed; freed by the cleaner");
             }
-            buffer.close();
             lstm.close();
         }
     }
 
     private SharedPhi(OptimizerCheckpoint checkpoint, Backend backend) {
-        this.config = checkpoint.config();
+        this.groups = checkpoint.groups();
         this.values = checkpoint.phi().clone();
-        CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-        NativeBuffer buffer;
+        GroupedLstm lstm = new GroupedLstm(groups, backend);
         try {
-            buffer = backend.allocateFloats(values.length);
-            buffer.write(values);
+            lstm.write(values);
         } catch (RuntimeException e) {
             lstm.close();
             throw e;
         }
-        this.owned = new Owned(lstm, buffer);
+        this.owned = new Owned(lstm, backend);
         this.cleanable = NativeCalls.cleaner().register(this, owned);
     }
 
     /**
-     * Copies the checkpoint's phi (float32 [phiSize], PyTorch order: {@link org.l2l4j.lstm.PhiLayout})
+     * Copies the checkpoint's phi (float32 [phiSize] per group, PyTorch order: {@link org.l2l4j.lstm.PhiLayout})
      * into {@code backend}'s memory.  The backend is used only here, to allocate and write; it
      * must stay open until this object is closed.
      *
@@ -81,29 +78,24 @@ public final class SharedPhi implements AutoCloseable {
         return new SharedPhi(checkpoint, backend);
     }
 
-    /** The architecture. */
-    public LstmConfig config() {
-        return config;
+    /** The architecture: the parameter groups and their configurations. */
+    public ParameterGroups groups() {
+        return groups;
     }
 
     /** The backend whose memory holds phi. @throws IllegalStateException when closed */
     public synchronized Backend backend() {
         requireOpen();
-        return owned.buffer.backend();
+        return owned.backend;
     }
 
-    /** phi, float32 [phiSize] in PyTorch order: the array itself, not to be modified. */
+    /** phi, float32 [phiSize], every group's concatenated: the array itself, not to be modified. */
     float[] values() {
         return values;
     }
 
-    /** phi in native memory. */
-    NativeBuffer buffer() {
-        return owned.buffer;
-    }
-
-    /** The native description of the architecture. */
-    CoordinatewiseLstm lstm() {
+    /** The groups' native descriptions and phi in native memory. */
+    GroupedLstm lstm() {
         return owned.lstm;
     }
 
@@ -143,6 +135,6 @@ public final class SharedPhi implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "SharedPhi[" + config + "]";
+        return "SharedPhi" + groups;
     }
 }

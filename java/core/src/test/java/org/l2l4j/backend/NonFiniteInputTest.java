@@ -146,6 +146,21 @@ class NonFiniteInputTest {
     }
 
     @Test
+    void theCheckAloneReportsAsTheStepAndWritesNothing() {
+        Runnable check = () -> lstm.check(phi, tensors, state);
+        assertFound(grad, 18 + 3, Input.GRAD, 2, 3, "grad[2]", check);
+        assertFound(state, 7, Input.STATE, -1, 7, "state", check);
+        float[] thetaBefore = theta.toFloatArray();
+        float[] stateBefore = state.toFloatArray();
+        check.run();
+        assertNothingFound();
+        assertArrayEquals(thetaBefore, theta.toFloatArray(), "a check wrote theta");
+        assertArrayEquals(stateBefore, state.toFloatArray(), "a check wrote the state");
+        step();
+        assertTrue(!java.util.Arrays.equals(thetaBefore, theta.toFloatArray()), "the step itself moved nothing");
+    }
+
+    @Test
     void theStepReportsTheFirstInCheckingOrder() {
         // theta[0] is checked before grad[2] and the state, and index 1 before index 3
         state.write(0, new float[] {Float.NaN}, 0, 1);

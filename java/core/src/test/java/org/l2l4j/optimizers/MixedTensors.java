@@ -112,15 +112,22 @@ final class MixedTensors implements AutoCloseable {
         return entries.stream().mapToInt(Entry::size).toArray();
     }
 
-    /** Registers every tensor, in order. */
-    void register(ParameterOptimizer optimizer) {
+    /** Registers the tensors whose names {@code which} accepts, in order. */
+    void register(ParameterOptimizer optimizer, java.util.function.Predicate<String> which) {
         for (Entry e : entries) {
-            switch (e.holder) {
-                case ARRAY -> optimizer.register(e.name, (float[]) e.parameter, (float[]) e.gradient);
-                case POINTER -> optimizer.register(e.name, (FloatPointer) e.parameter, (FloatPointer) e.gradient);
-                default -> optimizer.register(e.name, (FloatBuffer) e.parameter, (FloatBuffer) e.gradient);
+            if (which.test(e.name)) {
+                switch (e.holder) {
+                    case ARRAY -> optimizer.register(e.name, (float[]) e.parameter, (float[]) e.gradient);
+                    case POINTER -> optimizer.register(e.name, (FloatPointer) e.parameter, (FloatPointer) e.gradient);
+                    default -> optimizer.register(e.name, (FloatBuffer) e.parameter, (FloatBuffer) e.gradient);
+                }
             }
         }
+    }
+
+    /** Registers every tensor, in order. */
+    void register(ParameterOptimizer optimizer) {
+        register(optimizer, name -> true);
     }
 
     /** The parameters of every tensor, concatenated in order. */

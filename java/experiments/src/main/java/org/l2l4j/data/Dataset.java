@@ -50,16 +50,14 @@ public record Dataset(float[] images, int[] labels, int features, int classes) {
     }
 
     /**
-     * The examples whose label is one of {@code labels}, in their order here, relabelled by
-     * position in {@code labels} (the example of label {@code labels[j]} gets label j), with
-     * {@code labels.length} classes: a data set of a label subset, such as the paper's CIFAR-5
-     * and CIFAR-2 (section 3.3).  Copies.
+     * Checks a label subset of a data set of {@code classes} classes and gives each label's
+     * position in it: position[y] = j for y = labels[j], -1 for the labels left out.
      *
      * @throws NullPointerException     if labels is null
-     * @throws IllegalArgumentException if fewer than 2 labels are given, one repeats or is
-     *                                  outside [0, classes), or no example has one of them
+     * @throws IllegalArgumentException if fewer than 2 labels are given, or one repeats or is
+     *                                  outside [0, classes)
      */
-    public Dataset withLabels(int... labels) {
+    public static int[] labelPositions(int[] labels, int classes) {
         Objects.requireNonNull(labels, "labels");
         if (labels.length < 2) {
             throw new IllegalArgumentException("a label subset needs at least 2 labels, got " + labels.length);
@@ -75,6 +73,21 @@ public record Dataset(float[] images, int[] labels, int features, int classes) {
             }
             position[labels[j]] = j;
         }
+        return position;
+    }
+
+    /**
+     * The examples whose label is one of {@code labels}, in their order here, relabelled by
+     * position in {@code labels} (the example of label {@code labels[j]} gets label j), with
+     * {@code labels.length} classes: a data set of a label subset, such as the paper's CIFAR-5
+     * and CIFAR-2 (section 3.3).  Copies.
+     *
+     * @throws NullPointerException     if labels is null
+     * @throws IllegalArgumentException if fewer than 2 labels are given, one repeats or is
+     *                                  outside [0, classes), or no example has one of them
+     */
+    public Dataset withLabels(int... labels) {
+        int[] position = labelPositions(labels, classes);
         int count = 0;
         for (int y : this.labels) {
             if (position[y] >= 0) {

@@ -22,10 +22,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
-import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.meta.LearnedRollouts;
 import org.l2l4j.meta.MemoryEstimate;
 import org.l2l4j.meta.PlacedFamily;
@@ -239,13 +238,12 @@ public final class Comparison {
             progress.status(LEARNED);
             double[][] losses = new double[s.runs()][];
             float[][] finals = new float[s.runs()][];
-            try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(learned.config());
-                 NativeBuffer phi = backend.allocateFloats(learned.phi().length);
+            try (GroupedLstm lstm = new GroupedLstm(learned.groups(), backend);
                  PlacedFamily test = PlacedFamily.on(backend, setup.test())) {
-                phi.write(learned.phi());
+                lstm.write(learned.phi());
                 for (int first = 0; first < s.runs(); first += LearnedRollouts.GROUP) {
                     long[] group = Arrays.copyOfRange(seeds, first, Math.min(s.runs(), first + LearnedRollouts.GROUP));
-                    LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, phi, test.family(), group, s.steps());
+                    LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, test.family(), group, s.steps());
                     System.arraycopy(r.losses(), 0, losses, first, group.length);
                     System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
                     if (mlp == null) {
@@ -292,15 +290,15 @@ public final class Comparison {
     }
 
     /**
-     * The memory of {@link #run} with an optimizer of architecture {@code config}, estimated
+     * The memory of {@link #run} with an optimizer of parameter groups {@code groups}, estimated
      * without allocating anything: the learned optimizer's runs ({@link LearnedRollouts#memory}),
      * the test data set copied to the backend to evaluate the MLPs in place, and every baseline's
      * losses.
      *
      * @throws NullPointerException if an argument is null
      */
-    public static MemoryEstimate memoryEstimate(LstmConfig config, ProblemSetup setup, Settings s) {
-        List<MemoryEstimate.Part> parts = new ArrayList<>(LearnedRollouts.memory(config, setup.test(), s.runs(),
+    public static MemoryEstimate memoryEstimate(ParameterGroups groups, ProblemSetup setup, Settings s) {
+        List<MemoryEstimate.Part> parts = new ArrayList<>(LearnedRollouts.memory(groups, setup.test(), s.runs(),
                 s.steps(), MemoryEstimate.Driver.RUNS));
         parts.add(MemoryEstimate.Part.of("the test data on the backend", MemoryEstimate.Memory.NATIVE,
                 setup.test().residentBytes(), MemoryEstimate.Driver.DATA));

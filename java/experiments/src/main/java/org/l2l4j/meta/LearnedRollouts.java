@@ -4,9 +4,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
-import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.GroupedLstm;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MemoryEstimate.Memory;
 import org.l2l4j.meta.MemoryEstimate.Part;
@@ -29,11 +28,13 @@ public final class LearnedRollouts {
     /**
      * Trajectories of {@code steps} steps.
      *
+     * @param lstm  the learned optimizer's parameter groups and their phi, on {@code backend}
      * @param seeds the functions: {@code family.sample(seeds[j])}
      * @return losses[j][t] = f_j(theta_t), t = 0..steps, and each function's final parameters
+     * @throws IllegalArgumentException if a tensor of the family matches no group's rule, or a
+     *                                  group owns none of them
      */
-    public static Result run(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi, OptimizeeFamily family,
-                             long[] seeds, int steps) {
+    public static Result run(Backend backend, GroupedLstm lstm, OptimizeeFamily family, long[] seeds, int steps) {
         Objects.requireNonNull(family, "family");
         Objects.requireNonNull(seeds, "seeds");
         if (steps < 1 || seeds.length < 1) {
@@ -44,7 +45,7 @@ public final class LearnedRollouts {
         float[][] finals = new float[seeds.length][];
         for (int first = 0; first < seeds.length; first += GROUP) {
             int count = Math.min(GROUP, seeds.length - first);
-            try (OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, phi, family, count, 0, steps + 1)) {
+            try (OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family, count, 0, steps + 1)) {
                 batch.start(Arrays.copyOfRange(seeds, first, first + count), 1.0);
                 for (int t = 1; t <= steps; t++) {
                     batch.advance(-1, t);
@@ -64,17 +65,18 @@ public final class LearnedRollouts {
     /**
      * The memory of {@link #run} for {@code functions} functions of {@code family} and
      * {@code steps} steps, the family evaluated in place: one group's parameters, gradients,
-     * LSTM state, evaluation buffers and losses where the backend computes; every function's
-     * losses and final parameters in the Java heap.
+     * LSTM state (at most the largest state of the parameter groups per coordinate), evaluation
+     * buffers and losses where the backend computes; every function's losses and final parameters
+     * in the Java heap.
      *
      * @param functionsDriver the setting that gives the number of functions, for messages
      * @throws NullPointerException if config or family is null
      */
-    public static List<Part> memory(LstmConfig config, OptimizeeFamily family, int functions, int steps,
+    public static List<Part> memory(ParameterGroups groups, OptimizeeFamily family, int functions, int steps,
                                     Driver functionsDriver) {
         int group = Math.min(GROUP, functions);
         long d = family.dimension();
-        long onBackend = MemoryEstimate.sum(MemoryEstimate.size(4L * (2 + config.stateRows()), group, d),
+        long onBackend = MemoryEstimate.sum(MemoryEstimate.size(4L * (2 + maxStateRows(groups)), group, d),
                 family.residentBatchBytes(group), MemoryEstimate.size(8, group, steps + 1L));
         long results = MemoryEstimate.sum(MemoryEstimate.size(8, functions, steps + 1L),
                 MemoryEstimate.size(4, functions, d));
@@ -85,10 +87,15 @@ public final class LearnedRollouts {
                         results, functionsDriver, Driver.STEPS, Driver.OPTIMIZEE));
     }
 
+    /** The largest hidden state per coordinate (floats) of the groups: a bound for memory estimates. */
+    static int maxStateRows(ParameterGroups groups) {
+        return groups.list().stream().mapToInt(g -> g.config().stateRows()).max().orElse(0);
+    }
+
     /** Mean over the functions of the loss at step {@code steps} (non-finite counts as +infinity). */
-    public static double meanFinalLoss(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi,
-                                       OptimizeeFamily family, long[] seeds, int steps) {
-        double[][] losses = run(backend, lstm, phi, family, seeds, steps).losses();
+    public static double meanFinalLoss(Backend backend, GroupedLstm lstm, OptimizeeFamily family, long[] seeds,
+                                       int steps) {
+        double[][] losses = run(backend, lstm, family, seeds, steps).losses();
         double sum = 0;
         for (double[] l : losses) {
             double last = l[steps];

@@ -8,10 +8,9 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.LstmConfig;
-import org.l2l4j.lstm.PhiLayout;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.UnrollRecord;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MemoryEstimate.Memory;
@@ -51,6 +50,13 @@ import org.l2l4j.optimizees.ScaledFamily;
  * random parameter scaling ({@link MetaTrainingOptions#parameterScaling()}) the training
  * optimizees are {@link ScaledFamily}'s, evaluated on the host; validation is never scaled.
  *
+ * <p><b>Parameter groups</b> (paper section 3.3; DESIGN 3b): phi is the concatenation of every
+ * group's phi, each group stepping and backpropagating over its own coordinates
+ * ({@link GroupLayout}) and giving its part of the meta-gradient, and the one meta-optimizer
+ * updating the whole vector.  Group 0's phi is initialized from the seed's phi stream as a
+ * single-group run's is, group g's from its own stream, so that one group of every tensor trains
+ * exactly as the plain optimizer does.
+ *
  * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
  * Adam's state and the skip counter are as before it (see {@link #train}).
  *
@@ -60,14 +66,13 @@ import org.l2l4j.optimizees.ScaledFamily;
  */
 public final class MetaTrainer implements AutoCloseable {
     private final Backend backend;
-    private final LstmConfig config;
+    private final ParameterGroups groups;
     private final OptimizeeFamily training;
     private final OptimizeeFamily validation;
     /** What the constructor allocated, closed in reverse order by {@link #close()}. */
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final MetaTrainingOptions options;
-    private final CoordinatewiseLstm lstm;
-    private final NativeBuffer phiBuffer;
+    private final GroupedLstm lstm;
     private final OptimizeeBatch batch;
     private final GradientEstimator estimator;
     private final MetaOptimizer meta;
@@ -156,6 +161,8 @@ public final class MetaTrainer implements AutoCloseable {
     }
 
     /**
+     * A trainer of the plain optimizer: one group of every tensor.
+     *
      * @param backend    where the LSTM runs
      * @param config     the optimizer's architecture
      * @param training   the distribution of training optimizees
@@ -164,8 +171,23 @@ public final class MetaTrainer implements AutoCloseable {
      */
     public MetaTrainer(Backend backend, LstmConfig config, OptimizeeFamily training, OptimizeeFamily validation,
                        MetaTrainingOptions options) {
+        this(backend, ParameterGroups.single(Objects.requireNonNull(config, "config")), training, validation, options);
+    }
+
+    /**
+     * @param backend    where the LSTM runs
+     * @param groups     the optimizer's parameter groups, which select the families' tensors
+     *                   ({@link OptimizeeFamily#tensors()})
+     * @param training   the distribution of training optimizees
+     * @param validation the distribution of held-out optimizees (same dimension and tensors)
+     * @param options    the settings
+     * @throws IllegalArgumentException if the families differ in dimension or tensors, a tensor
+     *                                  matches no group, or a group owns no tensor
+     */
+    public MetaTrainer(Backend backend, ParameterGroups groups, OptimizeeFamily training, OptimizeeFamily validation,
+                       MetaTrainingOptions options) {
         this.backend = Objects.requireNonNull(backend, "backend");
-        this.config = Objects.requireNonNull(config, "config");
+        this.groups = Objects.requireNonNull(groups, "groups");
         Objects.requireNonNull(training, "training");
         Objects.requireNonNull(validation, "validation");
         this.options = Objects.requireNonNull(options, "options");
@@ -173,27 +195,29 @@ public final class MetaTrainer implements AutoCloseable {
             throw new IllegalArgumentException("training and validation optimizees differ in dimension: "
                     + training.dimension() + " vs " + validation.dimension());
         }
+        if (!training.tensors().equals(validation.tensors())) {
+            throw new IllegalArgumentException("training and validation optimizees differ in their tensors: "
+                    + training.tensors() + " vs " + validation.tensors());
+        }
         int b = options.instances();
         boolean batchMean = options.inputScaling() == InputScaling.BATCH_MEAN;
         try {
-            this.lstm = own(new CoordinatewiseLstm(config));
-            this.phiBuffer = own(backend.allocateFloats(config.phiLayout().size()));
+            this.lstm = own(new GroupedLstm(groups, backend));
             OptimizeeFamily trained = options.parameterScaling() > 0
                     ? new ScaledFamily(training, options.parameterScaling()) : training;
             this.training = own(PlacedFamily.on(backend, trained)).family();
             this.validation = own(PlacedFamily.on(backend, validation)).family();
             int recordSteps = unrollLengths(options).stream().mapToInt(Integer::intValue).max().orElseThrow();
-            this.batch = own(new OptimizeeBatch(backend, lstm, phiBuffer, this.training, b, recordSteps,
-                    recordSteps));
+            this.batch = own(new OptimizeeBatch(backend, lstm, this.training, b, recordSteps, recordSteps));
             // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
             // already carry the 1/B.
-            this.estimator = own(new TruncatedBackprop(backend, lstm, phiBuffer, batch, unrollLengths(options),
+            this.estimator = own(new TruncatedBackprop(backend, lstm, batch, unrollLengths(options),
                     batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0, options.imitation()));
         } catch (RuntimeException | Error e) {
             close();
             throw e;
         }
-        this.phi = options.phiInit().initialize(config, Seeds.derive(options.seed(), Seeds.PHI));
+        this.phi = initialPhi(groups, options);
         this.meta = new MetaOptimizer(phi.length, options.scaledMetaLearningRate(), options.schedule(),
                 options.clipNorm());
         this.validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
@@ -201,6 +225,20 @@ public final class MetaTrainer implements AutoCloseable {
         this.selection = new SelectionPolicy(options.evaluationPeriod(), p -> meanFinalLoss(p, validationSeeds),
                 options.confirmationFunctions() > 0 ? p -> meanFinalLoss(p, confirmationSeeds) : null);
         uploadPhi(phi);
+    }
+
+    /**
+     * The concatenation of every group's initial phi: group 0 from the seed's phi stream (as the
+     * plain optimizer's), group g >= 1 from the stream (PHI, g).
+     */
+    private static double[] initialPhi(ParameterGroups groups, MetaTrainingOptions options) {
+        double[] all = new double[groups.phiSize()];
+        for (int g = 0; g < groups.count(); g++) {
+            long seed = g == 0 ? Seeds.derive(options.seed(), Seeds.PHI) : Seeds.derive(options.seed(), Seeds.PHI, g);
+            double[] own = options.phiInit().initialize(groups.get(g).config(), seed);
+            System.arraycopy(own, 0, all, groups.phiOffset(g), own.length);
+        }
+        return all;
     }
 
     /** Every unroll length a run of these options uses: T, and the last unroll of each trajectory length. */
@@ -225,13 +263,13 @@ public final class MetaTrainer implements AutoCloseable {
      * families copy to the backend to be evaluated in place ({@link OptimizeeFamily#residentBytes}:
      * 157 MB for MNIST's training split), and a validation's rollouts
      * ({@link LearnedRollouts#memory}).  The families are assumed evaluated in place, as they are
-     * on a CPU backend.
+     * on a CPU backend.  With several parameter groups, S is the largest group's (an upper bound).
      *
      * @throws NullPointerException if an argument is null
      */
-    public static MemoryEstimate memoryEstimate(LstmConfig config, MetaTrainingOptions options,
+    public static MemoryEstimate memoryEstimate(ParameterGroups groups, MetaTrainingOptions options,
                                                 OptimizeeFamily training, OptimizeeFamily validation) {
-        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(groups, "groups");
         Objects.requireNonNull(options, "options");
         int steps = unrollLengths(options).stream().mapToInt(Integer::intValue).max().orElseThrow();
         long b = options.instances();
@@ -239,13 +277,15 @@ public final class MetaTrainer implements AutoCloseable {
         long last = unrollLengths(options).stream().mapToLong(Integer::longValue).sum() - steps;
         List<Part> parts = new ArrayList<>(List.of(
                 Part.of("the backward record", Memory.NATIVE,
-                        MemoryEstimate.size(UnrollRecord.bytesPerCoordinateStep(config), steps, n),
+                        MemoryEstimate.size(groups.list().stream().mapToLong(g -> UnrollRecord
+                                .bytesPerCoordinateStep(g.config())).max().orElseThrow(), steps, n),
                         Driver.INSTANCES, Driver.UNROLL, Driver.OPTIMIZEE, Driver.OPTIMIZER),
                 Part.of("the meta-loss gradients of an unroll", Memory.NATIVE,
                         MemoryEstimate.size(4, steps + last, n), Driver.INSTANCES, Driver.UNROLL,
                         Driver.OPTIMIZEE),
                 Part.of("the optimizees' parameters, gradients and LSTM state", Memory.NATIVE,
-                        MemoryEstimate.size(4L * (2 + config.stateRows()), n), Driver.INSTANCES, Driver.OPTIMIZEE,
+                        MemoryEstimate.size(4L * (2 + LearnedRollouts.maxStateRows(groups)), n), Driver.INSTANCES,
+                        Driver.OPTIMIZEE,
                         Driver.OPTIMIZER),
                 Part.of("the optimizees' evaluation buffers", Memory.NATIVE,
                         MemoryEstimate.sum(training.residentBatchBytes(options.instances()),
@@ -253,8 +293,8 @@ public final class MetaTrainer implements AutoCloseable {
                 Part.of("the training data on the backend", Memory.NATIVE, training.residentBytes(), Driver.DATA),
                 Part.of("the validation data on the backend", Memory.NATIVE, validation.residentBytes(), Driver.DATA),
                 Part.of("the optimizer's parameters and meta-gradient", Memory.NATIVE,
-                        MemoryEstimate.size(12, config.phiLayout().size()), Driver.OPTIMIZER)));
-        parts.addAll(LearnedRollouts.memory(config, validation, options.validationFunctions(), options.horizon(),
+                        MemoryEstimate.size(12, groups.phiSize()), Driver.OPTIMIZER)));
+        parts.addAll(LearnedRollouts.memory(groups, validation, options.validationFunctions(), options.horizon(),
                 Driver.VALIDATION_FUNCTIONS));
         return new MemoryEstimate(parts);
     }
@@ -432,14 +472,14 @@ public final class MetaTrainer implements AutoCloseable {
     private double meanFinalLoss(double[] p, long[] seeds) {
         uploadPhi(p);
         try {
-            return LearnedRollouts.meanFinalLoss(backend, lstm, phiBuffer, validation, seeds, options.horizon());
+            return LearnedRollouts.meanFinalLoss(backend, lstm, validation, seeds, options.horizon());
         } finally {
             uploadPhi(phi);
         }
     }
 
     private void uploadPhi(double[] p) {
-        phiBuffer.write(PhiLayout.toFloat32(p));
+        lstm.write(p);
     }
 
     /** Seconds spent in the LSTM kernels (steps, meta-loss gradients, backward) while training. */
@@ -457,8 +497,9 @@ public final class MetaTrainer implements AutoCloseable {
         return validationSeconds;
     }
 
-    public LstmConfig config() {
-        return config;
+    /** The learned optimizer's parameter groups. */
+    public ParameterGroups groups() {
+        return groups;
     }
 
     public MetaTrainingOptions options() {

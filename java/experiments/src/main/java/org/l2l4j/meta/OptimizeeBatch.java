@@ -7,8 +7,8 @@ import java.util.Objects;
 import java.util.stream.IntStream;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
-import org.l2l4j.lstm.LstmStepper;
+import org.l2l4j.lstm.GroupedLstm;
+import org.l2l4j.lstm.GroupedStepper;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.lstm.UnrollRecord;
 import org.l2l4j.optimizees.Optimizee;
@@ -19,9 +19,10 @@ import org.l2l4j.optimizees.ResidentFamily;
 /**
  * B optimizees of one dimension d driven by the learned optimizer together: their parameters
  * are one coordinate vector of B d coordinates (instance b at [b d, (b + 1) d)), so that one
- * native step serves them all (the kernels never need to know where one instance ends).  The
- * steps are those of {@link LstmStepper}, the library's one path for stepping the LSTM, with the
- * backward record switched on for meta-training.
+ * native step per parameter group serves them all (the kernels never need to know where one
+ * instance ends; a group's coordinates are its tensors' ranges in every instance,
+ * {@link GroupLayout}).  The steps are those of {@link GroupedStepper}, the library's one path for
+ * stepping the LSTM, with each group's backward record switched on for meta-training.
  *
  * <p>Two ways to evaluate them, chosen by the family: a {@link ResidentFamily} on this backend
  * ({@link PlacedFamily}) evaluates them in place on the backend's buffers (nothing is copied per
@@ -37,9 +38,13 @@ final class OptimizeeBatch implements AutoCloseable {
     private final int instances;
     private final NativeBuffer theta;
     private final NativeBuffer grad;
-    private final TensorList tensors;
-    private final LstmStepper stepper;
-    private final UnrollRecord record;
+    private final GroupLayout layout;
+    private final List<TensorList> lists = new ArrayList<>();
+    private final GroupedStepper stepper;
+    /** Per group: its backward record, or null for none. */
+    private final UnrollRecord[] records;
+    /** Per group: its gradients gathered into one vector, or null when they are grad itself. */
+    private final NativeBuffer[] gathered;
     private final Evaluation evaluation;
     private float inputScale = 1f;
     private long lastStepNanos;
@@ -61,14 +66,13 @@ final class OptimizeeBatch implements AutoCloseable {
     }
 
     /**
-     * @param lstm        the optimizer's architecture
-     * @param phi         its parameters, float32 [phiSize], read at every step
+     * @param lstm        the optimizer's parameter groups and their phi, read at every step
      * @param family      the optimizees' family; a {@link ResidentFamily} must live on {@code backend}
      * @param recordSteps capacity of the backward record (0 for none: forward only)
      * @param lossSlots   how many evaluations' losses are kept (slots 0..lossSlots-1)
      */
-    OptimizeeBatch(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi, OptimizeeFamily family, int instances,
-                   int recordSteps, int lossSlots) {
+    OptimizeeBatch(Backend backend, GroupedLstm lstm, OptimizeeFamily family, int instances, int recordSteps,
+                   int lossSlots) {
         Objects.requireNonNull(lstm, "lstm");
         Objects.requireNonNull(family, "family");
         this.dimension = family.dimension();
@@ -81,14 +85,58 @@ final class OptimizeeBatch implements AutoCloseable {
                     + ", not on " + backend);
         }
         this.instances = instances;
+        this.layout = new GroupLayout(lstm.groups(), family, instances);
+        int groups = lstm.groups().count();
         long n = (long) dimension * instances;
+        records = new UnrollRecord[groups];
+        gathered = new NativeBuffer[groups];
         theta = backend.allocateFloats(n);
-        grad = backend.allocateFloats(n);
-        tensors = TensorList.of(theta, grad);
-        stepper = new LstmStepper(lstm, phi, tensors);
-        record = recordSteps > 0 ? new UnrollRecord(backend, lstm.config(), n, recordSteps) : null;
+        NativeBuffer gradient = null;
+        GroupedStepper steps = null;
+        try {
+            gradient = backend.allocateFloats(n);
+            allocateGroups(backend, lstm, gradient, recordSteps);
+            steps = new GroupedStepper(lstm, lists, null);
+        } catch (RuntimeException | Error e) {
+            closeGroups();
+            if (gradient != null) {
+                gradient.close();
+            }
+            theta.close();
+            throw e;
+        }
+        grad = gradient;
+        stepper = steps;
         evaluation = family instanceof ResidentFamily r ? new Resident(r, backend, lossSlots)
                 : new OnHost(family, lossSlots);
+    }
+
+    /** Each group's tensor list over theta and {@code gradient}, and with a record its record and gather buffer. */
+    private void allocateGroups(Backend backend, GroupedLstm lstm, NativeBuffer gradient, int recordSteps) {
+        for (int g = 0; g < records.length; g++) {
+            TensorList.Builder b = TensorList.builder(backend);
+            for (long[] r : layout.ranges(g)) {
+                b.add(theta, r[0], gradient, r[0], r[1]);
+            }
+            lists.add(b.build());
+            long ng = layout.coordinates(g);
+            if (recordSteps > 0) {
+                records[g] = new UnrollRecord(backend, lstm.groups().get(g).config(), ng, recordSteps);
+                gathered[g] = layout.whole(g) ? null : backend.allocateFloats(ng);
+            }
+        }
+    }
+
+    private void closeGroups() {
+        lists.forEach(TensorList::close);
+        for (int g = 0; g < records.length; g++) {
+            if (records[g] != null) {
+                records[g].close();
+            }
+            if (gathered[g] != null) {
+                gathered[g].close();
+            }
+        }
     }
 
     int instances() {
@@ -99,12 +147,32 @@ final class OptimizeeBatch implements AutoCloseable {
         return (long) dimension * instances;
     }
 
-    UnrollRecord record() {
-        return record;
+    /** Where each parameter group's coordinates lie in this batch's coordinate vector. */
+    GroupLayout layout() {
+        return layout;
     }
 
-    NativeBuffer gradient() {
-        return grad;
+    /** Group g's backward record (n_g coordinates), or null when the batch records nothing. */
+    UnrollRecord record(int g) {
+        return records[g];
+    }
+
+    /**
+     * Group g's part of the gradient buffer as one vector of n_g floats in the group's coordinate
+     * order (gathered from its ranges, unless they are the whole buffer): x_t of its coordinates.
+     * Only for a batch with a record.
+     */
+    NativeBuffer groupGradient(int g) {
+        NativeBuffer out = gathered[g];
+        if (out == null) {
+            return grad;
+        }
+        long at = 0;
+        for (long[] r : layout.ranges(g)) {
+            out.copyFrom(grad, r[0], at, r[1]);
+            at += r[1];
+        }
+        return out;
     }
 
     /**
@@ -134,7 +202,7 @@ final class OptimizeeBatch implements AutoCloseable {
         trajectoryStep++;
         long t0 = System.nanoTime();
         if (recordSlot >= 0) {
-            stepper.step(record, recordSlot);
+            stepper.step(records, recordSlot);
         } else {
             stepper.step(false);
         }
@@ -182,10 +250,7 @@ final class OptimizeeBatch implements AutoCloseable {
     public void close() {
         evaluation.close();
         stepper.close();
-        tensors.close();
-        if (record != null) {
-            record.close();
-        }
+        closeGroups();
         theta.close();
         grad.close();
     }

@@ -10,8 +10,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.safetensors.CheckpointFormatException;
 import org.l2l4j.safetensors.DType;
 import org.l2l4j.safetensors.Safetensors;
@@ -22,7 +22,9 @@ import org.l2l4j.safetensors.Tensor;
  * A meta-training run on disk, to stop and resume it exactly: phi, Adam's moments and the best
  * phi as float64 tensors ({@code phi}, {@code adam.first_moment}, {@code adam.second_moment},
  * {@code best_phi}, and the candidates kept for confirmation, {@code candidate.EPOCH}), the counters,
- * the validation history and the candidates' losses (JSON) and the architecture in the metadata.
+ * the validation history and the candidates' losses (JSON) and the architecture in the metadata
+ * (the parameter groups as {@link OptimizerCheckpoint#groupsMetadata} writes them; phi is every
+ * group's, concatenated).
  * Written atomically.
  */
 public final class TrainingCheckpoint {
@@ -35,8 +37,8 @@ public final class TrainingCheckpoint {
     private TrainingCheckpoint() {
     }
 
-    /** Writes {@code state} of a run of {@code config}, with descriptive {@code extra} metadata. */
-    public static void save(Path file, LstmConfig config, TrainingState state, Map<String, String> extra)
+    /** Writes {@code state} of a run of {@code groups}, with descriptive {@code extra} metadata. */
+    public static void save(Path file, ParameterGroups groups, TrainingState state, Map<String, String> extra)
             throws IOException {
         Map<String, Tensor> t = new LinkedHashMap<>();
         long[] shape = {state.phi().length};
@@ -52,7 +54,7 @@ public final class TrainingCheckpoint {
             candidates.add(Map.of("epoch", c.epoch(), "validationLoss", c.validationLoss()));
         }
         Map<String, String> meta = new LinkedHashMap<>(extra);
-        meta.putAll(OptimizerCheckpoint.configMetadata(config));
+        meta.putAll(OptimizerCheckpoint.groupsMetadata(groups));
         meta.put("epochs", Integer.toString(state.epochs()));
         meta.put("adam_step", Long.toString(state.adamStep()));
         meta.put("best_validation", Double.toString(state.bestValidation()));
@@ -65,7 +67,7 @@ public final class TrainingCheckpoint {
     }
 
     /** A saved run: its architecture, state and descriptive metadata. */
-    public record Saved(LstmConfig config, TrainingState state, Map<String, String> metadata) {
+    public record Saved(ParameterGroups groups, TrainingState state, Map<String, String> metadata) {
     }
 
     /**
@@ -84,8 +86,8 @@ public final class TrainingCheckpoint {
             throw new CheckpointFormatException(file, "not a meta-training checkpoint (metadata "
                     + Safetensors.FORMAT_KEY + " is " + meta.get(Safetensors.FORMAT_KEY) + ")");
         }
-        LstmConfig config = OptimizerCheckpoint.configFrom(file, meta);
-        int size = config.phiLayout().size();
+        ParameterGroups groups = OptimizerCheckpoint.groupsFrom(file, meta);
+        int size = groups.phiSize();
         try {
             TrainingState s = new TrainingState(Integer.parseInt(Safetensors.requireMetadata(file, meta, "epochs")),
                     vector(file, f, "phi", size), vector(file, f, "adam.first_moment", size),
@@ -96,7 +98,7 @@ public final class TrainingCheckpoint {
                     Long.parseLong(Safetensors.requireMetadata(file, meta, "skipped_updates")),
                     JSON.readValue(Safetensors.requireMetadata(file, meta, "history"), new TypeReference<List<TrainingState.Validation>>() { }),
                     candidates(file, f, meta.get("candidates"), size));
-            return new Saved(config, s, meta);
+            return new Saved(groups, s, meta);
         } catch (IllegalArgumentException | NullPointerException | JsonProcessingException e) {
             // NumberFormatException is an IllegalArgumentException; TrainingState throws both
             throw new CheckpointFormatException(file, "invalid training state: " + e.getMessage(), e);

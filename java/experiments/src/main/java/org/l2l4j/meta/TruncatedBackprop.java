@@ -1,11 +1,14 @@
 package org.l2l4j.meta;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.optimizers.ParameterOptimizer;
 
 /**
@@ -18,23 +21,27 @@ import org.l2l4j.optimizers.ParameterOptimizer;
  * </pre>
  * with the native meta-loss gradients, adds the {@link Imitation} term 2 lambda_e / B
  * (delta_s - delta^teacher_s) when imitation is on, and runs the fused backward pass for dL/dphi
- * of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t) [+ imitation].
+ * of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t) [+ imitation].  With parameter groups
+ * (DESIGN 3b) each group does this over its own coordinates, with its own record, and gives
+ * dL/dphi_g, written at the group's place in the concatenated meta-gradient.
  *
  * <p>The imitation term needs the learned optimizer's steps delta_s and the gradients x_s on the
  * host: with imitation on, theta and the gradients are read at every step of the unroll
  * (B d floats each); without it nothing is copied.
  */
 final class TruncatedBackprop implements GradientEstimator {
-    private final CoordinatewiseLstm lstm;
-    private final NativeBuffer phi;
+    private final GroupedLstm lstm;
     private final OptimizeeBatch batch;
     private final double gradScale;
     private final double inputScale;
     private final Imitation imitation;
     private final int instances;
-    /** dL/d delta of an unroll, one buffer per unroll length in use. */
-    private final Map<Integer, NativeBuffer> dloss = new HashMap<>();
-    private final NativeBuffer dphi;
+    /** Per group, dL/d delta of an unroll, one buffer per unroll length in use. */
+    private final List<Map<Integer, NativeBuffer>> dloss = new ArrayList<>();
+    /** Per group, dL/d phi_g (float64). */
+    private final List<NativeBuffer> dphi = new ArrayList<>();
+    /** Per group, the batch coordinate of each of its coordinates (imitation only). */
+    private final int[][] batchIndices;
     private long kernelNanos;
     private long optimizeeNanos;
     // Imitation, when on (host copies, B d floats each):
@@ -43,7 +50,7 @@ final class TruncatedBackprop implements GradientEstimator {
     private final float[] teacherTheta;
     private final float[] teacherGradient;
     private final float[][] offTeacher;
-    /** dL/d delta of an unroll on the host, when imitation needs it: [steps][B d]. */
+    /** dL/d delta of an unroll on the host, when imitation needs it: [steps][n_g] for the group at hand. */
     private final float[][] hostDloss;
     private ParameterOptimizer teacher;
     private double lambda;
@@ -53,10 +60,9 @@ final class TruncatedBackprop implements GradientEstimator {
      * @param gradScale  c above: 1/B, or 1 with batch-mean inputs
      * @param inputScale the factor on the gradients the LSTM sees (1, or 1/B with batch-mean inputs)
      */
-    TruncatedBackprop(Backend backend, CoordinatewiseLstm lstm, NativeBuffer phi, OptimizeeBatch batch,
-                      Iterable<Integer> lengths, double gradScale, double inputScale, Imitation imitation) {
+    TruncatedBackprop(Backend backend, GroupedLstm lstm, OptimizeeBatch batch, Iterable<Integer> lengths,
+                      double gradScale, double inputScale, Imitation imitation) {
         this.lstm = Objects.requireNonNull(lstm, "lstm");
-        this.phi = Objects.requireNonNull(phi, "phi");
         this.batch = Objects.requireNonNull(batch, "batch");
         this.gradScale = gradScale;
         this.inputScale = inputScale;
@@ -64,17 +70,28 @@ final class TruncatedBackprop implements GradientEstimator {
         this.instances = batch.instances();
         long n = batch.coordinates();
         int longest = 0;
+        ParameterGroups groups = lstm.groups();
         try {
-            for (int steps : lengths) {
-                if (!dloss.containsKey(steps)) {
-                    dloss.put(steps, backend.allocateFloats(steps * n));
+            for (int g = 0; g < groups.count(); g++) {
+                Map<Integer, NativeBuffer> own = new HashMap<>();
+                dloss.add(own);
+                for (int steps : lengths) {
+                    if (!own.containsKey(steps)) {
+                        own.put(steps, backend.allocateFloats(steps * batch.layout().coordinates(g)));
+                    }
+                    longest = Math.max(longest, steps);
                 }
-                longest = Math.max(longest, steps);
+                dphi.add(backend.allocateDoubles(lstm.lstm(g).phiSize()));
             }
-            this.dphi = backend.allocateDoubles(lstm.phiSize());
         } catch (RuntimeException e) {
             close();
             throw e;
+        }
+        batchIndices = new int[groups.count()][];
+        int widest = 0;
+        for (int g = 0; g < groups.count() && imitation.active(); g++) {
+            batchIndices[g] = batch.layout().batchIndices(g);
+            widest = Math.max(widest, batchIndices[g].length);
         }
         int hostLength = imitation.active() ? Math.toIntExact(n) : 0;
         thetaBefore = new float[hostLength];
@@ -82,7 +99,7 @@ final class TruncatedBackprop implements GradientEstimator {
         teacherTheta = new float[hostLength];
         teacherGradient = new float[hostLength];
         offTeacher = new float[imitation.active() ? longest : 0][hostLength];
-        hostDloss = new float[longest][hostLength];
+        hostDloss = new float[imitation.active() ? longest : 0][widest];
     }
 
     @Override
@@ -100,10 +117,9 @@ final class TruncatedBackprop implements GradientEstimator {
 
     @Override
     public double unroll(int steps, double[] out) {
-        NativeBuffer d = dloss.get(steps);
-        if (d == null) {
+        if (!dloss.get(0).containsKey(steps)) {
             throw new IllegalArgumentException("no unroll of " + steps + " steps was planned; planned: "
-                    + dloss.keySet());
+                    + dloss.get(0).keySet());
         }
         if (teacher != null) {
             batch.readParameters(thetaBefore);
@@ -128,16 +144,17 @@ final class TruncatedBackprop implements GradientEstimator {
             }
         }
         long t0 = System.nanoTime();
-        lstm.metaLossGradients(batch.record(), steps, batch.gradient(), gradScale, d);
-        if (teacher != null) {
-            addImitation(steps);
-            int n = hostDloss[0].length;
-            for (int s = 0; s < steps; s++) {
-                d.write((long) s * n, hostDloss[s], 0, n);
+        ParameterGroups groups = lstm.groups();
+        for (int g = 0; g < groups.count(); g++) {
+            NativeBuffer d = dloss.get(g).get(steps);
+            lstm.lstm(g).metaLossGradients(batch.record(g), steps, batch.groupGradient(g), gradScale, d);
+            if (teacher != null) {
+                addImitation(g, steps, d);
             }
+            NativeBuffer dphiG = dphi.get(g);
+            lstm.lstm(g).backward(lstm.phi(g), batch.record(g), steps, d, null, dphiG, null, null, false);
+            dphiG.read(0, out, groups.phiOffset(g), (int) dphiG.length());
         }
-        lstm.backward(phi, batch.record(), steps, d, null, dphi, null, null, false);
-        dphi.read(0, out, 0, out.length);
         kernelNanos += System.nanoTime() - t0;
         return loss;
     }
@@ -168,18 +185,22 @@ final class TruncatedBackprop implements GradientEstimator {
         System.arraycopy(thetaAfter, 0, thetaBefore, 0, thetaAfter.length);
     }
 
-    /** hostDloss[s] = the native meta-loss gradients of step s + 2 lambda / B (delta_s - delta^teacher_s). */
-    private void addImitation(int steps) {
-        int n = thetaBefore.length;
-        NativeBuffer d = dloss.get(steps);
+    /**
+     * Adds to group g's meta-loss gradients {@code d} of each step s the imitation term
+     * 2 lambda / B (delta_s - delta^teacher_s) of its coordinates (through the host).
+     */
+    private void addImitation(int g, int steps, NativeBuffer d) {
+        int[] index = batchIndices[g];
+        int n = index.length;
         double factor = 2 * lambda / instances;
         for (int s = 0; s < steps; s++) {
             float[] row = hostDloss[s];
             d.read((long) s * n, row, 0, n);
             float[] off = offTeacher[s];
-            for (int i = 0; i < n; i++) {
-                row[i] = (float) (row[i] + factor * off[i]);
+            for (int j = 0; j < n; j++) {
+                row[j] = (float) (row[j] + factor * off[index[j]]);
             }
+            d.write((long) s * n, row, 0, n);
         }
     }
 
@@ -199,10 +220,9 @@ final class TruncatedBackprop implements GradientEstimator {
             teacher.close();
             teacher = null;
         }
-        dloss.values().forEach(NativeBuffer::close);
+        dloss.forEach(own -> own.values().forEach(NativeBuffer::close));
         dloss.clear();
-        if (dphi != null) {
-            dphi.close();
-        }
+        dphi.forEach(NativeBuffer::close);
+        dphi.clear();
     }
 }

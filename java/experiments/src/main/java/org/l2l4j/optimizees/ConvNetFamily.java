@@ -63,6 +63,7 @@ public final class ConvNetFamily implements OptimizeeFamily {
     }
 
     /** The parameter tensors, in theta's order ({@link ConvNetSpec#tensors(int)}). */
+    @Override
     public List<ParameterTensor> tensors() {
         return tensors;
     }

@@ -1,5 +1,6 @@
 package org.l2l4j.optimizees;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -133,6 +134,21 @@ public final class MlpFamily implements OptimizeeFamily {
     }
 
     /** n, the length of theta: sum over layers of out x in + out. */
+    /**
+     * The layers' tensors in theta's order: {@code fc1.weight} [out, in], {@code fc1.bias} [out],
+     * {@code fc2.weight}, ... (PyTorch's {@code nn.Linear} names, layer l + 1 for layer l).
+     */
+    @Override
+    public List<ParameterTensor> tensors() {
+        List<ParameterTensor> out = new ArrayList<>();
+        for (int l = 0; l < shape.layers(); l++) {
+            out.add(new ParameterTensor("fc" + (l + 1) + ".weight", new int[] {shape.width(l + 1), shape.width(l)},
+                    shape.weightOffset(l)));
+            out.add(new ParameterTensor("fc" + (l + 1) + ".bias", new int[] {shape.width(l + 1)}, shape.biasOffset(l)));
+        }
+        return out;
+    }
+
     @Override
     public int dimension() {
         return shape.dimension();

@@ -1,5 +1,6 @@
 package org.l2l4j.optimizees;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.l2l4j.backend.Backend;
@@ -18,6 +19,15 @@ public interface OptimizeeFamily {
 
     /** The optimizee for {@code seed}: the same seed always gives the same function. */
     Optimizee sample(long seed);
+
+    /**
+     * The named parameter tensors that make up theta, in order and without gaps (PyTorch's names,
+     * such as {@code fc1.weight}), which a learned optimizer's parameter groups select by name.
+     * By default one tensor {@code theta} of every coordinate.
+     */
+    default List<ParameterTensor> tensors() {
+        return List.of(new ParameterTensor("theta", new int[] {dimension()}, 0));
+    }
 
     /**
      * This family evaluated in place where {@code backend} computes: a {@link ResidentFamily}

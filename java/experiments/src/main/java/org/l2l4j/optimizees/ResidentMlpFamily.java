@@ -1,5 +1,6 @@
 package org.l2l4j.optimizees;
 
+import java.util.List;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
@@ -74,6 +75,11 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
     @Override
     public int dimension() {
         return family.dimension();
+    }
+
+    @Override
+    public List<ParameterTensor> tensors() {
+        return family.tensors();
     }
 
     /** The batches' buffers, as the wrapped family's ({@link MlpFamily#residentBatchBytes}). */

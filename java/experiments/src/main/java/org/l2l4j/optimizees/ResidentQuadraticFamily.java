@@ -2,6 +2,7 @@ package org.l2l4j.optimizees;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.Objects;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.BackendKind;
@@ -37,6 +38,11 @@ final class ResidentQuadraticFamily implements ResidentFamily {
     @Override
     public int dimension() {
         return family.dimension();
+    }
+
+    @Override
+    public List<ParameterTensor> tensors() {
+        return family.tensors();
     }
 
     @Override

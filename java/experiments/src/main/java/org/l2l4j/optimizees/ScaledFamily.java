@@ -1,5 +1,6 @@
 package org.l2l4j.optimizees;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -42,6 +43,11 @@ public final class ScaledFamily implements OptimizeeFamily {
     @Override
     public int dimension() {
         return family.dimension();
+    }
+
+    @Override
+    public List<ParameterTensor> tensors() {
+        return family.tensors();
     }
 
     @Override

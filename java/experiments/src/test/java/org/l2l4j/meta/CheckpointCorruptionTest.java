@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroup;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.Preprocessing;
+import org.l2l4j.lstm.TensorRule;
 import org.l2l4j.safetensors.CheckpointFormatException;
 import org.l2l4j.safetensors.Safetensors;
 import org.l2l4j.safetensors.SafetensorsFile;
@@ -41,42 +44,56 @@ class CheckpointCorruptionTest {
     Path dir;
 
     static final LstmConfig CONFIG = new LstmConfig(new int[] {1}, Preprocessing.LOG_AND_SIGN, 10, 0.1, false);
+    static final ParameterGroups SINGLE = ParameterGroups.single(CONFIG);
+    /** Two groups of different architectures, the second taking every tensor the first leaves. */
+    static final ParameterGroups GROUPED = new ParameterGroups(List.of(
+            new ParameterGroup("conv", TensorRule.parse("conv*.weight"), CONFIG),
+            new ParameterGroup("fc", TensorRule.ALL, CONFIG.withWidths(2))));
 
-    private static double[] vector(SplittableRandom rnd) {
-        return rnd.doubles(CONFIG.phiLayout().size(), -0.5, 0.5).toArray();
+    private static double[] vector(SplittableRandom rnd, ParameterGroups groups) {
+        return rnd.doubles(groups.phiSize(), -0.5, 0.5).toArray();
     }
 
     private Path optimizerFile() throws IOException {
+        return optimizerFile(SINGLE);
+    }
+
+    private Path optimizerFile(ParameterGroups groups) throws IOException {
         SplittableRandom rnd = new SplittableRandom(1);
-        float[] phi = new float[CONFIG.phiLayout().size()];
+        float[] phi = new float[groups.phiSize()];
         for (int i = 0; i < phi.length; i++) {
             phi[i] = (float) (rnd.nextDouble() - 0.5);
         }
         Path file = dir.resolve("optimizer.safetensors");
-        new OptimizerCheckpoint(CONFIG, phi, Map.of("problem", "quadratic", "epochs", "12")).save(file);
+        new OptimizerCheckpoint(groups, phi, Map.of("problem", "quadratic", "epochs", "12")).save(file);
         return file;
     }
 
-    private static TrainingState state() {
+    private static TrainingState state(ParameterGroups groups) {
         SplittableRandom rnd = new SplittableRandom(2);
-        return new TrainingState(12, vector(rnd), vector(rnd), vector(rnd), 48, vector(rnd), 0.25, 10, 2,
-                List.of(new TrainingState.Validation(10, 0.25, 0.5, 1.5), new TrainingState.Validation(12, 0.3, 0.4, 1.4)), List.of());
+        return new TrainingState(12, vector(rnd, groups), vector(rnd, groups), vector(rnd, groups), 48,
+                vector(rnd, groups), 0.25, 10, 2, List.of(new TrainingState.Validation(10, 0.25, 0.5, 1.5),
+                        new TrainingState.Validation(12, 0.3, 0.4, 1.4)), List.of());
     }
 
     private Path trainingFile() throws IOException {
+        return trainingFile(SINGLE);
+    }
+
+    private Path trainingFile(ParameterGroups groups) throws IOException {
         Path file = dir.resolve("training.safetensors");
-        TrainingCheckpoint.save(file, CONFIG, state(), Map.of("problem", "quadratic", "seed", "7"));
+        TrainingCheckpoint.save(file, groups, state(groups), Map.of("problem", "quadratic", "seed", "7"));
         return file;
     }
 
     /** What a loaded checkpoint means, for comparing two loads. */
     private static String optimizerContent(OptimizerCheckpoint c) {
-        return c.config() + " " + Arrays.toString(c.phi()) + " " + new java.util.TreeMap<>(c.description());
+        return c.groups() + " " + Arrays.toString(c.phi()) + " " + new java.util.TreeMap<>(c.description());
     }
 
     private static String trainingContent(TrainingCheckpoint.Saved s) {
         TrainingState t = s.state();
-        return s.config() + " " + t.epochs() + " " + Arrays.toString(t.phi()) + Arrays.toString(t.adamFirst())
+        return s.groups() + " " + t.epochs() + " " + Arrays.toString(t.phi()) + Arrays.toString(t.adamFirst())
                 + Arrays.toString(t.adamSecond()) + t.adamStep() + Arrays.toString(t.bestPhi()) + t.bestValidation()
                 + t.bestEpoch() + t.skippedUpdates() + t.history() + new java.util.TreeMap<>(s.metadata());
     }
@@ -108,6 +125,12 @@ class CheckpointCorruptionTest {
     @Test
     void everyTruncationOfAnOptimizerCheckpointIsRejected() throws IOException {
         everyTruncationIsRejected(optimizerFile(), OPTIMIZER);
+    }
+
+    @Test
+    void everyTruncationOfGroupedCheckpointsIsRejected() throws IOException {
+        everyTruncationIsRejected(optimizerFile(GROUPED), OPTIMIZER);
+        everyTruncationIsRejected(trainingFile(GROUPED), TRAINING);
     }
 
     @Test
@@ -163,6 +186,12 @@ class CheckpointCorruptionTest {
     }
 
     @Test
+    void byteFlipsOfGroupedCheckpointsAreRejectedOrHarmless() throws IOException {
+        byteFlipsAreRejectedOrHarmless(optimizerFile(GROUPED), OPTIMIZER);
+        byteFlipsAreRejectedOrHarmless(trainingFile(GROUPED), TRAINING);
+    }
+
+    @Test
     void byteFlipsOfATrainingCheckpointAreRejectedOrHarmless() throws IOException {
         byteFlipsAreRejectedOrHarmless(trainingFile(), TRAINING);
     }
@@ -208,6 +237,38 @@ class CheckpointCorruptionTest {
     }
 
     @Test
+    void wrongGroupMetadataBehindValidDigestsIsRejected() throws IOException {
+        Path optimizer = optimizerFile(GROUPED);
+        String[][] optimizerCases = {
+            {"groups", null}, {"groups", ""}, {"groups", "conv"}, {"groups", "conv,conv"}, {"groups", "conv,fc,"},
+            {"groups", "conv,x"}, {"groups", "fc,conv"}, {"groups", "conv fc"}, {"conv.rule", null}, {"conv.rule", ""},
+            {"conv.rule", "a||b"}, {"fc.widths", "3"}, {"fc.widths", null}, {"conv.p", "NaN"},
+            {"fc.log_epsilon", "yes"}, {"l2l4j.format", OptimizerCheckpoint.FORMAT},
+        };
+        for (String[] c : optimizerCases) {
+            rejected(OPTIMIZER, withMetadata(optimizer, c[0], c[1]), "grouped optimizer with " + c[0] + " = " + c[1]);
+        }
+        Path single = withMetadata(optimizerFile(SINGLE), "l2l4j.format", OptimizerCheckpoint.FORMAT_GROUPED);
+        rejected(OPTIMIZER, single, "a single-group file labelled with the grouped format");
+        Path training = trainingFile(GROUPED);
+        String[][] trainingCases = {{"groups", null}, {"groups", "conv"}, {"fc.widths", "3"}, {"conv.rule", null}};
+        for (String[] c : trainingCases) {
+            rejected(TRAINING, withMetadata(training, c[0], c[1]), "grouped training checkpoint with " + c[0] + " = "
+                    + c[1]);
+        }
+    }
+
+    @Test
+    void groupedCheckpointsRoundTrip() throws IOException {
+        OptimizerCheckpoint loaded = OptimizerCheckpoint.load(optimizerFile(GROUPED));
+        assertEquals(GROUPED, loaded.groups());
+        assertEquals("12", loaded.description().get("epochs"));
+        TrainingCheckpoint.Saved s = TrainingCheckpoint.load(trainingFile(GROUPED));
+        assertEquals(GROUPED, s.groups());
+        assertArrayEquals(state(GROUPED).adamSecond(), s.state().adamSecond());
+    }
+
+    @Test
     void nonFiniteOrMismatchedTensorsBehindValidDigestsAreRejected() throws IOException {
         Path training = trainingFile();
         SafetensorsFile f = Safetensors.read(training);
@@ -247,8 +308,8 @@ class CheckpointCorruptionTest {
     @Test
     void anIntactCheckpointStillLoads() throws IOException {
         TrainingCheckpoint.Saved s = TrainingCheckpoint.load(trainingFile());
-        assertArrayEquals(state().phi(), s.state().phi());
-        assertEquals(state().history(), s.state().history());
+        assertArrayEquals(state(SINGLE).phi(), s.state().phi());
+        assertEquals(state(SINGLE).history(), s.state().history());
         assertEquals(CONFIG, OptimizerCheckpoint.load(optimizerFile()).config());
     }
 }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroups;
 
 /**
  * A checkpoint write that fails halfway through the file, or whose thread is interrupted,
@@ -56,11 +57,11 @@ class InterruptedWriteTest {
     void anInterruptedTrainingCheckpointWriteLeavesThePreviousCheckpoint() throws IOException {
         Path target = dir.resolve("training.safetensors");
         TrainingState first = state(1, 10);
-        TrainingCheckpoint.save(target, CONFIG, first, Map.of("seed", "1"));
+        TrainingCheckpoint.save(target, ParameterGroups.single(CONFIG), first, Map.of("seed", "1"));
         byte[] before = Files.readAllBytes(target);
         Thread.currentThread().interrupt();
         assertThrows(ClosedByInterruptException.class,
-                () -> TrainingCheckpoint.save(target, CONFIG, state(2, 20), Map.of("seed", "1")));
+                () -> TrainingCheckpoint.save(target, ParameterGroups.single(CONFIG), state(2, 20), Map.of("seed", "1")));
         assertTrue(Thread.interrupted(), "the interrupt stays visible to the caller");
         assertArrayEquals(before, Files.readAllBytes(target));
         assertEquals(List.of(target), files());
@@ -91,12 +92,12 @@ class InterruptedWriteTest {
     @Test
     void aTemporaryFileLeftByAKilledWriterIsIgnored() throws IOException {
         Path target = dir.resolve("training.safetensors");
-        TrainingCheckpoint.save(target, CONFIG, state(1, 10), Map.of());
+        TrainingCheckpoint.save(target, ParameterGroups.single(CONFIG), state(1, 10), Map.of());
         byte[] half = Files.readAllBytes(target);
         Path leftover = dir.resolve(".training.safetensors.5eed5eed5eed5eed.tmp");
         Files.write(leftover, java.util.Arrays.copyOf(half, half.length / 2));
         assertEquals(10, TrainingCheckpoint.load(target).state().epochs());
-        TrainingCheckpoint.save(target, CONFIG, state(2, 20), Map.of());
+        TrainingCheckpoint.save(target, ParameterGroups.single(CONFIG), state(2, 20), Map.of());
         assertEquals(20, TrainingCheckpoint.load(target).state().epochs());
         assertEquals(List.of(leftover, target), files(), "the leftover is not touched: it may be another writer's");
     }

@@ -1,9 +1,9 @@
 package org.l2l4j.meta;
 
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.optimizees.OptimizeeFamily;
 
 /** The validation loss of the untrained optimizer (phi at its initialization), for comparisons. */
@@ -17,10 +17,9 @@ final class LearnedValidation {
         for (int i = 0; i < f.length; i++) {
             f[i] = (float) phi[i];
         }
-        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-             NativeBuffer p = backend.allocateFloats(f.length)) {
-            p.write(f);
-            return LearnedRollouts.meanFinalLoss(backend, lstm, p, family,
+        try (GroupedLstm lstm = new GroupedLstm(ParameterGroups.single(config), backend)) {
+            lstm.write(f);
+            return LearnedRollouts.meanFinalLoss(backend, lstm, family,
                     Seeds.list(o.seed(), Seeds.VALIDATION, o.validationFunctions()), o.horizon());
         }
     }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.l2l4j.data.Dataset;
 import org.l2l4j.eval.Comparison;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MemoryEstimate.Memory;
 import org.l2l4j.optimizees.MlpFamily;
@@ -36,7 +37,7 @@ class MemoryEstimateTest {
         MlpFamily training = new MlpFamily(train, MlpSpec.paper());
         int d = training.dimension();
         MetaTrainingOptions o = MetaTrainingOptions.defaults().withInstances(4, InputScaling.PAPER);
-        Map<String, Long> parts = bytesByPart(MetaTrainer.memoryEstimate(MNIST, o, training,
+        Map<String, Long> parts = bytesByPart(MetaTrainer.memoryEstimate(ParameterGroups.single(MNIST), o, training,
                 new MlpFamily(validation, MlpSpec.paper())));
         long n = 4L * d;
         assertEquals(4L * (1 + 80) * 20 * n, parts.get("the backward record"), "4 (1 + S) bytes per coordinate step");
@@ -50,14 +51,14 @@ class MemoryEstimateTest {
     @Test
     void theLargestPartsNameTheSettingsThatDriveThem() {
         QuadraticFamily f = new QuadraticFamily();
-        MemoryEstimate many = MetaTrainer.memoryEstimate(LstmConfig.paperQuadratic(),
+        MemoryEstimate many = MetaTrainer.memoryEstimate(ParameterGroups.single(LstmConfig.paperQuadratic()),
                 MetaTrainingOptions.defaults().withInstances(1_000_000_000, InputScaling.PAPER), f, f);
         assertEquals("the backward record", many.largest(Memory.NATIVE).get(0).what());
         assertTrue(many.drivers(Memory.NATIVE).containsAll(Set.of(Driver.INSTANCES, Driver.UNROLL)),
                 many.drivers(Memory.NATIVE).toString());
         assertTrue(many.bytes(Memory.NATIVE) > 6e13, "64-bit sizes: " + many.bytes(Memory.NATIVE));
 
-        MemoryEstimate validation = MetaTrainer.memoryEstimate(LstmConfig.paperQuadratic(),
+        MemoryEstimate validation = MetaTrainer.memoryEstimate(ParameterGroups.single(LstmConfig.paperQuadratic()),
                 MetaTrainingOptions.defaults().withEvaluation(10, 100_000_000), f, f);
         assertEquals(Set.of(Driver.VALIDATION_FUNCTIONS, Driver.STEPS, Driver.OPTIMIZEE),
                 validation.drivers(Memory.JAVA_HEAP));
@@ -65,14 +66,14 @@ class MemoryEstimateTest {
 
     @Test
     void anEvaluationCountsItsRunsAndSteps() {
-        MemoryEstimate e = Comparison.memoryEstimate(LstmConfig.paperQuadratic(), ProblemSetup.quadratic(),
+        MemoryEstimate e = Comparison.memoryEstimate(ParameterGroups.single(LstmConfig.paperQuadratic()), ProblemSetup.quadratic(),
                 new Comparison.Settings(2, 2_000_000_000, 1, 0, 1));
         assertTrue(e.bytes(Memory.JAVA_HEAP) > 5L * 2 * 2_000_000_000L * 8, e.toString());
         assertEquals(Set.of(Driver.RUNS, Driver.STEPS), Set.copyOf(List.copyOf(e.drivers(Memory.JAVA_HEAP)).subList(0, 2)));
         assertTrue(!e.drivers(Memory.JAVA_HEAP).contains(Driver.INSTANCES));
         Dataset test = RandomData.of(3, 1000, 784, 10);
         MlpFamily mlp = new MlpFamily(test, MlpSpec.paper());
-        MemoryEstimate onMlps = Comparison.memoryEstimate(MNIST, new ProblemSetup(Problem.MNIST, "t", mlp, mlp, mlp),
+        MemoryEstimate onMlps = Comparison.memoryEstimate(ParameterGroups.single(MNIST), new ProblemSetup(Problem.MNIST, "t", mlp, mlp, mlp),
                 new Comparison.Settings(64, 100, 4, 0, 1));
         assertEquals(4L * 785 * 1000, bytesByPart(onMlps).get("the test data on the backend"));
     }

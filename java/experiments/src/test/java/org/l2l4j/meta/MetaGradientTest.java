@@ -2,16 +2,22 @@ package org.l2l4j.meta;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroup;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.lstm.Preprocessing;
+import org.l2l4j.lstm.TensorRule;
+import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.ParameterTensor;
 import org.l2l4j.optimizees.Quadratic;
 import org.l2l4j.optimizees.QuadraticFamily;
 import org.l2l4j.optimizers.HandDesignedRule;
@@ -28,9 +34,12 @@ import org.l2l4j.reference.ReferenceLstm;
  *     L~(phi) = (1/B) sum_b sum_{t=1..T} f_b(theta_{b,t}) + lambda (1/B) sum_b sum_s
  *               || delta_{b,s} - delta^teacher_{b,s} ||^2,    theta_{t+1} = theta_t + m(x_t, s_t; phi)
  * </pre>
- * whose true gradient is the estimator's.  The teacher's steps (NAG) are computed here from the
- * raw gradients in float64.  Per tensor of phi, err = max |a - b| / max |b| &lt; 2e-4 (the native
- * forward runs in float32).
+ * whose true gradient is the estimator's.  With parameter groups, the quadratics' coordinates are
+ * named as two tensors, {@code a} (coordinate 0) and {@code b} (coordinates 1, 2), and each
+ * group's LSTM (of its own width and phi) steps its own coordinates of both instances: the
+ * replay applies to each coordinate its group's reference LSTM, and phi is the concatenation.
+ * The teacher's steps (NAG) are computed here from the raw gradients in float64.  Per tensor of
+ * each group's phi, err = max |a - b| / max |b| &lt; 2e-4 (the native forward runs in float32).
  */
 class MetaGradientTest {
     static final double STEP = 1e-5;
@@ -41,31 +50,39 @@ class MetaGradientTest {
     /** The trajectory: an unroll of 3 steps, then a shorter one of 2. */
     static final int[] UNROLLS = {3, 2};
 
-    @ParameterizedTest(name = "{0} inputs, imitation weight {1}")
-    @CsvSource({"PAPER, 0", "PAPER, 0.7", "BATCH_MEAN, 0", "BATCH_MEAN, 0.7"})
-    void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda) {
+    @ParameterizedTest(name = "{0} inputs, imitation weight {1}, groups {2}")
+    @CsvSource({"PAPER, 0, false", "PAPER, 0.7, false", "BATCH_MEAN, 0, false", "BATCH_MEAN, 0.7, false",
+        "PAPER, 0.7, true", "BATCH_MEAN, 0, true"})
+    void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda, boolean grouped) {
         LstmConfig config = new LstmConfig(new int[] {3}, Preprocessing.IDENTITY, 1, 0.3, false);
-        double[] phi64 = PhiInit.PYTORCH.initialize(config, 5);
+        ParameterGroups groups = grouped
+                ? new ParameterGroups(List.of(new ParameterGroup("first", TensorRule.parse("a"), config),
+                        new ParameterGroup("second", TensorRule.ALL, config.withWidths(2))))
+                : ParameterGroups.single(config);
+        double[] phi64 = new double[groups.phiSize()];
+        for (int g = 0; g < groups.count(); g++) {
+            double[] own = PhiInit.PYTORCH.initialize(groups.get(g).config(), 5 + g);
+            System.arraycopy(own, 0, phi64, groups.phiOffset(g), own.length);
+        }
         float[] phi32 = PhiLayout.toFloat32(phi64);
         double[] phi = new double[phi32.length];
         for (int i = 0; i < phi.length; i++) {
             phi[i] = phi32[i];
         }
-        QuadraticFamily family = new QuadraticFamily(D, QuadraticFamily.Distribution.GAUSSIAN);
+        QuadraticFamily quadratics = new QuadraticFamily(D, QuadraticFamily.Distribution.GAUSSIAN);
+        OptimizeeFamily family = grouped ? new TwoTensors(quadratics) : quadratics;
         long[] seeds = {11, 12};
-        Quadratic[] f = {family.sample(seeds[0]), family.sample(seeds[1])};
+        Quadratic[] f = {quadratics.sample(seeds[0]), quadratics.sample(seeds[1])};
         boolean batchMean = scaling == InputScaling.BATCH_MEAN;
         double inputScale = batchMean ? 1.0 / B : 1.0;
         double teacherRate = 0.05;
         Imitation imitation = lambda > 0 ? new Imitation(HandDesignedRule.NAG, teacherRate, lambda, 10) : Imitation.NONE;
-        int rows = config.stateRows();
         try (Backend backend = Backend.cpu(1);
-             CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
-             NativeBuffer phiBuffer = backend.allocateFloats(phi32.length);
-             OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, phiBuffer, family, B, T, T);
-             TruncatedBackprop estimator = new TruncatedBackprop(backend, lstm, phiBuffer, batch,
+             GroupedLstm lstm = new GroupedLstm(groups, backend);
+             OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family, B, T, T);
+             TruncatedBackprop estimator = new TruncatedBackprop(backend, lstm, batch,
                      List.of(3, 2), batchMean ? 1.0 : 1.0 / B, inputScale, imitation)) {
-            phiBuffer.write(phi32);
+            lstm.write(phi32);
             batch.start(seeds, inputScale);
             estimator.startTrajectory(0);
             double[] teacherMomentum = new double[B * D];
@@ -81,25 +98,33 @@ class MetaGradientTest {
                 }
                 double[] dphi = new double[phi.length];
                 estimator.unroll(steps, dphi);
-                // the recorded LSTM inputs x_t and the state before the unroll, from the record
-                long n = (long) B * D;
-                int recordRows = 1 + rows;
-                float[] record = new float[(int) (steps * recordRows * n)];
-                batch.record().buffer().read(0, record, 0, record.length);
-                double[][] x = new double[steps][(int) n];
-                double[][] state0 = new double[(int) n][rows];
-                for (int s = 0; s < steps; s++) {
-                    for (int i = 0; i < n; i++) {
-                        x[s][i] = record[(int) ((s * recordRows) * n + i)];
-                    }
-                }
-                for (int r = 0; r < rows; r++) {
-                    for (int i = 0; i < n; i++) {
-                        state0[i][r] = record[(int) ((1 + r) * n + i)];
+                // the recorded LSTM inputs x_t and the state before the unroll, from each group's
+                // record, placed at the batch coordinates of the group's coordinates
+                int n = B * D;
+                double[][] x = new double[steps][n];
+                double[][] state0 = new double[n][];
+                int[] groupOf = new int[n];
+                for (int g = 0; g < groups.count(); g++) {
+                    int rows = groups.get(g).config().stateRows();
+                    int recordRows = 1 + rows;
+                    int[] index = batch.layout().batchIndices(g);
+                    int ng = index.length;
+                    float[] record = new float[steps * recordRows * ng];
+                    batch.record(g).buffer().read(0, record, 0, record.length);
+                    for (int j = 0; j < ng; j++) {
+                        int i = index[j];
+                        groupOf[i] = g;
+                        for (int s = 0; s < steps; s++) {
+                            x[s][i] = record[s * recordRows * ng + j];
+                        }
+                        state0[i] = new double[rows];
+                        for (int r = 0; r < rows; r++) {
+                            state0[i][r] = record[(1 + r) * ng + j];
+                        }
                     }
                 }
                 // the teacher's steps from the raw gradients x_t / inputScale (NAG, float64)
-                double[][] teacher = new double[steps][(int) n];
+                double[][] teacher = new double[steps][n];
                 for (int s = 0; s < steps; s++) {
                     for (int i = 0; i < n; i++) {
                         double g = x[s][i] / inputScale;
@@ -107,7 +132,7 @@ class MetaGradientTest {
                         teacher[s][i] = -teacherRate * (g + HandDesignedRule.MOMENTUM_COEFFICIENT * teacherMomentum[i]);
                     }
                 }
-                Replay replay = new Replay(config, f, theta0, state0, x, teacher, lambda);
+                Replay replay = new Replay(groups, groupOf, f, theta0, state0, x, teacher, lambda);
                 double[] fd = new double[phi.length];
                 for (int k = 0; k < phi.length; k++) {
                     double[] plus = phi.clone();
@@ -116,26 +141,58 @@ class MetaGradientTest {
                     minus[k] -= STEP;
                     fd[k] = (replay.loss(plus) - replay.loss(minus)) / (2 * STEP);
                 }
-                for (PhiLayout.Entry e : config.phiLayout().entries()) {
-                    double num = 0;
-                    double den = 0;
-                    for (int k = e.offset(); k < e.offset() + e.size(); k++) {
-                        num = Math.max(num, Math.abs(dphi[k] - fd[k]));
-                        den = Math.max(den, Math.abs(fd[k]));
+                for (int g = 0; g < groups.count(); g++) {
+                    int base = groups.phiOffset(g);
+                    for (PhiLayout.Entry e : groups.get(g).config().phiLayout().entries()) {
+                        double num = 0;
+                        double den = 0;
+                        for (int k = base + e.offset(); k < base + e.offset() + e.size(); k++) {
+                            num = Math.max(num, Math.abs(dphi[k] - fd[k]));
+                            den = Math.max(den, Math.abs(fd[k]));
+                        }
+                        String name = groups.get(g).name() + "." + e.name();
+                        assertTrue(den > 0, name + " has a zero gradient: the test would not see an error");
+                        assertTrue(num / den < TOLERANCE, scaling + ", lambda " + lambda + ", unroll of " + steps
+                                + " steps, " + name + ": err " + num / den);
                     }
-                    assertTrue(den > 0, e.name() + " has a zero gradient: the test would not see an error");
-                    assertTrue(num / den < TOLERANCE, scaling + ", lambda " + lambda + ", unroll of " + steps
-                            + " steps, " + e.name() + ": err " + num / den);
                 }
             }
         }
     }
 
-    /** The replayed meta-loss of one unroll, in float64. */
-    private record Replay(LstmConfig config, Quadratic[] f, double[][] theta0, double[][] state0, double[][] x,
-                          double[][] teacher, double lambda) {
+    /** Quadratics of dimension 3 whose coordinates are named as two tensors: a [1] and b [2]. */
+    private record TwoTensors(QuadraticFamily family) implements OptimizeeFamily {
+        @Override
+        public String name() {
+            return "two-tensor-" + family.name();
+        }
+
+        @Override
+        public int dimension() {
+            return family.dimension();
+        }
+
+        @Override
+        public Optimizee sample(long seed) {
+            return family.sample(seed);
+        }
+
+        @Override
+        public List<ParameterTensor> tensors() {
+            return List.of(new ParameterTensor("a", new int[] {1}, 0), new ParameterTensor("b", new int[] {2}, 1));
+        }
+    }
+
+    /** The replayed meta-loss of one unroll, in float64; coordinate i (b D + j) is stepped by its group's LSTM. */
+    private record Replay(ParameterGroups groups, int[] groupOf, Quadratic[] f, double[][] theta0, double[][] state0,
+                          double[][] x, double[][] teacher, double lambda) {
         double loss(double[] phi) {
-            ReferenceLstm m = new ReferenceLstm(config, phi);
+            ReferenceLstm[] m = new ReferenceLstm[groups.count()];
+            for (int g = 0; g < m.length; g++) {
+                int base = groups.phiOffset(g);
+                m[g] = new ReferenceLstm(groups.get(g).config(), Arrays.copyOfRange(phi, base,
+                        base + groups.get(g).config().phiLayout().size()));
+            }
             double loss = 0;
             for (int b = 0; b < B; b++) {
                 double[] theta = theta0[b].clone();
@@ -145,7 +202,7 @@ class MetaGradientTest {
                 }
                 for (int s = 0; s < x.length; s++) {
                     for (int i = 0; i < D; i++) {
-                        double delta = m.step(x[s][b * D + i], state[i]);
+                        double delta = m[groupOf[b * D + i]].step(x[s][b * D + i], state[i]);
                         theta[i] += delta;
                         double off = delta - teacher[s][b * D + i];
                         loss += lambda * off * off / B;

@@ -14,8 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroup;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.Preprocessing;
+import org.l2l4j.lstm.TensorRule;
 import org.l2l4j.safetensors.CheckpointFormatException;
 import org.l2l4j.safetensors.Safetensors;
 import org.l2l4j.safetensors.SafetensorsFile;
@@ -48,6 +51,48 @@ class OptimizerCheckpointTest {
             assertArrayEquals(saved.phi(), loaded.phi());
             assertEquals("mnist", loaded.description().get("problem"));
         }
+    }
+
+    @Test
+    void groupsAreStoredUnderTheirPrefixesWithTheirRules() throws IOException {
+        LstmConfig small = new LstmConfig(new int[] {7}, Preprocessing.IDENTITY, 10, 1.0, false);
+        ParameterGroups groups = new ParameterGroups(List.of(
+                new ParameterGroup("conv", TensorRule.parse("conv*.weight"), LstmConfig.paperMnist()),
+                new ParameterGroup("fc", TensorRule.parse("fc.*|out.*|*"), small)));
+        float[] phi = new float[groups.phiSize()];
+        System.arraycopy(phi(LstmConfig.paperMnist()), 0, phi, 0, groups.phiOffset(1));
+        System.arraycopy(phi(small), 0, phi, groups.phiOffset(1), small.phiLayout().size());
+        Path file = dir.resolve("grouped.safetensors");
+        new OptimizerCheckpoint(groups, phi, Map.of("problem", "cifar10")).save(file);
+        SafetensorsFile f = Safetensors.read(file);
+        assertEquals(OptimizerCheckpoint.FORMAT_GROUPED, f.metadata().get("l2l4j.format"));
+        assertEquals("conv,fc", f.metadata().get("groups"));
+        assertEquals("conv*.weight", f.metadata().get("conv.rule"));
+        assertEquals("fc.*|out.*|*", f.metadata().get("fc.rule"));
+        assertEquals("7", f.metadata().get("fc.widths"));
+        assertArrayEquals(new long[] {80, 2}, f.tensor("conv.lstm.weight_ih_l0").shape());
+        assertArrayEquals(new long[] {28, 7}, f.tensor("fc.lstm.weight_hh_l0").shape());
+        assertArrayEquals(new long[] {1, 7}, f.tensor("fc.output.weight").shape());
+        assertEquals(LstmConfig.paperMnist().phiLayout().entries().size() + small.phiLayout().entries().size(),
+                f.tensors().size());
+        OptimizerCheckpoint loaded = OptimizerCheckpoint.load(file);
+        assertEquals(groups, loaded.groups());
+        assertArrayEquals(phi, loaded.phi());
+        assertArrayEquals(phi(small), loaded.phi(1));
+        assertEquals(Map.of("problem", "cifar10"), loaded.description());
+        assertThrows(IllegalStateException.class, loaded::config, "two groups have no single configuration");
+    }
+
+    @Test
+    void theShippedOptimizerIsOneGroupInTheFirstFormat() throws IOException {
+        OptimizerCheckpoint shipped = OptimizerCheckpoint.shippedMnist();
+        assertTrue(shipped.groups().isSingle());
+        Path file = dir.resolve("again.safetensors");
+        shipped.save(file);
+        SafetensorsFile f = Safetensors.read(file);
+        assertEquals(OptimizerCheckpoint.FORMAT, f.metadata().get("l2l4j.format"));
+        assertTrue(f.tensors().containsKey("lstm.weight_ih_l0") && !f.metadata().containsKey("groups"));
+        assertArrayEquals(shipped.phi(), OptimizerCheckpoint.load(file).phi());
     }
 
     @Test
@@ -101,9 +146,9 @@ class OptimizerCheckpointTest {
         TrainingState s = new TrainingState(42, v[0], v[1], v[2], 210, v[3], 0.125, 40, 3,
                 List.of(new TrainingState.Validation(40, 0.125, 0.5, 1.5)), List.of());
         Path file = dir.resolve("run.safetensors");
-        TrainingCheckpoint.save(file, c, s, Map.of("problem", "quadratic"));
+        TrainingCheckpoint.save(file, ParameterGroups.single(c), s, Map.of("problem", "quadratic"));
         TrainingCheckpoint.Saved back = TrainingCheckpoint.load(file);
-        assertEquals(c, back.config());
+        assertEquals(ParameterGroups.single(c), back.groups());
         TrainingState b = back.state();
         assertEquals(42, b.epochs());
         assertArrayEquals(s.phi(), b.phi());

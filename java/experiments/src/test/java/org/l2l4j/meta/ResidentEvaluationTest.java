@@ -8,9 +8,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.lstm.CoordinatewiseLstm;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpSpec;
@@ -58,10 +58,10 @@ class ResidentEvaluationTest {
         int steps = 25;
         LearnedRollouts.Result onHost;
         LearnedRollouts.Result inPlace;
-        try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(CONFIG); NativeBuffer p = backend.allocateFloats(f.length)) {
-            p.write(f);
-            onHost = LearnedRollouts.run(backend, lstm, p, host, seeds, steps);
-            inPlace = LearnedRollouts.run(backend, lstm, p, resident, seeds, steps);
+        try (GroupedLstm lstm = new GroupedLstm(ParameterGroups.single(CONFIG), backend)) {
+            lstm.write(f);
+            onHost = LearnedRollouts.run(backend, lstm, host, seeds, steps);
+            inPlace = LearnedRollouts.run(backend, lstm, resident, seeds, steps);
         }
         for (int j = 0; j < seeds.length; j++) {
             for (int t = 0; t <= steps; t++) {
