@@ -14,6 +14,8 @@
 #   java-tests   CudaBackendTest, ResidentMlpCudaTest, ResidentCudaTrainingTest, CublasLibraryTest
 #   sanitizer    compute-sanitizer memcheck and racecheck on small cases of backend_test
 #   parity       our CUDA step and backward vs the PyTorch implementation (tests/gpu/torch_lstm.py)
+#   groups       each parameter group of a two-group checkpoint loaded by name into nn.LSTM + nn.Linear,
+#                stepping as our training-loop optimizer (CPU; needs Java and torch, no GPU)
 #   floors       copy bandwidth and float32 matrix-product rate (torch), copy bandwidth (ours)
 #   ours         our step (n = 1e4..1e7) and backward over T = 20 (n = 1e4..1e7), CUDA events
 #   torch        PyTorch eager and torch.compile step (1e4..1e7) and backward (1e4..1e6)
@@ -205,6 +207,14 @@ stage_parity() {
     "$PYTHON" "$root/tests/gpu/torch_lstm.py" parity "$WORK/parity.safetensors"
 }
 
+stage_groups() {
+    need java torch
+    "$JAVA" -Xmx2g -cp "$CP" org.l2l4j.bench.GpuTimings groups "$WORK/groups-optimizer.safetensors" \
+        "$WORK/groups-steps.safetensors" || exit $?
+    "$PYTHON" "$root/tests/gpu/torch_lstm.py" groups "$WORK/groups-optimizer.safetensors" \
+        "$WORK/groups-steps.safetensors"
+}
+
 stage_floors() {
     need gpu
     local a=3 b=3
@@ -231,7 +241,7 @@ stage_epoch() {
     "$JAVA" -Xmx16g -cp "$CP" org.l2l4j.bench.GpuTimings epoch 5
 }
 
-export -f need backend_test stage_kernels stage_java_tests stage_sanitizer stage_parity stage_floors \
+export -f need backend_test stage_kernels stage_java_tests stage_sanitizer stage_parity stage_groups stage_floors \
     stage_ours stage_torch stage_epoch
 export OUT BUDGET T0
 
@@ -239,6 +249,7 @@ stage kernels 60
 stage java_tests 90
 stage sanitizer 60
 stage parity 45
+stage groups 20
 stage floors 25
 stage ours 60
 stage torch 110

@@ -16,6 +16,8 @@ delta_t[i] with the gradient inputs x_t detached (the paper's dropped second der
   torch_lstm.py parity FILE [--dump OUT]   compare with our outputs in FILE (written by GpuTimings parity)
   torch_lstm.py time CKPT [--sizes ...] [--backward-sizes ...] [--compile-cap S] [--cpu]
   torch_lstm.py floors                     device copy bandwidth and float32 matrix-product rate
+  torch_lstm.py groups OPTIMIZER STEPS     each parameter group of OPTIMIZER as nn.LSTM + nn.Linear (by name)
+                                           against our steps in STEPS (both written by GpuTimings groups)
 
 Needs torch and numpy; uses the safetensors package when present, else a small reader/writer here.
 Every result is one line "RESULT impl=... op=... n=... ms=..." (read by summary.py).  TF32 is off.
@@ -227,6 +229,60 @@ def parity(args):
     return 0 if ok else 1
 
 
+# ---- parameter groups -------------------------------------------------------------------------
+def rule_matches(rule, name):
+    """A TensorRule: '|'-separated globs, '*' any run of characters, '?' one, the rest literal."""
+    import re
+    for glob in rule.split("|"):
+        pattern = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in glob)
+        if re.fullmatch(pattern, name, flags=re.DOTALL):
+            return True
+    return False
+
+
+def groups(args):
+    """Each group of a grouped checkpoint loads on its own into nn.LSTM + nn.Linear (names with the
+    group's prefix stripped, strict) and steps its tensors as our training-loop optimizer did."""
+    tensors, meta = read_safetensors(args.optimizer)
+    steps, steps_meta = read_safetensors(args.steps)
+    names = meta["groups"].split(",")
+    members = {g: [] for g in names}
+    for tensor in steps_meta["tensors"].split(","):
+        owner = next((g for g in names if rule_matches(meta[g + ".rule"], tensor)), None)
+        if owner is None:
+            print(f"FAIL groups: tensor {tensor} matches no group's rule")
+            return 1
+        members[owner].append(tensor)
+    worst = 0.0
+    for g in names:
+        prefix = g + "."
+        own_meta = {k[len(prefix):]: v for k, v in meta.items() if k.startswith(prefix)}
+        model = LearnedOptimizer(own_meta)
+        state = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k.startswith(prefix)}
+        model.load_state_dict(state, strict=True)
+        model = model.to(dtype=torch.float64)
+        if not members[g]:
+            print(f"FAIL groups: group {g} owns none of the tensors")
+            return 1
+        x = np.concatenate([steps["x." + t] for t in members[g]], axis=1).astype(np.float64)
+        ours = np.concatenate([steps["theta." + t] for t in members[g]], axis=1).astype(np.float64)
+        n = x.shape[1]
+        h = torch.zeros(model.layers, n, model.width, dtype=torch.float64)
+        c = torch.zeros_like(h)
+        theta = np.zeros(n)
+        with torch.no_grad():
+            for t in range(x.shape[0]):
+                delta, h, c = model(torch.from_numpy(x[t]), h, c)
+                theta = theta + delta.numpy()
+                e = error(ours[t], theta)
+                worst = max(worst, e)
+        print(f"RESULT impl=groups op={g} tensors={','.join(members[g])} n={n} err={e:.3g}")
+    ok = worst <= 1e-5
+    print(("PASS" if ok else "FAIL") + " groups: every group loads by name into nn.LSTM + nn.Linear and steps as ours "
+          f"within 1e-5 (worst {worst:.3g})")
+    return 0 if ok else 1
+
+
 # ---- timings ----------------------------------------------------------------------------------
 class Clock:
     """CUDA events on a GPU (device time between marks); the host clock on the CPU (smoke runs)."""
@@ -421,11 +477,14 @@ def main():
     t.add_argument("--compile-cap", type=int, default=120, help="seconds of compiling allowed per variant")
     t.add_argument("--cpu", action="store_true", help="a smoke run on the CPU, timed with the host clock")
     sub.add_parser("floors", help="measure the copy bandwidth and the float32 rate")
+    gr = sub.add_parser("groups", help="load each parameter group of a checkpoint and step as ours")
+    gr.add_argument("optimizer")
+    gr.add_argument("steps")
     args = parser.parse_args()
-    if args.command != "parity" and not getattr(args, "cpu", False) and not torch.cuda.is_available():
+    if args.command not in ("parity", "groups") and not getattr(args, "cpu", False) and not torch.cuda.is_available():
         print("SKIP no CUDA device visible to torch")
         return NO_DEVICE
-    return {"parity": parity, "time": time_variants, "floors": floors}[args.command](args) or 0
+    return {"parity": parity, "time": time_variants, "floors": floors, "groups": groups}[args.command](args) or 0
 
 
 if __name__ == "__main__":

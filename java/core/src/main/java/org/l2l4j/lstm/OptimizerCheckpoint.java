@@ -29,7 +29,7 @@ import org.l2l4j.safetensors.Tensor;
  *       optimizer): format {@value #FORMAT}, tensors named as above, the configuration in the
  *       keys {@code widths}, {@code preprocessing}, {@code p}, {@code output_scale},
  *       {@code log_epsilon} ({@link #configMetadata});</li>
- *   <li><b>several groups</b> (or one group with another rule; paper section 3.3): format
+ *   <li><b>several groups</b> (or one group of another name or rule; paper section 3.3): format
  *       {@value #FORMAT_GROUPED}, each group's tensors under its name as prefix
  *       ({@code conv.lstm.weight_ih_l0}, {@code fc.output.bias}, ...), so that each group loads on
  *       its own into {@code nn.LSTM} + {@code nn.Linear} after the prefix is stripped; the key

@@ -83,9 +83,13 @@ public record ParameterGroups(List<ParameterGroup> list) {
         return new ParameterGroups(groups);
     }
 
-    /** Whether this is one group that takes every tensor (the form of a checkpoint without groups). */
+    /**
+     * Whether this is the plain optimizer, {@link #single}: one group named {@value ParameterGroup#ALL}
+     * that takes every tensor (the form of a checkpoint without groups).
+     */
     public boolean isSingle() {
-        return list.size() == 1 && list.get(0).rule().equals(TensorRule.ALL);
+        ParameterGroup only = list.get(0);
+        return list.size() == 1 && only.rule().equals(TensorRule.ALL) && only.name().equals(ParameterGroup.ALL);
     }
 
     /** The number of groups. */

@@ -16,6 +16,10 @@ import org.l2l4j.data.Dataset;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroup;
+import org.l2l4j.lstm.ParameterGroups;
+import org.l2l4j.lstm.PhiInit;
+import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.lstm.UnrollRecord;
 import org.l2l4j.meta.MetaTrainer;
@@ -24,6 +28,7 @@ import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.ResidentMlpFamily;
+import org.l2l4j.optimizers.LstmOptimizer;
 import org.l2l4j.safetensors.Safetensors;
 import org.l2l4j.safetensors.Tensor;
 
@@ -43,6 +48,10 @@ import org.l2l4j.safetensors.Tensor;
  *   GpuTimings bandwidth            device-to-device copy of 2 GiB (bytes read + written)
  *   GpuTimings parity FILE N T [cpu]  T steps and their backward pass on the same inputs, to FILE
  *                                   (on the CPU backend with "cpu")
+ *   GpuTimings groups OPTIMIZER STEPS  a learned optimizer of two parameter groups (OPTIMIZER, its
+ *                                   checkpoint) and T = 3 steps of the training-loop optimizer on
+ *                                   named tensors of both groups (STEPS), on the CPU backend: the
+ *                                   input of torch_lstm.py groups
  * </pre>
  *
  * Timing protocol: warm-up calls first, then 5 samples, each a run of K back-to-back calls
@@ -61,6 +70,10 @@ public final class GpuTimings {
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
             throw new IllegalArgumentException("usage: GpuTimings step|backward|epoch|bandwidth|parity ...");
+        }
+        if (args[0].equals("groups")) {
+            groups(Path.of(args[1]), Path.of(args[2]));
+            return;
         }
         if (args[0].equals("parity") && args.length > 4 && args[4].equals("cpu")) {
             try (Backend cpu = Backend.cpu(0)) {
@@ -269,6 +282,60 @@ public final class GpuTimings {
         }
         Arrays.sort(ms);
         return ms[ms.length / 2];
+    }
+
+    /**
+     * The parameter-group check's files: a checkpoint of two groups ({@code conv}: the convolution
+     * kernels, LSTM 20-20 as the paper's; {@code fc}: every other tensor, LSTM 8-8 with output scale
+     * 0.3; phi random in every tensor), and, for tensors of a small convolutional network's names,
+     * the gradient inputs {@code x.NAME} [T][size] and the parameters {@code theta.NAME} [T][size]
+     * after each of T = 3 steps of {@link LstmOptimizer} from theta_0 = 0 and zero state.
+     */
+    private static void groups(Path optimizerFile, Path stepsFile) throws IOException {
+        LstmConfig fc = LstmConfig.paperMnist().withWidths(8, 8).withOutputScale(0.3);
+        ParameterGroups groups = ParameterGroups.convolutionAndRest(LstmConfig.paperMnist());
+        groups = new ParameterGroups(List.of(groups.get(0), new ParameterGroup("fc", groups.get(1).rule(), fc)));
+        float[] phi = new float[groups.phiSize()];
+        for (int g = 0; g < groups.count(); g++) {
+            float[] own = PhiLayout.toFloat32(PhiInit.PYTORCH.initialize(groups.get(g).config(), 7 + g));
+            System.arraycopy(own, 0, phi, groups.phiOffset(g), own.length);
+        }
+        OptimizerCheckpoint checkpoint = new OptimizerCheckpoint(groups, phi, Map.of("source", "GpuTimings groups"));
+        checkpoint.save(optimizerFile);
+        String[] names = {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "fc.weight", "out.bias"};
+        int[] sizes = {1200, 16, 16, 6400, 512, 10};
+        int steps = 3;
+        SplittableRandom rnd = new SplittableRandom(99);
+        float[][] theta = new float[names.length][];
+        float[][] grad = new float[names.length][];
+        float[][] xs = new float[names.length][];
+        float[][] thetas = new float[names.length][];
+        try (LstmOptimizer optimizer = LstmOptimizer.builder(checkpoint).threads(1).build()) {
+            for (int k = 0; k < names.length; k++) {
+                theta[k] = new float[sizes[k]];
+                grad[k] = new float[sizes[k]];
+                xs[k] = new float[steps * sizes[k]];
+                thetas[k] = new float[steps * sizes[k]];
+                optimizer.register(names[k], theta[k], grad[k]);
+            }
+            for (int s = 0; s < steps; s++) {
+                for (int k = 0; k < names.length; k++) {
+                    System.arraycopy(spanningGradients(sizes[k], rnd), 0, grad[k], 0, sizes[k]);
+                    System.arraycopy(grad[k], 0, xs[k], s * sizes[k], sizes[k]);
+                }
+                optimizer.step();
+                for (int k = 0; k < names.length; k++) {
+                    System.arraycopy(theta[k], 0, thetas[k], s * sizes[k], sizes[k]);
+                }
+            }
+        }
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        for (int k = 0; k < names.length; k++) {
+            t.put("x." + names[k], Tensor.ofFloats(new long[] {steps, sizes[k]}, xs[k]));
+            t.put("theta." + names[k], Tensor.ofFloats(new long[] {steps, sizes[k]}, thetas[k]));
+        }
+        Safetensors.write(stepsFile, t, Map.of("tensors", String.join(",", names)));
+        System.out.println("# wrote " + optimizerFile + " and " + stepsFile + " (groups " + groups.names() + ")");
     }
 
     /**
