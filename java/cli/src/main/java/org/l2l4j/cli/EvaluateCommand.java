@@ -2,10 +2,12 @@ package org.l2l4j.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,6 +21,7 @@ import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
+import org.l2l4j.optimizers.HandDesignedRule;
 import org.l2l4j.plots.LossPlot;
 import org.l2l4j.report.LossCurves;
 import picocli.CommandLine.Command;
@@ -52,6 +55,12 @@ final class EvaluateCommand extends CliCommand {
     @Mixin
     OptimizerSource optimizer;
 
+    @Option(names = "--also", paramLabel = "NAME=FILE",
+            description = "Another learned optimizer to run beside it on the same functions, named NAME in the reports "
+                    + "(such as LSTM-sub=runs/cifar-sub/optimizer.safetensors); repeatable. The baselines are tuned and "
+                    + "run once for all, and the summary pairs each learned optimizer with every other optimizer.")
+    Map<String, Path> also = new LinkedHashMap<>();
+
     @Option(names = "--out", required = true, paramLabel = "DIR",
             description = "Output folder (created if needed). One holding an earlier evaluation's files is refused "
                     + "unless --force replaces them.")
@@ -74,6 +83,16 @@ final class EvaluateCommand extends CliCommand {
         output.check(this, "--out", out, FILES, null, null);
         comparison.validate(this);
         optimizer.validate(this);
+        for (Map.Entry<String, Path> e : also.entrySet()) {
+            if (e.getKey().isBlank() || e.getKey().equals(Comparison.LEARNED)
+                    || Arrays.stream(HandDesignedRule.values()).anyMatch(r -> r.displayName().equals(e.getKey()))) {
+                throw invalid("--also: '" + e.getKey() + "' cannot name another learned optimizer (empty, or the name"
+                        + " of the main one or of a baseline)");
+            }
+            if (!Files.isRegularFile(e.getValue())) {
+                throw invalid("--also " + e.getKey() + ": no such file: " + e.getValue());
+            }
+        }
         if (problem.problem != null) {
             problem.validate(this, problem.problem);
         }
@@ -95,9 +114,16 @@ final class EvaluateCommand extends CliCommand {
         out().println("Optimizee: " + setup.optimizee() + (resolved == Problem.MNIST
                 ? " (" + optimizeeOrigin(trained.isPresent()) + ")" : ""));
         Comparison.Settings settings = comparison.settings(root);
+        List<Comparison.Learned> all = new ArrayList<>(List.of(new Comparison.Learned(Comparison.LEARNED, learned)));
+        for (Map.Entry<String, Path> e : also.entrySet()) {
+            all.add(new Comparison.Learned(e.getKey(), OptimizerCheckpoint.load(e.getValue())));
+        }
         try (Backend backend = root.backend()) {
-            requireMemory("the evaluation", Comparison.memoryEstimate(learned.groups(), setup, settings), backend);
-            evaluate(backend, learned, setup, settings, out, out(), bars());
+            for (Comparison.Learned l : all) {
+                requireMemory("the evaluation", Comparison.memoryEstimate(l.checkpoint().groups(), setup, settings),
+                        backend);
+            }
+            evaluate(backend, all, setup, settings, out, out(), bars());
         }
     }
 
@@ -176,7 +202,7 @@ final class EvaluateCommand extends CliCommand {
      * Runs a {@link Comparison} of {@code setup}'s test functions, writes its files into
      * {@code folder} and prints its summary; shared with {@code main}.
      */
-    static Comparison.Result evaluate(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup,
+    static Comparison.Result evaluate(Backend backend, List<Comparison.Learned> learned, ProblemSetup setup,
                                       Comparison.Settings settings, Path folder, PrintWriter out, Progress progress)
             throws IOException {
         String title = setup.title() + ", " + settings.steps() + " steps, test functions";

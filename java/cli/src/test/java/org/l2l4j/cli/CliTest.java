@@ -449,6 +449,25 @@ class CliTest {
         assertEquals(0, o.code(), o.err());
         assertTrue(o.out().contains("Optimizee: mlp-784-5-10-sigmoid (--hidden 5 over the optimizee as trained"),
                 o.out());
+
+        // another learned optimizer beside it, sharing the baselines' tuning and runs
+        o = run("--threads", "1", "evaluate", "--optimizer", optimizer, "--also", "Twin=" + optimizer, "--data",
+                data.toString(), "--runs", "2", "--steps", "4", "--tuning-functions", "1", "--out", eval.toString(),
+                "--force");
+        assertEquals(0, o.code(), o.err());
+        String twin = Files.readString(eval.resolve("summary.md"));
+        assertTrue(twin.contains("Paired with Twin:") && twin.contains("| Twin |"), twin);
+        List<String> runs = Files.readAllLines(eval.resolve("runs.csv"));
+        List<String> first = runs.stream().filter(l -> l.startsWith("LSTM (learned),"))
+                .map(l -> l.substring(l.indexOf(','))).toList();
+        assertEquals(2, first.size(), runs.toString());
+        assertEquals(first, runs.stream().filter(l -> l.startsWith("Twin,")).map(l -> l.substring(l.indexOf(',')))
+                .toList(), "the same optimizer twice gives the same runs");
+        for (String[] bad : new String[][] {{"Adam=" + optimizer, "Adam"}, {"X=" + dir.resolve("none"), "no such file"}}) {
+            o = run("evaluate", "--optimizer", optimizer, "--also", bad[0], "--out", dir.resolve("refused").toString());
+            assertEquals(2, o.code(), o.err());
+            assertTrue(o.err().contains(bad[1]), o.err());
+        }
     }
 
     @Test

@@ -10,11 +10,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,6 +33,7 @@ import org.l2l4j.meta.PlacedFamily;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.ProblemSetup;
 import org.l2l4j.optimizers.HandDesignedRule;
 import org.l2l4j.optimizers.ParameterOptimizer;
@@ -102,7 +105,7 @@ public final class Comparison {
      * @param data         where the functions' data set came from ({@link ProblemSetup#data()}),
      *                     or null
      * @param settings     the settings
-     * @param runs         the learned optimizer's runs first, then each baseline's
+     * @param runs         the learned optimizers' runs first, then each baseline's
      * @param tuning       each baseline's tuning
      * @param finiteCurves the curves of the optimizers whose runs all stayed finite; null if
      *                     none did
@@ -125,14 +128,24 @@ public final class Comparison {
         }
 
         /**
-         * The report: the final-loss table with paired comparisons against the learned optimizer
-         * ({@link MarkdownSummary}), the whole-split scores, the tuned learning rates and notes.
+         * The report: the final-loss table with paired comparisons against the first learned
+         * optimizer ({@link MarkdownSummary}) and one more table for each other learned optimizer,
+         * the whole-split scores, the tuned learning rates and notes.
          */
         public String markdown() {
             StringBuilder md = new StringBuilder();
             Optional<LossCurves> curves = curves();
-            curves.ifPresent(c -> md.append(MarkdownSummary.render(c,
-                    c.optimizers().contains(LEARNED) ? LEARNED : c.optimizers().get(0))));
+            List<String> learned = runs.stream().filter(r -> r.learningRate() == null).map(Runs::name).toList();
+            curves.ifPresent(c -> {
+                List<String> references = learned.stream().filter(c.optimizers()::contains).toList();
+                if (references.isEmpty()) {
+                    md.append(MarkdownSummary.render(c, c.optimizers().get(0)));
+                }
+                for (int j = 0; j < references.size(); j++) {
+                    md.append(j == 0 ? "" : "\nPaired with " + references.get(j) + ":\n\n")
+                            .append(MarkdownSummary.render(c, references.get(j)));
+                }
+            });
             String notes = runs.stream().filter(r -> r.diverged() > 0)
                     .map(r -> "- " + r.name()
                             + (r.learningRate() == null ? "" : " (lr " + shortNumber(r.learningRate()) + ")")
@@ -214,53 +227,80 @@ public final class Comparison {
     }
 
     /**
-     * Tunes the baselines and runs every optimizer on the test functions of {@code setup}; the
-     * learned optimizer runs on {@code backend}, its optimizees evaluated in place there where the
-     * family allows it ({@link PlacedFamily}).
+     * A learned optimizer of a comparison.
      *
-     * @param title    what is compared, for reports
-     * @param learned  the learned optimizer
-     * @param progress receives the progress of the tuning (a unit per rule) and of the runs (a
-     *                 unit per run of each optimizer)
+     * @param name       its name in reports ({@link #LEARNED} for the one a single comparison
+     *                   evaluates)
+     * @param checkpoint its architecture and phi
      */
+    public record Learned(String name, OptimizerCheckpoint checkpoint) {
+        /** @throws NullPointerException if an argument is null */
+        public Learned {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(checkpoint, "checkpoint");
+        }
+    }
+
+    /** {@link #run(Backend, List, ProblemSetup, Settings, String, Progress)} of one learned optimizer, named {@link #LEARNED}. */
     public static Result run(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup, Settings s, String title,
                              Progress progress) {
-        Objects.requireNonNull(learned, "learned");
+        return run(backend, List.of(new Learned(LEARNED, learned)), setup, s, title, progress);
+    }
+
+    /**
+     * Tunes the baselines and runs every optimizer on the test functions of {@code setup}; the
+     * learned optimizers run on {@code backend}, their optimizees evaluated in place there where
+     * the family allows it ({@link PlacedFamily}).  Several learned optimizers (the paper's LSTM
+     * and LSTM-sub, figure 6) share the baselines' tuning and runs; the report pairs each of them
+     * with every other optimizer.
+     *
+     * @param title    what is compared, for reports
+     * @param learned  the learned optimizers, at least one, with distinct names that are not a
+     *                 baseline's
+     * @param progress receives the progress of the tuning (a unit per rule) and of the runs (a
+     *                 unit per run of each optimizer)
+     * @throws IllegalArgumentException if there is no learned optimizer or two share a name
+     */
+    public static Result run(Backend backend, List<Learned> learned, ProblemSetup setup, Settings s, String title,
+                             Progress progress) {
         Objects.requireNonNull(progress, "progress");
+        HandDesignedRule[] rules = HandDesignedRule.values();
+        Set<String> names = new HashSet<>();
+        Arrays.stream(rules).map(HandDesignedRule::displayName).forEach(names::add);
+        if (learned.isEmpty() || !learned.stream().allMatch(l -> names.add(l.name()))) {
+            throw new IllegalArgumentException("need at least one learned optimizer, each named apart from the others"
+                    + " and the baselines, got " + learned.stream().map(Learned::name).toList());
+        }
         Map<HandDesignedRule, LearningRateTuner.Result> tuning = tune(setup, s, progress);
         long[] seeds = Seeds.list(s.seed(), Seeds.EVALUATION, s.runs());
         MlpFamily mlp = setup.test() instanceof MlpFamily m ? m : null;
-        HandDesignedRule[] rules = HandDesignedRule.values();
         List<Runs> all = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(s.threads(), daemons());
-        progress.start("runs", (long) s.runs() * (rules.length + 1));
+        progress.start("runs", (long) s.runs() * (rules.length + learned.size()));
         try {
-            progress.status(LEARNED);
-            double[][] losses = new double[s.runs()][];
-            float[][] finals = new float[s.runs()][];
-            try (GroupedLstm lstm = new GroupedLstm(learned.groups(), backend);
-                 PlacedFamily test = PlacedFamily.on(backend, setup.test())) {
-                lstm.write(learned.phi());
-                for (int first = 0; first < s.runs(); first += LearnedRollouts.GROUP) {
-                    long[] group = Arrays.copyOfRange(seeds, first, Math.min(s.runs(), first + LearnedRollouts.GROUP));
-                    LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, test.family(), group, s.steps());
-                    System.arraycopy(r.losses(), 0, losses, first, group.length);
-                    System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
-                    if (mlp == null) {
-                        progress.advance(group.length);
-                    }
+            List<float[][]> finals = new ArrayList<>();
+            List<double[][]> losses = new ArrayList<>();
+            try (PlacedFamily test = PlacedFamily.on(backend, setup.test())) {
+                for (Learned l : learned) {
+                    progress.status(l.name());
+                    LearnedRollouts.Result r = learnedRuns(backend, l.checkpoint(), test.family(), seeds, s.steps(),
+                            mlp == null ? progress : null);
+                    losses.add(r.losses());
+                    finals.add(r.finalParameters());
                 }
             }
             progress.status("baselines");
-            List<Future<MlpFamily.Metrics>> learnedMetrics = new ArrayList<>();
-            if (mlp != null) {
-                for (float[] theta : finals) {
-                    learnedMetrics.add(pool.submit(() -> {
+            List<List<Future<MlpFamily.Metrics>>> learnedMetrics = new ArrayList<>();
+            for (float[][] f : finals) {
+                List<Future<MlpFamily.Metrics>> metrics = new ArrayList<>();
+                for (float[] theta : mlp == null ? new float[0][] : f) {
+                    metrics.add(pool.submit(() -> {
                         MlpFamily.Metrics m = mlp.fullMetrics(theta);
                         progress.advance(1);
                         return m;
                     }));
                 }
+                learnedMetrics.add(metrics);
             }
             List<List<Future<Run>>> baselineRuns = new ArrayList<>();
             for (HandDesignedRule rule : rules) {
@@ -275,7 +315,10 @@ public final class Comparison {
                 }
                 baselineRuns.add(futures);
             }
-            all.add(new Runs(LEARNED, null, losses, mlp == null ? null : get(learnedMetrics).toArray(MlpFamily.Metrics[]::new)));
+            for (int j = 0; j < learned.size(); j++) {
+                all.add(new Runs(learned.get(j).name(), null, losses.get(j),
+                        mlp == null ? null : get(learnedMetrics.get(j)).toArray(MlpFamily.Metrics[]::new)));
+            }
             for (int i = 0; i < rules.length; i++) {
                 List<Run> rs = get(baselineRuns.get(i));
                 all.add(new Runs(rules[i].displayName(), tuning.get(rules[i]).bestLearningRate(),
@@ -287,6 +330,30 @@ public final class Comparison {
             progress.finish();
         }
         return new Result(title, setup.data(), s, all, tuning, finiteCurves(all));
+    }
+
+    /**
+     * One learned optimizer's runs on the functions of {@code seeds}, {@link LearnedRollouts#GROUP}
+     * at a time; each run counts in {@code progress} unless it is null.
+     */
+    private static LearnedRollouts.Result learnedRuns(Backend backend, OptimizerCheckpoint learned,
+                                                      OptimizeeFamily family, long[] seeds, int steps,
+                                                      Progress progress) {
+        double[][] losses = new double[seeds.length][];
+        float[][] finals = new float[seeds.length][];
+        try (GroupedLstm lstm = new GroupedLstm(learned.groups(), backend)) {
+            lstm.write(learned.phi());
+            for (int first = 0; first < seeds.length; first += LearnedRollouts.GROUP) {
+                long[] group = Arrays.copyOfRange(seeds, first, Math.min(seeds.length, first + LearnedRollouts.GROUP));
+                LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, family, group, steps);
+                System.arraycopy(r.losses(), 0, losses, first, group.length);
+                System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
+                if (progress != null) {
+                    progress.advance(group.length);
+                }
+            }
+        }
+        return new LearnedRollouts.Result(losses, finals);
     }
 
     /**
