@@ -283,9 +283,9 @@ public final class MetaTrainer implements AutoCloseable {
                 Part.of("the meta-loss gradients of an unroll", Memory.NATIVE,
                         MemoryEstimate.size(4, steps + last, n), Driver.INSTANCES, Driver.UNROLL,
                         Driver.OPTIMIZEE),
-                Part.of("the optimizees' parameters, gradients and LSTM state", Memory.NATIVE,
-                        MemoryEstimate.size(4L * (2 + LearnedRollouts.maxStateRows(groups)), n), Driver.INSTANCES,
-                        Driver.OPTIMIZEE,
+                Part.of("the optimizees' parameters, gradients (and with several groups each group's gathered"
+                        + " gradients) and LSTM state", Memory.NATIVE, MemoryEstimate.size(4L * ((groups.count() > 1
+                        ? 3 : 2) + LearnedRollouts.maxStateRows(groups)), n), Driver.INSTANCES, Driver.OPTIMIZEE,
                         Driver.OPTIMIZER),
                 Part.of("the optimizees' evaluation buffers", Memory.NATIVE,
                         MemoryEstimate.sum(training.residentBatchBytes(options.instances()),

@@ -12,7 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.l2l4j.data.Dataset;
 import org.l2l4j.eval.Comparison;
 import org.l2l4j.lstm.LstmConfig;
+import org.l2l4j.lstm.ParameterGroup;
 import org.l2l4j.lstm.ParameterGroups;
+import org.l2l4j.lstm.TensorRule;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MemoryEstimate.Memory;
 import org.l2l4j.optimizees.MlpFamily;
@@ -41,7 +43,14 @@ class MemoryEstimateTest {
                 new MlpFamily(validation, MlpSpec.paper())));
         long n = 4L * d;
         assertEquals(4L * (1 + 80) * 20 * n, parts.get("the backward record"), "4 (1 + S) bytes per coordinate step");
-        assertEquals(4L * (2 + 80) * n, parts.get("the optimizees' parameters, gradients and LSTM state"));
+        String state = "the optimizees' parameters, gradients (and with several groups each group's gathered gradients)"
+                + " and LSTM state";
+        assertEquals(4L * (2 + 80) * n, parts.get(state));
+        Map<String, Long> grouped = bytesByPart(MetaTrainer.memoryEstimate(new ParameterGroups(List.of(
+                new ParameterGroup("w", TensorRule.parse("*.weight"), MNIST.withWidths(4)),
+                new ParameterGroup("b", TensorRule.ALL, MNIST))), o, training, new MlpFamily(validation, MlpSpec.paper())));
+        assertEquals(4L * (3 + 80) * n, grouped.get(state), "the largest group's state, and the gathered gradients");
+        assertEquals(4L * (1 + 80) * 20 * n, grouped.get("the backward record"), "the largest group's record");
         assertEquals(4L * 785 * 500, parts.get("the training data on the backend"));
         assertEquals(4L * 785 * 100, parts.get("the validation data on the backend"));
         // ResidentMlpBatch: 470 KB per instance of the paper's MLP on MNIST's shape
