@@ -1,6 +1,7 @@
 package org.l2l4j.meta;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.l2l4j.lstm.ParameterGroup;
 import org.l2l4j.lstm.ParameterGroups;
@@ -12,16 +13,35 @@ import org.l2l4j.optimizees.ParameterTensor;
  * family (instance b's theta at [b d, (b + 1) d)): per group, the ranges of its tensors, instance
  * after instance, adjacent ranges merged.  A group's coordinates, in this order, are the
  * coordinates its fused step and its backward record see.  With one group of every tensor this is
- * the single range [0, B d).
+ * the single range [0, B d).  A group may own no tensor (a CIFAR-10 optimizer's convolution group
+ * on an MLP): it then has no range and does nothing.
  */
 final class GroupLayout {
     private final List<List<long[]>> ranges = new ArrayList<>();
     private final long[] coordinates;
 
     /**
-     * @throws IllegalArgumentException if a tensor matches no group's rule, or a group owns none of
-     *                                  the family's tensors (its phi would never be trained)
+     * Checks that every group owns at least one of the family's tensors, as meta-training needs
+     * (the phi of a group without coordinates would never be trained).
+     *
+     * @throws IllegalArgumentException naming the first group that owns none, or a tensor that no
+     *                                  rule matches
      */
+    static void requireEveryGroupOwns(ParameterGroups groups, OptimizeeFamily family) {
+        List<ParameterTensor> tensors = family.tensors();
+        int[] groupOf = groups.assign(tensors.stream().map(ParameterTensor::name).toList());
+        for (int g = 0; g < groups.count(); g++) {
+            int group = g;
+            if (Arrays.stream(groupOf).noneMatch(k -> k == group)) {
+                ParameterGroup owner = groups.get(g);
+                throw new IllegalArgumentException("parameter group '" + owner.name() + "' (rule " + owner.rule()
+                        + ") owns none of the tensors of " + family.name() + " " + tensors.stream()
+                        .map(ParameterTensor::name).toList() + ": its phi would never be trained");
+            }
+        }
+    }
+
+    /** @throws IllegalArgumentException if a tensor matches no group's rule */
     GroupLayout(ParameterGroups groups, OptimizeeFamily family, int instances) {
         List<ParameterTensor> tensors = family.tensors();
         int[] groupOf = groups.assign(tensors.stream().map(ParameterTensor::name).toList());
@@ -45,12 +65,6 @@ final class GroupLayout {
                     coordinates[g] += length;
                 }
             }
-            if (own.isEmpty()) {
-                ParameterGroup group = groups.get(g);
-                throw new IllegalArgumentException("parameter group '" + group.name() + "' (rule " + group.rule()
-                        + ") owns none of the tensors of " + family.name() + " " + tensors.stream()
-                        .map(ParameterTensor::name).toList() + ": its phi would never be trained");
-            }
             ranges.add(own);
         }
     }
@@ -60,7 +74,7 @@ final class GroupLayout {
         return ranges.get(g);
     }
 
-    /** n_g, group g's coordinates. */
+    /** n_g, group g's coordinates (0 when it owns no tensor). */
     long coordinates(int g) {
         return coordinates[g];
     }

@@ -31,8 +31,8 @@ public final class LearnedRollouts {
      * @param lstm  the learned optimizer's parameter groups and their phi, on {@code backend}
      * @param seeds the functions: {@code family.sample(seeds[j])}
      * @return losses[j][t] = f_j(theta_t), t = 0..steps, and each function's final parameters
-     * @throws IllegalArgumentException if a tensor of the family matches no group's rule, or a
-     *                                  group owns none of them
+     * @throws IllegalArgumentException if a tensor of the family matches no group's rule (a group
+     *                                  that owns none of them does nothing)
      */
     public static Result run(Backend backend, GroupedLstm lstm, OptimizeeFamily family, long[] seeds, int steps) {
         Objects.requireNonNull(family, "family");

@@ -199,6 +199,7 @@ public final class MetaTrainer implements AutoCloseable {
             throw new IllegalArgumentException("training and validation optimizees differ in their tensors: "
                     + training.tensors() + " vs " + validation.tensors());
         }
+        GroupLayout.requireEveryGroupOwns(groups, training);
         int b = options.instances();
         boolean batchMean = options.inputScaling() == InputScaling.BATCH_MEAN;
         try {

@@ -114,12 +114,16 @@ final class OptimizeeBatch implements AutoCloseable {
     /** Each group's tensor list over theta and {@code gradient}, and with a record its record and gather buffer. */
     private void allocateGroups(Backend backend, GroupedLstm lstm, NativeBuffer gradient, int recordSteps) {
         for (int g = 0; g < records.length; g++) {
+            long ng = layout.coordinates(g);
+            if (ng == 0) {
+                lists.add(null);
+                continue;
+            }
             TensorList.Builder b = TensorList.builder(backend);
             for (long[] r : layout.ranges(g)) {
                 b.add(theta, r[0], gradient, r[0], r[1]);
             }
             lists.add(b.build());
-            long ng = layout.coordinates(g);
             if (recordSteps > 0) {
                 records[g] = new UnrollRecord(backend, lstm.groups().get(g).config(), ng, recordSteps);
                 gathered[g] = layout.whole(g) ? null : backend.allocateFloats(ng);
@@ -128,7 +132,7 @@ final class OptimizeeBatch implements AutoCloseable {
     }
 
     private void closeGroups() {
-        lists.forEach(TensorList::close);
+        lists.stream().filter(Objects::nonNull).forEach(TensorList::close);
         for (int g = 0; g < records.length; g++) {
             if (records[g] != null) {
                 records[g].close();
@@ -152,7 +156,7 @@ final class OptimizeeBatch implements AutoCloseable {
         return layout;
     }
 
-    /** Group g's backward record (n_g coordinates), or null when the batch records nothing. */
+    /** Group g's backward record (n_g coordinates), or null when the batch records nothing or g owns no tensor. */
     UnrollRecord record(int g) {
         return records[g];
     }

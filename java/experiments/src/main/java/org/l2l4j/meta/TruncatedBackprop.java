@@ -71,6 +71,12 @@ final class TruncatedBackprop implements GradientEstimator {
         long n = batch.coordinates();
         int longest = 0;
         ParameterGroups groups = lstm.groups();
+        for (int g = 0; g < groups.count(); g++) {
+            if (batch.layout().coordinates(g) == 0) {
+                throw new IllegalArgumentException("parameter group '" + groups.get(g).name()
+                        + "' owns no coordinate of the batch: its phi cannot be trained");
+            }
+        }
         try {
             for (int g = 0; g < groups.count(); g++) {
                 Map<Integer, NativeBuffer> own = new HashMap<>();

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.ParameterGroup;
 import org.l2l4j.lstm.ParameterGroups;
@@ -130,9 +131,26 @@ class MetaTrainerTest {
             assertArrayEquals(single.state().phi(), first, "group 0 starts where the single group does");
             assertArrayEquals(single.train(null).phi(), one.train(null).phi());
         }
+        ParameterGroups convAndRest = ParameterGroups.convolutionAndRest(small);
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> new MetaTrainer(backend, ParameterGroups.convolutionAndRest(small), mlp, mlp, opts).close());
+                () -> new MetaTrainer(backend, convAndRest, mlp, mlp, opts).close());
         assertTrue(e.getMessage().contains("'conv'") && e.getMessage().contains("fc1.weight"), e.getMessage());
+        // evaluated, a group without tensors does nothing: the fc group alone steps the MLP
+        double[] fc = java.util.Arrays.copyOf(whole.bestPhi(), small.phiLayout().size()); // a trained phi of small
+        double[] both = new double[convAndRest.phiSize()];
+        System.arraycopy(fc, 0, both, convAndRest.phiOffset(1), fc.length);
+        long[] seeds = {3, 4, 5};
+        try (GroupedLstm plain = new GroupedLstm(ParameterGroups.single(small), backend);
+             GroupedLstm grouped = new GroupedLstm(convAndRest, backend)) {
+            plain.write(fc);
+            grouped.write(both);
+            LearnedRollouts.Result a = LearnedRollouts.run(backend, plain, mlp, seeds, 12);
+            LearnedRollouts.Result b = LearnedRollouts.run(backend, grouped, mlp, seeds, 12);
+            for (int j = 0; j < seeds.length; j++) {
+                assertArrayEquals(a.losses()[j], b.losses()[j]);
+                assertArrayEquals(a.finalParameters()[j], b.finalParameters()[j]);
+            }
+        }
     }
 
     @Test
