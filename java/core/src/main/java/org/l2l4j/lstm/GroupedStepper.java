@@ -33,8 +33,9 @@ public final class GroupedStepper implements AutoCloseable {
      * @param tensorIds per group, what the caller calls each tensor of its list (a value check's
      *                  finding names that number), or null to keep the list's own numbering
      * @throws NullPointerException     if lstm or lists is null
-     * @throws IllegalArgumentException if the counts differ from the groups', every list is null,
-     *                                  or a list lives on another backend than phi can be read from
+     * @throws IllegalArgumentException if the counts differ from the groups' or every list is null
+     *                                  (a list on a backend that cannot read its group's phi is
+     *                                  refused by the first step)
      */
     public GroupedStepper(GroupedLstm lstm, List<TensorList> lists, List<int[]> tensorIds) {
         this.lstm = Objects.requireNonNull(lstm, "lstm");
