@@ -83,6 +83,7 @@ final class EvaluateCommand extends CliCommand {
         output.check(this, "--out", out, FILES, null, null);
         comparison.validate(this);
         optimizer.validate(this);
+        optimizer.defaultFor(problem.problem);
         for (Map.Entry<String, Path> e : also.entrySet()) {
             if (e.getKey().isBlank() || e.getKey().equals(Comparison.LEARNED)
                     || Arrays.stream(HandDesignedRule.values()).anyMatch(r -> r.displayName().equals(e.getKey()))) {
@@ -110,6 +111,7 @@ final class EvaluateCommand extends CliCommand {
         Optional<MlpSpec> trained = trainedSpec(learned);
         ProblemSetup setup = problem.setup(this, resolved, data, trained.orElse(MlpSpec.paper()),
                 problem.problem == null ? trainedLabels(learned) : null);
+        out().println("Learned optimizer: " + optimizer.describe());
         printData(setup);
         out().println("Optimizee: " + setup.optimizee() + (resolved == Problem.MNIST
                 ? " (" + optimizeeOrigin(trained.isPresent()) + ")" : ""));

@@ -170,6 +170,8 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
 
     /** Where the shipped MNIST optimizer lies on the class path. */
     static final String SHIPPED_MNIST = "/org/l2l4j/pretrained/mnist-mlp.safetensors";
+    /** Where the shipped CIFAR-10 optimizer lies on the class path. */
+    static final String SHIPPED_CIFAR10 = "/org/l2l4j/pretrained/cifar10-convnet.safetensors";
 
     /**
      * The MNIST optimizer shipped with the library: LSTM 20-20 meta-trained by this project's
@@ -179,10 +181,27 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
      * @throws CheckpointFormatException if the resource is missing from the class path or corrupt
      */
     public static OptimizerCheckpoint shippedMnist() throws IOException {
-        Path temporary = Files.createTempFile("l2l4j-mnist", ".safetensors");
-        try (InputStream in = OptimizerCheckpoint.class.getResourceAsStream(SHIPPED_MNIST)) {
+        return shipped(SHIPPED_MNIST);
+    }
+
+    /**
+     * The CIFAR-10 optimizer shipped with the library (paper section 3.3): two parameter groups,
+     * {@code conv} (the convolution kernels) and {@code fc} (every other tensor), each an LSTM
+     * 20-20 with its own phi, meta-trained by this project's {@code train --problem cifar10} on the
+     * paper's convolutional network (three 5x5 convolutions of 16 channels with batch norm, a
+     * fully connected layer of 32 units) over 100 steps; its metadata describe the run.
+     *
+     * @throws CheckpointFormatException if the resource is missing from the class path or corrupt
+     */
+    public static OptimizerCheckpoint shippedCifar10() throws IOException {
+        return shipped(SHIPPED_CIFAR10);
+    }
+
+    private static OptimizerCheckpoint shipped(String resource) throws IOException {
+        Path temporary = Files.createTempFile("l2l4j-shipped", ".safetensors");
+        try (InputStream in = OptimizerCheckpoint.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new CheckpointFormatException(Path.of(SHIPPED_MNIST), "not on the class path");
+                throw new CheckpointFormatException(Path.of(resource), "not on the class path");
             }
             Files.copy(in, temporary, StandardCopyOption.REPLACE_EXISTING);
             return load(temporary);

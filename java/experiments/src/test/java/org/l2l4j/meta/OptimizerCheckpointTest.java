@@ -2,6 +2,7 @@ package org.l2l4j.meta;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -93,6 +94,20 @@ class OptimizerCheckpointTest {
         assertEquals(OptimizerCheckpoint.FORMAT, f.metadata().get("l2l4j.format"));
         assertTrue(f.tensors().containsKey("lstm.weight_ih_l0") && !f.metadata().containsKey("groups"));
         assertArrayEquals(shipped.phi(), OptimizerCheckpoint.load(file).phi());
+    }
+
+    @Test
+    void theShippedCifar10OptimizerHasTheTwoGroupsOfThePaper() throws IOException {
+        OptimizerCheckpoint shipped = OptimizerCheckpoint.shippedCifar10();
+        assertEquals(List.of("conv", "fc"), shipped.groups().names());
+        assertEquals("conv*.weight", shipped.groups().get(0).rule().toString());
+        assertEquals("*", shipped.groups().get(1).rule().toString());
+        for (int g = 0; g < 2; g++) {
+            assertEquals(LstmConfig.paperMnist().phiLayout().size(), shipped.phi(g).length, "LSTM 20-20 in group " + g);
+        }
+        assertEquals("cifar10", shipped.description().get("problem"));
+        assertEquals("200", shipped.description().get("epochs"));
+        assertFalse(shipped.description().containsKey("labels"), "trained on every label");
     }
 
     @Test
