@@ -11,7 +11,8 @@
 # the next; the caps fit the whole run in $L2L_GPU_BUDGET seconds, default 480):
 #   env          GPU, driver, nvcc, compute-sanitizer, Java, Python/torch, where CUDA's libraries are
 #   kernels      tests/cuda backend_test (CUDA kernels vs float64 references), prebuilt or built here
-#   java-tests   CudaBackendTest, ResidentMlpCudaTest, ResidentCudaTrainingTest, CublasLibraryTest
+#   java-tests   CudaBackendTest, LstmOptimizerCudaTest, ResidentMlpCudaTest, ResidentCudaTrainingTest, with
+#                L2L_REQUIRE_CUDA=1 (a test skipped or aborted fails the stage)
 #   sanitizer    compute-sanitizer memcheck and racecheck on small cases of backend_test
 #   parity       our CUDA step and backward vs the PyTorch implementation (tests/gpu/torch_lstm.py)
 #   groups       each parameter group of a two-group checkpoint loaded by name into nn.LSTM + nn.Linear,
@@ -103,7 +104,8 @@ printf 'env\tok\t%s\n' "$(( $(date +%s) - T0 ))" >> "$OUT/stages.tsv"
 
 # ---- stages ---------------------------------------------------------------------------------------
 # stage NAME CAP: runs the function stage_NAME under a time cap (shortened to what is left of the
-# budget), its output in the log; a stage needing what is absent says "SKIP ..." and exits 3.
+# budget), its output in the log; a stage needing what is absent says "SKIP ..." and exits 3; one
+# whose checks passed except some over their own time limit says "TIMEOUT ..." and exits 4.
 stage() {
     local name=$1 cap=$2 left status start rc
     left=$(( BUDGET - ($(date +%s) - T0) ))
@@ -121,10 +123,11 @@ stage() {
     case $rc in
         0) status=ok ;;
         3) status="skipped ($(grep -m1 '^SKIP' "$WORK/$name.log" | cut -c6-))" ;;
+        4) status="timed out ($(grep -m1 '^TIMEOUT' "$WORK/$name.log" | cut -c9-))" ;;
         124|137) status="timed out after ${cap} s" ;;
         *) status="failed (exit $rc)" ;;
     esac
-    grep -E '^(RESULT|SKIP|PASS|FAIL|JUNIT)' "$WORK/$name.log" | sed "s/^/$name /" >> "$OUT/results.txt"
+    grep -E '^(RESULT|SKIP|PASS|FAIL|TIMEOUT|JUNIT)' "$WORK/$name.log" | sed "s/^/$name /" >> "$OUT/results.txt"
     printf '%s\t%s\t%s\n' "$name" "$status" "$(( $(date +%s) - start ))" >> "$OUT/stages.tsv"
     echo "--- $name: $status"
 }
@@ -167,37 +170,51 @@ stage_kernels() {
 
 stage_java_tests() {
     need gpu java
-    "$JAVA" -Xmx16g -jar "$PKG"/junit-platform-console-standalone-*.jar execute \
+    # L2L_REQUIRE_CUDA=1: a CUDA test that finds no device, no nvcc-built library or no cuBLAS
+    # fails instead of skipping; any test still skipped or aborted fails the stage
+    L2L_REQUIRE_CUDA=1 "$JAVA" -Xmx16g -jar "$PKG"/junit-platform-console-standalone-*.jar execute \
         --class-path "$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar" \
-        --select-class org.l2l4j.lstm.CudaBackendTest --select-class org.l2l4j.optimizees.ResidentMlpCudaTest \
-        --select-class org.l2l4j.meta.ResidentCudaTrainingTest --select-class org.l2l4j.blas.CublasLibraryTest \
+        --select-class org.l2l4j.lstm.CudaBackendTest --select-class org.l2l4j.optimizers.LstmOptimizerCudaTest \
+        --select-class org.l2l4j.optimizees.ResidentMlpCudaTest --select-class org.l2l4j.meta.ResidentCudaTrainingTest \
         --details=tree --disable-banner --disable-ansi-colors --reports-dir "$WORK/junit" > "$WORK/junit.out" 2>&1
-    local rc=$?
+    local rc=$? skipped
     cat "$WORK/junit.out"
     grep -E '\[ +[0-9]+ tests (successful|failed|skipped|aborted)' "$WORK/junit.out" | tr -s ' []' ' ' | sed 's/^/JUNIT/'
+    skipped=$(grep -E '\[ +[0-9]+ (tests|containers) (skipped|aborted)' "$WORK/junit.out" | awk '{ s += $2 } END { print s + 0 }')
+    if [ "$skipped" -gt 0 ]; then
+        echo "FAIL java-tests: $skipped tests or containers skipped or aborted with L2L_REQUIRE_CUDA=1"
+        exit 1
+    fi
     exit $rc
 }
 
 stage_sanitizer() {
     need gpu sanitizer
-    local bin rc=0
+    local bin rc=0 timeouts=0
     bin=$(backend_test) || exit $?
     for run in "memcheck fixed" "memcheck mlp" "racecheck mlp" "racecheck fixed"; do
         set -- $run
         local tool=$1 part=$2
         echo "# compute-sanitizer --tool $tool: backend_test --quick --only=$part"
-        if timeout 14 "$SANITIZER" --tool "$tool" --error-exitcode 99 "$bin" --quick --only=$part > "$WORK/san.log" 2>&1; then
+        timeout 14 "$SANITIZER" --tool "$tool" --error-exitcode 99 "$bin" --quick --only=$part > "$WORK/san.log" 2>&1
+        local status=$?
+        if [ $status = 0 ]; then
             tail -3 "$WORK/san.log"
             echo "PASS $tool $part"
         elif grep -q 'Device not supported' "$WORK/san.log"; then
             echo "SKIP compute-sanitizer does not support this device (this machine's runtime)"
             exit 3
+        elif [ $status = 124 ]; then
+            tail -5 "$WORK/san.log"
+            echo "TIMEOUT $tool $part: not finished in 14 s (no error found before then)"
+            timeouts=$((timeouts + 1))
         else
             tail -30 "$WORK/san.log"
-            echo "FAIL $tool $part (or over its 14 s)"
+            echo "FAIL $tool $part (exit $status)"
             rc=1
         fi
     done
+    [ $rc = 0 ] && [ $timeouts -gt 0 ] && exit 4
     exit $rc
 }
 

@@ -80,7 +80,7 @@ def main(path):
         if r.get("impl") == "parity":
             print(f"parity {r['op'].replace('_', ' ')}: theta {r['theta']}, state {r['state']}, dphi {r['dphi']}"
                   f" (worst {r.get('worst_dphi_tensor', '')})")
-    checks = [line for line in other if re.match(r"^\S+ (PASS|FAIL|SKIP|JUNIT)", line)]
+    checks = [line for line in other if re.match(r"^\S+ (PASS|FAIL|SKIP|TIMEOUT|JUNIT)", line)]
     if checks:
         print()
         print("checks:")

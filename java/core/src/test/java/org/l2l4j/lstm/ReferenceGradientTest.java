@@ -12,7 +12,9 @@ import org.l2l4j.reference.ReferenceLstm;
  * replayed meta-loss L~(phi) = sum_{t=1..T} f(theta_t(phi)), theta_{t+1} = theta_t +
  * m(x_t, s_t; phi), with the recorded inputs x_t held fixed and f re-evaluated at the perturbed
  * theta_t: its true gradient is the dropped-second-derivative gradient, so the
- * two agree to 1e-6 for dphi, dL/d(initial state) and dL/dx.
+ * two agree to 1e-6 for dphi, dL/d(initial state) and dL/dx.  One coordinate's inputs lie below
+ * e^-p (around 1e-6), so that both branches of the log-and-sign preprocessing and its clamps
+ * are differentiated.
  */
 class ReferenceGradientTest {
     static final double TOLERANCE = 1e-6;
@@ -76,7 +78,10 @@ class ReferenceGradientTest {
         for (int t = 0; t <= T; t++) {
             grads[t] = f.gradient(theta);
             if (t < T) {
-                x[t] = grads[t];
+                // coordinate 0 sees gradients below e^-p (4.5e-5 at p = 10): the log-and-sign
+                // branch where log|x| / p is clamped to -1 and the sign part is linear, x e^p
+                x[t] = grads[t].clone();
+                x[t][0] = (t % 2 == 0 ? 1e-6 : -2e-6) * (1 + t);
                 for (int i = 0; i < N; i++) {
                     theta[i] += m.step(x[t][i], s[i]);
                 }

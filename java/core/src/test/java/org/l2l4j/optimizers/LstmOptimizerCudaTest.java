@@ -2,7 +2,6 @@ package org.l2l4j.optimizers;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,6 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.CudaTests;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
@@ -18,7 +18,8 @@ import org.l2l4j.lstm.OptimizerCheckpoint;
  * The LSTM optimizer on a CUDA backend: host tensors of every kind (copied to the device and
  * back) and raw device pointers (updated in place) take the CPU optimizer's steps to 1e-5 (max
  * abs difference of the parameter changes over max abs of the CPU's), and a saved state resumes
- * bitwise.  Skipped, saying why, where no CUDA device is usable.
+ * bitwise.  Skipped, saying why, where no CUDA device is usable (failed with
+ * {@code L2L_REQUIRE_CUDA=1}, {@link org.l2l4j.backend.CudaTests}).
  */
 class LstmOptimizerCudaTest {
     static final double TOLERANCE = 1e-5;
@@ -30,7 +31,7 @@ class LstmOptimizerCudaTest {
 
     @BeforeEach
     void requireDevice() {
-        assumeTrue(Backend.cudaDeviceCount() > 0, "no CUDA device: " + Backend.cudaUnavailableReason());
+        CudaTests.requireDevice();
     }
 
     private static final OptimizerCheckpoint CHECKPOINT = MixedTensors.checkpoint(LstmConfig.paperMnist(), 12);

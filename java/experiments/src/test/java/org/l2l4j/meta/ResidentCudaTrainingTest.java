@@ -1,12 +1,11 @@
 package org.l2l4j.meta;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.CudaTests;
 import org.l2l4j.backend.L2lException;
-import org.l2l4j.backend.Status;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpSpec;
@@ -17,13 +16,14 @@ import org.l2l4j.optimizees.ResidentMlpFamily;
  * Meta-training epochs of the paper's MNIST setup (784-20-10 sigmoid MLP, LSTM 20-20, unroll 20,
  * on MNIST-shaped random data) with everything resident on a CUDA device against the same
  * epochs with everything resident on the CPU backend: the meta-losses agree to 1e-4 relative.
- * Skipped, saying why, without a CUDA device or without cuBLAS.
+ * Skipped, saying why, without a CUDA device or without cuBLAS (failed with
+ * {@code L2L_REQUIRE_CUDA=1}, {@link org.l2l4j.backend.CudaTests}).
  */
 class ResidentCudaTrainingTest {
 
     @Test
     void cudaEpochsMatchCpuEpochs() {
-        assumeTrue(Backend.cudaDeviceCount() > 0, "no CUDA device: " + Backend.cudaUnavailableReason());
+        CudaTests.requireDevice();
         MlpFamily family = new MlpFamily(RandomData.of(5, 2000, 784, 10), MlpSpec.paper());
         MetaTrainingOptions options = MetaTrainingOptions.defaults().withHorizon(40).withInstances(2,
                 InputScaling.PAPER).withSeed(3);
@@ -32,8 +32,7 @@ class ResidentCudaTrainingTest {
         try {
             onGpu = epochs(Backend.cuda(0), family, options);
         } catch (L2lException e) {
-            assumeTrue(e.status() != Status.NO_CUDA, "no cuBLAS: " + e.getMessage());
-            throw e;
+            throw CudaTests.requireLibrary("cuBLAS", e);
         }
         for (int e = 0; e < onCpu.length; e++) {
             double err = Math.abs(onGpu[e] - onCpu[e]) / Math.abs(onCpu[e]);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -14,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.CudaTests;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.Status;
@@ -24,7 +24,8 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
  * The resident MLP evaluation on CUDA (cuBLAS + the CUDA MLP kernels) against the same on the
  * CPU backend (OpenBLAS + the CPU twins), on MNIST-shaped random data: losses and gradients
  * agree to 1e-5 (max |a - b| / max |b|), repeated CUDA evaluations are bitwise identical,
- * and bad launches fail cleanly.  Skipped, saying why, without a CUDA device or without cuBLAS.
+ * and bad launches fail cleanly.  Skipped, saying why, without a CUDA device or without cuBLAS
+ * (failed with {@code L2L_REQUIRE_CUDA=1}, {@link org.l2l4j.backend.CudaTests}).
  */
 class ResidentMlpCudaTest {
     static final double TOLERANCE = 1e-5;
@@ -35,7 +36,7 @@ class ResidentMlpCudaTest {
     /** Opens the backends once; skips every test, saying why, without a device or cuBLAS. */
     @BeforeEach
     void requireDeviceAndCublas() {
-        assumeTrue(Backend.cudaDeviceCount() > 0, "no CUDA device: " + Backend.cudaUnavailableReason());
+        CudaTests.requireDevice();
         if (gpu == null) {
             gpu = Backend.cuda(0);
             cpu = Backend.cpu(0);
@@ -44,8 +45,7 @@ class ResidentMlpCudaTest {
                 MlpSpec.paper()), gpu)) {
             assertEquals(3 * 20 + 20 + 20 * 2 + 2, probe.dimension());
         } catch (L2lException e) {
-            assumeTrue(e.status() != Status.NO_CUDA, "no cuBLAS: " + e.getMessage());
-            throw e;
+            throw CudaTests.requireLibrary("cuBLAS", e);
         }
     }
 
