@@ -1,5 +1,7 @@
 # Compiler launcher for CUDA sources: runs the compile command given after "--", echoes its
-# output, and fails when ptxas reports register spills.  Invoked as
+# output, and fails when ptxas reports register spills or a stack frame (local memory: a spill
+# or an array the compiler could not keep in registers), either of which would put per-thread
+# traffic through the caches on the step's and backward's paths.  Invoked as
 #   cmake -P L2lNoSpills.cmake -- <compiler> <args...>
 set(_cmd)
 set(_seen OFF)
@@ -20,4 +22,9 @@ string(REGEX MATCHALL "[1-9][0-9]* bytes spill (stores|loads)" _spills "${_err}"
 if(_spills)
   message("${_err}")
   message(FATAL_ERROR "ptxas reports register spills: ${_spills}")
+endif()
+string(REGEX MATCHALL "[1-9][0-9]* bytes stack frame" _frames "${_err}")
+if(_frames)
+  message("${_err}")
+  message(FATAL_ERROR "ptxas reports stack frames (local memory): ${_frames}")
 endif()

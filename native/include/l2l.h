@@ -193,6 +193,12 @@ L2L_API const char* l2l_cpu_isas(void);
  * built, no driver is installed or no device is present; l2l_last_error() says which. */
 L2L_API int32_t l2l_cuda_device_count(int32_t* count);
 
+/* The version of the CUDA runtime linked into this library and of the installed driver, each
+ * as CUDA encodes them (1000 * major + 10 * minor: 13000 is CUDA 13.0); 0 where unknown.  A
+ * context is refused (NO_CUDA) when the driver is older than the runtime.  Returns NO_CUDA when
+ * CUDA support was not built (both 0), NULL_ARGUMENT for a NULL pointer. */
+L2L_API int32_t l2l_cuda_versions(int32_t* runtime, int32_t* driver);
+
 /* A CUDA context on a device, with its own non-blocking stream.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no such device), NO_CUDA, OUT_OF_MEMORY, CUDA. */
 L2L_API int32_t l2l_context_create_cuda(int32_t device, l2l_context** out);

@@ -272,6 +272,15 @@ int32_t l2l_cuda_device_count(int32_t* count) {
     });
 }
 
+int32_t l2l_cuda_versions(int32_t* runtime, int32_t* driver) {
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        if (runtime == nullptr || driver == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "runtime or driver is NULL");
+        *runtime = 0;
+        *driver = 0;
+        return l2l::cuda_ops().versions(runtime, driver);
+    });
+}
+
 int32_t l2l_context_create_cuda(int32_t device, l2l_context** out) {
     return l2l::guarded(__func__, [&]() -> int32_t {
         if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");

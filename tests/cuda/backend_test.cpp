@@ -921,6 +921,101 @@ static void test_mlp_softmax(Ctx& c) {
 
 #ifdef L2L_EMU
 /* ---- 7. limits (emulated devices only) ---------------------------------------------------- */
+/* The emulator refuses launches as a device does (emu/cuda_runtime.h), so that a backend which
+ * forgets cudaFuncSetAttribute, or launches more threads than a kernel's __launch_bounds__,
+ * fails here too. */
+static void emu_probe(float* out) { out[threadIdx.x] = 1.0f; }
+static void emu_bounded_probe(float* out) {
+    EMU_LAUNCH_BOUNDS(32);
+    out[threadIdx.x] = 1.0f;
+}
+
+static void test_emulated_launch_limits() {
+    std::vector<float> out(64, 0.0f);
+    float* o = out.data();
+    (void)cudaGetLastError();
+    emu::launch(emu_probe, 1, 32, 64 * 1024)(o);
+    check(cudaGetLastError() == cudaErrorInvalidValue && out[0] == 0.0f,
+          "emulator: 64 KB of dynamic shared memory without the attribute is refused");
+    check(cudaFuncSetAttribute(emu_probe, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024) == cudaSuccess,
+          "emulator: the attribute raises the limit");
+    emu::launch(emu_probe, 1, 32, 64 * 1024)(o);
+    check(cudaGetLastError() == cudaSuccess && out[0] == 1.0f, "emulator: then the launch runs");
+    emu::launch(emu_probe, 1, 32, (size_t)emu::g_smem_optin + 16)(o);
+    check(cudaGetLastError() == cudaErrorInvalidValue, "emulator: more than the device's opt-in maximum is refused");
+    emu::launch(emu_bounded_probe, 1, 64, 0)(o);
+    check(cudaGetLastError() == cudaErrorLaunchOutOfResources && out[32] == 0.0f,
+          "emulator: 64 threads for __launch_bounds__(32) are refused");
+    emu::launch(emu_probe, 1, 2048, 0)(o);
+    check(cudaGetLastError() == cudaErrorInvalidConfiguration, "emulator: 2,048 threads per block are refused");
+}
+
+/* A kernel's fault on the device: reported by the next synchronizing call as earlier
+ * asynchronous work, then as an earlier failure; buffers still released (a leak checker run
+ * sees the rest); with L2L_CUDA_SYNC=1 reported by the launching call, naming the kernel. */
+static void test_kernel_faults() {
+    const l2l_model m = make_model({{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+    const int64_t n = 64;
+    std::vector<float> theta(n, 0.5f), grad(n, 0.25f), state((size_t)(m.state_rows * n), 0.0f);
+    for (int sync = 0; sync < 2; ++sync) {
+        if (sync) setenv("L2L_CUDA_SYNC", "1", 1);
+        Ctx c;
+        if (sync) unsetenv("L2L_CUDA_SYNC");
+        std::vector<float> phi = random_phi(m);
+        float* th = theta.data();
+        const float* gr = grad.data();
+        l2l::StepArgs a;
+        a.m = &m;
+        a.phi = phi.data();
+        a.num_tensors = 1;
+        a.theta = &th;
+        a.grad = &gr;
+        a.sizes = &n;
+        a.n = n;
+        a.state = state.data();
+        a.record = nullptr;
+        void* buffer = nullptr;
+        must(c.ops().mem_alloc(&c.ctx, 4096, &buffer), "malloc");
+        emu::g_fault_next_launch = cudaErrorIllegalAddress;
+        const int32_t st = c.ops().step(&c.ctx, a);
+        std::vector<float> host(8);
+        if (!sync) {
+            check(st == L2L_OK, "fault: the launching call returns (the fault is asynchronous)", st);
+            const int32_t sc = c.ops().mem_copy(&c.ctx, host.data(), buffer, 32, L2L_COPY_CONTEXT_TO_HOST);
+            check(sc == L2L_ERR_CUDA && g_last_error.find("from earlier asynchronous work") != std::string::npos &&
+                      g_last_error.find("L2L_CUDA_SYNC=1") != std::string::npos,
+                  "fault: the next synchronizing call says it comes from earlier work", sc);
+        } else {
+            check(st == L2L_ERR_CUDA && g_last_error.find("step: kernel launch: the kernel failed on the device") == 0,
+                  "fault with L2L_CUDA_SYNC=1: the step names its kernel", st);
+        }
+        printf("        (%s)\n", g_last_error.c_str());
+        const int32_t again = c.ops().synchronize(&c.ctx);
+        check(again == L2L_ERR_CUDA && g_last_error.find("failed earlier") != std::string::npos,
+              "fault: later calls say that the context failed earlier", again);
+        const int32_t sf = c.ops().mem_free(&c.ctx, buffer);
+        check(sf == L2L_ERR_CUDA, "fault: free reports the failure (and releases the buffer)", sf);
+        emu::g_sticky = cudaSuccess; /* the context is destroyed below, then a fresh one */
+    }
+}
+
+/* A driver older than the runtime: no context, and a message that says so. */
+static void test_old_driver() {
+    int32_t runtime = 0, driver = 0;
+    check(l2l::cuda_ops().versions(&runtime, &driver) == L2L_OK && runtime == 13000 && driver == 13000,
+          "versions: runtime and driver read");
+    emu::g_driver_version = 12080;
+    l2l_context ctx;
+    ctx.ops = &l2l::cuda_ops();
+    ctx.backend = nullptr;
+    const int32_t st = ctx.ops->create(&ctx, 0);
+    check(st == L2L_ERR_NO_CUDA && g_last_error.find("driver supports CUDA 12.8, older than the runtime 13.0") !=
+                                       std::string::npos,
+          "a driver older than the runtime is refused: NO_CUDA", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    emu::g_driver_version = 13000;
+}
+
 static void test_limits() {
     const l2l_model m = make_model({{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
     const int saved = emu::g_smem_optin;
@@ -1081,6 +1176,9 @@ int main(int argc, char** argv) {
         test_non_finite(c);
         test_injected_allocation_failures();
 #ifdef L2L_EMU
+        test_emulated_launch_limits();
+        test_kernel_faults();
+        test_old_driver();
         test_limits();
 #endif
     }

@@ -176,6 +176,8 @@ stage_java_tests() {
         --class-path "$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar" \
         --select-class org.l2l4j.lstm.CudaBackendTest --select-class org.l2l4j.optimizers.LstmOptimizerCudaTest \
         --select-class org.l2l4j.optimizees.ResidentMlpCudaTest --select-class org.l2l4j.meta.ResidentCudaTrainingTest \
+        --select-class org.l2l4j.blas.CublasProductsTest \
+        --select-method org.l2l4j.lstm.LargeOffsetsTest#cudaUnrollPastTwoToTheThirtyFirstFloats \
         --details=tree --disable-banner --disable-ansi-colors --reports-dir "$WORK/junit" > "$WORK/junit.out" 2>&1
     local rc=$? skipped
     cat "$WORK/junit.out"

@@ -123,6 +123,8 @@ struct BackendOps {
     /* ---- the backend ---- */
     /* Devices this backend can make contexts on (the CPU: 1, the host); *count = 0 on failure. */
     int32_t (*device_count)(int32_t* count);
+    /* The linked CUDA runtime's and the driver's versions (l2l_cuda_versions); CPU: NULL. */
+    int32_t (*versions)(int32_t* runtime, int32_t* driver);
     /* Makes ctx->backend for a new context: arg is the thread count for the CPU (0: every
      * hardware thread), the device for CUDA.  Nothing to release on failure. */
     int32_t (*create)(l2l_context* ctx, int32_t arg);

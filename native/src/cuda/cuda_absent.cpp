@@ -21,6 +21,11 @@ const BackendOps& cuda_ops() {
             *count = 0;
             return absent();
         };
+        o.versions = [](int32_t* runtime, int32_t* driver) {
+            *runtime = 0;
+            *driver = 0;
+            return absent();
+        };
         o.create = [](l2l_context*, int32_t) { return absent(); };
         o.destroy = [](l2l_context*) {};
         o.stream = [](const l2l_context*) -> void* { return nullptr; };

@@ -22,6 +22,14 @@
  *   MLP optimizee kernels (mlp_kernels.cuh): grid-stride element-wise launches; the gather one
  *             block per minibatch row; the bias gradient and the loss one block per instance.
  *
+ * Errors: a launch's configuration error is reported by the call that launched it; a kernel's
+ * fault on the device (an illegal address, say) reaches the host only at the next synchronizing
+ * call, whose message says that it comes from earlier asynchronous work.  After such a fault the
+ * CUDA context is unusable: every later call says that it failed earlier, and freeing and
+ * destroying still release what they can.  With L2L_CUDA_SYNC=1 (a debugging mode: host and
+ * device then run in turn) every launch is followed by a synchronization, so that a fault is
+ * reported by the call that launched the kernel, under the kernel's name.
+ *
  * Subnormals: the kernels keep them (compiled without -ftz; why in cmake/L2lCuda.cmake), where
  * the CPU backend flushes them (l2l.h, "Floating-point mode").
  *
@@ -30,6 +38,7 @@
  */
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +86,8 @@ struct Backend {
     double* workspace = nullptr;     /* dphi partial rows */
     size_t workspace_bytes = 0;
     bool force_generic = false;      /* test hook: run the generic kernels for every model */
+    bool sync_launches = false;      /* L2L_CUDA_SYNC=1: synchronize and check after every launch */
+    char failure[160] = {};          /* the first error that left the context unusable */
     static constexpr int kMaxPrepared = 16;
     const void* prepared[kMaxPrepared] = {}; /* kernels whose attributes are set */
     int num_prepared = 0;
@@ -101,9 +112,53 @@ int32_t enter(l2l_context* ctx, Backend** out) {
     return L2L_OK;
 }
 
-int32_t check_launch(const char* what) {
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess) return cuda_error(e, what);
+/* Errors after which the CUDA context is unusable and every later call returns them: faults of
+ * a kernel on the device, which reach the host at the next synchronizing call. */
+bool is_sticky(cudaError_t e) {
+    switch (e) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorAssert:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorLaunchFailure:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The error of a call on a context.  A sticky one is not this call's: the first says that it
+ * comes from earlier asynchronous work (unless L2L_CUDA_SYNC=1 caught it right after its
+ * launch, named by what), later ones that the context failed before. */
+int32_t context_error(Backend* b, cudaError_t e, const char* what, bool after_launch = false) {
+    if (!is_sticky(e)) return cuda_error(e, what);
+    (void)cudaGetLastError();
+    if (b->failure[0] != '\0')
+        return fail(L2L_ERR_CUDA, "%s: the CUDA context failed earlier (%s) and is unusable: close it",
+                    what, b->failure);
+    snprintf(b->failure, sizeof b->failure, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+    if (after_launch)
+        return fail(L2L_ERR_CUDA, "%s: the kernel failed on the device: %s (%s), found by L2L_CUDA_SYNC=1 "
+                    "right after its launch; the context is unusable: close it",
+                    what, cudaGetErrorString(e), cudaGetErrorName(e));
+    return fail(L2L_ERR_CUDA, "%s: %s (%s), from earlier asynchronous work on this context (a kernel's "
+                "fault reaches the host at the next synchronizing call; L2L_CUDA_SYNC=1 checks after "
+                "every launch and names the kernel); the context is unusable: close it",
+                what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+/* After a launch: its configuration error, and with L2L_CUDA_SYNC=1 its execution's. */
+int32_t check_launch(Backend* b, const char* what) {
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) return context_error(b, e, what);
+    if (b->sync_launches) {
+        e = cudaStreamSynchronize(b->stream);
+        if (e != cudaSuccess) return context_error(b, e, what, true);
+    }
     return L2L_OK;
 }
 
@@ -255,16 +310,16 @@ int32_t ensure_workspace(Backend* b, size_t bytes) {
     if (bytes <= b->workspace_bytes) return L2L_OK;
     if (b->workspace != nullptr) {
         /* the previous backward's reduction may still read it */
-        cudaError_t e = cudaStreamSynchronize(b->stream);
-        if (e != cudaSuccess) return cuda_error(e, "backward: cudaStreamSynchronize");
-        e = cudaFree(b->workspace);
+        const cudaError_t e = cudaStreamSynchronize(b->stream);
+        const cudaError_t f = cudaFree(b->workspace);
         b->workspace = nullptr;
         b->workspace_bytes = 0;
-        if (e != cudaSuccess) return cuda_error(e, "backward: cudaFree(workspace)");
+        if (e != cudaSuccess) return context_error(b, e, "backward: cudaStreamSynchronize");
+        if (f != cudaSuccess) return context_error(b, f, "backward: cudaFree(workspace)");
     }
     void* p = nullptr;
     const cudaError_t e = device_alloc(&p, bytes);
-    if (e != cudaSuccess) return cuda_error(e, "backward: cudaMalloc(workspace)");
+    if (e != cudaSuccess) return context_error(b, e, "backward: cudaMalloc(workspace)");
     b->workspace = static_cast<double*>(p);
     b->workspace_bytes = bytes;
     return L2L_OK;
@@ -297,7 +352,26 @@ int32_t device_count(int32_t* count) {
     return L2L_OK;
 }
 
+int32_t versions(int32_t* runtime, int32_t* driver) {
+    int r = 0, d = 0;
+    cudaError_t e = cudaRuntimeGetVersion(&r);
+    if (e == cudaSuccess) e = cudaDriverGetVersion(&d);
+    (void)cudaGetLastError();
+    *runtime = r;
+    *driver = d;
+    if (e != cudaSuccess)
+        return fail(L2L_ERR_NO_CUDA, "cannot read the CUDA versions: %s (%s)", cudaGetErrorString(e),
+                    cudaGetErrorName(e));
+    return L2L_OK;
+}
+
 int32_t create(l2l_context* ctx, int32_t device) {
+    int32_t runtime = 0, driver = 0;
+    if (versions(&runtime, &driver) == L2L_OK && driver < runtime)
+        return fail(L2L_ERR_NO_CUDA,
+                    "the CUDA driver supports CUDA %d.%d, older than the runtime %d.%d this library "
+                    "was built with: install a newer driver",
+                    driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
     int32_t count = 0;
     const int32_t st = device_count(&count);
     if (st != L2L_OK) return st;
@@ -328,6 +402,8 @@ int32_t create(l2l_context* ctx, int32_t device) {
     b->device = device;
     const char* force = getenv("L2L_CUDA_FORCE_GENERIC");
     b->force_generic = force != nullptr && force[0] != '\0' && force[0] != '0';
+    const char* sync = getenv("L2L_CUDA_SYNC");
+    b->sync_launches = sync != nullptr && strcmp(sync, "1") == 0;
 
     int sms = 0, optin = 0, per_sm = 0;
     e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
@@ -367,15 +443,15 @@ int32_t create(l2l_context* ctx, int32_t device) {
     return L2L_OK;
 }
 
+/* Releases everything, also after an error that left the context unusable (each call is tried). */
 void destroy(l2l_context* ctx) {
     Backend* b = backend_of(ctx);
-    if (cudaSetDevice(b->device) == cudaSuccess) {
-        cudaStreamSynchronize(b->stream);
-        if (b->workspace != nullptr) cudaFree(b->workspace);
-        if (b->d_first != nullptr) cudaFree(b->d_first);
-        if (b->h_first != nullptr) cudaFreeHost(b->h_first);
-        cudaStreamDestroy(b->stream);
-    }
+    (void)cudaSetDevice(b->device);
+    (void)cudaStreamSynchronize(b->stream);
+    if (b->workspace != nullptr) (void)cudaFree(b->workspace);
+    if (b->d_first != nullptr) (void)cudaFree(b->d_first);
+    if (b->h_first != nullptr) (void)cudaFreeHost(b->h_first);
+    (void)cudaStreamDestroy(b->stream);
     (void)cudaGetLastError();
     release(b);
     ctx->backend = nullptr;
@@ -421,11 +497,12 @@ int32_t mem_free(l2l_context* ctx, void* ptr) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    /* work queued on the context may still use the buffer */
-    cudaError_t e = cudaStreamSynchronize(b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "free: cudaStreamSynchronize");
-    e = cudaFree(ptr);
-    if (e != cudaSuccess) return cuda_error(e, "cudaFree");
+    /* work queued on the context may still use the buffer; after a failure of that work the
+     * buffer is released all the same */
+    const cudaError_t e = cudaStreamSynchronize(b->stream);
+    const cudaError_t f = cudaFree(ptr);
+    if (e != cudaSuccess) return context_error(b, e, "free: cudaStreamSynchronize");
+    if (f != cudaSuccess) return context_error(b, f, "cudaFree");
     return L2L_OK;
 }
 
@@ -437,9 +514,9 @@ int32_t mem_copy(l2l_context* ctx, void* dst, const void* src, int64_t bytes, in
                              : kind == L2L_COPY_CONTEXT_TO_HOST ? cudaMemcpyDeviceToHost
                                                                 : cudaMemcpyDeviceToDevice;
     cudaError_t e = cudaMemcpyAsync(dst, src, (size_t)bytes, k, b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "cudaMemcpyAsync");
+    if (e != cudaSuccess) return context_error(b, e, "cudaMemcpyAsync");
     e = cudaStreamSynchronize(b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "memcpy: cudaStreamSynchronize");
+    if (e != cudaSuccess) return context_error(b, e, "memcpy: cudaStreamSynchronize");
     return L2L_OK;
 }
 
@@ -449,7 +526,7 @@ int32_t mem_zero(l2l_context* ctx, void* ptr, int64_t bytes) {
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
     const cudaError_t e = cudaMemsetAsync(ptr, 0, (size_t)bytes, b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "cudaMemsetAsync");
+    if (e != cudaSuccess) return context_error(b, e, "cudaMemsetAsync");
     return L2L_OK;
 }
 
@@ -458,7 +535,7 @@ int32_t synchronize(l2l_context* ctx) {
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
     const cudaError_t e = cudaStreamSynchronize(b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "cudaStreamSynchronize");
+    if (e != cudaSuccess) return context_error(b, e, "cudaStreamSynchronize");
     return L2L_OK;
 }
 
@@ -470,17 +547,17 @@ int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t
     if (st != L2L_OK) return st;
     *index = -1;
     cudaError_t e = cudaMemsetAsync(b->d_first, 0xff, sizeof(unsigned long long), b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "finite check: cudaMemsetAsync");
+    if (e != cudaSuccess) return context_error(b, e, "finite check: cudaMemsetAsync");
     (void)cudaGetLastError();
     detail::non_finite_kernel<<<grid_for(count, 256, b, 16), 256, 0, b->stream>>>(p, count,
                                                                                    b->d_first);
-    st = check_launch("finite check: kernel launch");
+    st = check_launch(b, "finite check: kernel launch");
     if (st != L2L_OK) return st;
     e = cudaMemcpyAsync(b->h_first, b->d_first, sizeof(unsigned long long),
                         cudaMemcpyDeviceToHost, b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "finite check: cudaMemcpyAsync");
+    if (e != cudaSuccess) return context_error(b, e, "finite check: cudaMemcpyAsync");
     e = cudaStreamSynchronize(b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "finite check: cudaStreamSynchronize");
+    if (e != cudaSuccess) return context_error(b, e, "finite check: cudaStreamSynchronize");
     const unsigned long long first = *b->h_first;
     *index = first == ~0ull ? -1 : (int64_t)first;
     return L2L_OK;
@@ -560,7 +637,7 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
         }
         (void)cudaGetLastError();
         kernel<<<grid_for(p.end - p.begin, threads, b, 8), threads, smem, b->stream>>>(p);
-        st = check_launch("step: kernel launch");
+        st = check_launch(b, "step: kernel launch");
         if (st != L2L_OK) return st;
     }
     return L2L_OK;
@@ -637,12 +714,12 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     if (st != L2L_OK) return st;
     (void)cudaGetLastError();
     kernel<<<(unsigned)rows, threads, smem, b->stream>>>(p);
-    st = check_launch("backward: kernel launch");
+    st = check_launch(b, "backward: kernel launch");
     if (st != L2L_OK) return st;
     const dim3 rblock(kWarp, kReduceSegments);
     const unsigned rgrid = (unsigned)((P + kWarp - 1) / kWarp);
     detail::reduce_partials<<<rgrid, rblock, 0, b->stream>>>(b->workspace, rows, P, a.dphi);
-    return check_launch("backward: reduction launch");
+    return check_launch(b, "backward: reduction launch");
 }
 
 /* ---- meta-loss gradients ------------------------------------------------------------------ */
@@ -656,7 +733,7 @@ int32_t meta_loss_grads(l2l_context* ctx, const l2l_model* m, int64_t n, int32_t
     (void)cudaGetLastError();
     detail::meta_loss_kernel<<<grid_for(n, 256, b, 16), 256, 0, b->stream>>>(
         n, steps, R, record, grad_last, scale, out);
-    return check_launch("meta_loss_grads: kernel launch");
+    return check_launch(b, "meta_loss_grads: kernel launch");
 }
 
 /* ---- MLP optimizee kernels ----------------------------------------------------------------- */
@@ -670,7 +747,7 @@ int32_t mlp_gather(l2l_context* ctx, int64_t examples, int32_t features, const f
     (void)cudaGetLastError();
     detail::mlp_gather_kernel<<<(unsigned)blocks, detail::kMlpThreads, 0, b->stream>>>(
         examples, features, images, labels, rows, indices, x, y);
-    return check_launch("mlp_gather: kernel launch");
+    return check_launch(b, "mlp_gather: kernel launch");
 }
 
 int32_t find_bad_index(l2l_context* ctx, const int32_t* indices, int64_t count, int64_t limit,
@@ -680,18 +757,18 @@ int32_t find_bad_index(l2l_context* ctx, const int32_t* indices, int64_t count, 
     if (st != L2L_OK) return st;
     *index = -1;
     cudaError_t e = cudaMemsetAsync(b->d_first, 0xff, sizeof(unsigned long long), b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "index check: cudaMemsetAsync");
+    if (e != cudaSuccess) return context_error(b, e, "index check: cudaMemsetAsync");
     (void)cudaGetLastError();
     const int grid = grid_for(count, detail::kMlpThreads, b, 16);
     detail::bad_index_kernel<<<grid, detail::kMlpThreads, 0, b->stream>>>(indices, count, limit,
                                                                           b->d_first);
-    st = check_launch("index check: kernel launch");
+    st = check_launch(b, "index check: kernel launch");
     if (st != L2L_OK) return st;
     e = cudaMemcpyAsync(b->h_first, b->d_first, sizeof(unsigned long long), cudaMemcpyDeviceToHost,
                         b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "index check: cudaMemcpyAsync");
+    if (e != cudaSuccess) return context_error(b, e, "index check: cudaMemcpyAsync");
     e = cudaStreamSynchronize(b->stream);
-    if (e != cudaSuccess) return cuda_error(e, "index check: cudaStreamSynchronize");
+    if (e != cudaSuccess) return context_error(b, e, "index check: cudaStreamSynchronize");
     const unsigned long long first = *b->h_first;
     *index = first == ~0ull ? -1 : (int64_t)first;
     return L2L_OK;
@@ -706,7 +783,7 @@ int32_t mlp_bias_activation(l2l_context* ctx, int32_t batch, int64_t rows, int32
     const int grid = grid_for(batch * rows * cols, detail::kMlpThreads, b, 16);
     detail::mlp_bias_activation_kernel<<<grid, detail::kMlpThreads, 0, b->stream>>>(
         batch, rows, cols, z, bias, bias_stride, activation);
-    return check_launch("mlp_bias_activation: kernel launch");
+    return check_launch(b, "mlp_bias_activation: kernel launch");
 }
 
 int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a, float* delta,
@@ -718,7 +795,7 @@ int32_t mlp_activation_backward(l2l_context* ctx, int64_t count, const float* a,
     const int grid = grid_for(count, detail::kMlpThreads, b, 16);
     detail::mlp_activation_backward_kernel<<<grid, detail::kMlpThreads, 0, b->stream>>>(
         count, a, delta, activation);
-    return check_launch("mlp_activation_backward: kernel launch");
+    return check_launch(b, "mlp_activation_backward: kernel launch");
 }
 
 int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t cols,
@@ -729,7 +806,7 @@ int32_t mlp_bias_gradient(l2l_context* ctx, int32_t batch, int64_t rows, int32_t
     (void)cudaGetLastError();
     detail::mlp_bias_gradient_kernel<<<(unsigned)batch, detail::kBiasGradThreads, 0, b->stream>>>(
         rows, cols, delta, db, db_stride);
-    return check_launch("mlp_bias_gradient: kernel launch");
+    return check_launch(b, "mlp_bias_gradient: kernel launch");
 }
 
 int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows, int32_t classes,
@@ -741,7 +818,7 @@ int32_t mlp_softmax_cross_entropy(l2l_context* ctx, int32_t batch, int64_t rows,
     (void)cudaGetLastError();
     detail::mlp_softmax_cross_entropy_kernel<<<(unsigned)batch, detail::kLossThreads, 0, b->stream>>>(
         rows, classes, logits, labels, (double)scale / (double)rows, 1.0 / (double)rows, dlogits, loss);
-    return check_launch("mlp_softmax_cross_entropy: kernel launch");
+    return check_launch(b, "mlp_softmax_cross_entropy: kernel launch");
 }
 
 } // namespace
@@ -752,6 +829,7 @@ const BackendOps& cuda_ops() {
         BackendOps o{};
         o.backend = L2L_BACKEND_CUDA;
         o.device_count = &cuda::device_count;
+        o.versions = &cuda::versions;
         o.create = &cuda::create;
         o.destroy = &cuda::destroy;
         o.stream = &cuda::stream;

@@ -4,10 +4,25 @@
  * CPU: every block runs in turn, its threads as real threads, __syncthreads as a barrier of the
  * block, warp shuffles as a barrier of the warp.  "Device" memory is host memory.
  *
- * Only for tests (emu_test.cpp): it checks the kernels' indexing, shared-memory layouts,
+ * Only for tests (backend_test.cpp): it checks the kernels' indexing, shared-memory layouts,
  * synchronization and results against a float64 reference on machines without a GPU.  Launch
- * syntax (kernel<<<grid, block, smem, stream>>>(args)) is rewritten by run.sh into
- * emu::launch(kernel, grid, block, smem, stream)(args).
+ * syntax (kernel<<<grid, block, smem, stream>>>(args)) is rewritten by run_emu.sh into
+ * emu::launch(kernel, grid, block, smem, stream)(args), and a kernel's
+ * __launch_bounds__(max_threads[, min_blocks]) into EMU_LAUNCH_BOUNDS(...) at the start of its
+ * body.
+ *
+ * Launches are refused as a device refuses them, with the error left for cudaGetLastError and
+ * nothing run: more dynamic shared memory than the kernel's limit (48 KB until
+ * cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) raises it, at
+ * most the device's opt-in maximum): cudaErrorInvalidValue; more than 1,024 threads or an empty
+ * grid: cudaErrorInvalidConfiguration; more threads than the kernel's __launch_bounds__ (whose
+ * register budget is sized for that many): cudaErrorLaunchOutOfResources.
+ *
+ * Kernel faults: a test sets emu::g_fault_next_launch to a sticky error (cudaErrorIllegalAddress,
+ * say); the next launch runs and reports success, as an asynchronous launch does; the next
+ * cudaStreamSynchronize returns the error, and from then on every call does (cudaGetLastError
+ * without clearing it), as a CUDA context does after a fault; cudaFree still frees, so that leak checkers see what a backend forgot to
+ * release.  Setting emu::g_sticky back to cudaSuccess starts afresh.
  */
 #ifndef L2L_EMU_CUDA_RUNTIME_H
 #define L2L_EMU_CUDA_RUNTIME_H
@@ -17,8 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <atomic>
 #include <barrier>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -30,6 +47,8 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
+#define EMU_LAUNCH_BOUNDS(...) \
+    if (emu::exceeds_launch_bounds(__VA_ARGS__)) return
 
 struct alignas(16) float4 {
     float x, y, z, w;
@@ -52,8 +71,22 @@ enum cudaError_t {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorIllegalAddress = 700,
+    cudaErrorLaunchOutOfResources = 701,
+    cudaErrorLaunchTimeout = 702,
+    cudaErrorAssert = 710,
+    cudaErrorHardwareStackError = 714,
+    cudaErrorIllegalInstruction = 715,
+    cudaErrorMisalignedAddress = 716,
+    cudaErrorInvalidAddressSpace = 717,
+    cudaErrorInvalidPc = 718,
     cudaErrorLaunchFailure = 719
 };
+inline cudaError_t& emu_last_error() {
+    static thread_local cudaError_t e = cudaSuccess;
+    return e;
+}
 typedef struct emu_stream* cudaStream_t;
 enum cudaMemcpyKind {
     cudaMemcpyHostToHost = 0,
@@ -85,6 +118,19 @@ inline int g_num_sms = 132;
 inline int g_smem_optin = 227 * 1024;
 inline int g_smem_per_sm = 228 * 1024;
 inline int g_device_count = 1;
+inline int g_runtime_version = 13000;
+inline int g_driver_version = 13000;
+/* dynamic shared memory a kernel may use without cudaFuncSetAttribute */
+constexpr int kDefaultDynamicSmem = 48 * 1024;
+/* the limits cudaFuncSetAttribute set, by kernel */
+inline std::map<const void*, int> g_max_dynamic_smem;
+inline std::mutex g_attribute_mutex;
+/* set by a block whose size exceeds its kernel's __launch_bounds__ */
+inline std::atomic<bool> g_bounds_exceeded{false};
+/* kernel faults (see above) */
+inline cudaError_t g_fault_next_launch = cudaSuccess;
+inline cudaError_t g_pending_fault = cudaSuccess; /* raised by a launch, seen at the next synchronization */
+inline cudaError_t g_sticky = cudaSuccess;
 /* allocation limit, to test out-of-memory paths (0: none) */
 inline size_t g_alloc_limit = 0;
 inline int64_t g_launches = 0;
@@ -165,9 +211,46 @@ void run_grid(dim3 grid, dim3 block, size_t smem, Body body) {
     g_smem = nullptr;
 }
 
+inline int max_dynamic_smem(const void* kernel) {
+    std::lock_guard<std::mutex> lock(g_attribute_mutex);
+    const auto it = g_max_dynamic_smem.find(kernel);
+    return it == g_max_dynamic_smem.end() ? kDefaultDynamicSmem : it->second;
+}
+
+/* At the start of a kernel with __launch_bounds__(max_threads[, min_blocks]): whether the
+ * running block is larger (every thread of the block gets the same answer and returns). */
+inline bool exceeds_launch_bounds(int max_threads, int = 0) {
+    if ((int)(g_block_dim.x * g_block_dim.y * g_block_dim.z) <= max_threads) return false;
+    g_bounds_exceeded = true;
+    return true;
+}
+
+/* A launch: refused with the device's error (for cudaGetLastError) or run. */
 template <typename Kernel>
 auto launch(Kernel kernel, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t = nullptr) {
-    return [=](auto... args) { run_grid(grid, block, smem, [&] { kernel(args...); }); };
+    const void* key = reinterpret_cast<const void*>(kernel);
+    return [=](auto... args) {
+        if (g_sticky != cudaSuccess) {
+            emu_last_error() = g_sticky;
+            return;
+        }
+        const size_t threads = (size_t)block.x * block.y * block.z;
+        if (threads == 0 || threads > 1024 || (size_t)grid.x * grid.y * grid.z == 0) {
+            emu_last_error() = cudaErrorInvalidConfiguration;
+            return;
+        }
+        if ((int64_t)smem > max_dynamic_smem(key) || (int64_t)smem > g_smem_optin) {
+            emu_last_error() = cudaErrorInvalidValue;
+            return;
+        }
+        g_bounds_exceeded = false;
+        run_grid(grid, block, smem, [&] { kernel(args...); });
+        if (g_bounds_exceeded) emu_last_error() = cudaErrorLaunchOutOfResources;
+        if (g_fault_next_launch != cudaSuccess) {
+            g_pending_fault = g_fault_next_launch;
+            g_fault_next_launch = cudaSuccess;
+        }
+    };
 }
 
 } // namespace emu
@@ -188,26 +271,47 @@ inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v)
     return old;
 }
 
-inline cudaError_t& emu_last_error() {
-    static thread_local cudaError_t e = cudaSuccess;
-    return e;
-}
 inline cudaError_t cudaGetLastError() {
+    if (emu::g_sticky != cudaSuccess) return emu::g_sticky;
     const cudaError_t e = emu_last_error();
     emu_last_error() = cudaSuccess;
     return e;
 }
 inline const char* cudaGetErrorString(cudaError_t e) {
-    return e == cudaSuccess ? "no error" : e == cudaErrorMemoryAllocation ? "out of memory" : "emulated error";
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
+    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
+    default: return "emulated error";
+    }
 }
 inline const char* cudaGetErrorName(cudaError_t e) {
-    return e == cudaSuccess ? "cudaSuccess" : e == cudaErrorMemoryAllocation ? "cudaErrorMemoryAllocation" : "cudaErrorEmulated";
+    switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
+    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
+    default: return "cudaErrorEmulated";
+    }
 }
 inline cudaError_t cudaGetDeviceCount(int* c) {
     *c = emu::g_device_count;
     return emu::g_device_count > 0 ? cudaSuccess : cudaErrorInvalidValue;
 }
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+inline cudaError_t cudaRuntimeGetVersion(int* v) {
+    *v = emu::g_runtime_version;
+    return cudaSuccess;
+}
+inline cudaError_t cudaDriverGetVersion(int* v) {
+    *v = emu::g_driver_version;
+    return cudaSuccess;
+}
 inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
     switch (a) {
     case cudaDevAttrMultiProcessorCount: *v = emu::g_num_sms; break;
@@ -224,9 +328,15 @@ cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* a, F) {
     return cudaSuccess;
 }
 template <typename F>
-cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute a, int v) {
-    if (a == cudaFuncAttributeMaxDynamicSharedMemorySize && v > emu::g_smem_optin)
-        return cudaErrorInvalidValue;
+cudaError_t cudaFuncSetAttribute(F kernel, cudaFuncAttribute a, int v) {
+    if (a == cudaFuncAttributeMaxDynamicSharedMemorySize) {
+        if (v < 0 || v > emu::g_smem_optin) {
+            emu_last_error() = cudaErrorInvalidValue;
+            return cudaErrorInvalidValue;
+        }
+        std::lock_guard<std::mutex> lock(emu::g_attribute_mutex);
+        emu::g_max_dynamic_smem[reinterpret_cast<const void*>(kernel)] = v;
+    }
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
@@ -237,8 +347,15 @@ inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
     delete reinterpret_cast<int*>(s);
     return cudaSuccess;
 }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    if (emu::g_pending_fault != cudaSuccess) {
+        emu::g_sticky = emu::g_pending_fault;
+        emu::g_pending_fault = cudaSuccess;
+    }
+    return emu::g_sticky;
+}
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+    if (emu::g_sticky != cudaSuccess) return emu::g_sticky;
     if (emu::g_alloc_limit != 0 && bytes > emu::g_alloc_limit) {
         emu_last_error() = cudaErrorMemoryAllocation;
         return cudaErrorMemoryAllocation;
@@ -249,15 +366,17 @@ inline cudaError_t cudaMalloc(void** p, size_t bytes) {
 inline cudaError_t cudaMallocHost(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
 inline cudaError_t cudaFree(void* p) {
     free(p);
-    return cudaSuccess;
+    return emu::g_sticky;
 }
 inline cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
 inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) {
-    memmove(d, s, n);
+    if (emu::g_sticky != cudaSuccess) return emu::g_sticky;
+    if (n > 0) memmove(d, s, n); /* a copy of 0 bytes may name NULL, as CUDA allows */
     return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t) {
-    memset(d, v, n);
+    if (emu::g_sticky != cudaSuccess) return emu::g_sticky;
+    if (n > 0) memset(d, v, n);
     return cudaSuccess;
 }
 

@@ -94,6 +94,8 @@ public final class L2l {
 
     public static native int l2l_cuda_device_count(@Cast("int32_t*") long count);
 
+    public static native int l2l_cuda_versions(@Cast("int32_t*") long runtime, @Cast("int32_t*") long driver);
+
     public static native int l2l_context_create_cuda(int device, @Cast("l2l_context**") long out);
 
     public static native @Cast("intptr_t") long l2l_context_stream(@Cast("const l2l_context*") long ctx);

@@ -32,6 +32,7 @@ public final class Backend implements AutoCloseable {
     static final class Handle implements Runnable {
         private final long ctx;
         private int buffers;
+        private int holds;
         private boolean released;
         private boolean destroyed;
 
@@ -62,6 +63,22 @@ public final class Backend implements AutoCloseable {
             return buffers;
         }
 
+        synchronized void retainHold() {
+            if (released) {
+                throw new IllegalStateException("the backend is closed");
+            }
+            holds++;
+        }
+
+        synchronized void releaseHold() {
+            holds--;
+            destroyIfUnused();
+        }
+
+        synchronized int holds() {
+            return holds;
+        }
+
         synchronized boolean released() {
             return released;
         }
@@ -74,7 +91,7 @@ public final class Backend implements AutoCloseable {
         }
 
         private void destroyIfUnused() {
-            if (released && buffers == 0 && !destroyed) {
+            if (released && buffers == 0 && holds == 0 && !destroyed) {
                 destroyed = true;
                 L2l.l2l_context_destroy(ctx);
             }
@@ -125,17 +142,41 @@ public final class Backend implements AutoCloseable {
     }
 
     /**
-     * A CUDA backend on {@code device}.
+     * A CUDA backend on {@code device}; logs (at INFO) the versions of libl2l's CUDA runtime and
+     * of the driver ({@link #cudaVersions()}).
      *
-     * @throws L2lException with {@link Status#NO_CUDA} when no CUDA device is usable (the
-     *                      message says why), or {@link Status#CUDA}
+     * @throws L2lException with {@link Status#NO_CUDA} when no CUDA device is usable or the
+     *                      driver is older than libl2l's runtime (the message says why), or
+     *                      {@link Status#CUDA}
      */
     public static Backend cuda(int device) {
         if (device < 0) {
             throw new IllegalArgumentException("device must be >= 0, got " + device);
         }
         NativeCalls.check(L2l.l2l_context_create_cuda(device, NativeCalls.outCell()), "l2l_context_create_cuda");
-        return new Backend(BackendKind.CUDA, device, NativeCalls.outValue());
+        Backend backend = new Backend(BackendKind.CUDA, device, NativeCalls.outValue());
+        int[] v = cudaVersions();
+        LOG.log(System.Logger.Level.INFO, "L2L4J CUDA backend on device {0}: libl2l''s CUDA runtime {1} (linked "
+                + "statically), driver {2}", device, cudaVersionName(v[0]), cudaVersionName(v[1]));
+        return backend;
+    }
+
+    /**
+     * The versions of the CUDA runtime linked into libl2l and of the installed driver, as CUDA
+     * encodes them (1000 major + 10 minor: 13000 is 13.0); {0, 0} without CUDA support, 0 for
+     * what cannot be read.  CUDA libraries loaded besides libl2l (cuBLAS through the JavaCPP
+     * presets) bring a runtime of their own, which they check against the driver likewise.
+     */
+    public static int[] cudaVersions() {
+        try (IntPointer versions = new IntPointer(2)) {
+            L2l.l2l_cuda_versions(versions.address(), versions.address() + Integer.BYTES);
+            return new int[] {versions.get(0), versions.get(1)};
+        }
+    }
+
+    /** A CUDA version number as "major.minor" (13000: "13.0"; 0: "unknown"). */
+    public static String cudaVersionName(int version) {
+        return version <= 0 ? "unknown" : version / 1000 + "." + version % 1000 / 10;
     }
 
     /** Number of usable CUDA devices (0 when there is no driver, device or CUDA build). */
@@ -260,6 +301,36 @@ public final class Backend implements AutoCloseable {
         return L2l.l2l_context_stream(ctx());
     }
 
+    /**
+     * Keeps this backend's native context (and a CUDA backend's stream) alive for an object bound
+     * to them outside this library's buffers, such as a cuBLAS handle on {@link #cudaStream()},
+     * until {@link Hold#release()}: {@link #close()} refuses while a hold is open, and a backend
+     * released by its cleaner destroys its context only after the last hold is released.
+     *
+     * @throws IllegalStateException if the backend is closed
+     */
+    public Hold hold() {
+        handle.retainHold();
+        return new Hold(handle);
+    }
+
+    /** A hold on a backend's context ({@link #hold()}). */
+    public static final class Hold {
+        private final Handle handle;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        private Hold(Handle handle) {
+            this.handle = handle;
+        }
+
+        /** Releases the hold; idempotent, callable from any thread (a cleaner's too). */
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                handle.releaseHold();
+            }
+        }
+    }
+
     /** Waits until all queued work is done (no-op on the CPU). */
     public void synchronize() {
         NativeCalls.check(L2l.l2l_synchronize(ctx()), "l2l_synchronize");
@@ -309,7 +380,9 @@ public final class Backend implements AutoCloseable {
     /**
      * Releases the native context; idempotent.
      *
-     * @throws IllegalStateException if buffers allocated from it are still open
+     * @throws IllegalStateException if buffers allocated from it, or objects holding it
+     *                               ({@link #hold()}, such as the matrix products of a CUDA
+     *                               backend), are still open
      */
     @Override
     public void close() {
@@ -320,6 +393,10 @@ public final class Backend implements AutoCloseable {
             if (handle.buffers() > 0) {
                 throw new IllegalStateException("close the " + handle.buffers()
                         + " native buffers allocated from this backend first");
+            }
+            if (handle.holds() > 0) {
+                throw new IllegalStateException("close the " + handle.holds()
+                        + " objects bound to this backend's context (such as its matrix products) first");
             }
         }
         cleanable.clean();

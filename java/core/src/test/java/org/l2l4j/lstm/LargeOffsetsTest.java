@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.CudaTests;
 import org.l2l4j.reference.ReferenceLstm;
 
 /**
@@ -13,7 +14,8 @@ import org.l2l4j.reference.ReferenceLstm;
  * 2.27e9 floats (element offsets past 2^31, 9 GB).  Coordinate i repeats the inputs of
  * coordinate i mod 1000, so the float64 reference needs only the 1000 distinct coordinates:
  * dphi is their gradients weighted by multiplicity, and the last coordinates' outputs must equal
- * their representatives'.  Needs about 10 GB of memory: run with -Pheavy.
+ * their representatives'.  Needs about 10 GB of memory (host memory for the CPU backend, device
+ * memory for CUDA): run with -Pheavy; the packed GPU run selects the CUDA case.
  */
 @Tag("large")
 class LargeOffsetsTest {
@@ -23,6 +25,20 @@ class LargeOffsetsTest {
 
     @Test
     void unrollPastTwoToTheThirtyFirstFloats() {
+        try (Backend backend = Backend.cpu(0)) {
+            unroll(backend);
+        }
+    }
+
+    @Test
+    void cudaUnrollPastTwoToTheThirtyFirstFloats() {
+        CudaTests.requireDevice();
+        try (Backend backend = Backend.cuda(0)) {
+            unroll(backend);
+        }
+    }
+
+    private static void unroll(Backend backend) {
         LstmConfig config = LstmConfig.paperMnist();
         int rows = config.stateRows();
         assertTrue((long) T * config.recordRows() * N > Integer.MAX_VALUE);
@@ -34,7 +50,7 @@ class LargeOffsetsTest {
             x[t] = LstmFixtures.spanningGradients(DISTINCT, rnd);
             dDelta[t] = LstmFixtures.uniform(DISTINCT, 1, rnd);
         }
-        try (Backend backend = Backend.cpu(0); UnrollBuffers u = new UnrollBuffers(backend, config, N, T)) {
+        try (UnrollBuffers u = new UnrollBuffers(backend, config, N, T)) {
             u.phi.write(phi);
             float[] row = new float[N];
             for (int t = 0; t < T; t++) {

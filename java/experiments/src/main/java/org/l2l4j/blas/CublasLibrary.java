@@ -1,5 +1,9 @@
 package org.l2l4j.blas;
 
+import static org.bytedeco.cuda.global.cudart.cudaDriverGetVersion;
+import static org.bytedeco.cuda.global.cudart.cudaRuntimeGetVersion;
+
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.L2lException;
@@ -13,12 +17,16 @@ import org.l2l4j.backend.Status;
  * {@link UnsatisfiedLinkError}, and the presets' classes stay unusable afterwards.  So they are
  * loaded at most once, and only after libl2l has reported a CUDA device; any failure becomes an
  * {@link L2lException} with {@link Status#NO_CUDA} that says why, the same on every later call.
+ * Once loaded, their CUDA runtime (shared, beside the one libl2l links statically: two runtimes
+ * on one driver in one process) is logged with libl2l's and the driver's versions, and refused
+ * when the driver is older.
  *
  * <p>Where CUDA's libraries live outside the system's library path (for example NVIDIA's
  * Python packages, {@code site-packages/nvidia/<library>/lib}), put those folders on
  * {@code LD_LIBRARY_PATH}.
  */
 final class CublasLibrary {
+    private static final System.Logger LOG = System.getLogger(CublasLibrary.class.getName());
     /** Null until loading was tried; then empty when it worked, else why it did not. */
     private static String presetsFailure;
 
@@ -39,6 +47,36 @@ final class CublasLibrary {
         if (!failure.isEmpty()) {
             throw new L2lException(Status.NO_CUDA, failure);
         }
+        checkRuntime();
+    }
+
+    /** Whether the presets' runtime was checked against the driver and logged. */
+    private static boolean runtimeChecked;
+
+    /**
+     * The presets' CUDA runtime (a shared library, besides the one libl2l links statically)
+     * against the driver: logged once, refused when the driver is older.
+     */
+    private static void checkRuntime() {
+        if (runtimeChecked) {
+            return;
+        }
+        int runtime;
+        int driver;
+        try (IntPointer v = new IntPointer(1)) {
+            runtime = cudaRuntimeGetVersion(v) == 0 ? v.get() : 0;
+            driver = cudaDriverGetVersion(v) == 0 ? v.get() : 0;
+        }
+        int[] libl2l = Backend.cudaVersions();
+        if (driver < runtime) {
+            throw new L2lException(Status.NO_CUDA, "cuBLAS: the CUDA driver supports CUDA "
+                    + Backend.cudaVersionName(driver) + ", older than the JavaCPP presets' CUDA runtime "
+                    + Backend.cudaVersionName(runtime) + ": install a newer driver");
+        }
+        runtimeChecked = true;
+        LOG.log(System.Logger.Level.INFO, "cuBLAS through the JavaCPP presets: their CUDA runtime {0} (shared), "
+                + "libl2l''s {1} (static), driver {2}", Backend.cudaVersionName(runtime),
+                Backend.cudaVersionName(libl2l[0]), Backend.cudaVersionName(driver));
     }
 
     /**

@@ -8,13 +8,16 @@ import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSetMathMode;
 import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSgemmStridedBatched;
+import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 
+import java.lang.ref.Cleaner;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.backend.Status;
 
 /**
@@ -24,8 +27,17 @@ import org.l2l4j.backend.Status;
  * C^T = op(B)^T op(A)^T: the operands are swapped and m, n exchanged, with no data moved.
  * Math mode {@code CUBLAS_DEFAULT_MATH}: plain float32 (TF32 is used only when asked for).
  * cuBLAS's results are bitwise reproducible run to run on one device and library version.
+ *
+ * <p>The handle lives on the backend's device (made current in the presets' CUDA runtime before
+ * it is created and before each product) and on its stream, so it holds the backend
+ * ({@link Backend#hold()}): the backend cannot be closed under it.  An unclosed instance is
+ * released by a cleaner, and logged.  With {@code L2L_CUDA_SYNC=1} every product is followed by a
+ * synchronization, so that a fault of cuBLAS's kernel is reported as cuBLAS's (libl2l checks its
+ * own launches the same way).
  */
 final class CublasProducts extends MatrixProducts {
+    private static final System.Logger LOG = System.getLogger(CublasProducts.class.getName());
+    private static final boolean SYNC = "1".equals(System.getenv("L2L_CUDA_SYNC"));
 
     /** A pointer aimed at device memory it does not own. */
     private static final class View extends FloatPointer {
@@ -35,9 +47,38 @@ final class CublasProducts extends MatrixProducts {
         }
     }
 
-    private final cublasContext handle;
-    private final FloatPointer one = new FloatPointer(1f);
-    private final FloatPointer zero = new FloatPointer(0f);
+    /** What the cleaner releases: the handle, the scalars, the hold on the backend. */
+    private static final class State implements Runnable {
+        private final cublasContext handle = new cublasContext();
+        private final FloatPointer one = new FloatPointer(1f);
+        private final FloatPointer zero = new FloatPointer(0f);
+        private final Backend.Hold hold;
+        private final int device;
+        private volatile boolean created;
+        private volatile boolean closedExplicitly;
+
+        State(Backend.Hold hold, int device) {
+            this.hold = hold;
+            this.device = device;
+        }
+
+        @Override
+        public void run() {
+            if (!closedExplicitly) {
+                LOG.log(System.Logger.Level.WARNING, "cuBLAS matrix products were not closed; released by the cleaner");
+            }
+            if (created) {
+                cudaSetDevice(device);
+                cublasDestroy_v2(handle);
+            }
+            one.close();
+            zero.close();
+            hold.release();
+        }
+    }
+
+    private final State state;
+    private final Cleaner.Cleanable cleanable;
     private final View a = new View();
     private final View b = new View();
     private final View c = new View();
@@ -46,20 +87,34 @@ final class CublasProducts extends MatrixProducts {
     CublasProducts(Backend backend) {
         super(backend);
         CublasLibrary.require();
-        handle = new cublasContext();
-        check(cublasCreate_v2(handle), "cublasCreate");
-        long raw = backend.cudaStream();
-        int status = cublasSetStream_v2(handle, new CUstream_st(new Pointer() {
-            {
-                address = raw;
+        state = new State(backend.hold(), backend.device());
+        cleanable = NativeCalls.cleaner().register(this, state);
+        try {
+            makeDeviceCurrent();
+            check(cublasCreate_v2(state.handle), "cublasCreate");
+            state.created = true;
+            long raw = backend.cudaStream();
+            int status = cublasSetStream_v2(state.handle, new CUstream_st(new Pointer() {
+                {
+                    address = raw;
+                }
+            }));
+            if (status == 0) {
+                status = cublasSetMathMode(state.handle, CUBLAS_DEFAULT_MATH);
             }
-        }));
-        if (status == 0) {
-            status = cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH);
-        }
-        if (status != 0) {
-            cublasDestroy_v2(handle);
             check(status, "cublasSetStream/cublasSetMathMode");
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Makes the backend's device current in the presets' CUDA runtime, where cuBLAS runs. */
+    private void makeDeviceCurrent() {
+        int error = cudaSetDevice(state.device);
+        if (error != 0) {
+            throw new L2lException(Status.CUDA, "cudaSetDevice(" + state.device + ") for cuBLAS failed with CUDA error "
+                    + error);
         }
     }
 
@@ -69,11 +124,20 @@ final class CublasProducts extends MatrixProducts {
         if (closed) {
             throw new IllegalStateException("the cuBLAS handle is closed");
         }
-        check(cublasSgemmStridedBatched(handle, transposeB ? CUBLAS_OP_T : CUBLAS_OP_N,
-                transposeA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, one,
+        makeDeviceCurrent();
+        check(cublasSgemmStridedBatched(state.handle, transposeB ? CUBLAS_OP_T : CUBLAS_OP_N,
+                transposeA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, state.one,
                 b.at(y.buffer().address(y.offset())), y.ld(), y.stride(),
-                a.at(x.buffer().address(x.offset())), x.ld(), x.stride(), zero,
+                a.at(x.buffer().address(x.offset())), x.ld(), x.stride(), state.zero,
                 c.at(z.buffer().address(z.offset())), z.ld(), z.stride(), batch), "cublasSgemmStridedBatched");
+        if (SYNC) {
+            try {
+                backend().synchronize();
+            } catch (L2lException e) {
+                throw new L2lException(e.status(), "cublasSgemmStridedBatched (" + m + " x " + n + " x " + k
+                        + ", batch " + batch + ") failed on the device, found by L2L_CUDA_SYNC=1: " + e.getMessage());
+            }
+        }
     }
 
     private static void check(int status, String what) {
@@ -86,9 +150,8 @@ final class CublasProducts extends MatrixProducts {
     public void close() {
         if (!closed) {
             closed = true;
-            cublasDestroy_v2(handle);
-            one.close();
-            zero.close();
+            state.closedExplicitly = true;
+            cleanable.clean();
         }
     }
 }
