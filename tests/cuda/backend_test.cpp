@@ -921,6 +921,22 @@ static void test_mlp_softmax(Ctx& c) {
 
 #ifdef L2L_EMU
 /* ---- 7. limits (emulated devices only) ---------------------------------------------------- */
+/* A step of one tensor of *n coordinates without a record. */
+static l2l::StepArgs one_tensor_step(const l2l_model& m, const float* phi, float** theta, const float** grad,
+                                     const int64_t* n, float* state) {
+    l2l::StepArgs a;
+    a.m = &m;
+    a.phi = phi;
+    a.num_tensors = 1;
+    a.theta = theta;
+    a.grad = grad;
+    a.sizes = n;
+    a.n = *n;
+    a.state = state;
+    a.record = nullptr;
+    return a;
+}
+
 /* The emulator refuses launches as a device does (emu/cuda_runtime.h), so that a backend which
  * forgets cudaFuncSetAttribute, or launches more threads than a kernel's __launch_bounds__,
  * fails here too. */
@@ -964,16 +980,7 @@ static void test_kernel_faults() {
         std::vector<float> phi = random_phi(m);
         float* th = theta.data();
         const float* gr = grad.data();
-        l2l::StepArgs a;
-        a.m = &m;
-        a.phi = phi.data();
-        a.num_tensors = 1;
-        a.theta = &th;
-        a.grad = &gr;
-        a.sizes = &n;
-        a.n = n;
-        a.state = state.data();
-        a.record = nullptr;
+        const l2l::StepArgs a = one_tensor_step(m, phi.data(), &th, &gr, &n, state.data());
         void* buffer = nullptr;
         must(c.ops().mem_alloc(&c.ctx, 4096, &buffer), "malloc");
         emu::g_fault_next_launch = cudaErrorIllegalAddress;
@@ -1025,16 +1032,7 @@ static void test_limits() {
     float* th = theta.data();
     const float* gr = grad.data();
     const int64_t size = 10;
-    l2l::StepArgs a;
-    a.m = &m;
-    a.phi = phi.data();
-    a.num_tensors = 1;
-    a.theta = &th;
-    a.grad = &gr;
-    a.sizes = &size;
-    a.n = 10;
-    a.state = state.data();
-    a.record = nullptr;
+    const l2l::StepArgs a = one_tensor_step(m, phi.data(), &th, &gr, &size, state.data());
     const int32_t st = c.ops().step(&c.ctx, a);
     check(st == L2L_ERR_INVALID_ARGUMENT, "step with too little shared memory: INVALID_ARGUMENT", st);
     printf("        (%s)\n", g_last_error.c_str());
