@@ -122,6 +122,8 @@ public final class Backend implements AutoCloseable {
     }
 
     private static final AtomicBoolean ISA_OVERRIDE_CHECKED = new AtomicBoolean();
+    /** Set once the CUDA versions were logged: at the first CUDA backend of the process. */
+    private static final AtomicBoolean CUDA_VERSIONS_LOGGED = new AtomicBoolean();
 
     /**
      * Warns once, at the first CPU backend, when the environment variable {@code L2L_CPU_ISA}
@@ -142,8 +144,8 @@ public final class Backend implements AutoCloseable {
     }
 
     /**
-     * A CUDA backend on {@code device}; logs (at INFO) the versions of libl2l's CUDA runtime and
-     * of the driver ({@link #cudaVersions()}).
+     * A CUDA backend on {@code device}; the first one of the process logs (at INFO) the versions
+     * of libl2l's CUDA runtime and of the driver ({@link #cudaVersions()}).
      *
      * @throws L2lException with {@link Status#NO_CUDA} when no CUDA device is usable or the
      *                      driver is older than libl2l's runtime (the message says why), or
@@ -155,9 +157,11 @@ public final class Backend implements AutoCloseable {
         }
         NativeCalls.check(L2l.l2l_context_create_cuda(device, NativeCalls.outCell()), "l2l_context_create_cuda");
         Backend backend = new Backend(BackendKind.CUDA, device, NativeCalls.outValue());
-        int[] v = cudaVersions();
-        LOG.log(System.Logger.Level.INFO, "L2L4J CUDA backend on device {0}: libl2l''s CUDA runtime {1} (linked "
-                + "statically), driver {2}", device, cudaVersionName(v[0]), cudaVersionName(v[1]));
+        if (CUDA_VERSIONS_LOGGED.compareAndSet(false, true)) {
+            int[] v = cudaVersions();
+            LOG.log(System.Logger.Level.INFO, "L2L4J CUDA backend on device {0}: libl2l''s CUDA runtime {1} (linked "
+                    + "statically), driver {2}", device, cudaVersionName(v[0]), cudaVersionName(v[1]));
+        }
         return backend;
     }
 

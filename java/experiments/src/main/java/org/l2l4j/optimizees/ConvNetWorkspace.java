@@ -160,7 +160,7 @@ final class ConvNetWorkspace implements ClassifierWorkspace {
         fcDelta = new FloatPointer((long) spec.fcWidth() * capacity);
         int longestRow = Math.max(capacity, capacity * spec.side(0) * spec.side(0));
         stage = new float[widest];
-        pooledDelta = new float[Math.max(widestPooled, spec.flatFeatures() * capacity)];
+        pooledDelta = new float[widestPooled];
         colsRow = new float[longestRow];
         rowsA = new float[LANES * longestRow];
         rowsB = new float[LANES * longestRow];
@@ -529,7 +529,7 @@ final class ConvNetWorkspace implements ClassifierWorkspace {
     private void flatten(float[] pooled, FloatBuffer out, int m) {
         int channels = spec.convChannels().get(spec.convolutions() - 1);
         int plane = spec.flatFeatures() / channels;
-        float[] t = pooledDelta;
+        float[] t = stage;
         for (int c = 0; c < channels; c++) {
             for (int e = 0; e < m; e++) {
                 for (int q = 0; q < plane; q++) {
