@@ -1,5 +1,6 @@
 package org.l2l4j.lstm;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -21,7 +22,7 @@ import java.util.Objects;
  *                     the paper's exact map
  */
 public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale,
-                         boolean logEpsilon) {
+                         boolean logEpsilon) implements Serializable {
 
     /** Maximum width of one layer (L2L_MAX_WIDTH). */
     public static final int MAX_WIDTH = 256;

@@ -1,5 +1,6 @@
 package org.l2l4j.lstm;
 
+import java.io.Serializable;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -16,7 +17,7 @@ import java.util.regex.Pattern;
  * @param rule   the tensors it owns
  * @param config its LSTM's architecture
  */
-public record ParameterGroup(String name, TensorRule rule, LstmConfig config) {
+public record ParameterGroup(String name, TensorRule rule, LstmConfig config) implements Serializable {
     /** The name of the group of a single-group optimizer. */
     public static final String ALL = "all";
     private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");

@@ -1,5 +1,6 @@
 package org.l2l4j.lstm;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -14,7 +15,7 @@ import java.util.Set;
  *
  * @param list the groups, at least one, with distinct names
  */
-public record ParameterGroups(List<ParameterGroup> list) {
+public record ParameterGroups(List<ParameterGroup> list) implements Serializable {
     /**
      * @throws NullPointerException     if the list or an entry is null
      * @throws IllegalArgumentException if there is no group, two share a name, or a group follows

@@ -1,5 +1,6 @@
 package org.l2l4j.lstm;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -15,7 +16,7 @@ import java.util.regex.Pattern;
  *
  * @param patterns the patterns, at least one, none empty or containing {@code |}
  */
-public record TensorRule(List<String> patterns) {
+public record TensorRule(List<String> patterns) implements Serializable {
     /** The rule that takes every tensor. */
     public static final TensorRule ALL = new TensorRule(List.of("*"));
 

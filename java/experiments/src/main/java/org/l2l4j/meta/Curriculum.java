@@ -1,5 +1,6 @@
 package org.l2l4j.meta;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -17,10 +18,10 @@ import java.util.stream.Collectors;
  *
  * @param stages the stages, in order
  */
-public record Curriculum(List<Stage> stages) {
+public record Curriculum(List<Stage> stages) implements Serializable {
 
     /** {@code epochs} epochs over trajectories of {@code horizon} steps. */
-    public record Stage(int horizon, int epochs) {
+    public record Stage(int horizon, int epochs) implements Serializable {
         /** @throws IllegalArgumentException if horizon or epochs is below 1 */
         public Stage {
             if (horizon < 1 || epochs < 1) {

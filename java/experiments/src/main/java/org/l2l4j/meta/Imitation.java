@@ -1,5 +1,6 @@
 package org.l2l4j.meta;
 
+import java.io.Serializable;
 import java.util.Objects;
 import org.l2l4j.optimizers.HandDesignedRule;
 
@@ -22,7 +23,7 @@ import org.l2l4j.optimizers.HandDesignedRule;
  * @param weight       lambda_0 &gt;= 0; 0 turns imitation off
  * @param epochs       the epochs over which lambda decays to 0, at least 1
  */
-public record Imitation(HandDesignedRule rule, double learningRate, double weight, int epochs) {
+public record Imitation(HandDesignedRule rule, double learningRate, double weight, int epochs) implements Serializable {
 
     /** No imitation (the paper). */
     public static final Imitation NONE = new Imitation(HandDesignedRule.ADAM, 1, 0, 1);

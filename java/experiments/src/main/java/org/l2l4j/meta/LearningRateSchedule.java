@@ -1,5 +1,6 @@
 package org.l2l4j.meta;
 
+import java.io.Serializable;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -15,7 +16,7 @@ import java.util.Objects;
  * @param warmupEpochs W &gt;= 0: the factor ramps linearly as (e + 1) / W over the first W epochs
  * @param floor        the cosine's final fraction of the base rate, in [0, 1]
  */
-public record LearningRateSchedule(Kind kind, int warmupEpochs, double floor) {
+public record LearningRateSchedule(Kind kind, int warmupEpochs, double floor) implements Serializable {
 
     /** The decay after the warm-up. */
     public enum Kind {

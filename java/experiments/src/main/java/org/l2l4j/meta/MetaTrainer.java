@@ -57,6 +57,13 @@ import org.l2l4j.optimizees.ScaledFamily;
  * single-group run's is, group g's from its own stream, so that one group of every tensor trains
  * exactly as the plain optimizer does.
  *
+ * <p><b>Shards</b> ({@link MetaBatchShards}): the meta-batch may be cut into S shards of B / S
+ * instances, each with its own optimizee batch and record, their parts of each unroll's
+ * meta-gradient added in shard order; a process may compute some of the shards and have the
+ * others' parts added by a {@link MetaGradientReduction}, which is how a cluster meta-trains one
+ * phi bit for bit as one machine would.  Whole epochs may also run elsewhere, the meta-trainer
+ * only validating and selecting ({@link #train(Listener, EpochRunner)}).
+ *
  * <p>An epoch is all or nothing: if an optimizee throws, the epoch is not counted and phi,
  * Adam's state and the skip counter are as before it (see {@link #train}).
  *
@@ -73,8 +80,9 @@ public final class MetaTrainer implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final MetaTrainingOptions options;
     private final GroupedLstm lstm;
-    private final OptimizeeBatch batch;
-    private final GradientEstimator estimator;
+    private final MetaBatchShards sharding;
+    /** The shards computed here, in shard order. */
+    private final List<Shard> shards = new ArrayList<>();
     private final MetaOptimizer meta;
     private final SelectionPolicy selection;
     private final long[] validationSeeds;
@@ -87,6 +95,10 @@ public final class MetaTrainer implements AutoCloseable {
     private double validationSeconds;
     /** Nanoseconds spent starting trajectories (sampling the optimizees, their first evaluation). */
     private long startNanos;
+
+    /** A shard computed here: its first instance's index in the meta-batch, its optimizees and estimator. */
+    private record Shard(int firstInstance, OptimizeeBatch batch, GradientEstimator estimator) {
+    }
 
     /** The listener that hears nothing. */
     private static final Listener QUIET = new Listener() { };
@@ -149,14 +161,15 @@ public final class MetaTrainer implements AutoCloseable {
             return learningRate;
         }
 
-        /** B, the optimizee instances. */
+        /** The optimizee instances computed here: B, or B / S for each of the local shards. */
         public int instances() {
-            return batch.instances();
+            return shards.size() * shards.get(0).batch().instances();
         }
 
-        /** Instance b's parameters theta at the end of the unroll (a copy). */
+        /** Local instance b's parameters theta at the end of the unroll (a copy). */
         public float[] parameters(int b) {
-            return batch.parameters(b);
+            int perShard = shards.get(0).batch().instances();
+            return shards.get(b / perShard).batch().parameters(b % perShard);
         }
     }
 
@@ -186,6 +199,20 @@ public final class MetaTrainer implements AutoCloseable {
      */
     public MetaTrainer(Backend backend, ParameterGroups groups, OptimizeeFamily training, OptimizeeFamily validation,
                        MetaTrainingOptions options) {
+        this(backend, groups, training, validation, options, MetaBatchShards.single());
+    }
+
+    /**
+     * A trainer whose meta-batch of {@code options.instances()} is cut into shards, of which it
+     * computes {@code shards.local()} from {@code shards.first()} (see {@link MetaBatchShards}).
+     *
+     * @param shards the meta-batch's shards and the reduction that adds those computed elsewhere
+     * @throws IllegalArgumentException as the other constructor, and if the shard count does not
+     *                                  divide the instances
+     */
+    public MetaTrainer(Backend backend, ParameterGroups groups, OptimizeeFamily training, OptimizeeFamily validation,
+                       MetaTrainingOptions options, MetaBatchShards shards) {
+        this.sharding = Objects.requireNonNull(shards, "shards");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.groups = Objects.requireNonNull(groups, "groups");
         Objects.requireNonNull(training, "training");
@@ -201,6 +228,7 @@ public final class MetaTrainer implements AutoCloseable {
         }
         GroupLayout.requireEveryGroupOwns(groups, training);
         int b = options.instances();
+        int perShard = shards.instancesPerShard(b);
         boolean batchMean = options.inputScaling() == InputScaling.BATCH_MEAN;
         try {
             this.lstm = own(new GroupedLstm(groups, backend));
@@ -209,11 +237,16 @@ public final class MetaTrainer implements AutoCloseable {
             this.training = own(PlacedFamily.on(backend, trained)).family();
             this.validation = own(PlacedFamily.on(backend, validation)).family();
             int recordSteps = unrollLengths(options).stream().mapToInt(Integer::intValue).max().orElseThrow();
-            this.batch = own(new OptimizeeBatch(backend, lstm, this.training, b, recordSteps, recordSteps));
-            // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded inputs
-            // already carry the 1/B.
-            this.estimator = own(new TruncatedBackprop(backend, lstm, batch, unrollLengths(options),
-                    batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0, options.imitation()));
+            for (int s = shards.first(); s < shards.first() + shards.local(); s++) {
+                OptimizeeBatch batch = own(new OptimizeeBatch(backend, lstm, this.training, perShard, recordSteps,
+                        recordSteps));
+                // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded
+                // inputs already carry the 1/B.
+                GradientEstimator estimator = own(new TruncatedBackprop(backend, lstm, batch, b,
+                        unrollLengths(options), batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0,
+                        options.imitation()));
+                this.shards.add(new Shard(s * perShard, batch, estimator));
+            }
         } catch (RuntimeException | Error e) {
             close();
             throw e;
@@ -345,6 +378,18 @@ public final class MetaTrainer implements AutoCloseable {
      *                               be saved or training called again
      */
     public TrainingState train(Listener listener) {
+        return train(listener, null);
+    }
+
+    /**
+     * {@link #train(Listener)} with the epochs run by {@code runner} (null: here), in blocks that
+     * end at each validation: this meta-trainer validates, selects and confirms, and takes from
+     * the runner the state after each block (phi, Adam's state, epochs, skipped updates).  The
+     * listener hears no unrolls of the runner's epochs; it hears every epoch's meta-loss.
+     *
+     * @throws RuntimeException what the runner throws: the state is then as before the block
+     */
+    public TrainingState train(Listener listener, EpochRunner runner) {
         Listener l = listener == null ? QUIET : listener;
         long start = System.nanoTime();
         long budget = options.timeBudget() == null ? Long.MAX_VALUE : options.timeBudget().toNanos();
@@ -353,8 +398,12 @@ public final class MetaTrainer implements AutoCloseable {
         }
         boolean validatedLast = true;
         while (epochs < options.epochs() && System.nanoTime() - start < budget) {
-            double metaLoss = trainEpoch(l);
-            l.epochDone(epochs, metaLoss);
+            if (runner == null) {
+                double metaLoss = trainEpoch(l);
+                l.epochDone(epochs, metaLoss);
+            } else {
+                runElsewhere(runner, l);
+            }
             validatedLast = false;
             if (selection.due(epochs)) {
                 validate(l);
@@ -368,6 +417,28 @@ public final class MetaTrainer implements AutoCloseable {
         selection.confirm();
         validationSeconds += (System.nanoTime() - t0) / 1e9;
         return state();
+    }
+
+    /** Runs the epochs up to the next validation (or the last epoch) with {@code runner} and takes its state. */
+    private void runElsewhere(EpochRunner runner, Listener l) {
+        int until = Math.min(options.epochs(), (epochs / options.evaluationPeriod() + 1) * options.evaluationPeriod());
+        EpochRunner.Epochs done = runner.run(state(), until);
+        TrainingState s = done.state();
+        if (s.epochs() != until || s.phi().length != phi.length || done.metaLosses().length != until - epochs) {
+            throw new IllegalStateException("the epoch runner returned " + s.epochs() + " epochs, "
+                    + done.metaLosses().length + " meta-losses and " + s.phi().length + " phi values; asked for "
+                    + until + " epochs from " + epochs + " with " + phi.length + " phi values");
+        }
+        phi = s.phi().clone();
+        meta.restore(s.adamFirst(), s.adamSecond(), s.adamStep());
+        skipped = s.skippedUpdates();
+        uploadPhi(phi);
+        for (double metaLoss : done.metaLosses()) {
+            epochs++;
+            metaLossSum += metaLoss;
+            metaLossCount++;
+            l.epochDone(epochs, metaLoss);
+        }
     }
 
     /**
@@ -412,7 +483,7 @@ public final class MetaTrainer implements AutoCloseable {
                 throw error;
             }
             throw new IllegalStateException("meta-training epoch " + (epochs + 1) + " failed at trajectory step "
-                    + batch.trajectoryStep() + " of " + horizon() + " on " + training.name()
+                    + (shards.isEmpty() ? 0 : shards.get(0).batch().trajectoryStep()) + " of " + horizon() + " on " + training.name()
                     + "; the epoch is not counted (phi and the meta-optimizer's state are as before it): " + e, e);
         }
     }
@@ -424,22 +495,36 @@ public final class MetaTrainer implements AutoCloseable {
 
     /** The body of {@link #runEpoch}. */
     private double trajectory(Listener l) {
+        if (shards.isEmpty()) {
+            throw new IllegalStateException("this meta-trainer computes no shard of the meta-batch "
+                    + "(MetaBatchShards.none()): its epochs run elsewhere, with train(listener, runner)");
+        }
         int b = options.instances();
-        long[] seeds = new long[b];
-        for (int i = 0; i < b; i++) {
-            seeds[i] = Seeds.derive(options.seed(), Seeds.TRAINING, epochs, i);
+        for (Shard shard : shards) {
+            long[] seeds = new long[shard.batch().instances()];
+            for (int i = 0; i < seeds.length; i++) {
+                seeds[i] = Seeds.derive(options.seed(), Seeds.TRAINING, epochs, shard.firstInstance() + i);
+            }
+            long t0 = System.nanoTime();
+            shard.batch().start(seeds, options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0);
+            startNanos += System.nanoTime() - t0;
+            shard.estimator().startTrajectory(epochs);
         }
         int horizon = horizon();
-        long t0 = System.nanoTime();
-        batch.start(seeds, options.inputScaling() == InputScaling.BATCH_MEAN ? 1.0 / b : 1.0);
-        startNanos += System.nanoTime() - t0;
-        estimator.startTrajectory(epochs);
         double[] g = new double[phi.length];
+        double[] part = shards.size() > 1 ? new double[phi.length] : null;
         double rate = meta.learningRate(epochs, options.epochs());
         double epochLoss = 0;
         for (int begin = 0; begin < horizon; begin += options.unroll()) {
             int steps = Math.min(options.unroll(), horizon - begin);
-            double unrollLoss = estimator.unroll(steps, g);
+            double unrollLoss = shards.get(0).estimator().unroll(steps, g);
+            for (int s = 1; s < shards.size(); s++) {
+                unrollLoss += shards.get(s).estimator().unroll(steps, part);
+                for (int i = 0; i < g.length; i++) {
+                    g[i] += part[i];
+                }
+            }
+            unrollLoss = sharding.reduction().reduce(unrollLoss, g);
             epochLoss += unrollLoss;
             if (Double.isFinite(unrollLoss) && MetaOptimizer.allFinite(g)) {
                 meta.update(phi, g, epochs, options.epochs());
@@ -485,12 +570,12 @@ public final class MetaTrainer implements AutoCloseable {
 
     /** Seconds spent in the LSTM kernels (steps, meta-loss gradients, backward) while training. */
     public double lstmSeconds() {
-        return estimator.kernelNanos() / 1e9;
+        return shards.stream().mapToLong(s -> s.estimator().kernelNanos()).sum() / 1e9;
     }
 
     /** Seconds spent evaluating the optimizees (and copying their parameters) while training. */
     public double optimizeeSeconds() {
-        return (estimator.optimizeeNanos() + startNanos) / 1e9;
+        return (shards.stream().mapToLong(s -> s.estimator().optimizeeNanos()).sum() + startNanos) / 1e9;
     }
 
     /** Seconds spent validating. */

@@ -1,5 +1,6 @@
 package org.l2l4j.meta;
 
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -37,7 +38,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
                                   int evaluationPeriod, int validationFunctions, int epochs,
                                   Duration timeBudget, long seed, LearningRateSchedule schedule,
                                   MetaBatchScaling batchScaling, Curriculum curriculum, Imitation imitation,
-                                  double parameterScaling, int confirmationFunctions) {
+                                  double parameterScaling, int confirmationFunctions) implements Serializable {
 
     /** How many of the best-validated phis a confirmation evaluates on its functions. */
     public static final int CONFIRMED_CANDIDATES = 3;

@@ -13,6 +13,8 @@ public final class Seeds {
     public static final long PHI = 4;
     public static final long TUNING = 5;
     public static final long CONFIRMATION = 6;
+    /** A worker's own functions, when several meta-train apart and average (keyed by its index). */
+    public static final long WORKER = 7;
 
     private Seeds() {
     }

@@ -1,5 +1,6 @@
 package org.l2l4j.meta;
 
+import java.io.Serializable;
 import java.util.List;
 import java.util.Objects;
 
@@ -23,20 +24,21 @@ import java.util.Objects;
  */
 public record TrainingState(int epochs, double[] phi, double[] adamFirst, double[] adamSecond, long adamStep,
                             double[] bestPhi, double bestValidation, int bestEpoch, long skippedUpdates,
-                            List<Validation> history, List<Candidate> candidates) {
+                            List<Validation> history, List<Candidate> candidates) implements Serializable {
 
     /**
      * One validation: mean loss at the horizon over the held-out functions, and the mean
      * training meta-loss per step over the epochs since the previous validation.
      */
-    public record Validation(int epoch, double validationLoss, double trainingMetaLoss, double seconds) {
+    public record Validation(int epoch, double validationLoss, double trainingMetaLoss, double seconds)
+            implements Serializable {
     }
 
     /**
      * A phi kept for confirmation: the epoch it was validated at, its validation loss and its
      * values (float64).
      */
-    public record Candidate(int epoch, double validationLoss, double[] phi) {
+    public record Candidate(int epoch, double validationLoss, double[] phi) implements Serializable {
         /** @throws NullPointerException if phi is null */
         public Candidate {
             Objects.requireNonNull(phi, "phi");

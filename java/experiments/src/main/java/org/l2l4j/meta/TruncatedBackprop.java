@@ -56,18 +56,20 @@ final class TruncatedBackprop implements GradientEstimator {
     private double lambda;
 
     /**
+     * @param metaBatch  B, the instances of the whole meta-batch (batch's, or more when the batch
+     *                   is one shard of it: {@link MetaBatchShards})
      * @param lengths    every unroll length the trainer will ask for
      * @param gradScale  c above: 1/B, or 1 with batch-mean inputs
      * @param inputScale the factor on the gradients the LSTM sees (1, or 1/B with batch-mean inputs)
      */
-    TruncatedBackprop(Backend backend, GroupedLstm lstm, OptimizeeBatch batch, Iterable<Integer> lengths,
+    TruncatedBackprop(Backend backend, GroupedLstm lstm, OptimizeeBatch batch, int metaBatch, Iterable<Integer> lengths,
                       double gradScale, double inputScale, Imitation imitation) {
         this.lstm = Objects.requireNonNull(lstm, "lstm");
         this.batch = Objects.requireNonNull(batch, "batch");
         this.gradScale = gradScale;
         this.inputScale = inputScale;
         this.imitation = Objects.requireNonNull(imitation, "imitation");
-        this.instances = batch.instances();
+        this.instances = metaBatch;
         long n = batch.coordinates();
         int longest = 0;
         ParameterGroups groups = lstm.groups();

@@ -80,7 +80,7 @@ class MetaGradientTest {
         try (Backend backend = Backend.cpu(1);
              GroupedLstm lstm = new GroupedLstm(groups, backend);
              OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family, B, T, T);
-             TruncatedBackprop estimator = new TruncatedBackprop(backend, lstm, batch,
+             TruncatedBackprop estimator = new TruncatedBackprop(backend, lstm, batch, B,
                      List.of(3, 2), batchMean ? 1.0 : 1.0 / B, inputScale, imitation)) {
             lstm.write(phi32);
             batch.start(seeds, inputScale);

@@ -1,0 +1,250 @@
+package org.l2l4j.spark;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.lstm.ParameterGroups;
+import org.l2l4j.meta.EpochRunner;
+import org.l2l4j.meta.MetaBatchShards;
+import org.l2l4j.meta.MetaTrainer;
+import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.meta.TrainingCheckpoint;
+import org.l2l4j.meta.TrainingState;
+import org.l2l4j.optimizees.ProblemSetup;
+
+/**
+ * Meta-training on a Spark cluster: the executors run the epochs, the driver validates, selects
+ * the best phi and writes the checkpoints ({@link MetaTrainer#train(MetaTrainer.Listener,
+ * EpochRunner)}).  Two modes:
+ *
+ * <ul>
+ *   <li>{@link Mode#SYNCHRONOUS}: each unroll's meta-batch of {@code options.instances()} is cut
+ *       into one shard per worker; the shards' meta-gradients are summed in shard order at every
+ *       unroll and every worker applies the same update.  Bit for bit the run of one machine with
+ *       {@code MetaBatchShards.all(W)}, and W times the optimizee throughput of one worker, less
+ *       the exchange's cost per unroll.</li>
+ *   <li>{@link Mode#AVERAGING}: every {@code averagingPeriod} epochs, W workers meta-train alone
+ *       from the same phi, each on its own functions with a meta-batch of
+ *       {@code options.instances()}, and the driver averages their phis and Adam moments.</li>
+ * </ul>
+ *
+ * <p>The driver writes the checkpoint after every block of epochs, that is at every validation
+ * (every {@code options.evaluationPeriod()} epochs), and at the end; a run given a checkpoint
+ * folder that holds one continues from it (same architecture, mode, workers, averaging period,
+ * seed and meta-batch, which the checkpoint records; the other options are the caller's).  A
+ * failed block is run again from the driver's state, up to {@code maxAttempts} times, with the
+ * same result.  Progress goes to the driver's log ({@code System.Logger}) and, as job
+ * descriptions, to Spark's UI.
+ */
+public final class SparkMetaTraining {
+    private static final System.Logger LOG = System.getLogger(SparkMetaTraining.class.getName());
+    /** The metadata a continued run must share with its checkpoint. */
+    private static final List<String> CONTINUED_SETTINGS = List.of("distributed_mode", "workers", "averaging_period",
+            "seed", "instances");
+
+    /** How the workers combine their meta-training. */
+    public enum Mode {
+        /** One meta-batch per unroll, cut into one shard per worker, meta-gradients summed every unroll. */
+        SYNCHRONOUS,
+        /** Workers meta-train alone for a period of epochs, then their phis are averaged. */
+        AVERAGING
+    }
+
+    /**
+     * The distributed settings.
+     *
+     * @param mode            synchronous meta-batches or periodic averaging
+     * @param workers         W, tasks per stage (synchronous: W divides the meta-batch)
+     * @param averagingPeriod k, epochs between averagings (averaging mode)
+     * @param threads         CPU threads per task, 0 for {@code spark.task.cpus} (a task given a
+     *                        GPU by Spark uses it instead)
+     * @param driverThreads   CPU threads of the driver's validations
+     * @param maxAttempts     attempts per block of epochs
+     * @param checkpoint      the checkpoint folder (any Hadoop file system URI), null for none
+     * @param exchangePort    the driver's port for the synchronous mode's exchange, 0 for any
+     * @param exchangeTimeout how long a task's meta-gradient may be awaited
+     */
+    public record Settings(Mode mode, int workers, int averagingPeriod, int threads, int driverThreads, int maxAttempts,
+                           String checkpoint, int exchangePort, Duration exchangeTimeout) {
+        public Settings {
+            Objects.requireNonNull(mode, "mode");
+            Objects.requireNonNull(exchangeTimeout, "exchangeTimeout");
+            if (workers < 1 || averagingPeriod < 1 || threads < 0 || driverThreads < 1 || maxAttempts < 1
+                    || exchangePort < 0 || exchangePort > 65535) {
+                throw new IllegalArgumentException("invalid settings: workers, averagingPeriod, driverThreads and "
+                        + "maxAttempts must be >= 1, threads >= 0 and the port in [0, 65535]: " + this);
+            }
+        }
+
+        /** {@code workers} synchronous workers, 1 thread each, 3 attempts, no checkpoint. */
+        public static Settings synchronous(int workers) {
+            return new Settings(Mode.SYNCHRONOUS, workers, 1, 1, 1, 3, null, 0, Duration.ofMinutes(30));
+        }
+
+        /** {@code workers} averaging every {@code period} epochs, 1 thread each, 3 attempts, no checkpoint. */
+        public static Settings averaging(int workers, int period) {
+            return new Settings(Mode.AVERAGING, workers, period, 1, 1, 3, null, 0, Duration.ofMinutes(30));
+        }
+
+        /** These settings with a checkpoint folder. */
+        public Settings withCheckpoint(String folder) {
+            return new Settings(mode, workers, averagingPeriod, threads, driverThreads, maxAttempts, folder,
+                    exchangePort, exchangeTimeout);
+        }
+
+        /** These settings with {@code t} threads per task. */
+        public Settings withThreads(int t) {
+            return new Settings(mode, workers, averagingPeriod, t, driverThreads, maxAttempts, checkpoint,
+                    exchangePort, exchangeTimeout);
+        }
+
+        /** These settings with {@code n} attempts per block. */
+        public Settings withMaxAttempts(int n) {
+            return new Settings(mode, workers, averagingPeriod, threads, driverThreads, n, checkpoint, exchangePort,
+                    exchangeTimeout);
+        }
+    }
+
+    /**
+     * A run's outcome: the final state (its bestPhi is the optimizer to use) and its costs.
+     *
+     * @param state           the final training state
+     * @param seconds         the run's wall time on the driver
+     * @param epochSeconds    the wall time of the epochs' stages (Spark's scheduling, the tasks'
+     *                        setup and meta-training, retries), without the driver's validations
+     * @param workerSeconds   synchronous mode: the workers' meta-training time (the slowest task
+     *                        of each stage)
+     * @param waitPerUnroll   synchronous mode: a task's mean wait per unroll for the exchange's sum
+     * @param retries         blocks run again after a failure
+     * @param optimizeeSteps  optimizee steps the workers took (instances x steps, every worker)
+     */
+    public record Outcome(TrainingState state, double seconds, double epochSeconds, double workerSeconds,
+                          double waitPerUnroll, int retries, long optimizeeSteps) {
+
+        /** Optimizee steps per second of the epochs' stages. */
+        public double throughput() {
+            return optimizeeSteps / epochSeconds;
+        }
+    }
+
+    private SparkMetaTraining() {
+    }
+
+    /**
+     * Meta-trains on the cluster of {@code sc}.
+     *
+     * @param problem  the optimizees, loaded by the driver (validation) and every executor
+     * @param groups   the optimizer's parameter groups
+     * @param options  the meta-training options; synchronous mode: {@code instances()} is the
+     *                 whole meta-batch, which the workers divide
+     * @param metadata descriptive metadata for the checkpoints
+     * @throws IOException              if the problem or the checkpoint folder cannot be read or
+     *                                  written
+     * @throws IllegalArgumentException if the settings do not fit the options, or a checkpoint in
+     *                                  the folder is of another architecture
+     * @throws IllegalStateException    if a block of epochs failed in every attempt (the
+     *                                  checkpoint holds the state before it)
+     */
+    public static Outcome run(JavaSparkContext sc, ProblemSource problem, ParameterGroups groups,
+                              MetaTrainingOptions options, Settings settings, Map<String, String> metadata)
+            throws IOException {
+        Objects.requireNonNull(sc, "sc");
+        Objects.requireNonNull(settings, "settings");
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.put("distributed_mode", settings.mode().name().toLowerCase(Locale.ROOT));
+        meta.put("workers", Integer.toString(settings.workers()));
+        if (settings.mode() == Mode.AVERAGING) {
+            meta.put("averaging_period", Integer.toString(settings.averagingPeriod()));
+        }
+        meta.put("seed", Long.toString(options.seed()));
+        meta.put("instances", Integer.toString(options.instances()));
+        CheckpointStore store = settings.checkpoint() == null ? null
+                : new CheckpointStore(settings.checkpoint(), sc.hadoopConfiguration());
+        TrainingCheckpoint.Saved saved = store == null ? null : store.load();
+        if (saved != null && !saved.groups().equals(groups)) {
+            throw new IllegalArgumentException("the checkpoint in " + settings.checkpoint() + " is of another optimizer: "
+                    + saved.groups() + ", not " + groups);
+        }
+        if (saved != null) {
+            for (String key : CONTINUED_SETTINGS) {
+                String was = saved.metadata().get(key);
+                if (!Objects.equals(was, meta.get(key))) {
+                    throw new IllegalArgumentException("the checkpoint in " + settings.checkpoint() + " was written by a "
+                            + "run with " + key + " = " + was + ", this run has " + meta.get(key) + ": a run continues "
+                            + "only with the settings that drew its functions");
+                }
+            }
+        }
+        ProblemSetup setup = problem.load();
+        WorkerJob job = new WorkerJob(problem, groups, options, settings.threads());
+        long t0 = System.nanoTime();
+        try (Backend backend = Backend.cpu(settings.driverThreads());
+             MetaTrainer trainer = new MetaTrainer(backend, groups, setup.training(), setup.validation(), options,
+                     MetaBatchShards.none());
+             GradientExchange exchange = settings.mode() == Mode.SYNCHRONOUS
+                     ? new GradientExchange(settings.exchangePort(), settings.exchangeTimeout()) : null) {
+            if (saved != null) {
+                trainer.restore(saved.state());
+                LOG.log(System.Logger.Level.INFO, "continuing from the checkpoint in " + settings.checkpoint() + " at epoch "
+                        + saved.state().epochs());
+            }
+            int startEpochs = saved == null ? 0 : saved.state().epochs();
+            SynchronousEpochs synchronous = exchange == null ? null : new SynchronousEpochs(sc, job, settings.workers(),
+                    exchange, sc.getConf().get("spark.driver.host"), settings.exchangeTimeout());
+            EpochRunner epochs = synchronous != null ? synchronous
+                    : new AveragingEpochs(sc, job, settings.workers(), settings.averagingPeriod());
+            Attempts attempts = new Attempts(epochs, settings.maxAttempts());
+            long[] epochNanos = {0};
+            EpochRunner timed = (from, until) -> {
+                long start = System.nanoTime();
+                try {
+                    return attempts.run(from, until);
+                } finally {
+                    epochNanos[0] += System.nanoTime() - start;
+                }
+            };
+            TrainingState state = trainer.train(new MetaTrainer.Listener() {
+                @Override
+                public void epochDone(int done, double metaLoss) {
+                    LOG.log(System.Logger.Level.DEBUG, String.format(Locale.ROOT, "epoch %d: meta-loss %.5g", done,
+                            metaLoss));
+                }
+
+                @Override
+                public void validated(TrainingState.Validation v, boolean best) {
+                    LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
+                            "epoch %d: validation loss %.5g%s (%.1f s since the start)", v.epoch(), v.validationLoss(),
+                            best ? ", the best so far" : "", (System.nanoTime() - t0) / 1e9));
+                    save(store, groups, trainer.state(), meta);
+                }
+            }, timed);
+            save(store, groups, state, meta);
+            int epochsRun = state.epochs() - startEpochs;
+            long perEpoch = (long) options.instances() * options.horizon()
+                    * (settings.mode() == Mode.AVERAGING ? settings.workers() : 1);
+            return new Outcome(state, (System.nanoTime() - t0) / 1e9, epochNanos[0] / 1e9,
+                    synchronous != null ? synchronous.taskSeconds() : Double.NaN,
+                    synchronous != null ? synchronous.waitPerUnroll() : Double.NaN, attempts.retries(),
+                    perEpoch * epochsRun);
+        }
+    }
+
+    private static void save(CheckpointStore store, ParameterGroups groups, TrainingState state,
+                             Map<String, String> meta) {
+        if (store == null) {
+            return;
+        }
+        try {
+            store.save(groups, state, meta);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the checkpoint failed: " + e.getMessage(), e);
+        }
+    }
+}
