@@ -6,13 +6,19 @@ import java.util.Locale;
 import java.util.Objects;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.l2l4j.meta.EpochRunner;
+import org.l2l4j.meta.LearningRateSchedule;
+import org.l2l4j.meta.MetaOptimizer;
 import org.l2l4j.meta.TrainingState;
 
 /**
  * Local meta-training with periodic averaging: in rounds of k epochs, each of W tasks meta-trains
  * alone from the driver's phi and Adam state on its own training functions (the run's seed
  * derived with its index), with its own meta-batch; the driver then averages the W phis and
- * Adam moments (added in task order, divided by W), which the next round starts from.  An epoch
+ * Adam moments (added in task order, divided by W), which the next round starts from.  With an
+ * outer learning rate, the averaged change is not applied as it is but taken as a
+ * pseudo-gradient, start minus average, for an outer Adam on phi (torch's arrangement, betas 0.9
+ * and 0.999, at that constant rate; as DiLoCo's outer optimizer), whose state the driver keeps
+ * and checkpoints ({@link #outerState()}).  An epoch
  * of the run is one epoch of every task: W trajectories.  For slow optimizees and many workers,
  * where a synchronization per unroll would cost more than the unroll
  * (see the README's cost model).
@@ -23,12 +29,29 @@ final class AveragingEpochs implements EpochRunner {
     private final WorkerJob job;
     private final int workers;
     private final int period;
+    /** The outer Adam, or null for plain averaging. */
+    private final MetaOptimizer outer;
+    private int outerEpochs;
 
     /**
-     * @param workers W
-     * @param period  k, epochs between averagings
+     * The outer Adam's state after {@code epochs} epochs.
+     *
+     * @param epochs the epochs after which it was taken
+     * @param first  its first moment
+     * @param second its second moment
+     * @param step   its step count
      */
-    AveragingEpochs(JavaSparkContext sc, WorkerJob job, int workers, int period) {
+    record OuterState(int epochs, double[] first, double[] second, long step) {
+    }
+
+    /**
+     * @param workers           W
+     * @param period            k, epochs between averagings
+     * @param outerLearningRate the outer Adam's rate, 0 for plain averaging
+     * @param phiSize           P
+     */
+    AveragingEpochs(JavaSparkContext sc, WorkerJob job, int workers, int period, double outerLearningRate,
+                    int phiSize) {
         this.sc = Objects.requireNonNull(sc, "sc");
         this.job = Objects.requireNonNull(job, "job");
         if (workers < 1 || period < 1) {
@@ -37,10 +60,38 @@ final class AveragingEpochs implements EpochRunner {
         }
         this.workers = workers;
         this.period = period;
+        this.outer = outerLearningRate > 0
+                ? new MetaOptimizer(phiSize, outerLearningRate, LearningRateSchedule.CONSTANT, 0) : null;
+    }
+
+    /** The outer Adam's state, or null for plain averaging. */
+    OuterState outerState() {
+        return outer == null ? null
+                : new OuterState(outerEpochs, outer.firstMoment(), outer.secondMoment(), outer.step());
+    }
+
+    /** Continues with a saved outer Adam state (ignored for plain averaging). */
+    void restoreOuter(OuterState s) {
+        if (outer != null) {
+            outer.restore(s.first(), s.second(), s.step());
+            outerEpochs = s.epochs();
+        }
     }
 
     @Override
     public Epochs run(TrainingState from, int until) {
+        OuterState before = outerState();
+        try {
+            return rounds(from, until);
+        } catch (RuntimeException | Error e) {
+            if (before != null) {
+                restoreOuter(before);
+            }
+            throw e;
+        }
+    }
+
+    private Epochs rounds(TrainingState from, int until) {
         TrainingState state = from;
         double[] losses = new double[until - from.epochs()];
         while (state.epochs() < until) {
@@ -54,6 +105,9 @@ final class AveragingEpochs implements EpochRunner {
             List<Epochs> epochs = new ArrayList<>();
             results.forEach(r -> epochs.add(r.epochs()));
             state = average(start, epochs);
+            if (outer != null) {
+                state = outerStep(start, state);
+            }
             for (int e = start.epochs(); e < end; e++) {
                 double sum = 0;
                 for (Epochs w : epochs) {
@@ -65,6 +119,20 @@ final class AveragingEpochs implements EpochRunner {
                     start.epochs() + 1, end, workers, (System.nanoTime() - t0) / 1e9));
         }
         return new Epochs(state, losses);
+    }
+
+    /** {@code averaged} with phi moved by the outer Adam on the pseudo-gradient start - average. */
+    private TrainingState outerStep(TrainingState start, TrainingState averaged) {
+        double[] phi = start.phi().clone();
+        double[] g = new double[phi.length];
+        for (int i = 0; i < g.length; i++) {
+            g[i] = start.phi()[i] - averaged.phi()[i];
+        }
+        outer.update(phi, g, averaged.epochs(), averaged.epochs());
+        outerEpochs = averaged.epochs();
+        return new TrainingState(averaged.epochs(), phi, averaged.adamFirst(), averaged.adamSecond(),
+                averaged.adamStep(), averaged.bestPhi(), averaged.bestValidation(), averaged.bestEpoch(),
+                averaged.skippedUpdates(), averaged.history(), averaged.candidates());
     }
 
     /**

@@ -13,24 +13,33 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.CreateFlag;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileContext;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Options;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.meta.TrainingCheckpoint;
 import org.l2l4j.meta.TrainingState;
+import org.l2l4j.safetensors.Safetensors;
+import org.l2l4j.safetensors.SafetensorsFile;
+import org.l2l4j.safetensors.Tensor;
 
 /**
  * The driver's checkpoints, in a folder of any Hadoop file system the driver can write (a local
  * path, {@code hdfs://}, {@code s3a://}, ...): {@value #TRAINING} (the whole training state, the
  * format of {@code train --resume}) and {@value #OPTIMIZER} (the best phi so far, loadable by
- * {@link OptimizerCheckpoint#load}).  Each is written to a temporary name in the folder and renamed
+ * {@link OptimizerCheckpoint#load}), and in the averaging mode with an outer Adam its state
+ * ({@code outer-adam-E.safetensors}, E the epochs of the training state it belongs to, written
+ * before it; the older ones removed after it).  Each is written to a temporary name in the folder and renamed
  * over the old one (atomic on HDFS and local file systems; object stores such as S3 copy, so a
  * crash there may leave the temporary file beside the old checkpoint, which stays readable).
  */
 final class CheckpointStore {
     static final String TRAINING = "training.safetensors";
     static final String OPTIMIZER = "optimizer.safetensors";
+    /** The value of the outer Adam file's {@code l2l4j.format} metadata key. */
+    static final String OUTER_FORMAT = "l2l4j-outer-adam-v1";
+    private static final String OUTER_PREFIX = "outer-adam-";
     private final org.apache.hadoop.fs.Path folder;
     private final FileContext fs;
 
@@ -50,10 +59,23 @@ final class CheckpointStore {
         return new org.apache.hadoop.fs.Path(folder, TRAINING);
     }
 
-    /** Writes the training state and, when one was validated, the best optimizer. */
-    void save(ParameterGroups groups, TrainingState state, Map<String, String> metadata) throws IOException {
+    /**
+     * Writes the training state, the outer Adam's state when there is one (null: none) and, when
+     * one was validated, the best optimizer.
+     */
+    void save(ParameterGroups groups, TrainingState state, Map<String, String> metadata,
+              AveragingEpochs.OuterState outer) throws IOException {
         Path local = Files.createTempFile("l2l4j-checkpoint", ".safetensors");
         try {
+            if (outer != null) {
+                long[] shape = {outer.first().length};
+                Map<String, Tensor> t = new LinkedHashMap<>();
+                t.put("adam.first_moment", Tensor.ofDoubles(shape, outer.first()));
+                t.put("adam.second_moment", Tensor.ofDoubles(shape, outer.second()));
+                Safetensors.write(local, t, Map.of("epochs", Integer.toString(outer.epochs()), "adam_step",
+                        Long.toString(outer.step()), Safetensors.FORMAT_KEY, OUTER_FORMAT));
+                put(local, outerName(outer.epochs()));
+            }
             TrainingCheckpoint.save(local, groups, state, metadata);
             put(local, TRAINING);
             if (state.bestPhi() != null) {
@@ -64,6 +86,14 @@ final class CheckpointStore {
                 new OptimizerCheckpoint(groups, PhiLayout.toFloat32(state.bestPhi()), description)
                         .save(local);
                 put(local, OPTIMIZER);
+            }
+            if (outer != null) {
+                for (FileStatus f : fs.util().listStatus(folder)) {
+                    String name = f.getPath().getName();
+                    if (name.startsWith(OUTER_PREFIX) && !name.equals(outerName(outer.epochs()))) {
+                        fs.delete(f.getPath(), false);
+                    }
+                }
             }
         } finally {
             Files.deleteIfExists(local);
@@ -84,6 +114,41 @@ final class CheckpointStore {
         } finally {
             Files.deleteIfExists(local);
         }
+    }
+
+    /**
+     * The outer Adam's state saved with the training state of {@code epochs} epochs, or null when
+     * the folder holds none.
+     *
+     * @throws IOException if it cannot be read or is not such a file
+     */
+    AveragingEpochs.OuterState loadOuter(int epochs) throws IOException {
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(folder, outerName(epochs));
+        if (!fs.util().exists(file)) {
+            return null;
+        }
+        Path local = Files.createTempFile("l2l4j-outer-adam", ".safetensors");
+        try {
+            try (InputStream in = fs.open(file)) {
+                Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+            }
+            SafetensorsFile f = Safetensors.read(local);
+            if (!OUTER_FORMAT.equals(f.metadata().get(Safetensors.FORMAT_KEY))) {
+                throw new IOException(file + " is not an outer Adam state (" + Safetensors.FORMAT_KEY + " = "
+                        + f.metadata().get(Safetensors.FORMAT_KEY) + ")");
+            }
+            return new AveragingEpochs.OuterState(epochs, f.tensor("adam.first_moment").toDoubleArray(),
+                    f.tensor("adam.second_moment").toDoubleArray(),
+                    Long.parseLong(Safetensors.requireMetadata(local, f.metadata(), "adam_step")));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + " is not a valid outer Adam state: " + e.getMessage(), e);
+        } finally {
+            Files.deleteIfExists(local);
+        }
+    }
+
+    private static String outerName(int epochs) {
+        return OUTER_PREFIX + epochs + ".safetensors";
     }
 
     private void put(Path local, String name) throws IOException {

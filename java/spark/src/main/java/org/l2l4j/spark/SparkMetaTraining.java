@@ -32,7 +32,9 @@ import org.l2l4j.optimizees.ProblemSetup;
  *       the exchange's cost per unroll.</li>
  *   <li>{@link Mode#AVERAGING}: every {@code averagingPeriod} epochs, W workers meta-train alone
  *       from the same phi, each on its own functions with a meta-batch of
- *       {@code options.instances()}, and the driver averages their phis and Adam moments.</li>
+ *       {@code options.instances()}, and the driver averages their phis and Adam moments, and
+ *       applies the averaged change as it is or through an outer Adam
+ *       ({@code outerLearningRate}).</li>
  * </ul>
  *
  * <p>The driver writes the checkpoint after every block of epochs, that is at every validation
@@ -47,7 +49,7 @@ public final class SparkMetaTraining {
     private static final System.Logger LOG = System.getLogger(SparkMetaTraining.class.getName());
     /** The metadata a continued run must share with its checkpoint. */
     private static final List<String> CONTINUED_SETTINGS = List.of("distributed_mode", "workers", "averaging_period",
-            "seed", "instances");
+            "outer_learning_rate", "seed", "instances");
 
     /** How the workers combine their meta-training. */
     public enum Mode {
@@ -63,6 +65,9 @@ public final class SparkMetaTraining {
      * @param mode            synchronous meta-batches or periodic averaging
      * @param workers         W, tasks per stage (synchronous: W divides the meta-batch)
      * @param averagingPeriod k, epochs between averagings (averaging mode)
+     * @param outerLearningRate averaging mode: the outer Adam's rate on the pseudo-gradient (phi
+     *                        before a round minus the workers' average), 0 to apply the average as
+     *                        it is
      * @param threads         CPU threads per task, 0 for {@code spark.task.cpus} (a task given a
      *                        GPU by Spark uses it instead)
      * @param driverThreads   CPU threads of the driver's validations
@@ -71,8 +76,9 @@ public final class SparkMetaTraining {
      * @param exchangePort    the driver's port for the synchronous mode's exchange, 0 for any
      * @param exchangeTimeout how long a task's meta-gradient may be awaited
      */
-    public record Settings(Mode mode, int workers, int averagingPeriod, int threads, int driverThreads, int maxAttempts,
-                           String checkpoint, int exchangePort, Duration exchangeTimeout) {
+    public record Settings(Mode mode, int workers, int averagingPeriod, double outerLearningRate, int threads,
+                           int driverThreads, int maxAttempts, String checkpoint, int exchangePort,
+                           Duration exchangeTimeout) {
         public Settings {
             Objects.requireNonNull(mode, "mode");
             Objects.requireNonNull(exchangeTimeout, "exchangeTimeout");
@@ -81,34 +87,47 @@ public final class SparkMetaTraining {
                 throw new IllegalArgumentException("invalid settings: workers, averagingPeriod, driverThreads and "
                         + "maxAttempts must be >= 1, threads >= 0 and the port in [0, 65535]: " + this);
             }
+            if (!(outerLearningRate >= 0) || !Double.isFinite(outerLearningRate)) {
+                throw new IllegalArgumentException("the outer learning rate must be finite and >= 0 (0: plain "
+                        + "averaging), got " + outerLearningRate);
+            }
         }
 
         /** {@code workers} synchronous workers, 1 thread each, 3 attempts, no checkpoint. */
         public static Settings synchronous(int workers) {
-            return new Settings(Mode.SYNCHRONOUS, workers, 1, 1, 1, 3, null, 0, Duration.ofMinutes(30));
+            return new Settings(Mode.SYNCHRONOUS, workers, 1, 0, 1, 1, 3, null, 0, Duration.ofMinutes(30));
         }
 
-        /** {@code workers} averaging every {@code period} epochs, 1 thread each, 3 attempts, no checkpoint. */
+        /**
+         * {@code workers} averaging every {@code period} epochs (plain averaging), 1 thread each, 3
+         * attempts, no checkpoint.
+         */
         public static Settings averaging(int workers, int period) {
-            return new Settings(Mode.AVERAGING, workers, period, 1, 1, 3, null, 0, Duration.ofMinutes(30));
+            return new Settings(Mode.AVERAGING, workers, period, 0, 1, 1, 3, null, 0, Duration.ofMinutes(30));
+        }
+
+        /** These settings with an outer Adam of rate {@code lr} on the averaged change (0: plain averaging). */
+        public Settings withOuterLearningRate(double lr) {
+            return new Settings(mode, workers, averagingPeriod, lr, threads, driverThreads, maxAttempts, checkpoint,
+                    exchangePort, exchangeTimeout);
         }
 
         /** These settings with a checkpoint folder. */
         public Settings withCheckpoint(String folder) {
-            return new Settings(mode, workers, averagingPeriod, threads, driverThreads, maxAttempts, folder,
-                    exchangePort, exchangeTimeout);
+            return new Settings(mode, workers, averagingPeriod, outerLearningRate, threads, driverThreads, maxAttempts,
+                    folder, exchangePort, exchangeTimeout);
         }
 
         /** These settings with {@code t} threads per task. */
         public Settings withThreads(int t) {
-            return new Settings(mode, workers, averagingPeriod, t, driverThreads, maxAttempts, checkpoint,
-                    exchangePort, exchangeTimeout);
+            return new Settings(mode, workers, averagingPeriod, outerLearningRate, t, driverThreads, maxAttempts,
+                    checkpoint, exchangePort, exchangeTimeout);
         }
 
         /** These settings with {@code n} attempts per block. */
         public Settings withMaxAttempts(int n) {
-            return new Settings(mode, workers, averagingPeriod, threads, driverThreads, n, checkpoint, exchangePort,
-                    exchangeTimeout);
+            return new Settings(mode, workers, averagingPeriod, outerLearningRate, threads, driverThreads, n,
+                    checkpoint, exchangePort, exchangeTimeout);
         }
     }
 
@@ -162,6 +181,7 @@ public final class SparkMetaTraining {
         meta.put("workers", Integer.toString(settings.workers()));
         if (settings.mode() == Mode.AVERAGING) {
             meta.put("averaging_period", Integer.toString(settings.averagingPeriod()));
+            meta.put("outer_learning_rate", Double.toString(settings.outerLearningRate()));
         }
         meta.put("seed", Long.toString(options.seed()));
         meta.put("instances", Integer.toString(options.instances()));
@@ -198,8 +218,17 @@ public final class SparkMetaTraining {
             int startEpochs = saved == null ? 0 : saved.state().epochs();
             SynchronousEpochs synchronous = exchange == null ? null : new SynchronousEpochs(sc, job, settings.workers(),
                     exchange, sc.getConf().get("spark.driver.host"), settings.exchangeTimeout());
-            EpochRunner epochs = synchronous != null ? synchronous
-                    : new AveragingEpochs(sc, job, settings.workers(), settings.averagingPeriod());
+            AveragingEpochs averaging = synchronous != null ? null : new AveragingEpochs(sc, job, settings.workers(),
+                    settings.averagingPeriod(), settings.outerLearningRate(), groups.phiSize());
+            if (averaging != null && saved != null && settings.outerLearningRate() > 0) {
+                AveragingEpochs.OuterState outer = store.loadOuter(saved.state().epochs());
+                if (outer == null) {
+                    throw new IllegalArgumentException("the checkpoint in " + settings.checkpoint() + " holds no outer "
+                            + "Adam state for its epoch " + saved.state().epochs());
+                }
+                averaging.restoreOuter(outer);
+            }
+            EpochRunner epochs = synchronous != null ? synchronous : averaging;
             Attempts attempts = new Attempts(epochs, settings.maxAttempts());
             long[] epochNanos = {0};
             EpochRunner timed = (from, until) -> {
@@ -222,10 +251,10 @@ public final class SparkMetaTraining {
                     LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
                             "epoch %d: validation loss %.5g%s (%.1f s since the start)", v.epoch(), v.validationLoss(),
                             best ? ", the best so far" : "", (System.nanoTime() - t0) / 1e9));
-                    save(store, groups, trainer.state(), meta);
+                    save(store, groups, trainer.state(), meta, averaging);
                 }
             }, timed);
-            save(store, groups, state, meta);
+            save(store, groups, state, meta, averaging);
             int epochsRun = state.epochs() - startEpochs;
             long perEpoch = (long) options.instances() * options.horizon()
                     * (settings.mode() == Mode.AVERAGING ? settings.workers() : 1);
@@ -237,12 +266,12 @@ public final class SparkMetaTraining {
     }
 
     private static void save(CheckpointStore store, ParameterGroups groups, TrainingState state,
-                             Map<String, String> meta) {
+                             Map<String, String> meta, AveragingEpochs averaging) {
         if (store == null) {
             return;
         }
         try {
-            store.save(groups, state, meta);
+            store.save(groups, state, meta, averaging == null ? null : averaging.outerState());
         } catch (IOException e) {
             throw new UncheckedIOException("writing the checkpoint failed: " + e.getMessage(), e);
         }

@@ -61,6 +61,12 @@ public final class SparkTrain implements Callable<Integer> {
             description = "Averaging mode: epochs each worker trains alone between averagings (default: ${DEFAULT-VALUE}).")
     int period = 5;
 
+    @Option(names = "--outer-lr", paramLabel = "LR",
+            description = "Averaging mode: apply the averaged change through an outer Adam of this rate (its "
+                    + "pseudo-gradient: phi before the round minus the average), 0 to apply it as it is (default: "
+                    + "${DEFAULT-VALUE}).")
+    double outerLearningRate = 0;
+
     @Option(names = "--recipe", paramLabel = "NAME", description = "paper or fast (default: ${DEFAULT-VALUE}).")
     Recipe recipe = Recipe.PAPER;
 
@@ -129,7 +135,7 @@ public final class SparkTrain implements Callable<Integer> {
         metadata.put("recipe", r.name().toLowerCase(Locale.ROOT));
         metadata.put("horizon", Integer.toString(o.horizon()));
         metadata.put("unroll", Integer.toString(o.unroll()));
-        SparkMetaTraining.Settings settings = new SparkMetaTraining.Settings(m, workers, period, threads, driverThreads,
+        SparkMetaTraining.Settings settings = new SparkMetaTraining.Settings(m, workers, period, outerLearningRate, threads, driverThreads,
                 maxAttempts, out, exchangePort, Duration.ofMinutes(30));
         try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("l2l4j meta-training " + p.name().toLowerCase(Locale.ROOT)))) {
             SparkMetaTraining.Outcome outcome = SparkMetaTraining.run(sc, source, groups, o, settings, metadata);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
@@ -156,6 +157,45 @@ class SparkMetaTrainingTest {
         }
         assertArrayEquals(mean, run.state().phi());
         assertEquals(2L * 2 * 4 * 20, run.optimizeeSteps(), "2 epochs of 2 workers with 4 instances over 20 steps");
+    }
+
+    @Test
+    void anOuterAdamStepsAlongTheAveragedChange() throws IOException {
+        MetaTrainingOptions options = OPTIONS.withEpochs(2);
+        double lr = 0.01;
+        SparkMetaTraining.Outcome plain = SparkMetaTraining.run(sc, QUADRATICS, GROUPS, options,
+                SparkMetaTraining.Settings.averaging(2, 2), Map.of());
+        SparkMetaTraining.Outcome outer = SparkMetaTraining.run(sc, QUADRATICS, GROUPS, options,
+                SparkMetaTraining.Settings.averaging(2, 2).withOuterLearningRate(lr), Map.of());
+        // Adam's first step from zero moments: m^ = g, v^ = g^2, so the step is lr g / (|g| + 1e-8)
+        double[] start = startingPhi();
+        double[] average = plain.state().phi();
+        double[] phi = outer.state().phi();
+        int moved = 0;
+        for (int i = 0; i < start.length; i++) {
+            double g = start[i] - average[i];
+            double expected = start[i] - lr * g / (Math.abs(g) + 1e-8);
+            assertEquals(expected, phi[i], 1e-12, "phi[" + i + "]");
+            moved += g != 0 ? 1 : 0;
+        }
+        assertTrue(moved > start.length / 2, "only " + moved + " of " + start.length + " values changed in the round");
+    }
+
+    @Test
+    void anAveragingRunWithAnOuterAdamContinuesFromItsCheckpointAsIfUninterrupted(@TempDir Path dir)
+            throws IOException {
+        String folder = dir.resolve("checkpoint").toString();
+        SparkMetaTraining.Settings settings = SparkMetaTraining.Settings.averaging(2, 1).withOuterLearningRate(0.003)
+                .withCheckpoint(folder);
+        SparkMetaTraining.run(sc, QUADRATICS, GROUPS, OPTIONS.withEpochs(4), settings, Map.of());
+        SparkMetaTraining.Outcome resumed = SparkMetaTraining.run(sc, QUADRATICS, GROUPS, OPTIONS, settings, Map.of());
+        SparkMetaTraining.Outcome whole = SparkMetaTraining.run(sc, QUADRATICS, GROUPS, OPTIONS,
+                settings.withCheckpoint(null), Map.of());
+        assertSameState(whole.state(), resumed.state());
+        try (var files = Files.list(dir.resolve("checkpoint"))) {
+            assertEquals(List.of("outer-adam-6.safetensors"), files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.startsWith("outer-adam")).toList(), "the outer Adam's state of the last checkpoint only");
+        }
     }
 
     @Test
