@@ -6,8 +6,8 @@ import java.util.Objects;
 /**
  * Runs a meta-trainer's epochs elsewhere (on a cluster) while the meta-trainer itself validates
  * and selects ({@link MetaTrainer#train(MetaTrainer.Listener, EpochRunner)}): from the training
- * state after some epochs, it runs the epochs up to a given count and returns the state after
- * them.  The returned state's phi, Adam moments and step, epoch count and skipped-update count
+ * state after some epochs, it runs the epochs up to a given count (the next validation, or the
+ * next multiple of its {@link #period()}) and returns the state after them.  The returned state's phi, Adam moments and step, epoch count and skipped-update count
  * are taken; its validation history, best phi and candidates are the meta-trainer's own.
  */
 public interface EpochRunner {
@@ -21,6 +21,14 @@ public interface EpochRunner {
      * @throws RuntimeException if they could not be run: the meta-trainer's state is then as before
      */
     Epochs run(TrainingState from, int until);
+
+    /**
+     * The runner's synchronization period: the meta-trainer's blocks end at its multiples as well
+     * as at each validation (the default: only at validations).
+     */
+    default int period() {
+        return Integer.MAX_VALUE;
+    }
 
     /**
      * Epochs run: the state after them and each one's mean meta-loss per step.

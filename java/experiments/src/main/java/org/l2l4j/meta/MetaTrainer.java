@@ -383,9 +383,10 @@ public final class MetaTrainer implements AutoCloseable {
 
     /**
      * {@link #train(Listener)} with the epochs run by {@code runner} (null: here), in blocks that
-     * end at each validation: this meta-trainer validates, selects and confirms, and takes from
+     * end at each validation and each multiple of the runner's period: this meta-trainer validates, selects and confirms, and takes from
      * the runner the state after each block (phi, Adam's state, epochs, skipped updates).  The
-     * listener hears no unrolls of the runner's epochs; it hears every epoch's meta-loss.
+     * listener hears no unrolls of the runner's epochs; it hears every epoch's meta-loss, the last
+     * one of a block once the state ({@link #state()}) is the block's end.
      *
      * @throws RuntimeException what the runner throws: the state is then as before the block
      */
@@ -419,9 +420,17 @@ public final class MetaTrainer implements AutoCloseable {
         return state();
     }
 
-    /** Runs the epochs up to the next validation (or the last epoch) with {@code runner} and takes its state. */
+    /**
+     * Runs the epochs up to the next validation, the runner's next period or the last epoch, with
+     * {@code runner}, and takes its state.
+     */
     private void runElsewhere(EpochRunner runner, Listener l) {
         int until = Math.min(options.epochs(), (epochs / options.evaluationPeriod() + 1) * options.evaluationPeriod());
+        int period = runner.period();
+        if (period < 1) {
+            throw new IllegalArgumentException("the epoch runner's period must be >= 1, got " + period);
+        }
+        until = (int) Math.min(until, ((long) epochs / period + 1) * period);
         EpochRunner.Epochs done = runner.run(state(), until);
         TrainingState s = done.state();
         if (s.epochs() != until || s.phi().length != phi.length || done.metaLosses().length != until - epochs) {

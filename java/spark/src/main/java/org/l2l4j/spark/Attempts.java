@@ -16,6 +16,7 @@ final class Attempts implements EpochRunner {
     private final EpochRunner runner;
     private final int maxAttempts;
     private int retries;
+    private long nanos;
 
     /** @param maxAttempts attempts per block, >= 1 */
     Attempts(EpochRunner runner, int maxAttempts) {
@@ -27,7 +28,21 @@ final class Attempts implements EpochRunner {
     }
 
     @Override
+    public int period() {
+        return runner.period();
+    }
+
+    @Override
     public Epochs run(TrainingState from, int until) {
+        long start = System.nanoTime();
+        try {
+            return attempt(from, until);
+        } finally {
+            nanos += System.nanoTime() - start;
+        }
+    }
+
+    private Epochs attempt(TrainingState from, int until) {
         Exception last = null;
         for (int attempt = 1; attempt <= maxAttempts; attempt++) {
             try {
@@ -45,6 +60,11 @@ final class Attempts implements EpochRunner {
         }
         throw new IllegalStateException("meta-training epochs " + (from.epochs() + 1) + "-" + until + " failed in "
                 + maxAttempts + " attempts; the last: " + rootMessage(last), last);
+    }
+
+    /** Seconds spent running blocks, every attempt included. */
+    double seconds() {
+        return nanos / 1e9;
     }
 
     /** Blocks run again so far. */

@@ -64,6 +64,12 @@ final class AveragingEpochs implements EpochRunner {
                 ? new MetaOptimizer(phiSize, outerLearningRate, LearningRateSchedule.CONSTANT, 0) : null;
     }
 
+    /** k: the meta-trainer's blocks end at each averaging, where the driver writes its checkpoint. */
+    @Override
+    public int period() {
+        return period;
+    }
+
     /** The outer Adam's state, or null for plain averaging. */
     OuterState outerState() {
         return outer == null ? null
@@ -98,10 +104,16 @@ final class AveragingEpochs implements EpochRunner {
             int end = Math.min(until, state.epochs() + period);
             TrainingState start = state;
             WorkerJob j = job;
-            sc.setJobDescription(String.format(Locale.ROOT,
-                    "l2l4j meta-training epochs %d-%d: %d workers alone, then averaged", start.epochs() + 1, end, workers));
+            sc.setJobGroup("l2l4j-averaging-" + start.epochs(), String.format(Locale.ROOT,
+                    "l2l4j meta-training epochs %d-%d: %d workers alone, then averaged", start.epochs() + 1, end,
+                    workers), true);
             long t0 = System.nanoTime();
-            List<WorkerJob.Result> results = Stages.plain(sc, workers, rank -> j.alone(start, end, rank));
+            List<WorkerJob.Result> results;
+            try {
+                results = Stages.plain(sc, workers, rank -> j.alone(start, end, rank));
+            } finally {
+                sc.clearJobGroup();
+            }
             List<Epochs> epochs = new ArrayList<>();
             results.forEach(r -> epochs.add(r.epochs()));
             state = average(start, epochs);

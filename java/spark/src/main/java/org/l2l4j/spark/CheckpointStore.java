@@ -30,9 +30,11 @@ import org.l2l4j.safetensors.Tensor;
  * format of {@code train --resume}) and {@value #OPTIMIZER} (the best phi so far, loadable by
  * {@link OptimizerCheckpoint#load}), and in the averaging mode with an outer Adam its state
  * ({@code outer-adam-E.safetensors}, E the epochs of the training state it belongs to, written
- * before it; the older ones removed after it).  Each is written to a temporary name in the folder and renamed
- * over the old one (atomic on HDFS and local file systems; object stores such as S3 copy, so a
- * crash there may leave the temporary file beside the old checkpoint, which stays readable).
+ * before it; the older ones removed after it).  A file is replaced by writing a temporary file,
+ * renaming the old version aside, renaming the new one into place and deleting the old one, each
+ * rename without overwriting: on HDFS and local file systems a crash at any point leaves the new
+ * version or the old one, which is then read; on object stores such as S3 a rename is a copy,
+ * and a crash during it may leave only the temporary file and the old version.
  */
 final class CheckpointStore {
     static final String TRAINING = "training.safetensors";
@@ -100,17 +102,31 @@ final class CheckpointStore {
         }
     }
 
-    /** The saved training state, or null when the folder holds none. */
+    /**
+     * The saved training state, or null when the folder holds none.
+     *
+     * @throws IOException              if it cannot be read or is not a training checkpoint
+     *                                  (the message names its URI)
+     * @throws IllegalArgumentException if the folder holds an earlier run's other files but no
+     *                                  training state (a fresh run would overwrite its optimizer)
+     */
     TrainingCheckpoint.Saved load() throws IOException {
-        if (!fs.util().exists(trainingFile())) {
+        Path local = fetch(TRAINING);
+        if (local == null) {
+            for (FileStatus f : fs.util().listStatus(folder)) {
+                String name = f.getPath().getName();
+                if (name.equals(OPTIMIZER) || name.startsWith(OUTER_PREFIX) || name.startsWith("." + TRAINING)) {
+                    throw new IllegalArgumentException("the checkpoint folder " + folder + " holds " + name
+                            + " of an earlier run but no training state to continue from: give another folder, or "
+                            + "remove its files to start again there");
+                }
+            }
             return null;
         }
-        Path local = Files.createTempFile("l2l4j-checkpoint", ".safetensors");
         try {
-            try (InputStream in = fs.open(trainingFile())) {
-                Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
-            }
             return TrainingCheckpoint.load(local);
+        } catch (IOException e) {
+            throw new IOException("the training checkpoint in " + folder + " cannot be read: " + e.getMessage(), e);
         } finally {
             Files.deleteIfExists(local);
         }
@@ -120,27 +136,36 @@ final class CheckpointStore {
      * The outer Adam's state saved with the training state of {@code epochs} epochs, or null when
      * the folder holds none.
      *
-     * @throws IOException if it cannot be read or is not such a file
+     * @param phiSize P, the length its moments must have
+     * @throws IOException if it cannot be read or is not such a file (the message names its URI)
      */
-    AveragingEpochs.OuterState loadOuter(int epochs) throws IOException {
-        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(folder, outerName(epochs));
-        if (!fs.util().exists(file)) {
+    AveragingEpochs.OuterState loadOuter(int epochs, int phiSize) throws IOException {
+        String name = outerName(epochs);
+        Path local = fetch(name);
+        if (local == null) {
             return null;
         }
-        Path local = Files.createTempFile("l2l4j-outer-adam", ".safetensors");
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(folder, name);
         try {
-            try (InputStream in = fs.open(file)) {
-                Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
-            }
             SafetensorsFile f = Safetensors.read(local);
             if (!OUTER_FORMAT.equals(f.metadata().get(Safetensors.FORMAT_KEY))) {
-                throw new IOException(file + " is not an outer Adam state (" + Safetensors.FORMAT_KEY + " = "
-                        + f.metadata().get(Safetensors.FORMAT_KEY) + ")");
+                throw new IOException(Safetensors.FORMAT_KEY + " is " + f.metadata().get(Safetensors.FORMAT_KEY)
+                        + ", not " + OUTER_FORMAT);
             }
-            return new AveragingEpochs.OuterState(epochs, f.tensor("adam.first_moment").toDoubleArray(),
-                    f.tensor("adam.second_moment").toDoubleArray(),
-                    Long.parseLong(Safetensors.requireMetadata(local, f.metadata(), "adam_step")));
-        } catch (IllegalArgumentException e) {
+            double[] first = f.tensor("adam.first_moment").toDoubleArray();
+            double[] second = f.tensor("adam.second_moment").toDoubleArray();
+            long step = Long.parseLong(Safetensors.requireMetadata(local, f.metadata(), "adam_step"));
+            if (first.length != phiSize || second.length != phiSize || step < 0) {
+                throw new IOException("moments of " + first.length + " and " + second.length + " values and step "
+                        + step + ", expected " + phiSize + " values each and a step >= 0");
+            }
+            for (int i = 0; i < phiSize; i++) {
+                if (!Double.isFinite(first[i]) || !(second[i] >= 0) || Double.isInfinite(second[i])) {
+                    throw new IOException("moment " + i + " is not finite or the second moment is negative");
+                }
+            }
+            return new AveragingEpochs.OuterState(epochs, first, second, step);
+        } catch (IOException | IllegalArgumentException e) {
             throw new IOException(file + " is not a valid outer Adam state: " + e.getMessage(), e);
         } finally {
             Files.deleteIfExists(local);
@@ -151,13 +176,53 @@ final class CheckpointStore {
         return OUTER_PREFIX + epochs + ".safetensors";
     }
 
+    /**
+     * A local copy of file {@code name} (the caller deletes it), or of its previous version when a
+     * replacement was interrupted between its two renames ({@link #put}); null when neither exists.
+     */
+    private Path fetch(String name) throws IOException {
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(folder, name);
+        if (!fs.util().exists(file)) {
+            file = previous(name);
+            if (!fs.util().exists(file)) {
+                return null;
+            }
+        }
+        Path local = Files.createTempFile("l2l4j-checkpoint", ".safetensors");
+        try (InputStream in = fs.open(file)) {
+            Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+            return local;
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(local);
+            throw new IOException("reading " + file + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private org.apache.hadoop.fs.Path previous(String name) {
+        return new org.apache.hadoop.fs.Path(folder, "." + name + ".prev");
+    }
+
+    /**
+     * Replaces file {@code name} by the local file: written to a temporary name, then the old
+     * version renamed aside, the new one renamed into place and the old one deleted.  Each rename
+     * is one without overwriting (atomic on HDFS and local file systems), so that after a crash
+     * at any point the folder holds the new version or the old one, which {@link #fetch} finds.
+     */
     private void put(Path local, String name) throws IOException {
         org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(folder, name);
         org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(folder, "." + name + ".tmp");
+        org.apache.hadoop.fs.Path prev = previous(name);
         try (FSDataOutputStream out = fs.create(tmp, EnumSet.of(CreateFlag.CREATE, CreateFlag.OVERWRITE),
                 Options.CreateOpts.createParent())) {
             Files.copy(local, out);
         }
-        fs.rename(tmp, target, Options.Rename.OVERWRITE);
+        if (fs.util().exists(target)) {
+            if (fs.util().exists(prev)) {
+                fs.delete(prev, false);
+            }
+            fs.rename(target, prev);
+        }
+        fs.rename(tmp, target);
+        fs.delete(prev, false);
     }
 }

@@ -50,8 +50,8 @@ final class ExchangeClient implements MetaGradientReduction, AutoCloseable {
      */
     ExchangeClient(Address a, int rank) {
         this.phiSize = a.phiSize();
+        socket = new Socket();
         try {
-            socket = new Socket();
             socket.connect(new InetSocketAddress(a.host(), a.port()),
                     Math.toIntExact(Math.min(Integer.MAX_VALUE, a.timeout().toMillis())));
             socket.setSoTimeout(Math.toIntExact(Math.min(Integer.MAX_VALUE, a.timeout().toMillis())));
@@ -65,13 +65,15 @@ final class ExchangeClient implements MetaGradientReduction, AutoCloseable {
             out.writeInt(a.phiSize());
             out.flush();
             if (!in.readBoolean()) {
-                String why = in.readUTF();
-                socket.close();
-                throw new IOException(why);
+                throw new IOException(in.readUTF());
             }
         } catch (IOException e) {
+            close();
             throw new UncheckedIOException("task " + rank + " could not join the gradient exchange at " + a.host()
                     + ":" + a.port() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
     }
 

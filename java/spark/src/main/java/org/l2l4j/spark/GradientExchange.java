@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The driver's side of the synchronous mode's all-reduce: a TCP service to which the W tasks of a
@@ -30,28 +31,42 @@ import java.util.List;
  *
  * <p>Each stage attempt is a <i>generation</i>: {@link #open} starts one and ends the previous;
  * a connection of another generation, or without the run's random token, is refused, and ending a
- * generation ({@link #close(long)}, or a failed peer) closes its connections, so that tasks
- * blocked in an exchange fail at once instead of holding their slots.
+ * generation ({@link #close(long)}, a failed peer, or a part awaited longer than the timeout)
+ * closes its connections, so that tasks blocked in an exchange fail at once instead of holding
+ * their slots.  The service listens on the driver's bind address; its traffic is neither
+ * authenticated beyond the token nor encrypted ({@code spark.authenticate} and
+ * {@code spark.network.crypto} do not cover it): it is meant for a cluster's own network.
  */
 final class GradientExchange implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GradientExchange.class.getName());
+    /** Why a generation whose stage ended normally is closed. */
+    private static final String ENDED = "the stage ended";
     private final ServerSocket server;
     private final long token = new SecureRandom().nextLong();
     private final Duration timeout;
+    /** How long a connection may take to present itself. */
+    private static final int HANDSHAKE_MILLIS = 10_000;
     private final Thread acceptor;
     private Round round;
     private long generation;
 
     /**
-     * Listens on {@code port} (0: any free port) of every interface of the driver.
+     * Listens on {@code port} (0: any free port) of the driver's bind address.
      *
-     * @param timeout how long a task's part may be awaited before the generation fails
+     * @param bindAddress the address to listen on ({@code spark.driver.bindAddress})
+     * @param timeout     how long a task's part may be awaited before the generation fails
      * @throws IOException if the port cannot be bound
      */
-    GradientExchange(int port, Duration timeout) throws IOException {
+    GradientExchange(String bindAddress, int port, Duration timeout) throws IOException {
         this.timeout = timeout;
         this.server = new ServerSocket();
-        server.bind(new InetSocketAddress(port));
+        try {
+            server.setReuseAddress(true);
+            server.bind(new InetSocketAddress(bindAddress, port));
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw new IOException("the gradient exchange cannot listen on " + bindAddress + ":" + port + ": " + e, e);
+        }
         acceptor = new Thread(this::accept, "l2l4j-gradient-exchange");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -78,14 +93,14 @@ final class GradientExchange implements AutoCloseable {
             round.abort("a new stage attempt started");
         }
         generation++;
-        round = new Round(generation, workers, phiSize);
+        round = new Round(generation, workers, phiSize, timeout);
         return generation;
     }
 
     /** Ends generation {@code g} if it is the current one, closing its connections. */
     synchronized void close(long g) {
         if (round != null && round.generation == g) {
-            round.abort("the stage ended");
+            round.abort(ENDED);
             round = null;
         }
     }
@@ -114,7 +129,7 @@ final class GradientExchange implements AutoCloseable {
         Round r = null;
         int rank = -1;
         try (s) {
-            s.setSoTimeout(Math.toIntExact(Math.min(Integer.MAX_VALUE, timeout.toMillis())));
+            s.setSoTimeout(HANDSHAKE_MILLIS);
             s.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 1 << 16));
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream(), 1 << 16));
@@ -138,6 +153,7 @@ final class GradientExchange implements AutoCloseable {
             r.join(rank, s);
             out.writeBoolean(true);
             out.flush();
+            s.setSoTimeout(Math.toIntExact(Math.min(Integer.MAX_VALUE, timeout.toMillis())));
             double[] part = new double[phiSize + 1];
             while (in.readBoolean()) {
                 for (int i = 0; i <= phiSize; i++) {
@@ -149,9 +165,12 @@ final class GradientExchange implements AutoCloseable {
                 }
                 out.flush();
             }
-        } catch (IOException | IllegalStateException | InterruptedException e) {
+        } catch (IOException | RuntimeException | Error | InterruptedException e) {
             if (r != null && rank >= 0 && !r.aborted()) {
-                r.abort("task " + rank + " left: " + e);
+                r.abort("task " + rank + " failed or left: " + e);
+            }
+            if (e instanceof Error error) {
+                throw error;
             }
         }
     }
@@ -170,6 +189,7 @@ final class GradientExchange implements AutoCloseable {
         final long generation;
         final int workers;
         final int phiSize;
+        private final long timeoutNanos;
         private final double[][] parts;
         private final List<Socket> sockets = new ArrayList<>();
         private int arrived;
@@ -177,7 +197,8 @@ final class GradientExchange implements AutoCloseable {
         private double[] total;
         private String abortReason;
 
-        Round(long generation, int workers, int phiSize) {
+        Round(long generation, int workers, int phiSize, Duration timeout) {
+            this.timeoutNanos = timeout.toNanos();
             this.generation = generation;
             this.workers = workers;
             this.phiSize = phiSize;
@@ -220,8 +241,14 @@ final class GradientExchange implements AutoCloseable {
                 notifyAll();
                 return sum;
             }
+            long deadline = System.nanoTime() + timeoutNanos;
             while (count == mine && abortReason == null) {
-                wait();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    abort("the other tasks' parts did not arrive within " + timeoutNanos / 1_000_000_000 + " s");
+                    break;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
             }
             if (count == mine) {
                 throw new IllegalStateException(abortReason);
@@ -232,7 +259,8 @@ final class GradientExchange implements AutoCloseable {
         synchronized void abort(String reason) {
             if (abortReason == null) {
                 abortReason = reason;
-                LOG.log(System.Logger.Level.DEBUG, "gradient exchange generation " + generation + " ended: " + reason);
+                LOG.log(ENDED.equals(reason) ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                        "gradient exchange of stage attempt " + generation + " ended: " + reason);
             }
             notifyAll();
             for (Socket s : sockets) {

@@ -49,7 +49,7 @@ public final class SparkMetaTraining {
     private static final System.Logger LOG = System.getLogger(SparkMetaTraining.class.getName());
     /** The metadata a continued run must share with its checkpoint. */
     private static final List<String> CONTINUED_SETTINGS = List.of("distributed_mode", "workers", "averaging_period",
-            "outer_learning_rate", "seed", "instances");
+            "outer_learning_rate", "seed", "instances", "horizon", "unroll", "eval_every");
 
     /** How the workers combine their meta-training. */
     public enum Mode {
@@ -84,8 +84,13 @@ public final class SparkMetaTraining {
             Objects.requireNonNull(exchangeTimeout, "exchangeTimeout");
             if (workers < 1 || averagingPeriod < 1 || threads < 0 || driverThreads < 1 || maxAttempts < 1
                     || exchangePort < 0 || exchangePort > 65535) {
-                throw new IllegalArgumentException("invalid settings: workers, averagingPeriod, driverThreads and "
-                        + "maxAttempts must be >= 1, threads >= 0 and the port in [0, 65535]: " + this);
+                throw new IllegalArgumentException("invalid settings: workers (" + workers + "), averagingPeriod ("
+                        + averagingPeriod + "), driverThreads (" + driverThreads + ") and maxAttempts (" + maxAttempts
+                        + ") must be >= 1, threads (" + threads + ") >= 0 and the exchange port (" + exchangePort
+                        + ") in [0, 65535]");
+            }
+            if (exchangeTimeout.isNegative() || exchangeTimeout.isZero()) {
+                throw new IllegalArgumentException("the exchange timeout must be positive, got " + exchangeTimeout);
             }
             if (!(outerLearningRate >= 0) || !Double.isFinite(outerLearningRate)) {
                 throw new IllegalArgumentException("the outer learning rate must be finite and >= 0 (0: plain "
@@ -147,9 +152,9 @@ public final class SparkMetaTraining {
     public record Outcome(TrainingState state, double seconds, double epochSeconds, double workerSeconds,
                           double waitPerUnroll, int retries, long optimizeeSteps) {
 
-        /** Optimizee steps per second of the epochs' stages. */
+        /** Optimizee steps per second of the epochs' stages (NaN when no epoch was run). */
         public double throughput() {
-            return optimizeeSteps / epochSeconds;
+            return epochSeconds > 0 ? optimizeeSteps / epochSeconds : Double.NaN;
         }
     }
 
@@ -175,7 +180,12 @@ public final class SparkMetaTraining {
                               MetaTrainingOptions options, Settings settings, Map<String, String> metadata)
             throws IOException {
         Objects.requireNonNull(sc, "sc");
+        Objects.requireNonNull(problem, "problem");
+        Objects.requireNonNull(groups, "groups");
+        Objects.requireNonNull(options, "options");
         Objects.requireNonNull(settings, "settings");
+        Objects.requireNonNull(metadata, "metadata");
+        requireFits(settings, options);
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         meta.put("distributed_mode", settings.mode().name().toLowerCase(Locale.ROOT));
         meta.put("workers", Integer.toString(settings.workers()));
@@ -185,6 +195,9 @@ public final class SparkMetaTraining {
         }
         meta.put("seed", Long.toString(options.seed()));
         meta.put("instances", Integer.toString(options.instances()));
+        meta.put("horizon", Integer.toString(options.horizon()));
+        meta.put("unroll", Integer.toString(options.unroll()));
+        meta.put("eval_every", Integer.toString(options.evaluationPeriod()));
         CheckpointStore store = settings.checkpoint() == null ? null
                 : new CheckpointStore(settings.checkpoint(), sc.hadoopConfiguration());
         TrainingCheckpoint.Saved saved = store == null ? null : store.load();
@@ -209,7 +222,9 @@ public final class SparkMetaTraining {
              MetaTrainer trainer = new MetaTrainer(backend, groups, setup.training(), setup.validation(), options,
                      MetaBatchShards.none());
              GradientExchange exchange = settings.mode() == Mode.SYNCHRONOUS
-                     ? new GradientExchange(settings.exchangePort(), settings.exchangeTimeout()) : null) {
+                     ? new GradientExchange(sc.getConf().get("spark.driver.bindAddress",
+                             sc.getConf().get("spark.driver.host")), settings.exchangePort(),
+                             settings.exchangeTimeout()) : null) {
             if (saved != null) {
                 trainer.restore(saved.state());
                 LOG.log(System.Logger.Level.INFO, "continuing from the checkpoint in " + settings.checkpoint() + " at epoch "
@@ -221,7 +236,7 @@ public final class SparkMetaTraining {
             AveragingEpochs averaging = synchronous != null ? null : new AveragingEpochs(sc, job, settings.workers(),
                     settings.averagingPeriod(), settings.outerLearningRate(), groups.phiSize());
             if (averaging != null && saved != null && settings.outerLearningRate() > 0) {
-                AveragingEpochs.OuterState outer = store.loadOuter(saved.state().epochs());
+                AveragingEpochs.OuterState outer = store.loadOuter(saved.state().epochs(), groups.phiSize());
                 if (outer == null) {
                     throw new IllegalArgumentException("the checkpoint in " + settings.checkpoint() + " holds no outer "
                             + "Adam state for its epoch " + saved.state().epochs());
@@ -230,20 +245,17 @@ public final class SparkMetaTraining {
             }
             EpochRunner epochs = synchronous != null ? synchronous : averaging;
             Attempts attempts = new Attempts(epochs, settings.maxAttempts());
-            long[] epochNanos = {0};
-            EpochRunner timed = (from, until) -> {
-                long start = System.nanoTime();
-                try {
-                    return attempts.run(from, until);
-                } finally {
-                    epochNanos[0] += System.nanoTime() - start;
-                }
-            };
+            int total = options.epochs();
             TrainingState state = trainer.train(new MetaTrainer.Listener() {
                 @Override
                 public void epochDone(int done, double metaLoss) {
                     LOG.log(System.Logger.Level.DEBUG, String.format(Locale.ROOT, "epoch %d: meta-loss %.5g", done,
                             metaLoss));
+                    // the end of an averaging round that no validation follows: a synchronization
+                    if (averaging != null && done % settings.averagingPeriod() == 0
+                            && done % options.evaluationPeriod() != 0 && done < total) {
+                        save(store, groups, trainer.state(), meta, averaging);
+                    }
                 }
 
                 @Override
@@ -253,15 +265,34 @@ public final class SparkMetaTraining {
                             best ? ", the best so far" : "", (System.nanoTime() - t0) / 1e9));
                     save(store, groups, trainer.state(), meta, averaging);
                 }
-            }, timed);
+            }, attempts);
             save(store, groups, state, meta, averaging);
-            int epochsRun = state.epochs() - startEpochs;
-            long perEpoch = (long) options.instances() * options.horizon()
-                    * (settings.mode() == Mode.AVERAGING ? settings.workers() : 1);
-            return new Outcome(state, (System.nanoTime() - t0) / 1e9, epochNanos[0] / 1e9,
+            long steps = 0;
+            for (int e = startEpochs; e < state.epochs(); e++) {
+                steps += (long) options.instances() * options.curriculum().horizon(e, options.horizon())
+                        * (settings.mode() == Mode.AVERAGING ? settings.workers() : 1);
+            }
+            return new Outcome(state, (System.nanoTime() - t0) / 1e9, attempts.seconds(),
                     synchronous != null ? synchronous.taskSeconds() : Double.NaN,
-                    synchronous != null ? synchronous.waitPerUnroll() : Double.NaN, attempts.retries(),
-                    perEpoch * epochsRun);
+                    synchronous != null ? synchronous.waitPerUnroll() : Double.NaN, attempts.retries(), steps);
+        }
+    }
+
+    /** Refuses settings that do not fit the options, before anything is loaded. */
+    private static void requireFits(Settings settings, MetaTrainingOptions options) {
+        if (settings.mode() == Mode.SYNCHRONOUS) {
+            if (options.instances() % settings.workers() != 0) {
+                throw new IllegalArgumentException("the synchronous mode cuts the meta-batch of " + options.instances()
+                        + " instances into one equal shard per worker: " + settings.workers()
+                        + " workers do not divide it");
+            }
+            if (settings.outerLearningRate() != 0) {
+                throw new IllegalArgumentException("an outer learning rate applies to the averaging mode only");
+            }
+        } else if (options.evaluationPeriod() % settings.averagingPeriod() != 0) {
+            throw new IllegalArgumentException("the averaging period (" + settings.averagingPeriod() + " epochs) must "
+                    + "divide the validation period (" + options.evaluationPeriod() + "), so that every validation "
+                    + "sees an averaged phi");
         }
     }
 

@@ -124,20 +124,21 @@ public final class SparkTrain implements Callable<Integer> {
         if (evalEvery != null) {
             o = o.withEvaluation(evalEvery, o.validationFunctions());
         }
-        ProblemSetup setup = source.load();
-        Recipe.Teacher teacher = r.teacher(o.epochs()).orElse(null);
-        if (teacher != null) {
-            double lr = new LearningRateTuner(driverThreads).tune(teacher.rule(), setup.validation(),
-                    Seeds.list(o.seed(), Seeds.VALIDATION, o.validationFunctions()), o.horizon()).bestLearningRate();
-            o = o.withImitation(new Imitation(teacher.rule(), lr, teacher.weight(), teacher.epochs()));
-        }
-        Map<String, String> metadata = new LinkedHashMap<>(setup.checkpointMetadata());
-        metadata.put("recipe", r.name().toLowerCase(Locale.ROOT));
-        metadata.put("horizon", Integer.toString(o.horizon()));
-        metadata.put("unroll", Integer.toString(o.unroll()));
-        SparkMetaTraining.Settings settings = new SparkMetaTraining.Settings(m, workers, period, outerLearningRate, threads, driverThreads,
-                maxAttempts, out, exchangePort, Duration.ofMinutes(30));
-        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("l2l4j meta-training " + p.name().toLowerCase(Locale.ROOT)))) {
+        SparkMetaTraining.Settings settings = new SparkMetaTraining.Settings(m, workers, period, outerLearningRate,
+                threads, driverThreads, maxAttempts, out, exchangePort, Duration.ofMinutes(30));
+        // the context first: a cluster manager waits for it only so long (YARN: spark.yarn.am.waitTime)
+        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("l2l4j meta-training "
+                + p.name().toLowerCase(Locale.ROOT)))) {
+            ProblemSetup setup = source.load();
+            Recipe.Teacher teacher = r.teacher(o.epochs()).orElse(null);
+            if (teacher != null) {
+                double lr = new LearningRateTuner(driverThreads).tune(teacher.rule(), setup.validation(),
+                        Seeds.list(o.seed(), Seeds.VALIDATION, o.validationFunctions()), o.horizon())
+                        .bestLearningRate();
+                o = o.withImitation(new Imitation(teacher.rule(), lr, teacher.weight(), teacher.epochs()));
+            }
+            Map<String, String> metadata = new LinkedHashMap<>(setup.checkpointMetadata());
+            metadata.put("recipe", r.name().toLowerCase(Locale.ROOT));
             SparkMetaTraining.Outcome outcome = SparkMetaTraining.run(sc, source, groups, o, settings, metadata);
             System.out.printf(Locale.ROOT, "Meta-trained %d epochs in %.1f s, of which %.1f s in the epochs' stages "
                             + "(%.0f optimizee steps per second); best validation loss %.5g at epoch %d; %d blocks run "
@@ -152,8 +153,14 @@ public final class SparkTrain implements Callable<Integer> {
         return 0;
     }
 
-    /** Runs the job; exits with picocli's status. */
+    /**
+     * Runs the job; on failure exits with picocli's status (on success it returns, so that a
+     * cluster manager's shutdown hooks see the application end normally).
+     */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new SparkTrain()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+        int status = new CommandLine(new SparkTrain()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        if (status != 0) {
+            System.exit(status);
+        }
     }
 }

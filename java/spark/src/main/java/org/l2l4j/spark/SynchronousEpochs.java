@@ -28,6 +28,8 @@ final class SynchronousEpochs implements EpochRunner {
     private double taskSeconds;
     private double waitSeconds;
     private long exchanges;
+    /** The backend the workers reported, for the check that they all run on one kind. */
+    private String backend;
 
     /**
      * @param workers W, which must divide the meta-batch ({@code job.options().instances()})
@@ -54,13 +56,24 @@ final class SynchronousEpochs implements EpochRunner {
         ExchangeClient.Address address = new ExchangeClient.Address(host, exchange.port(), exchange.token(), generation,
                 workers, phiSize, timeout);
         WorkerJob j = job;
-        sc.setJobDescription(String.format(Locale.ROOT, "l2l4j meta-training epochs %d-%d: synchronous, %d workers",
-                from.epochs() + 1, until, workers));
+        // a job group that interrupts its tasks when cancelled, so that a failed attempt's other tasks
+        // stop before the next attempt needs their slots
+        sc.setJobGroup("l2l4j-" + generation, String.format(Locale.ROOT,
+                "l2l4j meta-training epochs %d-%d: synchronous, %d workers", from.epochs() + 1, until, workers), true);
         List<WorkerJob.Result> results;
         try {
             results = Stages.barrier(sc, workers, rank -> j.synchronous(from, until, address, rank));
         } finally {
             exchange.close(generation);
+            sc.clearJobGroup();
+        }
+        for (WorkerJob.Result r : results) {
+            if (!r.backend().equals(backend == null ? r.backend() : backend)) {
+                LOG.log(System.Logger.Level.WARNING, "the workers ran on different backends (" + backend + ", "
+                        + r.backend() + "): results are reproducible only on one kind (L2L_CPU_ISA pins the CPU "
+                        + "kernels; spark.executorEnv.L2L_CPU_ISA sets it on every executor)");
+            }
+            backend = r.backend();
         }
         double[] phi = results.get(0).epochs().state().phi();
         for (int w = 1; w < workers; w++) {

@@ -21,8 +21,10 @@ import scala.Option;
  * What every task of a distributed run does, shipped to the executors: load the problem, open the task's backend, build a {@link MetaTrainer} of the
  * run's architecture and options, continue from the driver's state and meta-train the epochs
  * asked for.  A task's result depends only on that state, its partition index and the run's
- * seed, never on the executor, the attempt or the time: a retried task computes what the failed
- * one would have.
+ * seed, never on the attempt or the time: a retried task computes what the failed one would
+ * have, on executors of one kind (the CPU kernels are bitwise reproducible for a given
+ * instruction set, which {@code L2L_CPU_ISA} pins; a GPU computes otherwise), which the
+ * synchronous mode checks from each task's {@link Result#backend()}.
  *
  * <p>The backend: the GPU that Spark's resource scheduling assigned to the task
  * ({@code spark.task.resource.gpu.amount}; {@code TaskContext.resources()}) when there is one,
@@ -52,8 +54,9 @@ record WorkerJob(ProblemSource problem, ParameterGroups groups, MetaTrainingOpti
      * @param seconds      the task's wall time meta-training (after loading and setup)
      * @param waitSeconds  the time spent waiting for the gradient exchange's sums (synchronous mode)
      * @param exchanges    unrolls exchanged
+     * @param backend      the backend it ran on, with the CPU's instruction set
      */
-    record Result(EpochRunner.Epochs epochs, double seconds, double waitSeconds, long exchanges)
+    record Result(EpochRunner.Epochs epochs, double seconds, double waitSeconds, long exchanges, String backend)
             implements Serializable {
     }
 
@@ -64,7 +67,7 @@ record WorkerJob(ProblemSource problem, ParameterGroups groups, MetaTrainingOpti
              ExchangeClient exchange = new ExchangeClient(address, rank);
              MetaTrainer trainer = new MetaTrainer(backend, groups, setup.training(), setup.validation(), options,
                      MetaBatchShards.one(rank, address.workers(), exchange))) {
-            return run(trainer, from, until, exchange);
+            return run(backend, trainer, from, until, exchange);
         }
     }
 
@@ -77,15 +80,20 @@ record WorkerJob(ProblemSource problem, ParameterGroups groups, MetaTrainingOpti
         MetaTrainingOptions own = options.withSeed(Seeds.derive(options.seed(), Seeds.WORKER, rank));
         try (Backend backend = backend();
              MetaTrainer trainer = new MetaTrainer(backend, groups, setup.training(), setup.validation(), own)) {
-            return run(trainer, from, until, null);
+            return run(backend, trainer, from, until, null);
         }
     }
 
-    private static Result run(MetaTrainer trainer, TrainingState from, int until, ExchangeClient exchange) {
+    private static Result run(Backend backend, MetaTrainer trainer, TrainingState from, int until,
+                              ExchangeClient exchange) {
         trainer.restore(from);
         long t0 = System.nanoTime();
         double[] losses = new double[until - from.epochs()];
+        TaskContext task = TaskContext.get();
         for (int e = 0; e < losses.length; e++) {
+            if (task != null) {
+                task.killTaskIfInterrupted();
+            }
             losses[e] = trainer.trainEpoch();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -93,7 +101,8 @@ record WorkerJob(ProblemSource problem, ParameterGroups groups, MetaTrainingOpti
             exchange.finish();
         }
         return new Result(new EpochRunner.Epochs(trainer.state(), losses), seconds,
-                exchange == null ? 0 : exchange.waitNanos() / 1e9, exchange == null ? 0 : exchange.exchanges());
+                exchange == null ? 0 : exchange.waitNanos() / 1e9, exchange == null ? 0 : exchange.exchanges(),
+                backend.toString());
     }
 
     private ProblemSetup setup() {

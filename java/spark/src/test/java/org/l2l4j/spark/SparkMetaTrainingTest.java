@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,8 +27,11 @@ import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.meta.TrainingState;
+import org.l2l4j.optimizees.Optimizee;
+import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
+import org.l2l4j.optimizees.QuadraticFamily;
 
 /**
  * Distributed meta-training on a local master of 2 task slots ({@code local[2]}: the tasks are
@@ -46,7 +50,8 @@ class SparkMetaTrainingTest {
 
     @BeforeAll
     static void start() {
-        sc = new JavaSparkContext(conf("local[2]"));
+        // Kryo for the application's data, as many clusters configure it: task results must not depend on it
+        sc = new JavaSparkContext(conf("local[2]").set("spark.serializer", "org.apache.spark.serializer.KryoSerializer"));
     }
 
     @AfterAll
@@ -62,7 +67,12 @@ class SparkMetaTrainingTest {
 
     /** The run of one machine computing the meta-batch in {@code shards} shards. */
     static TrainingState oneMachine(MetaTrainingOptions options, int shards) throws IOException {
-        ProblemSetup setup = QUADRATICS.load();
+        return oneMachine(QUADRATICS, options, shards);
+    }
+
+    /** The run of one machine computing the meta-batch of {@code source}'s optimizees in {@code shards} shards. */
+    static TrainingState oneMachine(ProblemSource source, MetaTrainingOptions options, int shards) throws IOException {
+        ProblemSetup setup = source.load();
         try (Backend backend = Backend.cpu(1);
              MetaTrainer t = new MetaTrainer(backend, GROUPS, setup.training(), setup.validation(), options,
                      MetaBatchShards.all(shards))) {
@@ -112,6 +122,25 @@ class SparkMetaTrainingTest {
         assertTrue(Files.exists(dir.resolve("failed-once")), "the injected failure did not happen");
         assertEquals(1, run.retries());
         assertSameState(oneMachine(OPTIONS, 2), run.state());
+    }
+
+    @Test
+    void aTaskThatFailsAfterJoiningTheExchangeEndsItsPeersAttemptAndTheRetryGivesTheSameResult(@TempDir Path dir)
+            throws IOException {
+        ProblemSource failing = new FailingSample(dir.resolve("failed-once").toString());
+        SparkMetaTraining.Outcome run = SparkMetaTraining.run(sc, failing, GROUPS, OPTIONS,
+                SparkMetaTraining.Settings.synchronous(2), Map.of());
+        assertTrue(Files.exists(dir.resolve("failed-once")), "the injected failure did not happen");
+        assertEquals(1, run.retries());
+        assertSameState(oneMachine(failing, OPTIONS, 2), run.state());
+    }
+
+    @Test
+    void anAveragingPeriodThatDoesNotDivideTheValidationPeriodIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SparkMetaTraining.run(sc,
+                QUADRATICS, GROUPS, OPTIONS, SparkMetaTraining.Settings.averaging(2, 3), Map.of()));
+        assertTrue(e.getMessage().contains("averaging period (3 epochs) must divide the validation period (2)"),
+                e.getMessage());
     }
 
     @Test
@@ -227,6 +256,44 @@ class SparkMetaTrainingTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SparkMetaTraining.run(sc,
                 QUADRATICS, GROUPS, OPTIONS, SparkMetaTraining.Settings.synchronous(3), Map.of()));
         assertTrue(e.getMessage().contains("3 workers do not divide it"), e.getMessage());
+    }
+
+    /**
+     * The quadratics, evaluated on the host, except that task 1's first training function throws
+     * when it is drawn, after the task has joined the gradient exchange, in the first stage
+     * attempt that reaches it (a marker file says it did).
+     */
+    record FailingSample(String marker) implements ProblemSource {
+        @Override
+        public ProblemSetup load() {
+            OptimizeeFamily quadratics = new QuadraticFamily();
+            OptimizeeFamily family = new OptimizeeFamily() {
+                @Override
+                public String name() {
+                    return quadratics.name();
+                }
+
+                @Override
+                public int dimension() {
+                    return quadratics.dimension();
+                }
+
+                @Override
+                public Optimizee sample(long seed) {
+                    TaskContext task = TaskContext.get();
+                    if (task != null && task.partitionId() == 1 && !Files.exists(Path.of(marker))) {
+                        try {
+                            Files.createFile(Path.of(marker));
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                        throw new IllegalStateException("injected failure of task 1 after it joined the exchange");
+                    }
+                    return quadratics.sample(seed);
+                }
+            };
+            return new ProblemSetup(Problem.QUADRATIC, "quadratics failing once", family, family, family);
+        }
     }
 
     /**
