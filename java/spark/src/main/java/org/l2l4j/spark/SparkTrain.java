@@ -113,6 +113,10 @@ public final class SparkTrain implements Callable<Integer> {
         if (workers < 1 || instances < 1) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--workers and --instances must be >= 1");
         }
+        if (p != Problem.QUADRATIC && data == null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--problem " + p.name().toLowerCase(Locale.ROOT)
+                    + " needs --data: a folder at the same path on the driver and every executor");
+        }
         PaperProblem source = new PaperProblem(p, data, labels);
         ParameterGroups groups = p.groups(p.optimizer());
         int metaBatch = m == SparkMetaTraining.Mode.SYNCHRONOUS ? workers * instances : instances;
