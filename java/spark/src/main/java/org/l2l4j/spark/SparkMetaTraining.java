@@ -49,7 +49,7 @@ public final class SparkMetaTraining {
     private static final System.Logger LOG = System.getLogger(SparkMetaTraining.class.getName());
     /** The metadata a continued run must share with its checkpoint. */
     private static final List<String> CONTINUED_SETTINGS = List.of("distributed_mode", "workers", "averaging_period",
-            "outer_learning_rate", "seed", "instances", "horizon", "unroll", "eval_every");
+            "outer_learning_rate", "seed", "instances", "horizon", "unroll", "eval_every", "recipe");
 
     /** How the workers combine their meta-training. */
     public enum Mode {
@@ -148,9 +148,10 @@ public final class SparkMetaTraining {
      * @param waitPerUnroll   synchronous mode: a task's mean wait per unroll for the exchange's sum
      * @param retries         blocks run again after a failure
      * @param optimizeeSteps  optimizee steps the workers took (instances x steps, every worker)
+     * @param epochsRun       epochs run by this call (the state's epochs less those it continued from)
      */
     public record Outcome(TrainingState state, double seconds, double epochSeconds, double workerSeconds,
-                          double waitPerUnroll, int retries, long optimizeeSteps) {
+                          double waitPerUnroll, int retries, long optimizeeSteps, int epochsRun) {
 
         /** Optimizee steps per second of the epochs' stages (NaN when no epoch was run). */
         public double throughput() {
@@ -186,6 +187,17 @@ public final class SparkMetaTraining {
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(metadata, "metadata");
         requireFits(settings, options);
+        if (settings.mode() == Mode.SYNCHRONOUS && settings.workers() > sc.defaultParallelism()
+                && sc.master().startsWith("local")) {
+            throw new IllegalArgumentException("the synchronous mode runs its " + settings.workers() + " tasks at once, "
+                    + "and the local master " + sc.master() + " has " + sc.defaultParallelism() + " task slots");
+        }
+        if (settings.mode() == Mode.SYNCHRONOUS && settings.workers() > sc.defaultParallelism()) {
+            LOG.log(System.Logger.Level.WARNING, "the synchronous mode runs its " + settings.workers() + " tasks at once, "
+                    + "and the application has " + sc.defaultParallelism() + " task slots now: the barrier stage waits "
+                    + "for executors and fails after spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures "
+                    + "checks (40, every 15 s by default)");
+        }
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         meta.put("distributed_mode", settings.mode().name().toLowerCase(Locale.ROOT));
         meta.put("workers", Integer.toString(settings.workers()));
@@ -211,7 +223,7 @@ public final class SparkMetaTraining {
                 if (!Objects.equals(was, meta.get(key))) {
                     throw new IllegalArgumentException("the checkpoint in " + settings.checkpoint() + " was written by a "
                             + "run with " + key + " = " + was + ", this run has " + meta.get(key) + ": a run continues "
-                            + "only with the settings that drew its functions");
+                            + "only with the settings it started with");
                 }
             }
         }
@@ -274,12 +286,18 @@ public final class SparkMetaTraining {
             }
             return new Outcome(state, (System.nanoTime() - t0) / 1e9, attempts.seconds(),
                     synchronous != null ? synchronous.taskSeconds() : Double.NaN,
-                    synchronous != null ? synchronous.waitPerUnroll() : Double.NaN, attempts.retries(), steps);
+                    synchronous != null ? synchronous.waitPerUnroll() : Double.NaN, attempts.retries(), steps,
+                    state.epochs() - startEpochs);
         }
     }
 
-    /** Refuses settings that do not fit the options, before anything is loaded. */
-    private static void requireFits(Settings settings, MetaTrainingOptions options) {
+    /**
+     * Refuses settings that do not fit the options (checked by {@link #run} before anything is
+     * loaded; callers may check earlier).
+     *
+     * @throws IllegalArgumentException naming the misfit
+     */
+    static void requireFits(Settings settings, MetaTrainingOptions options) {
         if (settings.mode() == Mode.SYNCHRONOUS) {
             if (options.instances() % settings.workers() != 0) {
                 throw new IllegalArgumentException("the synchronous mode cuts the meta-batch of " + options.instances()

@@ -1,5 +1,7 @@
 package org.l2l4j.spark;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +32,9 @@ import picocli.CommandLine.Option;
         description = {"Meta-train a learned optimizer on a Spark cluster; writes training.safetensors and "
                 + "optimizer.safetensors into --out after every validation and continues from them when run again."})
 public final class SparkTrain implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--problem", required = true, paramLabel = "PROBLEM",
             description = "mnist, quadratic, cifar10, cifar5 or cifar2.")
     Problem problem;
@@ -111,10 +116,10 @@ public final class SparkTrain implements Callable<Integer> {
         SparkMetaTraining.Mode m = mode;
         Recipe r = recipe;
         if (workers < 1 || instances < 1) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--workers and --instances must be >= 1");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--workers and --instances must be >= 1");
         }
         if (p != Problem.QUADRATIC && data == null) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--problem " + p.name().toLowerCase(Locale.ROOT)
+            throw new CommandLine.ParameterException(spec.commandLine(), "--problem " + p.name().toLowerCase(Locale.ROOT)
                     + " needs --data: a folder at the same path on the driver and every executor");
         }
         PaperProblem source = new PaperProblem(p, data, labels);
@@ -128,8 +133,14 @@ public final class SparkTrain implements Callable<Integer> {
         if (evalEvery != null) {
             o = o.withEvaluation(evalEvery, o.validationFunctions());
         }
-        SparkMetaTraining.Settings settings = new SparkMetaTraining.Settings(m, workers, period, outerLearningRate,
-                threads, driverThreads, maxAttempts, out, exchangePort, Duration.ofMinutes(30));
+        SparkMetaTraining.Settings settings;
+        try {
+            settings = new SparkMetaTraining.Settings(m, workers, period, outerLearningRate, threads, driverThreads,
+                    maxAttempts, out, exchangePort, Duration.ofMinutes(30));
+            SparkMetaTraining.requireFits(settings, o);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         // the context first: a cluster manager waits for it only so long (YARN: spark.yarn.am.waitTime)
         try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("l2l4j meta-training "
                 + p.name().toLowerCase(Locale.ROOT)))) {
@@ -140,14 +151,21 @@ public final class SparkTrain implements Callable<Integer> {
                         Seeds.list(o.seed(), Seeds.VALIDATION, o.validationFunctions()), o.horizon())
                         .bestLearningRate();
                 o = o.withImitation(new Imitation(teacher.rule(), lr, teacher.weight(), teacher.epochs()));
+                System.out.printf(Locale.ROOT, "Imitating tuned %s (lr %s) with weight %s decaying to 0 over %d epochs.%n",
+                        teacher.rule(), lr, teacher.weight(), teacher.epochs());
             }
             Map<String, String> metadata = new LinkedHashMap<>(setup.checkpointMetadata());
             metadata.put("recipe", r.name().toLowerCase(Locale.ROOT));
             SparkMetaTraining.Outcome outcome = SparkMetaTraining.run(sc, source, groups, o, settings, metadata);
-            System.out.printf(Locale.ROOT, "Meta-trained %d epochs in %.1f s, of which %.1f s in the epochs' stages "
-                            + "(%.0f optimizee steps per second); best validation loss %.5g at epoch %d; %d blocks run "
-                            + "again; checkpoints in %s%n", outcome.state().epochs(), outcome.seconds(),
-                    outcome.epochSeconds(), outcome.throughput(), outcome.state().bestValidation(),
+            if (outcome.epochsRun() == 0) {
+                System.out.printf(Locale.ROOT, "Nothing to run: the checkpoint in %s already holds %d epochs (--epochs: "
+                        + "%d).%n", out, outcome.state().epochs(), o.epochs());
+                return 0;
+            }
+            System.out.printf(Locale.ROOT, "Meta-trained %d epochs (%d in this run, %.1f s, of which %.1f s in the "
+                            + "epochs' stages: %.0f optimizee steps per second); best validation loss %.5g at epoch %d; "
+                            + "%d blocks run again; checkpoints in %s%n", outcome.state().epochs(), outcome.epochsRun(),
+                    outcome.seconds(), outcome.epochSeconds(), outcome.throughput(), outcome.state().bestValidation(),
                     outcome.state().bestEpoch(), outcome.retries(), out);
             if (m == SparkMetaTraining.Mode.SYNCHRONOUS) {
                 System.out.printf(Locale.ROOT, "Workers meta-training %.1f s; waiting for the gradient exchange %.2f ms "
@@ -158,11 +176,26 @@ public final class SparkTrain implements Callable<Integer> {
     }
 
     /**
+     * A refusal or a failure the message of which says it all (bad settings, data or checkpoints,
+     * a block failed in every attempt) as one line; anything else with its stack trace.
+     */
+    private static int report(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        if (e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof IOException
+                || e instanceof UncheckedIOException) {
+            cmd.getErr().println("l2l4j-spark: " + e.getMessage());
+            return 1;
+        }
+        e.printStackTrace(cmd.getErr());
+        return 1;
+    }
+
+    /**
      * Runs the job; on failure exits with picocli's status (on success it returns, so that a
      * cluster manager's shutdown hooks see the application end normally).
      */
     public static void main(String[] args) {
-        int status = new CommandLine(new SparkTrain()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        int status = new CommandLine(new SparkTrain()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(SparkTrain::report).execute(args);
         if (status != 0) {
             System.exit(status);
         }
