@@ -134,7 +134,7 @@ final class MainCommand extends CliCommand {
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups, o, setup.training(),
                     setup.validation()), backend);
             requireMemory("the evaluation", Comparison.memoryEstimate(groups, setup, settings), backend);
-            training = new TrainingRun(new TrainingRun.Request(setup, groups, o, recipe.teacher(Recipe.FAST, o.epochs()),
+            training = new TrainingRun(new TrainingRun.Request(setup, groups, o, 1, recipe.teacher(Recipe.FAST, o.epochs()),
                     recipe.recipe(Recipe.FAST), null, true, out), out(), bars());
             TrainingRun.Outcome outcome = training.run(backend, root.threads());
             trained = true;

@@ -83,6 +83,12 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--instances", paramLabel = "B", description = "Optimizees per meta-update (default: ${DEFAULT-VALUE}).")
     int instances = DEFAULTS.instances();
 
+    @Option(names = "--shards", paramLabel = "S",
+            description = "Compute the meta-batch in S shards of B/S instances, their meta-gradients added in shard order: "
+                    + "the sum l2l4j-spark's synchronous mode forms with S workers, so that this run equals such a run "
+                    + "bit for bit (default: ${DEFAULT-VALUE}).")
+    int shards = 1;
+
     @Option(names = "--input-scaling", paramLabel = "MODE",
             description = "LSTM input with several instances: PAPER (each one's gradient) or BATCH_MEAN "
                     + "(gradient of the batch mean, as the reference code) (default: ${DEFAULT-VALUE}).")
@@ -129,7 +135,7 @@ final class TrainCommand extends CliCommand {
 
     @Option(names = "--resume", paramLabel = "FILE",
             description = "Continue from a training.safetensors written by train, with its problem, optimizee, "
-                    + "--seed, architecture, --horizon, --unroll, --instances, --input-scaling, --eval-every, "
+                    + "--seed, architecture, --horizon, --unroll, --instances, --shards, --input-scaling, --eval-every, "
                     + "--validation-functions and recipe (curriculum, imitation, scalings, confirmation) (a change is "
                     + "an error); --epochs (the new total), --budget, --meta-lr, --meta-lr-schedule and --clip-norm may "
                     + "change. --out may be the checkpoint's own folder.")
@@ -163,6 +169,10 @@ final class TrainCommand extends CliCommand {
             throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
         }
         atLeast("--instances", instances, 1);
+        atLeast("--shards", shards, 1);
+        if (instances % shards != 0) {
+            throw invalid("--shards (" + shards + ") must divide --instances (" + instances + ")");
+        }
         if (outputScale != null) {
             positive("--output-scale", outputScale);
             if (outputScale > MAX_OUTPUT_SCALE) {
@@ -243,7 +253,7 @@ final class TrainCommand extends CliCommand {
         try (Backend backend = root.backend()) {
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups(), o, setup.training(),
                     setup.validation()), backend);
-            current = new TrainingRun(new TrainingRun.Request(setup, groups(), o,
+            current = new TrainingRun(new TrainingRun.Request(setup, groups(), o, shards,
                     recipe.teacher(Recipe.PAPER, o.epochs()), recipe.recipe(Recipe.PAPER), resume, compareAdam, out), out(), bars());
             current.run(backend, root.threads());
         }

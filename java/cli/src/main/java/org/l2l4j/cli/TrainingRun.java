@@ -23,6 +23,7 @@ import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.meta.Imitation;
+import org.l2l4j.meta.MetaBatchShards;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Recipe;
@@ -74,7 +75,8 @@ final class TrainingRun {
     static final List<Map.Entry<String, String>> RESUMED_SETTINGS = List.of(
             Map.entry("problem", "--problem"), Map.entry("optimizee", "the optimizee (--hidden, --layers, --activation)"),
             Map.entry("seed", "--seed"), Map.entry("horizon", "--horizon"), Map.entry("unroll", "--unroll"),
-            Map.entry("instances", "--instances"), Map.entry("input_scaling", "--input-scaling"),
+            Map.entry("instances", "--instances"), Map.entry("shards", "--shards"),
+            Map.entry("input_scaling", "--input-scaling"),
             Map.entry("eval_every", "--eval-every"), Map.entry("validation_functions", "--validation-functions"),
             Map.entry("curriculum", "--curriculum"), Map.entry("imitation", "the imitation (--imitate, --imitation-weight,"
                     + " --imitation-epochs)"), Map.entry("batch_scaling", "--meta-lr-scaling"),
@@ -87,6 +89,7 @@ final class TrainingRun {
      * @param setup       the problem's families
      * @param groups      the learned optimizer's parameter groups and their architectures
      * @param options     the meta-training settings (seed included), without the imitation
+     * @param shards      S, the shards the meta-batch is computed in ({@link MetaBatchShards#all})
      * @param teacher     the hand-designed rule to imitate, whose learning rate the run tunes on the
      *                    validation functions first, if any
      * @param recipe      the recipe the settings come from, for the reports
@@ -94,8 +97,8 @@ final class TrainingRun {
      * @param compareAdam tune Adam on the validation functions and draw its level
      * @param folder      the output folder, which exists
      */
-    record Request(ProblemSetup setup, ParameterGroups groups, MetaTrainingOptions options, Optional<Recipe.Teacher> teacher,
-                   Recipe recipe, Path resume, boolean compareAdam, Path folder) {
+    record Request(ProblemSetup setup, ParameterGroups groups, MetaTrainingOptions options, int shards,
+                   Optional<Recipe.Teacher> teacher, Recipe recipe, Path resume, boolean compareAdam, Path folder) {
     }
 
     /** The trained optimizer (best phi) and the final state. */
@@ -140,6 +143,7 @@ final class TrainingRun {
         metadata.put("unroll", Integer.toString(o.unroll()));
         metadata.put("meta_learning_rate", Double.toString(o.metaLearningRate()));
         metadata.put("instances", Integer.toString(o.instances()));
+        metadata.put("shards", Integer.toString(request.shards()));
         metadata.put("input_scaling", o.inputScaling().name());
         metadata.put("clip_norm", Double.toString(o.clipNorm()));
         metadata.put("phi_init", o.phiInit().name());
@@ -190,7 +194,7 @@ final class TrainingRun {
         double[] seconds;
         double wall;
         try (MetaTrainer trainer = new MetaTrainer(backend, request.groups(), request.setup().training(),
-                request.setup().validation(), o)) {
+                request.setup().validation(), o, MetaBatchShards.all(request.shards()))) {
             if (resumed != null) {
                 trainer.restore(resumed);
             }

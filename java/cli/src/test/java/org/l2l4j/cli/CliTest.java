@@ -148,6 +148,13 @@ class CliTest {
     }
 
     @Test
+    void shardsMustDivideTheInstances() {
+        Outcome o = run(train(dir.resolve("shards"), "--instances", "3", "--shards", "2", "--epochs", "1"));
+        assertEquals(CommandLine.ExitCode.USAGE, o.code(), o.err());
+        assertTrue(o.err().contains("--shards (2) must divide --instances (3)"), o.err());
+    }
+
+    @Test
     void resumeRejectsChangedTrajectorySettings() {
         String start = trained.resolve("training.safetensors").toString();
         Path out = dir.resolve("changed");

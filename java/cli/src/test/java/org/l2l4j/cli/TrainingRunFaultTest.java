@@ -83,7 +83,7 @@ class TrainingRunFaultTest {
         Files.createDirectories(folder);
         PrintWriter sink = new PrintWriter(new StringWriter());
         try (Backend backend = Backend.cpu(1)) {
-            return new TrainingRun(new TrainingRun.Request(setup, ParameterGroups.single(CONFIG), options, Optional.empty(), Recipe.PAPER, resume, false, folder), sink,
+            return new TrainingRun(new TrainingRun.Request(setup, ParameterGroups.single(CONFIG), options, 1, Optional.empty(), Recipe.PAPER, resume, false, folder), sink,
                     new ProgressBars(sink, false)).run(backend, 1);
         }
     }

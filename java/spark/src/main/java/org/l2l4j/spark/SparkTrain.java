@@ -1,5 +1,7 @@
 package org.l2l4j.spark;
 
+import static org.l2l4j.report.MarkdownSummary.shortNumber;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -152,7 +154,7 @@ public final class SparkTrain implements Callable<Integer> {
                         .bestLearningRate();
                 o = o.withImitation(new Imitation(teacher.rule(), lr, teacher.weight(), teacher.epochs()));
                 System.out.printf(Locale.ROOT, "Imitating tuned %s (lr %s) with weight %s decaying to 0 over %d epochs.%n",
-                        teacher.rule(), lr, teacher.weight(), teacher.epochs());
+                        teacher.rule().displayName(), shortNumber(lr), shortNumber(teacher.weight()), teacher.epochs());
             }
             Map<String, String> metadata = new LinkedHashMap<>(setup.checkpointMetadata());
             metadata.put("recipe", r.name().toLowerCase(Locale.ROOT));
