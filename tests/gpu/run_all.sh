@@ -11,7 +11,8 @@
 # the next; the caps fit the whole run in $L2L_GPU_BUDGET seconds, default 480):
 #   env          GPU, driver, nvcc, compute-sanitizer, Java, Python/torch, where CUDA's libraries are
 #   kernels      tests/cuda backend_test (CUDA kernels vs float64 references), prebuilt or built here
-#   java-tests   CudaBackendTest, LstmOptimizerCudaTest, ResidentMlpCudaTest, ResidentCudaTrainingTest, with
+#   java-tests   CudaBackendTest, LstmOptimizerCudaTest, ResidentMlpCudaTest, ResidentConvNetCudaTest,
+#                ResidentCudaTrainingTest, with
 #                L2L_REQUIRE_CUDA=1 (a test skipped or aborted fails the stage)
 #   sanitizer    compute-sanitizer memcheck and racecheck on small cases of backend_test
 #   parity       our CUDA step and backward vs the PyTorch implementation (tests/gpu/torch_lstm.py)
@@ -62,14 +63,15 @@ if [ -n "$PYTHON" ] && timeout 60 "$PYTHON" -c 'import torch, numpy; print("torc
 else
     echo "no python3 with torch and numpy"
 fi
-# CUDA's shared libraries for the JavaCPP presets (cuBLAS, CUDA events): NVIDIA's Python packages
+# CUDA's shared libraries for the JavaCPP presets (cuBLAS, cuDNN, CUDA events): NVIDIA's Python packages
 # first (the set torch uses), then the system; the driver from the system.
 search=""
 if [ -n "$PYTHON" ]; then
     search=$(timeout 20 "$PYTHON" -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null || true)
 fi
 LIBDIRS=""
-for name in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcuda.so.1; do
+for name in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcudnn.so.9 libcudnn_ops.so.9 libcudnn_cnn.so.9 \
+        libcudnn_adv.so.9 libcudnn_graph.so.9 libcuda.so.1; do
     found=""
     for d in $search; do
         [ -d "$d/nvidia" ] && found=$(find "$d/nvidia" -name "$name" 2>/dev/null | head -1)
@@ -176,6 +178,7 @@ stage_java_tests() {
         --class-path "$PKG/l2l4j.jar:$PKG/l2l4j-tests.jar" \
         --select-class org.l2l4j.lstm.CudaBackendTest --select-class org.l2l4j.optimizers.LstmOptimizerCudaTest \
         --select-class org.l2l4j.optimizees.ResidentMlpCudaTest --select-class org.l2l4j.meta.ResidentCudaTrainingTest \
+        --select-class org.l2l4j.optimizees.ResidentConvNetCudaTest \
         --select-class org.l2l4j.blas.CublasProductsTest \
         --select-method org.l2l4j.lstm.LargeOffsetsTest#cudaUnrollPastTwoToTheThirtyFirstFloats \
         --details=tree --disable-banner --disable-ansi-colors --reports-dir "$WORK/junit" > "$WORK/junit.out" 2>&1

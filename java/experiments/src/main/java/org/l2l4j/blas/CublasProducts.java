@@ -8,17 +8,15 @@ import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSetMathMode;
 import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSgemmStridedBatched;
-import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 
 import java.lang.ref.Cleaner;
 import org.bytedeco.cuda.cublas.cublasContext;
-import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.backend.Status;
+import org.l2l4j.cuda.CudaLibrary;
 
 /**
  * {@link MatrixProducts} of a CUDA backend: one {@code cublasSgemmStridedBatched} per call, on
@@ -68,7 +66,11 @@ final class CublasProducts extends MatrixProducts {
                 LOG.log(System.Logger.Level.WARNING, "cuBLAS matrix products were not closed; released by the cleaner");
             }
             if (created) {
-                cudaSetDevice(device);
+                try {
+                    CudaLibrary.makeCurrent(device);
+                } catch (L2lException e) {
+                    LOG.log(System.Logger.Level.WARNING, "destroying the cuBLAS handle: {0}", e.getMessage());
+                }
                 cublasDestroy_v2(handle);
             }
             one.close();
@@ -86,19 +88,14 @@ final class CublasProducts extends MatrixProducts {
 
     CublasProducts(Backend backend) {
         super(backend);
-        CublasLibrary.require();
+        CudaLibrary.CUBLAS.require();
         state = new State(backend.hold(), backend.device());
         cleanable = NativeCalls.cleaner().register(this, state);
         try {
-            makeDeviceCurrent();
+            CudaLibrary.makeCurrent(state.device);
             check(cublasCreate_v2(state.handle), "cublasCreate");
             state.created = true;
-            long raw = backend.cudaStream();
-            int status = cublasSetStream_v2(state.handle, new CUstream_st(new Pointer() {
-                {
-                    address = raw;
-                }
-            }));
+            int status = cublasSetStream_v2(state.handle, CudaLibrary.stream(backend));
             if (status == 0) {
                 status = cublasSetMathMode(state.handle, CUBLAS_DEFAULT_MATH);
             }
@@ -109,22 +106,13 @@ final class CublasProducts extends MatrixProducts {
         }
     }
 
-    /** Makes the backend's device current in the presets' CUDA runtime, where cuBLAS runs. */
-    private void makeDeviceCurrent() {
-        int error = cudaSetDevice(state.device);
-        if (error != 0) {
-            throw new L2lException(Status.CUDA, "cudaSetDevice(" + state.device + ") for cuBLAS failed with CUDA error "
-                    + error);
-        }
-    }
-
     @Override
     void multiplyChecked(int batch, int m, int n, int k, Operand x, boolean transposeA, Operand y,
                          boolean transposeB, Operand z) {
         if (closed) {
             throw new IllegalStateException("the cuBLAS handle is closed");
         }
-        makeDeviceCurrent();
+        CudaLibrary.makeCurrent(state.device);
         check(cublasSgemmStridedBatched(state.handle, transposeB ? CUBLAS_OP_T : CUBLAS_OP_N,
                 transposeA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, state.one,
                 b.at(y.buffer().address(y.offset())), y.ld(), y.stride(),

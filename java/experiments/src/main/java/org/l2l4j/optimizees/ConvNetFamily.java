@@ -2,6 +2,11 @@ package org.l2l4j.optimizees;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.BackendKind;
+import org.l2l4j.backend.L2lException;
+import org.l2l4j.backend.Status;
 import org.l2l4j.data.Dataset;
 
 /**
@@ -15,9 +20,11 @@ import org.l2l4j.data.Dataset;
  * {@link org.l2l4j.data.Cifar10Data} gives them.
  *
  * <p>Evaluated on the host with OpenBLAS ({@link ConvNetWorkspace}); thread-safe: concurrent
- * evaluations each borrow their own workspace.
+ * evaluations each borrow their own workspace.  On a CUDA backend, {@link #residentOn} places it
+ * on the device (cuDNN and cuBLAS, {@link ResidentConvNetFamily}).
  */
 public final class ConvNetFamily implements OptimizeeFamily {
+    private static final System.Logger LOG = System.getLogger(ConvNetFamily.class.getName());
 
     private final Dataset data;
     private final ConvNetSpec spec;
@@ -82,6 +89,46 @@ public final class ConvNetFamily implements OptimizeeFamily {
     @Override
     public ConvNetOptimizee sample(long seed) {
         return new ConvNetOptimizee(this, seed);
+    }
+
+    /**
+     * This family's networks evaluated in place on a CUDA device ({@link ResidentConvNetFamily}:
+     * cuDNN and cuBLAS, on a copy of the data set there).  Empty on a CPU backend, where the host
+     * evaluation ({@link ConvNetWorkspace}) is the resident form's equal (theta is in host memory
+     * already); empty, with a warning in the log, when cuDNN or cuBLAS cannot be loaded beside a
+     * CUDA device or the device has no memory for the data set.
+     */
+    @Override
+    public Optional<ResidentFamily> residentOn(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        if (backend.kind() != BackendKind.CUDA) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new ResidentConvNetFamily(this, backend));
+        } catch (L2lException e) {
+            if (e.status() != Status.NO_CUDA && e.status() != Status.OUT_OF_MEMORY) {
+                throw e;
+            }
+            LOG.log(System.Logger.Level.WARNING, "the networks of {0} are evaluated on the host, not in place on the"
+                    + " CUDA device: {1}", name(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** The copy of the data set that {@link #residentOn} makes on a CUDA device ({@link ResidentData#bytes}). */
+    @Override
+    public long residentBytes() {
+        return ResidentData.bytes(data);
+    }
+
+    /** The buffers of a {@link ResidentConvNetBatch} of {@code instances} networks. */
+    @Override
+    public long residentBatchBytes(int instances) {
+        if (instances < 1) {
+            throw new IllegalArgumentException("instances must be >= 1, got " + instances);
+        }
+        return ResidentConvNetBatch.bytes(spec, data.classes(), instances);
     }
 
     /**

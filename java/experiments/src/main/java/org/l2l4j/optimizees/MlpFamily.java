@@ -200,10 +200,10 @@ public final class MlpFamily implements OptimizeeFamily {
         }
     }
 
-    /** The copy of the data set that {@link #residentOn} makes ({@link ResidentMlpFamily#bytes}). */
+    /** The copy of the data set that {@link #residentOn} makes ({@link ResidentData#bytes}). */
     @Override
     public long residentBytes() {
-        return ResidentMlpFamily.bytes(data);
+        return ResidentData.bytes(data);
     }
 
     /** The buffers of a {@link ResidentMlpBatch} of {@code instances} MLPs. */

@@ -17,15 +17,11 @@ import org.l2l4j.optimizees.MlpSpec.Activation;
  * the host.
  *
  * <p>Minibatches: each instance draws its indices from its own stream exactly as
- * {@link MlpOptimizee} does; they are drawn on the host {@value #INDEX_CHUNK} evaluations ahead
- * and copied to the backend in one transfer (one synchronization every {@value #INDEX_CHUNK}
- * evaluations on CUDA).  Native memory ({@link #bytes}): 4 B m (features + 1 + INDEX_CHUNK +
- * sum of the layers' output widths + 2 x the widest) bytes, m the minibatch size: 470 KB per
- * instance of the paper's MNIST MLP.
+ * {@link MlpOptimizee} does ({@link MinibatchIndices}).  Native memory ({@link #bytes}):
+ * 4 B m (features + 1 + {@value MinibatchIndices#CHUNK} + sum of the layers' output widths +
+ * 2 x the widest) bytes, m the minibatch size: 470 KB per instance of the paper's MNIST MLP.
  */
 final class ResidentMlpBatch extends AbstractResidentBatch {
-    /** Evaluations whose minibatch indices are drawn and uploaded at once. */
-    static final int INDEX_CHUNK = 64;
 
     private final ResidentMlpFamily resident;
     private final MlpFamily.Shape shape;
@@ -33,23 +29,19 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
     private final int rows;
     private final NativeBuffer x;
     private final NativeBuffer y;
-    private final NativeBuffer indices;
+    private final MinibatchIndices indices;
     private final NativeBuffer[] outputs;
     private final NativeBuffer[] deltas;
-    private final int[] hostIndices;
-    private final int[] draw;
-    private MlpOptimizee[] optimizees;
-    private int used = INDEX_CHUNK;
 
     /** The bytes a batch of {@code instances} MLPs of {@code shape} allocates, minibatches of {@code rows}. */
     static long bytes(MlpFamily.Shape shape, int rows, int instances) {
-        long perRow = shape.width(0) + 1L + INDEX_CHUNK;
+        long perRow = shape.width(0) + 1L;
         int widest = 1;
         for (int l = 0; l < shape.layers(); l++) {
             perRow += shape.width(l + 1);
             widest = Math.max(widest, shape.width(l + 1));
         }
-        return 4L * instances * rows * (perRow + 2L * widest);
+        return 4L * instances * rows * (perRow + 2L * widest) + MinibatchIndices.bytes(instances, rows);
     }
 
     ResidentMlpBatch(ResidentMlpFamily resident, int instances) {
@@ -64,7 +56,8 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
         int layers = shape.layers();
         outputs = new NativeBuffer[layers];
         deltas = new NativeBuffer[2];
-        NativeBuffer[] made = new NativeBuffer[3];
+        NativeBuffer[] made = new NativeBuffer[2];
+        MinibatchIndices streams = null;
         try {
             int widest = 1;
             for (int l = 0; l < layers; l++) {
@@ -76,7 +69,7 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
             }
             made[0] = backend.allocateFloats(batchRows * shape.width(0));
             made[1] = backend.allocateInts(batchRows);
-            made[2] = backend.allocateInts(INDEX_CHUNK * batchRows);
+            streams = new MinibatchIndices(backend, instances, rows);
         } catch (RuntimeException e) {
             closeAll(outputs);
             closeAll(deltas);
@@ -85,9 +78,7 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
         }
         x = made[0];
         y = made[1];
-        indices = made[2];
-        hostIndices = new int[Math.toIntExact(INDEX_CHUNK * batchRows)];
-        draw = new int[rows];
+        indices = streams;
     }
 
     @Override
@@ -99,20 +90,15 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
             fs[b].initialParameters(theta0);
             theta.write((long) b * dimension, theta0, 0, dimension);
         }
-        optimizees = fs;
-        used = INDEX_CHUNK;
+        indices.start(fs);
     }
 
     @Override
     void evaluateChecked(NativeBuffer theta, NativeBuffer gradient, double gradientScale, NativeBuffer losses,
                          long lossOffset) {
-        if (used == INDEX_CHUNK) {
-            drawIndices();
-        }
-        long batchRows = (long) instances * rows;
-        MlpKernels.gather(resident.images(), resident.labels(), shape.width(0), indices, used * batchRows, batchRows,
-                x, y, false);
-        used++;
+        long from = indices.next();
+        MlpKernels.gather(resident.images(), resident.labels(), shape.width(0), indices.buffer(), from,
+                (long) instances * rows, x, y, false);
         forward(theta);
         int layers = shape.layers();
         MlpKernels.softmaxCrossEntropy(instances, rows, shape.width(layers), outputs[layers - 1], y, gradientScale,
@@ -158,23 +144,12 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
         }
     }
 
-    /** The next INDEX_CHUNK minibatches of every instance, [evaluation][instance][row], uploaded. */
-    private void drawIndices() {
-        for (int e = 0; e < INDEX_CHUNK; e++) {
-            for (int b = 0; b < instances; b++) {
-                optimizees[b].drawMinibatch(draw);
-                System.arraycopy(draw, 0, hostIndices, (e * instances + b) * rows, rows);
-            }
-        }
-        indices.write(0, hostIndices, 0, hostIndices.length);
-        used = 0;
-    }
-
     @Override
     void release() {
         closeAll(outputs);
         closeAll(deltas);
-        closeAll(new NativeBuffer[] {x, y, indices});
+        closeAll(new NativeBuffer[] {x, y});
+        indices.close();
     }
 
     private static void closeAll(NativeBuffer[] buffers) {

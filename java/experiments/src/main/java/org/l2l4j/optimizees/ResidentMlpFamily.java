@@ -15,15 +15,14 @@ import org.l2l4j.blas.MatrixProducts;
  * {@link #sample(long)} returns.
  *
  * <p>The data set is copied to the backend once, here: 4 (features + 1) bytes per example
- * (157 MB for MNIST's 50,000 training images; {@link #bytes}).  Close this family before its
+ * (157 MB for MNIST's 50,000 training images; {@link ResidentData#bytes}).  Close this family before its
  * backend.
  */
 public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
     private final MlpFamily family;
     private final Backend backend;
     private final MatrixProducts products;
-    private final NativeBuffer images;
-    private final NativeBuffer labels;
+    private final ResidentData data;
 
     /**
      * Copies {@code family}'s data set to {@code backend}.
@@ -36,30 +35,12 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
         this.family = Objects.requireNonNull(family, "family");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.products = MatrixProducts.on(backend);
-        NativeBuffer x = null;
-        NativeBuffer y = null;
         try {
-            x = backend.allocateFloats(family.data().images().length);
-            x.write(family.data().images());
-            y = backend.allocateInts(family.data().size());
-            y.write(0, family.data().labels(), 0, family.data().size());
+            this.data = new ResidentData(family.data(), backend);
         } catch (RuntimeException e) {
-            if (x != null) {
-                x.close();
-            }
-            if (y != null) {
-                y.close();
-            }
             products.close();
             throw e;
         }
-        this.images = x;
-        this.labels = y;
-    }
-
-    /** Bytes of the copy of {@code data} on the backend: images as float32, labels as int32. */
-    static long bytes(org.l2l4j.data.Dataset data) {
-        return 4L * ((long) data.size() * data.features() + data.size());
     }
 
     /** The wrapped host family. */
@@ -102,7 +83,7 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
     /** @throws IllegalStateException if this family is closed */
     @Override
     public ResidentMlpBatch batch(int instances) {
-        if (images.isClosed()) {
+        if (data.isClosed()) {
             throw new IllegalStateException("the resident family is closed");
         }
         return new ResidentMlpBatch(this, instances);
@@ -114,19 +95,18 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
 
     /** The data set's images, float32 [examples x features], on the backend. */
     NativeBuffer images() {
-        return images;
+        return data.images();
     }
 
     /** The data set's labels, int32 [examples], on the backend. */
     NativeBuffer labels() {
-        return labels;
+        return data.labels();
     }
 
     /** Frees the data set and the BLAS handle; idempotent.  Close the batches first. */
     @Override
     public void close() {
-        images.close();
-        labels.close();
+        data.close();
         products.close();
     }
 }

@@ -10,6 +10,7 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.CudaTests;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.cuda.CudaLibrary;
 
 /**
  * cuBLAS products on a CUDA backend: the backend cannot be closed under its handle, and a product
@@ -22,7 +23,7 @@ class CublasProductsTest {
     void requireCublas() {
         CudaTests.requireDevice();
         try {
-            CublasLibrary.require();
+            CudaLibrary.CUBLAS.require();
         } catch (L2lException e) {
             throw CudaTests.requireLibrary("cuBLAS", e);
         }

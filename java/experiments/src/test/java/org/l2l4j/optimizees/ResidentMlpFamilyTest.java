@@ -112,7 +112,7 @@ class ResidentMlpFamilyTest {
         MlpFamily family = new MlpFamily(DATA, small(Activation.SIGMOID, 8));
         int d = family.dimension();
         long[] seeds = {5, 6};
-        int evaluations = ResidentMlpBatch.INDEX_CHUNK + 6;
+        int evaluations = MinibatchIndices.CHUNK + 6;
         float[] theta = randomTheta(2 * d, 3, 0.3);
         double[] resident = new double[2 * evaluations];
         try (ResidentMlpFamily r = new ResidentMlpFamily(family, backend); ResidentMlpBatch batch = r.batch(2);

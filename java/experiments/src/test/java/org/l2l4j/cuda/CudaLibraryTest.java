@@ -1,4 +1,4 @@
-package org.l2l4j.blas;
+package org.l2l4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,30 +8,35 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.Status;
+import org.l2l4j.blas.MatrixProducts;
 
 /**
- * Where CUDA's libraries are missing (no driver, no libcublas), loading cuBLAS through the
- * JavaCPP presets fails with a clear {@link L2lException}, the same on every attempt, and never
- * with an {@link UnsatisfiedLinkError} or a crash; a CPU backend's matrix products need no CUDA
- * at all.  Skipped on machines with a CUDA device, where cuBLAS may well load (CUDA tests cover
- * that case).
+ * Where CUDA's libraries are missing (no driver, no libcublas or libcudnn), loading cuBLAS or
+ * cuDNN through the JavaCPP presets fails with a clear {@link L2lException}, the same on every
+ * attempt, and never with an {@link UnsatisfiedLinkError} or a crash; a CPU backend's matrix
+ * products need no CUDA at all.  Skipped on machines with a CUDA device, where the libraries may
+ * well load (CUDA tests cover that case).
  */
-class CublasLibraryTest {
+class CudaLibraryTest {
 
-    @Test
-    void loadingCublasWithoutCudaFailsCleanlyAndStaysFailed() {
-        assumeTrue(Backend.cudaDeviceCount() == 0, "a CUDA device is present: cuBLAS may load here");
-        String first = CublasLibrary.loadPresets();
-        assertFalse(first.isEmpty(), "cuBLAS loaded without a CUDA driver");
-        assertTrue(first.contains("libcublas.so.13"), first);
-        assertSame(first, CublasLibrary.loadPresets(), "a second attempt must give the same answer");
-        L2lException e = assertThrows(L2lException.class, CublasLibrary::require);
+    @ParameterizedTest
+    @CsvSource({"CUBLAS, libcublas.so.13", "CUDNN, libcudnn_cnn.so.9"})
+    void loadingWithoutCudaFailsCleanlyAndStaysFailed(CudaLibrary library, String namedFile) {
+        assumeTrue(Backend.cudaDeviceCount() == 0, "a CUDA device is present: " + library.displayName()
+                + " may load here");
+        String first = library.loadPresets();
+        assertFalse(first.isEmpty(), library.displayName() + " loaded without a CUDA driver");
+        assertTrue(first.contains(namedFile), first);
+        assertSame(first, library.loadPresets(), "a second attempt must give the same answer");
+        L2lException e = assertThrows(L2lException.class, library::require);
         assertEquals(Status.NO_CUDA, e.status());
-        assertTrue(e.getMessage().contains("cuBLAS needs a CUDA device"), e.getMessage());
+        assertTrue(e.getMessage().contains(library.displayName() + " needs a CUDA device"), e.getMessage());
     }
 
     @Test
