@@ -276,6 +276,12 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  * dx:            NULL or [steps][n], receives dL/dx_s through the preprocessing (x held as the
  *                LSTM input only; for second-derivative modes).
  * flags: L2L_CHECK_FINITE validates phi, record, dloss_ddelta and dstate_final first.
+ * One step at a time: record + s R n (the record of step s) with steps = 1 is the backward pass
+ * of step s alone, given dL/d delta_s and dL/d state after the step (dstate_final); its
+ * dstate_initial is the next call's dstate_final (for step s - 1), its dphi that step's part of
+ * the sum.  Estimators that act between steps use it: with exact second derivatives, dx of step
+ * s feeds a Hessian-vector product of the optimizee, dL/d theta_s += H(theta_s) dL/dx_s, which
+ * flows into dL/d delta_{s-1} (paper section 2 with the second derivatives kept).
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE (see l2l_last_non_finite()),
  * OUT_OF_MEMORY (workspace, or a CPU context's scratch), CUDA.
  * Memory: the context allocates a workspace for the partial sums of dphi (on the CPU,

@@ -17,6 +17,7 @@ import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.Recipe;
+import org.l2l4j.meta.SecondDerivatives;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
 import org.l2l4j.optimizees.ProblemSetup;
@@ -88,6 +89,12 @@ final class TrainCommand extends CliCommand {
                     + "the sum l2l4j-spark's synchronous mode forms with S workers, so that this run equals such a run "
                     + "bit for bit (default: ${DEFAULT-VALUE}).")
     int shards = 1;
+
+    @Option(names = "--second-derivatives", paramLabel = "MODE",
+            description = "The optimizee's second derivatives in the meta-gradient: dropped (the paper's: one fused "
+                    + "backward pass per unroll) or exact (kept: a backward step and a Hessian-vector product per step; "
+                    + "--problem quadratic, without imitation) (default: ${DEFAULT-VALUE}).")
+    SecondDerivatives secondDerivatives = SecondDerivatives.DROPPED;
 
     @Option(names = "--input-scaling", paramLabel = "MODE",
             description = "LSTM input with several instances: PAPER (each one's gradient) or BATCH_MEAN "
@@ -169,6 +176,16 @@ final class TrainCommand extends CliCommand {
             throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
         }
         atLeast("--instances", instances, 1);
+        if (secondDerivatives == SecondDerivatives.EXACT) {
+            if (problem.problem != Problem.QUADRATIC) {
+                throw invalid("--second-derivatives exact needs the optimizees' Hessian-vector products, which only "
+                        + "--problem quadratic has");
+            }
+            if (recipe.teacher(Recipe.PAPER, epochs == null ? DEFAULTS.epochs() : epochs).isPresent()) {
+                throw invalid("--second-derivatives exact cannot be combined with imitation (the recipe's or "
+                        + "--imitate's): add --imitate none");
+            }
+        }
         atLeast("--shards", shards, 1);
         if (instances % shards != 0) {
             throw invalid("--shards (" + shards + ") must divide --instances (" + instances + ")");
@@ -240,7 +257,7 @@ final class TrainCommand extends CliCommand {
     MetaTrainingOptions options() {
         MetaTrainingOptions o = recipe.apply(DEFAULTS.withTimeBudget(budget).withUnroll(unroll).withHorizon(horizon)
                 .withInstances(instances, inputScaling).withClipNorm(clipNorm).withPhiInit(phiInit)
-                .withSeed(root.seed()), Recipe.PAPER);
+                .withSeed(root.seed()), Recipe.PAPER).withSecondDerivatives(secondDerivatives);
         return epochs == null ? o : o.withEpochs(epochs);
     }
 

@@ -23,6 +23,7 @@ import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiLayout;
 import org.l2l4j.meta.Imitation;
+import org.l2l4j.meta.SecondDerivatives;
 import org.l2l4j.meta.MetaBatchShards;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
@@ -81,7 +82,8 @@ final class TrainingRun {
             Map.entry("curriculum", "--curriculum"), Map.entry("imitation", "the imitation (--imitate, --imitation-weight,"
                     + " --imitation-epochs)"), Map.entry("batch_scaling", "--meta-lr-scaling"),
             Map.entry("parameter_scaling", "--parameter-scaling"),
-            Map.entry("confirmation_functions", "--confirmation-functions"));
+            Map.entry("confirmation_functions", "--confirmation-functions"),
+            Map.entry("second_derivatives", "--second-derivatives"));
 
     /**
      * What to train.
@@ -156,6 +158,7 @@ final class TrainingRun {
         metadata.put("imitation", o.imitation().toString());
         metadata.put("parameter_scaling", Double.toString(o.parameterScaling()));
         metadata.put("confirmation_functions", Integer.toString(o.confirmationFunctions()));
+        metadata.put("second_derivatives", o.secondDerivatives().name().toLowerCase(Locale.ROOT));
     }
 
     /**
@@ -280,6 +283,9 @@ final class TrainingRun {
         }
         if (o.parameterScaling() > 0) {
             md.append(", parameter scaling kappa ").append(shortNumber(o.parameterScaling()));
+        }
+        if (o.secondDerivatives() == SecondDerivatives.EXACT) {
+            md.append(", exact second derivatives (Hessian-vector products in the meta-gradient)");
         }
         md.append(String.format(Locale.ROOT, "; validation every %d epochs on %d functions", o.evaluationPeriod(),
                 o.validationFunctions()));

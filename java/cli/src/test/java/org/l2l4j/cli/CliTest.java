@@ -155,6 +155,31 @@ class CliTest {
     }
 
     @Test
+    void exactSecondDerivativesTrainQuadraticsAndAreRefusedElsewhere() throws Exception {
+        Path out = dir.resolve("exact");
+        Outcome o = run(train(out, "--epochs", "2", "--second-derivatives", "exact"));
+        assertEquals(0, o.code(), o.err());
+        assertEquals("exact", OptimizerCheckpoint.load(out.resolve("optimizer.safetensors")).description()
+                .get("second_derivatives"));
+        Outcome withTeacher = run(train(dir.resolve("exact-teacher"), "--epochs", "2", "--second-derivatives", "exact",
+                "--imitate", "nag"));
+        assertEquals(CommandLine.ExitCode.USAGE, withTeacher.code(), withTeacher.err());
+        assertTrue(withTeacher.err().contains("cannot be combined with imitation"), withTeacher.err());
+        Outcome resumedDropped = run(train(dir.resolve("exact-resumed"), "--epochs", "4", "--resume",
+                out.resolve("training.safetensors").toString()));
+        assertEquals(L2l4jCli.EXIT_FAILURE, resumedDropped.code(), resumedDropped.err());
+        assertTrue(resumedDropped.err().contains("--second-derivatives"), resumedDropped.err());
+    }
+
+    @Test
+    void exactSecondDerivativesNeedHessianVectorProducts() {
+        Outcome o = run("--threads", "1", "train", "--problem", "mnist", "--second-derivatives", "exact", "--out",
+                dir.resolve("exact-mnist").toString());
+        assertEquals(CommandLine.ExitCode.USAGE, o.code(), o.err());
+        assertTrue(o.err().contains("Hessian-vector products, which only --problem quadratic has"), o.err());
+    }
+
+    @Test
     void resumeRejectsChangedTrajectorySettings() {
         String start = trained.resolve("training.safetensors").toString();
         Path out = dir.resolve("changed");

@@ -187,11 +187,49 @@ public final class CoordinatewiseLstm implements AutoCloseable {
                          NativeBuffer dstateFinal, NativeBuffer dphi, NativeBuffer dstateInitial, NativeBuffer dx,
                          boolean checkFinite) {
         Objects.requireNonNull(record, "record");
+        requireSteps(steps, record);
+        backwardFrom(phi, record, 0, steps, dlossDdelta, dstateFinal, dphi, dstateInitial, dx, checkFinite);
+    }
+
+    /**
+     * The backward pass of one recorded step s of an unroll, for estimators that act between
+     * steps (exact second derivatives: {@code dx} feeds a Hessian-vector product of the optimizee
+     * whose result flows into dL/d delta_{s-1}).  The same native call as {@link #backward} over
+     * the one step (l2l_backward with the record of step s and steps = 1), so that calling it for
+     * s = T-1, ..., 0 with each call's {@code dstateBefore} as the next call's
+     * {@code dstateAfter} gives the whole unroll's results, dL/dphi as the per-step sum.
+     *
+     * @param step         s, in [0, record.steps())
+     * @param dlossDdelta  float32 [n], dL/d delta_s
+     * @param dstateAfter  null (zero) or float32 [S x n], dL/d(state after step s)
+     * @param dphi         float64 [phiSize], overwritten with this step's dL/dphi
+     * @param dstateBefore null or float32 [S x n], receives dL/d(state before step s); may not be
+     *                     {@code dstateAfter}
+     * @param dx           null or float32 [n], receives dL/dx_s through the preprocessing
+     * @throws IllegalArgumentException for a step outside the record, or as {@link #backward}
+     *                                  (the same for the other errors)
+     */
+    public void backwardStep(NativeBuffer phi, UnrollRecord record, int step, NativeBuffer dlossDdelta,
+                             NativeBuffer dstateAfter, NativeBuffer dphi, NativeBuffer dstateBefore, NativeBuffer dx,
+                             boolean checkFinite) {
+        Objects.requireNonNull(record, "record");
+        if (step < 0 || step >= record.steps()) {
+            throw new IllegalArgumentException("step must be in [0, " + record.steps() + "), got " + step);
+        }
+        if (dstateAfter != null && dstateAfter == dstateBefore) {
+            throw new IllegalArgumentException("dstateAfter and dstateBefore must be different buffers");
+        }
+        backwardFrom(phi, record, step, 1, dlossDdelta, dstateAfter, dphi, dstateBefore, dx, checkFinite);
+    }
+
+    /** {@link #backward} over steps [first, first + steps) of the record. */
+    private void backwardFrom(NativeBuffer phi, UnrollRecord record, int first, int steps, NativeBuffer dlossDdelta,
+                              NativeBuffer dstateFinal, NativeBuffer dphi, NativeBuffer dstateInitial, NativeBuffer dx,
+                              boolean checkFinite) {
         Backend backend = record.buffer().backend();
         long n = record.coordinates();
         requirePhi(phi, backend);
         requireRecord(record, backend, n);
-        requireSteps(steps, record);
         requireFloats("dlossDdelta", dlossDdelta, backend, (long) steps * n);
         long stateFloats = (long) config.stateRows() * n;
         if (dstateFinal != null) {
@@ -209,9 +247,9 @@ public final class CoordinatewiseLstm implements AutoCloseable {
             throw new IllegalArgumentException("dphi must be F64 x " + phiSize + ", got " + dphi);
         }
         NativeCalls.check(L2l.l2l_backward(backend.ctx(), model(), phi.address(), n, steps,
-                record.buffer().address(), dlossDdelta.address(), dstateFinal == null ? 0 : dstateFinal.address(),
-                dphi.address(), dstateInitial == null ? 0 : dstateInitial.address(), dx == null ? 0 : dx.address(),
-                checkFinite ? L2l.L2L_CHECK_FINITE : 0), "l2l_backward");
+                record.slotAddress(first), dlossDdelta.address(), dstateFinal == null ? 0
+                        : dstateFinal.address(), dphi.address(), dstateInitial == null ? 0 : dstateInitial.address(),
+                dx == null ? 0 : dx.address(), checkFinite ? L2l.L2L_CHECK_FINITE : 0), "l2l_backward");
     }
 
     private long model() {

@@ -8,13 +8,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.reference.ReferenceLstm;
 
 /**
  * The native backward pass against the float64 reference on an unroll of T steps of a real
  * trajectory (gradients from a random quadratic re-evaluated at every theta_t): dL/d delta from
  * the record (meta-loss helper), dphi, dL/d(initial state) and dL/dx all agree to 1e-4 (max abs
- * difference over max abs reference, per tensor), for T = 1, 5, 20, on every CPU instruction set.
+ * difference over max abs reference, per tensor), for T = 1, 5, 20, on every CPU instruction set;
+ * so do the same computed one step at a time ({@link CoordinatewiseLstm#backwardStep}).
  */
 class BackwardAccuracyTest {
     static final double TOLERANCE = 1e-4;
@@ -104,9 +106,56 @@ class BackwardAccuracyTest {
                     assertClose(isa + " dstate_initial", LstmFixtures.toDouble(u.dstate.toFloatArray()), flatten(expected.dstateInitial));
                 }
                 assertClose(isa + " dx", LstmFixtures.toDouble(u.dx.toFloatArray()), flatten(expected.dx));
+                backwardOneStepAtATime(isa, u, n, steps, rows, expected);
             }
         }
         backend.setCpuIsa(Backend.supportedCpuIsas()[0]);
+    }
+
+    /**
+     * The same unroll's backward pass one step at a time ({@link CoordinatewiseLstm#backwardStep},
+     * l2l_backward on the record of step s), from the last step down, each call's state gradient
+     * feeding the next: dphi summed over the steps, the state gradient before step 0 and dx_s
+     * against the same float64 reference.
+     */
+    private static void backwardOneStepAtATime(String isa, UnrollBuffers u, int n, int steps, int rows,
+                                               ReferenceLstm.Gradients expected) {
+        float[] dloss = u.dloss.toFloatArray();
+        double[] dphi = new double[expected.dphi.length];
+        double[] dx = new double[steps * n];
+        float[] hostDx = new float[n];
+        NativeBuffer[] dstate = new NativeBuffer[2];
+        try (NativeBuffer ddelta = backend.allocateFloats(n); NativeBuffer dxStep = backend.allocateFloats(n);
+             NativeBuffer dphiStep = backend.allocateDoubles(dphi.length)) {
+            for (int i = 0; i < 2 && rows > 0; i++) {
+                dstate[i] = backend.allocateFloats((long) rows * n);
+            }
+            for (int s = steps - 1; s >= 0; s--) {
+                ddelta.write(0, dloss, s * n, n);
+                u.lstm.backwardStep(u.phi, u.record, s, ddelta, s == steps - 1 ? null : dstate[(s + 1) % 2], dphiStep,
+                        dstate[s % 2], dxStep, true);
+                double[] part = dphiStep.toDoubleArray();
+                for (int k = 0; k < dphi.length; k++) {
+                    dphi[k] += part[k];
+                }
+                dxStep.read(0, hostDx, 0, n);
+                for (int i = 0; i < n; i++) {
+                    dx[s * n + i] = hostDx[i];
+                }
+            }
+            assertClose(isa + " dphi, step by step", dphi, expected.dphi);
+            if (rows > 0) {
+                assertClose(isa + " dstate_initial, step by step", LstmFixtures.toDouble(dstate[0].toFloatArray()),
+                        flatten(expected.dstateInitial));
+            }
+            assertClose(isa + " dx, step by step", dx, flatten(expected.dx));
+        } finally {
+            for (NativeBuffer b : dstate) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+        }
     }
 
     static double[] flatten(double[][] m) {

@@ -273,6 +273,23 @@ class BadInputTest {
     }
 
     @Test
+    void backwardStepArguments() {
+        try (NativeBuffer dloss = backend.allocateFloats(N); NativeBuffer dphi = backend.allocateDoubles(lstm.phiSize());
+             NativeBuffer dstate = backend.allocateFloats((long) lstm.config().stateRows() * N)) {
+            assertRejected(IllegalArgumentException.class, "step must be in [0, 2)",
+                    () -> lstm.backwardStep(phi, record, 2, dloss, null, dphi, null, null, false));
+            assertRejected(IllegalArgumentException.class, "step must be in [0, 2)",
+                    () -> lstm.backwardStep(phi, record, -1, dloss, null, dphi, null, null, false));
+            assertRejected(IllegalArgumentException.class, "must be different buffers",
+                    () -> lstm.backwardStep(phi, record, 1, dloss, dstate, dphi, dstate, null, false));
+            assertRejected(IllegalArgumentException.class, "dlossDdelta must be",
+                    () -> lstm.backwardStep(phi, record, 0, dstate, null, dphi, null, null, false));
+            assertRejected(NullPointerException.class, "record",
+                    () -> lstm.backwardStep(phi, null, 0, dloss, null, dphi, null, null, false));
+        }
+    }
+
+    @Test
     void theCApiReturnsStatusCodes() {
         assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_step(0, 0, 0, 1, 0, 0, 0, 0, 0, 0));
         assertTrue(L2l.l2l_last_error().contains("context is NULL"));

@@ -31,7 +31,9 @@ import org.l2l4j.optimizees.ScaledFamily;
  *   <li>the <b>gradient estimator</b> ({@link GradientEstimator}; {@link TruncatedBackprop}):
  *       each unroll runs T fused steps forward, recording them, then the fused backward pass for
  *       dL/dphi of the meta-loss (1/B) sum_b sum_{t=1..T} f_b(theta_t), plus an
- *       {@link Imitation} term in the first epochs when asked for;</li>
+ *       {@link Imitation} term in the first epochs when asked for, the optimizee's second
+ *       derivatives dropped as in the paper; or, with {@link SecondDerivatives#EXACT}, the exact
+ *       dL/dphi with them kept ({@link ExactBackprop});</li>
  *   <li>the <b>meta-optimizer</b> ({@link MetaOptimizer}): one Adam step on phi per unroll, at a
  *       rate that follows a {@link LearningRateSchedule} (and grows with B by
  *       {@link MetaBatchScaling}), unless the meta-loss or its gradient is not finite (the update
@@ -242,9 +244,12 @@ public final class MetaTrainer implements AutoCloseable {
                         recordSteps));
                 // (1/B) sum_b: the meta-loss gradient scale; with batch-mean inputs the recorded
                 // inputs already carry the 1/B.
-                GradientEstimator estimator = own(new TruncatedBackprop(backend, lstm, batch, b,
-                        unrollLengths(options), batchMean ? 1.0 : 1.0 / b, batchMean ? 1.0 / b : 1.0,
-                        options.imitation()));
+                double gradScale = batchMean ? 1.0 : 1.0 / b;
+                double inputScale = batchMean ? 1.0 / b : 1.0;
+                GradientEstimator estimator = own(options.secondDerivatives() == SecondDerivatives.EXACT
+                        ? new ExactBackprop(backend, lstm, batch, this.training, b, recordSteps, gradScale, inputScale)
+                        : new TruncatedBackprop(backend, lstm, batch, b, unrollLengths(options), gradScale, inputScale,
+                                options.imitation()));
                 this.shards.add(new Shard(s * perShard, batch, estimator));
             }
         } catch (RuntimeException | Error e) {

@@ -32,13 +32,16 @@ import org.l2l4j.lstm.PhiInit;
  * @param confirmationFunctions held-out functions on which the best candidates of the cheap
  *                            validations are evaluated again at the end, the best of them kept;
  *                            0 to keep the best validation as it is (0)
+ * @param secondDerivatives   the optimizee's second derivatives in the meta-gradient: dropped (the
+ *                            paper's) or exact ({@link SecondDerivatives}) (dropped)
  */
 public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRate, double clipNorm,
                                   PhiInit phiInit, int instances, InputScaling inputScaling,
                                   int evaluationPeriod, int validationFunctions, int epochs,
                                   Duration timeBudget, long seed, LearningRateSchedule schedule,
                                   MetaBatchScaling batchScaling, Curriculum curriculum, Imitation imitation,
-                                  double parameterScaling, int confirmationFunctions) implements Serializable {
+                                  double parameterScaling, int confirmationFunctions,
+                                  SecondDerivatives secondDerivatives) implements Serializable {
 
     /** How many of the best-validated phis a confirmation evaluates on its functions. */
     public static final int CONFIRMED_CANDIDATES = 3;
@@ -50,6 +53,11 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         Objects.requireNonNull(batchScaling, "batchScaling");
         Objects.requireNonNull(curriculum, "curriculum");
         Objects.requireNonNull(imitation, "imitation");
+        Objects.requireNonNull(secondDerivatives, "secondDerivatives");
+        if (secondDerivatives == SecondDerivatives.EXACT && imitation.active()) {
+            throw new IllegalArgumentException("imitation is not available with exact second derivatives (the"
+                    + " teacher's step would need its own second derivatives): choose one");
+        }
         if (!(parameterScaling >= 0) || Double.isInfinite(parameterScaling)) {
             throw new IllegalArgumentException("parameterScaling must be finite and >= 0 (0: off), got "
                     + parameterScaling);
@@ -85,7 +93,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
     public static MetaTrainingOptions defaults() {
         return new MetaTrainingOptions(20, 100, 1e-3, 0, PhiInit.PYTORCH_ZERO_OUTPUT, 1, InputScaling.PAPER, 10, 8,
                 10_000, null, 0, LearningRateSchedule.CONSTANT, MetaBatchScaling.NONE, Curriculum.NONE, Imitation.NONE,
-                0, 0);
+                0, 0, SecondDerivatives.DROPPED);
     }
 
     public MetaTrainingOptions withUnroll(int t) {
@@ -158,6 +166,10 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         return with(b -> b.confirmationFunctions = functions);
     }
 
+    public MetaTrainingOptions withSecondDerivatives(SecondDerivatives mode) {
+        return with(b -> b.secondDerivatives = mode);
+    }
+
     /** The base meta-learning rate with the batch scaling applied: lr, or lr sqrt(B). */
     public double scaledMetaLearningRate() {
         return batchScaling == MetaBatchScaling.SQRT ? metaLearningRate * Math.sqrt(instances) : metaLearningRate;
@@ -170,7 +182,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         return new MetaTrainingOptions(f.unroll, f.horizon, f.metaLearningRate, f.clipNorm, f.phiInit, f.instances,
                 f.inputScaling, f.evaluationPeriod, f.validationFunctions, f.epochs, f.timeBudget, f.seed, f.schedule,
                 f.batchScaling, f.curriculum, f.imitation, f.parameterScaling,
-                f.confirmationFunctions);
+                f.confirmationFunctions, f.secondDerivatives);
     }
 
     /** The components, mutable, for {@link #with}. */
@@ -193,6 +205,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
         Imitation imitation;
         double parameterScaling;
         int confirmationFunctions;
+        SecondDerivatives secondDerivatives;
 
         Fields(MetaTrainingOptions o) {
             unroll = o.unroll;
@@ -213,6 +226,7 @@ public record MetaTrainingOptions(int unroll, int horizon, double metaLearningRa
             imitation = o.imitation;
             parameterScaling = o.parameterScaling;
             confirmationFunctions = o.confirmationFunctions;
+            secondDerivatives = o.secondDerivatives;
         }
     }
 }

@@ -49,6 +49,7 @@ final class OptimizeeBatch implements AutoCloseable {
     private float inputScale = 1f;
     private long lastStepNanos;
     private int trajectoryStep;
+    private long[] seeds = new long[0];
 
     /** How the instances are evaluated: writes the gradients and keeps the losses by slot. */
     private interface Evaluation extends AutoCloseable {
@@ -191,6 +192,7 @@ final class OptimizeeBatch implements AutoCloseable {
             throw new IllegalArgumentException("expected " + instances + " optimizees, got " + seeds.length);
         }
         this.inputScale = (float) scale;
+        this.seeds = seeds.clone();
         trajectoryStep = 0;
         evaluation.start(seeds);
         stepper.resetState();
@@ -212,6 +214,11 @@ final class OptimizeeBatch implements AutoCloseable {
         }
         lastStepNanos = System.nanoTime() - t0;
         evaluation.evaluate(inputScale, lossSlot);
+    }
+
+    /** The seeds of the trajectory's optimizees ({@link #start}), a copy; empty before the first. */
+    long[] seeds() {
+        return seeds.clone();
     }
 
     /** The trajectory step being taken or last taken: 0 at {@link #start}, t after the t-th {@link #advance}. */

@@ -9,7 +9,15 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT
 import static org.bytedeco.cuda.global.cudnn.CUDNN_CROSS_CORRELATION;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH;
-import static org.bytedeco.cuda.global.cudnn.CUDNN_NOT_PROPAGATE_NAN;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_PROPAGATE_NAN;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_ALLOC_FAILED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_INITIALIZED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_POOLING_MAX_DETERMINISTIC;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_TENSOR_NCHW;
 import static org.bytedeco.cuda.global.cudnn.cudnnActivationForward;
@@ -77,10 +85,12 @@ import org.l2l4j.cuda.CudaLibrary;
  * algorithm 1, {@code CUDNN_POOLING_MAX_DETERMINISTIC}), so that repeated evaluations are
  * bitwise identical on one device and library version.  Batch norm uses cuDNN's
  * {@code SPATIAL} mode after a convolution and {@code PER_ACTIVATION} after the fully connected
- * layer, epsilon {@link ConvNetSpec#BN_EPSILON} (cuDNN's minimum), the minibatch's biased
- * variance, no running averages.  Max-pooling's backward routes each gradient to a window
- * maximum, as the host does; ties (which ReLU makes common among zeros) may pick another
- * element, whose gradient ReLU then zeroes all the same.
+ * layer, epsilon {@link ConvNetSpec#BN_EPSILON} (PyTorch's), the minibatch's biased variance,
+ * no running averages.  NaN propagates through ReLU and pooling, as on the host, so that a
+ * diverged network shows in its loss.  Max-pooling's backward routes each gradient to a window
+ * maximum, as the host does; on ties cuDNN may pick another element than the host's first:
+ * harmless among ReLU's zeros (their gradient is zeroed all the same), a difference where equal
+ * positive values share a window (rare with real data).
  *
  * <p>The handle lives on the backend's stream and device and holds the backend
  * ({@link Backend#hold()}); one workspace of {@link #workspaceBytes()} serves every call.  With
@@ -202,16 +212,16 @@ final class CudnnConvNet implements AutoCloseable {
             pool = new cudnnPoolingStruct();
             check(cudnnCreatePoolingDescriptor(pool), "cudnnCreatePoolingDescriptor");
             state.destroyers.add(() -> cudnnDestroyPoolingDescriptor(pool));
-            check(cudnnSetPooling2dDescriptor(pool, CUDNN_POOLING_MAX_DETERMINISTIC, CUDNN_NOT_PROPAGATE_NAN, 2, 2,
+            check(cudnnSetPooling2dDescriptor(pool, CUDNN_POOLING_MAX_DETERMINISTIC, CUDNN_PROPAGATE_NAN, 2, 2,
                     0, 0, 2, 2), "cudnnSetPooling2dDescriptor");
             relu = new cudnnActivationStruct();
             check(cudnnCreateActivationDescriptor(relu), "cudnnCreateActivationDescriptor");
             state.destroyers.add(() -> cudnnDestroyActivationDescriptor(relu));
-            check(cudnnSetActivationDescriptor(relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0),
+            check(cudnnSetActivationDescriptor(relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0),
                     "cudnnSetActivationDescriptor");
             workspaceBytes = bytes;
             state.workspace = backend.allocateFloats(Math.max(1, (bytes + 3) / 4));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             close();
             throw e;
         }
@@ -338,9 +348,23 @@ final class CudnnConvNet implements AutoCloseable {
         };
     }
 
+    /**
+     * Throws for a failed status: {@link Status#NO_CUDA} where cuDNN's own libraries or the device
+     * do not fit (a sub-library that cannot be loaded, which cuDNN 9 loads only when first used),
+     * {@link Status#OUT_OF_MEMORY} for its allocations, else {@link Status#CUDA}.
+     */
     private void check(int status, String what) {
         if (status != 0) {
-            throw new L2lException(Status.CUDA, what + " failed: cuDNN status " + status + " ("
+            Status kind = switch (status) {
+                case CUDNN_STATUS_NOT_INITIALIZED, CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED,
+                        CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH, CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE,
+                        CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH, CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER
+                        -> Status.NO_CUDA;
+                case CUDNN_STATUS_ALLOC_FAILED, CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED
+                        -> Status.OUT_OF_MEMORY;
+                default -> Status.CUDA;
+            };
+            throw new L2lException(kind, what + " failed: cuDNN status " + status + " ("
                     + cudnnGetErrorString(status).getString() + ") for " + spec);
         }
         if (SYNC && state.created) {

@@ -26,4 +26,29 @@ public interface Optimizee {
      * @throws IllegalArgumentException if an array has the wrong length
      */
     double lossAndGradient(float[] theta, float[] gradient);
+
+    /**
+     * Whether {@link #hessianVectorProduct} is available: for deterministic optimizees that
+     * compute it exactly (quadratics).  Meta-training with exact second derivatives needs it.
+     * False by default; minibatch optimizees do not offer it (their product would have to be
+     * taken on the minibatch of each step of an unroll).
+     */
+    default boolean hasHessianVectorProducts() {
+        return false;
+    }
+
+    /**
+     * out = H(theta) v, the Hessian of f at theta times v, exact (not finite differences), for
+     * the exact meta-gradient of paper section 2 (dL/d theta_t gains H(theta_t) dL/dx_t).
+     *
+     * @param theta parameters, length {@link #dimension()}; not modified
+     * @param v     the vector, length {@link #dimension()}; not modified
+     * @param out   receives H v, length {@link #dimension()}
+     * @throws UnsupportedOperationException if {@link #hasHessianVectorProducts()} is false
+     * @throws IllegalArgumentException      if an array has the wrong length
+     */
+    default void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+        throw new UnsupportedOperationException(getClass().getSimpleName()
+                + " has no Hessian-vector products: exact second derivatives need them");
+    }
 }

@@ -30,6 +30,15 @@ public interface OptimizeeFamily {
     }
 
     /**
+     * Whether every optimizee of this family offers exact Hessian-vector products
+     * ({@link Optimizee#hessianVectorProduct}), as meta-training with exact second derivatives
+     * needs.  False by default.
+     */
+    default boolean hasHessianVectorProducts() {
+        return false;
+    }
+
+    /**
      * This family evaluated in place where {@code backend} computes: a {@link ResidentFamily}
      * whose optimizees read their parameters from, and write their gradients and losses into, the
      * backend's buffers, so that a learned-optimizer step copies nothing; the same functions,

@@ -95,6 +95,39 @@ public final class Quadratic implements Optimizee {
         return loss;
     }
 
+    @Override
+    public boolean hasHessianVectorProducts() {
+        return true;
+    }
+
+    /**
+     * out = 2 W^T (W v) (the Hessian 2 W^T W does not depend on theta), in double precision,
+     * rounded to float once.
+     *
+     * @throws IllegalArgumentException if an array's length is not n
+     */
+    @Override
+    public void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+        checkLength(theta, "theta");
+        checkLength(v, "v");
+        checkLength(out, "out");
+        double[] wv = new double[n];
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                sum += w[i * n + j] * v[j];
+            }
+            wv[i] = sum;
+        }
+        for (int j = 0; j < n; j++) {
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                sum += w[i * n + j] * wv[i];
+            }
+            out[j] = (float) (2 * sum);
+        }
+    }
+
     private void checkLength(float[] a, String what) {
         if (a == null) {
             throw new NullPointerException(what);

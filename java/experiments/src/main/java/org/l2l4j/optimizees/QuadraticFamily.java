@@ -104,6 +104,12 @@ public final class QuadraticFamily implements OptimizeeFamily {
      * ({@link ResidentQuadraticFamily}: the same bits as the host path, without the copies); empty
      * on CUDA, where the quadratics are evaluated on the host.
      */
+    /** Quadratics have exact Hessian-vector products, 2 W^T W v ({@link Quadratic#hessianVectorProduct}). */
+    @Override
+    public boolean hasHessianVectorProducts() {
+        return true;
+    }
+
     @Override
     public Optional<ResidentFamily> residentOn(Backend backend) {
         Objects.requireNonNull(backend, "backend");

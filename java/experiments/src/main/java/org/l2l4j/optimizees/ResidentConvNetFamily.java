@@ -118,8 +118,14 @@ public final class ResidentConvNetFamily implements ResidentFamily {
     /** Frees the data set, cuDNN and cuBLAS; idempotent.  Close the batches first. */
     @Override
     public void close() {
-        data.close();
-        products.close();
-        layers.close();
+        try {
+            data.close();
+        } finally {
+            try {
+                products.close();
+            } finally {
+                layers.close();
+            }
+        }
     }
 }

@@ -46,6 +46,11 @@ final class ResidentQuadraticFamily implements ResidentFamily {
     }
 
     @Override
+    public boolean hasHessianVectorProducts() {
+        return true;
+    }
+
+    @Override
     public Quadratic sample(long seed) {
         return family.sample(seed);
     }

@@ -50,6 +50,12 @@ public final class ScaledFamily implements OptimizeeFamily {
         return family.tensors();
     }
 
+    /** The wrapped family's: g(theta) = f(c theta) has H_g v = c H_f (c v). */
+    @Override
+    public boolean hasHessianVectorProducts() {
+        return family.hasHessianVectorProducts();
+    }
+
     @Override
     public Optimizee sample(long seed) {
         Optimizee f = family.sample(seed);
@@ -100,6 +106,29 @@ public final class ScaledFamily implements OptimizeeFamily {
                 gradient[i] *= scale[i];
             }
             return loss;
+        }
+
+        @Override
+        public boolean hasHessianVectorProducts() {
+            return f.hasHessianVectorProducts();
+        }
+
+        /** H_g(theta) v = c * H_f(c * theta) (c * v). */
+        @Override
+        public void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+            if (theta.length != scale.length || v.length != scale.length || out.length != scale.length) {
+                throw new IllegalArgumentException("expected arrays of " + scale.length + " values, got "
+                        + theta.length + ", " + v.length + " and " + out.length);
+            }
+            float[] scaledV = new float[scale.length];
+            for (int i = 0; i < scale.length; i++) {
+                point[i] = scale[i] * theta[i];
+                scaledV[i] = scale[i] * v[i];
+            }
+            f.hessianVectorProduct(point, scaledV, out);
+            for (int i = 0; i < scale.length; i++) {
+                out[i] *= scale[i];
+            }
         }
     }
 }

@@ -38,8 +38,12 @@ import org.l2l4j.reference.ReferenceLstm;
  * named as two tensors, {@code a} (coordinate 0) and {@code b} (coordinates 1, 2), and each
  * group's LSTM (of its own width and phi) steps its own coordinates of both instances: the
  * replay applies to each coordinate its group's reference LSTM, and phi is the concatenation.
- * The teacher's steps (NAG) are computed here from the raw gradients in float64.  Per tensor of
- * each group's phi, err = max |a - b| / max |b| &lt; 2e-4 (the native forward runs in float32).
+ * The teacher's steps (NAG) are computed here from the raw gradients in float64.  With exact
+ * second derivatives ({@link ExactBackprop}) the replay is the true meta-loss instead: x_t =
+ * k grad f(theta_t) recomputed in float64 at every step of the replayed trajectory (k the input
+ * scale), so that the finite differences see the Hessian terms (the dropped estimator misses
+ * these by 1e-3 to 8e-3, measured).  Per tensor of each group's phi, err = max |a - b| / max |b|
+ * &lt; 2e-4 (the native forward runs in float32).
  */
 class MetaGradientTest {
     static final double STEP = 1e-5;
@@ -50,10 +54,12 @@ class MetaGradientTest {
     /** The trajectory: an unroll of 3 steps, then a shorter one of 2. */
     static final int[] UNROLLS = {3, 2};
 
-    @ParameterizedTest(name = "{0} inputs, imitation weight {1}, groups {2}")
-    @CsvSource({"PAPER, 0, false", "PAPER, 0.7, false", "BATCH_MEAN, 0, false", "BATCH_MEAN, 0.7, false",
-        "PAPER, 0.7, true", "BATCH_MEAN, 0, true"})
-    void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda, boolean grouped) {
+    @ParameterizedTest(name = "{0} inputs, imitation weight {1}, groups {2}, exact second derivatives {3}")
+    @CsvSource({"PAPER, 0, false, false", "PAPER, 0.7, false, false", "BATCH_MEAN, 0, false, false",
+        "BATCH_MEAN, 0.7, false, false", "PAPER, 0.7, true, false", "BATCH_MEAN, 0, true, false",
+        "PAPER, 0, false, true", "BATCH_MEAN, 0, false, true", "PAPER, 0, true, true", "BATCH_MEAN, 0, true, true"})
+    void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda, boolean grouped,
+                                                          boolean exact) {
         LstmConfig config = new LstmConfig(new int[] {3}, Preprocessing.IDENTITY, 1, 0.3, false);
         ParameterGroups groups = grouped
                 ? new ParameterGroups(List.of(new ParameterGroup("first", TensorRule.parse("a"), config),
@@ -80,8 +86,10 @@ class MetaGradientTest {
         try (Backend backend = Backend.cpu(1);
              GroupedLstm lstm = new GroupedLstm(groups, backend);
              OptimizeeBatch batch = new OptimizeeBatch(backend, lstm, family, B, T, T);
-             TruncatedBackprop estimator = new TruncatedBackprop(backend, lstm, batch, B,
-                     List.of(3, 2), batchMean ? 1.0 : 1.0 / B, inputScale, imitation)) {
+             GradientEstimator estimator = exact
+                     ? new ExactBackprop(backend, lstm, batch, family, B, 3, batchMean ? 1.0 : 1.0 / B, inputScale)
+                     : new TruncatedBackprop(backend, lstm, batch, B, List.of(3, 2), batchMean ? 1.0 : 1.0 / B,
+                             inputScale, imitation)) {
             lstm.write(phi32);
             batch.start(seeds, inputScale);
             estimator.startTrajectory(0);
@@ -132,7 +140,8 @@ class MetaGradientTest {
                         teacher[s][i] = -teacherRate * (g + HandDesignedRule.MOMENTUM_COEFFICIENT * teacherMomentum[i]);
                     }
                 }
-                Replay replay = new Replay(groups, groupOf, f, theta0, state0, x, teacher, lambda);
+                Replay replay = new Replay(groups, groupOf, f, theta0, state0, exact ? null : x, steps, inputScale,
+                        teacher, lambda);
                 double[] fd = new double[phi.length];
                 for (int k = 0; k < phi.length; k++) {
                     double[] plus = phi.clone();
@@ -152,8 +161,8 @@ class MetaGradientTest {
                         }
                         String name = groups.get(g).name() + "." + e.name();
                         assertTrue(den > 0, name + " has a zero gradient: the test would not see an error");
-                        assertTrue(num / den < TOLERANCE, scaling + ", lambda " + lambda + ", unroll of " + steps
-                                + " steps, " + name + ": err " + num / den);
+                        assertTrue(num / den < TOLERANCE, scaling + ", lambda " + lambda + ", exact " + exact
+                                + ", unroll of " + steps + " steps, " + name + ": err " + num / den);
                     }
                 }
             }
@@ -178,14 +187,22 @@ class MetaGradientTest {
         }
 
         @Override
+        public boolean hasHessianVectorProducts() {
+            return true;
+        }
+
+        @Override
         public List<ParameterTensor> tensors() {
             return List.of(new ParameterTensor("a", new int[] {1}, 0), new ParameterTensor("b", new int[] {2}, 1));
         }
     }
 
-    /** The replayed meta-loss of one unroll, in float64; coordinate i (b D + j) is stepped by its group's LSTM. */
+    /**
+     * The replayed meta-loss of one unroll, in float64; coordinate i (b D + j) is stepped by its
+     * group's LSTM.  x: the recorded inputs, or null for the true meta-loss (x_t = k grad f(theta_t)).
+     */
     private record Replay(ParameterGroups groups, int[] groupOf, Quadratic[] f, double[][] theta0, double[][] state0,
-                          double[][] x, double[][] teacher, double lambda) {
+                          double[][] x, int steps, double inputScale, double[][] teacher, double lambda) {
         double loss(double[] phi) {
             ReferenceLstm[] m = new ReferenceLstm[groups.count()];
             for (int g = 0; g < m.length; g++) {
@@ -200,9 +217,11 @@ class MetaGradientTest {
                 for (int i = 0; i < D; i++) {
                     state[i] = state0[b * D + i].clone();
                 }
-                for (int s = 0; s < x.length; s++) {
+                for (int s = 0; s < steps; s++) {
+                    double[] input = x != null ? Arrays.copyOfRange(x[s], b * D, b * D + D) : gradient(f[b], theta);
                     for (int i = 0; i < D; i++) {
-                        double delta = m[groupOf[b * D + i]].step(x[s][b * D + i], state[i]);
+                        double xi = x != null ? input[i] : inputScale * input[i];
+                        double delta = m[groupOf[b * D + i]].step(xi, state[i]);
                         theta[i] += delta;
                         double off = delta - teacher[s][b * D + i];
                         loss += lambda * off * off / B;
@@ -211,6 +230,23 @@ class MetaGradientTest {
                 }
             }
             return loss;
+        }
+
+        /** grad f = 2 W^T (W theta - y), in float64. */
+        private static double[] gradient(Quadratic q, double[] theta) {
+            double[] w = q.matrix();
+            double[] y = q.target();
+            double[] g = new double[D];
+            for (int i = 0; i < D; i++) {
+                double r = -y[i];
+                for (int j = 0; j < D; j++) {
+                    r += w[i * D + j] * theta[j];
+                }
+                for (int j = 0; j < D; j++) {
+                    g[j] += 2 * w[i * D + j] * r;
+                }
+            }
+            return g;
         }
 
         private static double quadratic(Quadratic q, double[] theta) {
