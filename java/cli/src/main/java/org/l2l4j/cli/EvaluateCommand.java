@@ -55,10 +55,15 @@ final class EvaluateCommand extends CliCommand {
     @Mixin
     OptimizerSource optimizer;
 
+    /** The name of the paper's optimizer meta-trained on the other labels (Figure 6). */
+    static final String LSTM_SUB = "LSTM-sub";
+
     @Option(names = "--also", paramLabel = "NAME=FILE",
             description = "Another learned optimizer to run beside it on the same functions, named NAME in the reports "
                     + "(such as LSTM-sub=runs/cifar-sub/optimizer.safetensors); repeatable. The baselines are tuned and "
-                    + "run once for all, and the summary pairs each learned optimizer with every other optimizer.")
+                    + "run once for all, and the summary pairs each learned optimizer with every other optimizer. "
+                    + "Default: for --problem cifar5 or cifar2 without --optimizer, the shipped LSTM-sub (meta-trained on "
+                    + "labels 5-9), as in the paper's Figure 6.")
     Map<String, Path> also = new LinkedHashMap<>();
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
@@ -119,6 +124,10 @@ final class EvaluateCommand extends CliCommand {
         List<Comparison.Learned> all = new ArrayList<>(List.of(new Comparison.Learned(Comparison.LEARNED, learned)));
         for (Map.Entry<String, Path> e : also.entrySet()) {
             all.add(new Comparison.Learned(e.getKey(), OptimizerCheckpoint.load(e.getValue())));
+        }
+        if (also.isEmpty() && optimizer.file == null && (resolved == Problem.CIFAR5 || resolved == Problem.CIFAR2)) {
+            all.add(new Comparison.Learned(LSTM_SUB, OptimizerCheckpoint.shippedCifarSub()));
+            out().println("Beside it: " + LSTM_SUB + ", the shipped optimizer meta-trained on labels 5-9 only.");
         }
         try (Backend backend = root.backend()) {
             for (Comparison.Learned l : all) {

@@ -172,6 +172,7 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
     static final String SHIPPED_MNIST = "/org/l2l4j/pretrained/mnist-mlp.safetensors";
     /** Where the shipped CIFAR-10 optimizer lies on the class path. */
     static final String SHIPPED_CIFAR10 = "/org/l2l4j/pretrained/cifar10-convnet.safetensors";
+    static final String SHIPPED_CIFAR_SUB = "/org/l2l4j/pretrained/cifar-sub-convnet.safetensors";
 
     /**
      * The MNIST optimizer shipped with the library: LSTM 20-20 meta-trained by this project's
@@ -195,6 +196,19 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
      */
     public static OptimizerCheckpoint shippedCifar10() throws IOException {
         return shipped(SHIPPED_CIFAR10);
+    }
+
+    /**
+     * LSTM-sub, shipped with the library (paper section 3.3, Figure 6): the CIFAR-10 optimizer's
+     * architecture (groups {@code conv} and {@code fc}) meta-trained by {@code train --problem
+     * cifar10 --labels 5,6,7,8,9} on CIFAR-10's labels 5-9 only (dog, frog, horse, ship, truck),
+     * so that CIFAR-5 and CIFAR-2 (labels 0-4 and 0-1) test it on classes it never saw; its
+     * metadata describe the run (labels among them).
+     *
+     * @throws CheckpointFormatException if the resource is missing from the class path or corrupt
+     */
+    public static OptimizerCheckpoint shippedCifarSub() throws IOException {
+        return shipped(SHIPPED_CIFAR_SUB);
     }
 
     private static OptimizerCheckpoint shipped(String resource) throws IOException {

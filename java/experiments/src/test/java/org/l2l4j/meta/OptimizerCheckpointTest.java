@@ -111,6 +111,18 @@ class OptimizerCheckpointTest {
     }
 
     @Test
+    void theShippedLstmSubWasTrainedOnLabelsFiveToNine() throws IOException {
+        OptimizerCheckpoint shipped = OptimizerCheckpoint.shippedCifarSub();
+        assertEquals(List.of("conv", "fc"), shipped.groups().names());
+        assertEquals("cifar10", shipped.description().get("problem"));
+        assertEquals("5,6,7,8,9", shipped.description().get("labels"));
+        assertEquals("200", shipped.description().get("epochs"));
+        for (int g = 0; g < 2; g++) {
+            assertEquals(LstmConfig.paperMnist().phiLayout().size(), shipped.phi(g).length, "LSTM 20-20 in group " + g);
+        }
+    }
+
+    @Test
     void tensorsCarryPyTorchNamesAndShapes() throws IOException {
         LstmConfig c = LstmConfig.paperMnist();
         Path file = dir.resolve("opt.safetensors");
