@@ -93,7 +93,7 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--second-derivatives", paramLabel = "MODE",
             description = "The optimizee's second derivatives in the meta-gradient: dropped (the paper's: one fused "
                     + "backward pass per unroll) or exact (kept: a backward step and a Hessian-vector product per step; "
-                    + "--problem quadratic, without imitation) (default: ${DEFAULT-VALUE}).")
+                    + "--problem quadratic or mnist, without imitation) (default: ${DEFAULT-VALUE}).")
     SecondDerivatives secondDerivatives = SecondDerivatives.DROPPED;
 
     @Option(names = "--input-scaling", paramLabel = "MODE",
@@ -177,9 +177,10 @@ final class TrainCommand extends CliCommand {
         }
         atLeast("--instances", instances, 1);
         if (secondDerivatives == SecondDerivatives.EXACT) {
-            if (problem.problem != Problem.QUADRATIC) {
-                throw invalid("--second-derivatives exact needs the optimizees' Hessian-vector products, which only "
-                        + "--problem quadratic has");
+            if (problem.problem.isCifar()) {
+                throw invalid("--second-derivatives exact needs the optimizees' Hessian-vector products, which the CIFAR "
+                        + "network does not offer (its batch norm's second derivatives are not written): --problem "
+                        + "quadratic or mnist");
             }
             if (recipe.teacher(Recipe.PAPER, epochs == null ? DEFAULTS.epochs() : epochs).isPresent()) {
                 throw invalid("--second-derivatives exact cannot be combined with imitation (the recipe's or "

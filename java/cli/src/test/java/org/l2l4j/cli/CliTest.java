@@ -172,11 +172,12 @@ class CliTest {
     }
 
     @Test
-    void exactSecondDerivativesNeedHessianVectorProducts() {
-        Outcome o = run("--threads", "1", "train", "--problem", "mnist", "--second-derivatives", "exact", "--out",
-                dir.resolve("exact-mnist").toString());
+    void exactSecondDerivativesNeedHessianVectorProducts() throws IOException {
+        Path data = CifarFiles.write(dir.resolve("cifar-exact"), 3, 1);
+        Outcome o = run("--threads", "1", "train", "--problem", "cifar10", "--data", data.toString(),
+                "--second-derivatives", "exact", "--out", dir.resolve("exact-cifar").toString());
         assertEquals(CommandLine.ExitCode.USAGE, o.code(), o.err());
-        assertTrue(o.err().contains("Hessian-vector products, which only --problem quadratic has"), o.err());
+        assertTrue(o.err().contains("Hessian-vector products, which the CIFAR network does not offer"), o.err());
     }
 
     @Test

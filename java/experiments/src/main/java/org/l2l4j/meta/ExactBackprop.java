@@ -31,8 +31,9 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  *
  * <p>Cost: T backward calls per group instead of one, and B Hessian-vector products per step
  * on the host ({@link Optimizee#hessianVectorProduct}, from optimizees sampled with the batch's
- * seeds); theta_s and x_s of every step are copied to the host (2 T B d floats per unroll).
- * For the optimizees with exact products (quadratics); imitation is not supported.
+ * seeds, each on the minibatch of its evaluation at step s); theta_s and x_s of every step are
+ * copied to the host (2 T B d floats per unroll).  For the optimizees with exact products
+ * (quadratics, MLPs); imitation is not supported.
  */
 final class ExactBackprop implements GradientEstimator {
     private final GroupedLstm lstm;
@@ -78,7 +79,7 @@ final class ExactBackprop implements GradientEstimator {
         this.family = Objects.requireNonNull(family, "family");
         if (!family.hasHessianVectorProducts()) {
             throw new IllegalArgumentException("exact second derivatives need Hessian-vector products, which the"
-                    + " optimizees of " + family.name() + " do not offer (quadratics do): use dropped second"
+                    + " optimizees of " + family.name() + " do not offer (quadratics and MLPs do): use dropped second"
                     + " derivatives");
         }
         this.gradScale = gradScale;
@@ -134,6 +135,8 @@ final class ExactBackprop implements GradientEstimator {
         if (steps < 1 || steps > thetas.length) {
             throw new IllegalArgumentException("unrolls of 1 to " + thetas.length + " steps were planned, got " + steps);
         }
+        // x_s of this unroll is evaluation (first + s) of each optimizee's trajectory (its minibatch)
+        int first = batch.trajectoryStep();
         for (int s = 0; s < steps; s++) {
             batch.readParameters(thetas[s]);
             long t0 = System.nanoTime();
@@ -185,7 +188,7 @@ final class ExactBackprop implements GradientEstimator {
                     int at = b * dimension;
                     System.arraycopy(thetas[s], at, instanceTheta, 0, dimension);
                     System.arraycopy(v, at, instanceV, 0, dimension);
-                    optimizees[b].hessianVectorProduct(instanceTheta, instanceV, product);
+                    optimizees[b].hessianVectorProduct(first + s, instanceTheta, instanceV, product);
                     for (int i = 0; i < dimension; i++) {
                         total[at + i] += gradScale * x[at + i] + inputScale * product[i];
                     }

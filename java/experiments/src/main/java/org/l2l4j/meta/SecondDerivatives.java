@@ -16,7 +16,9 @@ public enum SecondDerivatives {
      * Kept: the backward pass alternates, from the last step down, the LSTM's backward of one step
      * and a Hessian-vector product of the optimizee, dL/d theta_s += H(theta_s) dL/dx_s, which
      * flows into dL/d delta_{s-1} ({@link ExactBackprop}).  Needs optimizees with Hessian-vector
-     * products ({@link org.l2l4j.optimizees.OptimizeeFamily#hasHessianVectorProducts()}).
+     * products ({@link org.l2l4j.optimizees.OptimizeeFamily#hasHessianVectorProducts()}: quadratics
+     * and MLPs; not the convolutional network, whose batch norm's second derivatives are not
+     * written).
      */
     EXACT
 }

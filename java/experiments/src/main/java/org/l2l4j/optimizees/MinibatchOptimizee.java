@@ -21,6 +21,7 @@ public abstract class MinibatchOptimizee implements Optimizee {
         void draw(SplittableRandom random, float[] theta);
     }
 
+    private final long seed;
     private final float[] theta0;
     private final SplittableRandom minibatches;
     private final int[] examples;
@@ -34,6 +35,7 @@ public abstract class MinibatchOptimizee implements Optimizee {
      * @param init      draws theta_0
      */
     protected MinibatchOptimizee(long seed, int dimension, int batchSize, int dataSize, Initializer init) {
+        this.seed = seed;
         SplittableRandom root = new SplittableRandom(seed);
         SplittableRandom initStream = root.split();
         this.minibatches = root.split();
@@ -103,6 +105,46 @@ public abstract class MinibatchOptimizee implements Optimizee {
             }
         }
         return evaluate(theta, gradient, batch, batch.length);
+    }
+
+    /**
+     * out = H v on the minibatch of evaluation {@code evaluation}, replayed from the seed (the
+     * stream redrawn from its start: O(evaluation x batch size) draws), without touching this
+     * optimizee's own stream; the network's product is {@link #hessianVectorProduct(float[],
+     * float[], float[], int[])}.
+     */
+    @Override
+    public void hessianVectorProduct(long evaluation, float[] theta, float[] v, float[] out) {
+        if (evaluation < 0) {
+            throw new IllegalArgumentException("evaluation must be >= 0, got " + evaluation);
+        }
+        checkLength(theta, "theta");
+        checkLength(v, "v");
+        checkLength(out, "out");
+        if (!hasHessianVectorProducts()) {
+            Optimizee.super.hessianVectorProduct(evaluation, theta, v, out);
+        }
+        SplittableRandom root = new SplittableRandom(seed);
+        root.split();
+        SplittableRandom replay = root.split();
+        for (long skip = evaluation * examples.length; skip > 0; skip--) {
+            replay.nextInt(dataSize);
+        }
+        int[] batch = new int[examples.length];
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = replay.nextInt(dataSize);
+        }
+        hessianVectorProduct(theta, v, out, batch);
+    }
+
+    /**
+     * out = H v of the mean loss over {@code batch} at theta (checked arguments), for networks
+     * that offer it ({@link #hasHessianVectorProducts()}).
+     *
+     * @throws UnsupportedOperationException by default
+     */
+    protected void hessianVectorProduct(float[] theta, float[] v, float[] out, int[] batch) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no Hessian-vector products");
     }
 
     /** The fewest examples a minibatch may have: 1 unless the network needs more. */

@@ -269,6 +269,17 @@ public final class MlpFamily implements OptimizeeFamily {
         }
     }
 
+    /** Every MLP has exact Hessian-vector products, on each evaluation's minibatch ({@link MlpHessian}). */
+    @Override
+    public boolean hasHessianVectorProducts() {
+        return true;
+    }
+
+    /** The Hessian-vector products of this family's networks. */
+    MlpHessian hessian() {
+        return new MlpHessian(shape, spec.activation(), data);
+    }
+
     /**
      * Mean loss over {@code examples[0..count)} (indices into this family's data set), gradient
      * into {@code gradient}.  Arguments are checked by the caller.

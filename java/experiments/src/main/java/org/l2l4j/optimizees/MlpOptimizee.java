@@ -33,4 +33,15 @@ public final class MlpOptimizee extends MinibatchOptimizee {
     protected double evaluate(float[] theta, float[] gradient, int[] examples, int count) {
         return family.evaluate(theta, gradient, examples, count);
     }
+
+    /** MLPs have exact Hessian-vector products ({@link MlpHessian}). */
+    @Override
+    public boolean hasHessianVectorProducts() {
+        return true;
+    }
+
+    @Override
+    protected void hessianVectorProduct(float[] theta, float[] v, float[] out, int[] batch) {
+        family.hessian().product(theta, v, out, batch);
+    }
 }

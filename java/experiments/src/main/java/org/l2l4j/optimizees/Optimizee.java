@@ -28,26 +28,30 @@ public interface Optimizee {
     double lossAndGradient(float[] theta, float[] gradient);
 
     /**
-     * Whether {@link #hessianVectorProduct} is available: for deterministic optimizees that
-     * compute it exactly (quadratics).  Meta-training with exact second derivatives needs it.
-     * False by default; minibatch optimizees do not offer it (their product would have to be
-     * taken on the minibatch of each step of an unroll).
+     * Whether {@link #hessianVectorProduct} is available: exact products (quadratics; MLPs on the
+     * minibatch of the evaluation asked for).  Meta-training with exact second derivatives needs
+     * it.  False by default.
      */
     default boolean hasHessianVectorProducts() {
         return false;
     }
 
     /**
-     * out = H(theta) v, the Hessian of f at theta times v, exact (not finite differences), for
-     * the exact meta-gradient of paper section 2 (dL/d theta_t gains H(theta_t) dL/dx_t).
+     * out = H v, the Hessian at theta of the function that this optimizee's evaluation number
+     * {@code evaluation} computes (0 for the first {@link #lossAndGradient} call after sampling, 1
+     * for the next, and so on: its minibatch, for stochastic optimizees; deterministic ones have one
+     * function), times v; exact (not finite differences), for the exact meta-gradient of paper
+     * section 2 (dL/d theta_t gains H(theta_t) dL/dx_t).  Does not touch this optimizee's own
+     * minibatch stream.
      *
-     * @param theta parameters, length {@link #dimension()}; not modified
-     * @param v     the vector, length {@link #dimension()}; not modified
-     * @param out   receives H v, length {@link #dimension()}
+     * @param evaluation the evaluation's index, &gt;= 0
+     * @param theta      parameters, length {@link #dimension()}; not modified
+     * @param v          the vector, length {@link #dimension()}; not modified
+     * @param out        receives H v, length {@link #dimension()}
      * @throws UnsupportedOperationException if {@link #hasHessianVectorProducts()} is false
-     * @throws IllegalArgumentException      if an array has the wrong length
+     * @throws IllegalArgumentException      if an array has the wrong length or evaluation &lt; 0
      */
-    default void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+    default void hessianVectorProduct(long evaluation, float[] theta, float[] v, float[] out) {
         throw new UnsupportedOperationException(getClass().getSimpleName()
                 + " has no Hessian-vector products: exact second derivatives need them");
     }

@@ -101,13 +101,16 @@ public final class Quadratic implements Optimizee {
     }
 
     /**
-     * out = 2 W^T (W v) (the Hessian 2 W^T W does not depend on theta), in double precision,
-     * rounded to float once.
+     * out = 2 W^T (W v) (the Hessian 2 W^T W depends neither on theta nor on the evaluation), in
+     * double precision, rounded to float once.
      *
-     * @throws IllegalArgumentException if an array's length is not n
+     * @throws IllegalArgumentException if an array's length is not n, or evaluation &lt; 0
      */
     @Override
-    public void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+    public void hessianVectorProduct(long evaluation, float[] theta, float[] v, float[] out) {
+        if (evaluation < 0) {
+            throw new IllegalArgumentException("evaluation must be >= 0, got " + evaluation);
+        }
         checkLength(theta, "theta");
         checkLength(v, "v");
         checkLength(out, "out");

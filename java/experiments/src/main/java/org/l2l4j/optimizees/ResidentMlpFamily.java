@@ -69,6 +69,11 @@ public final class ResidentMlpFamily implements ResidentFamily, AutoCloseable {
         return family.residentBatchBytes(instances);
     }
 
+    @Override
+    public boolean hasHessianVectorProducts() {
+        return family.hasHessianVectorProducts();
+    }
+
     /** The host-side optimizee of {@code seed} (the same function as the resident evaluation). */
     @Override
     public MlpOptimizee sample(long seed) {

@@ -115,7 +115,7 @@ public final class ScaledFamily implements OptimizeeFamily {
 
         /** H_g(theta) v = c * H_f(c * theta) (c * v). */
         @Override
-        public void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+        public void hessianVectorProduct(long evaluation, float[] theta, float[] v, float[] out) {
             if (theta.length != scale.length || v.length != scale.length || out.length != scale.length) {
                 throw new IllegalArgumentException("expected arrays of " + scale.length + " values, got "
                         + theta.length + ", " + v.length + " and " + out.length);
@@ -125,7 +125,7 @@ public final class ScaledFamily implements OptimizeeFamily {
                 point[i] = scale[i] * theta[i];
                 scaledV[i] = scale[i] * v[i];
             }
-            f.hessianVectorProduct(point, scaledV, out);
+            f.hessianVectorProduct(evaluation, point, scaledV, out);
             for (int i = 0; i < scale.length; i++) {
                 out[i] *= scale[i];
             }

@@ -14,8 +14,8 @@ import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.PhiLayout;
-import org.l2l4j.optimizees.MlpFamily;
-import org.l2l4j.optimizees.MlpSpec;
+import org.l2l4j.optimizees.ConvNetFamily;
+import org.l2l4j.optimizees.ConvNetSpec;
 import org.l2l4j.optimizees.Optimizee;
 import org.l2l4j.optimizees.OptimizeeFamily;
 import org.l2l4j.optimizees.QuadraticFamily;
@@ -62,7 +62,7 @@ class ExactBackpropTest {
         }
 
         @Override
-        public void hessianVectorProduct(float[] theta, float[] v, float[] out) {
+        public void hessianVectorProduct(long evaluation, float[] theta, float[] v, float[] out) {
             java.util.Arrays.fill(out, 0f);
         }
     }
@@ -143,12 +143,13 @@ class ExactBackpropTest {
 
     @Test
     void optimizeesWithoutHessianVectorProductsAreRefused() {
-        MlpFamily mlps = new MlpFamily(RandomData.of(1, 20, 4, 3), MlpSpec.paper());
+        ConvNetSpec spec = new ConvNetSpec(2, 8, List.of(3, 2), 3, 4, 5);
+        ConvNetFamily networks = new ConvNetFamily(RandomData.of(1, 20, spec.features(), 3), spec);
         MetaTrainingOptions options = MetaTrainingOptions.defaults().withSecondDerivatives(SecondDerivatives.EXACT);
         try (Backend backend = Backend.cpu(1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new MetaTrainer(backend, LstmConfig.paperMnist(), mlps, mlps, options));
-            assertTrue(e.getMessage().contains("Hessian-vector products") && e.getMessage().contains(mlps.name()),
+                    () -> new MetaTrainer(backend, LstmConfig.paperMnist(), networks, networks, options));
+            assertTrue(e.getMessage().contains("Hessian-vector products") && e.getMessage().contains(networks.name()),
                     e.getMessage());
             QuadraticFamily quadratics = new QuadraticFamily(4, QuadraticFamily.Distribution.GAUSSIAN);
             try (MetaTrainer trainer = new MetaTrainer(backend, LstmConfig.paperMnist(), quadratics, quadratics,

@@ -42,7 +42,9 @@ import org.l2l4j.reference.ReferenceLstm;
  * second derivatives ({@link ExactBackprop}) the replay is the true meta-loss instead: x_t =
  * k grad f(theta_t) recomputed in float64 at every step of the replayed trajectory (k the input
  * scale), so that the finite differences see the Hessian terms (the dropped estimator misses
- * these by 1e-3 to 8e-3, measured).  Per tensor of each group's phi, err = max |a - b| / max |b|
+ * these by 1e-3 to 8e-3, measured); in two cases each evaluation of an optimizee computes its own
+ * function (a weight that grows with the evaluation's index, as minibatches differ), so that each
+ * step's Hessian must be taken at that step's evaluation, across both unrolls.  Per tensor of each group's phi, err = max |a - b| / max |b|
  * &lt; 2e-4 (the native forward runs in float32).
  */
 class MetaGradientTest {
@@ -54,12 +56,14 @@ class MetaGradientTest {
     /** The trajectory: an unroll of 3 steps, then a shorter one of 2. */
     static final int[] UNROLLS = {3, 2};
 
-    @ParameterizedTest(name = "{0} inputs, imitation weight {1}, groups {2}, exact second derivatives {3}")
-    @CsvSource({"PAPER, 0, false, false", "PAPER, 0.7, false, false", "BATCH_MEAN, 0, false, false",
-        "BATCH_MEAN, 0.7, false, false", "PAPER, 0.7, true, false", "BATCH_MEAN, 0, true, false",
-        "PAPER, 0, false, true", "BATCH_MEAN, 0, false, true", "PAPER, 0, true, true", "BATCH_MEAN, 0, true, true"})
+    @ParameterizedTest(name = "{0} inputs, imitation weight {1}, groups {2}, exact second derivatives {3}, "
+            + "a function per evaluation {4}")
+    @CsvSource({"PAPER, 0, false, false, false", "PAPER, 0.7, false, false, false", "BATCH_MEAN, 0, false, false, false",
+        "BATCH_MEAN, 0.7, false, false, false", "PAPER, 0.7, true, false, false", "BATCH_MEAN, 0, true, false, false",
+        "PAPER, 0, false, true, false", "BATCH_MEAN, 0, false, true, false", "PAPER, 0, true, true, false",
+        "BATCH_MEAN, 0, true, true, false", "PAPER, 0, false, true, true", "BATCH_MEAN, 0, true, true, true"})
     void theAssembledMetaGradientMatchesFiniteDifferences(InputScaling scaling, double lambda, boolean grouped,
-                                                          boolean exact) {
+                                                          boolean exact, boolean varying) {
         LstmConfig config = new LstmConfig(new int[] {3}, Preprocessing.IDENTITY, 1, 0.3, false);
         ParameterGroups groups = grouped
                 ? new ParameterGroups(List.of(new ParameterGroup("first", TensorRule.parse("a"), config),
@@ -76,7 +80,7 @@ class MetaGradientTest {
             phi[i] = phi32[i];
         }
         QuadraticFamily quadratics = new QuadraticFamily(D, QuadraticFamily.Distribution.GAUSSIAN);
-        OptimizeeFamily family = grouped ? new TwoTensors(quadratics) : quadratics;
+        OptimizeeFamily family = grouped || varying ? new TestQuadratics(quadratics, grouped, varying) : quadratics;
         long[] seeds = {11, 12};
         Quadratic[] f = {quadratics.sample(seeds[0]), quadratics.sample(seeds[1])};
         boolean batchMean = scaling == InputScaling.BATCH_MEAN;
@@ -94,6 +98,7 @@ class MetaGradientTest {
             batch.start(seeds, inputScale);
             estimator.startTrajectory(0);
             double[] teacherMomentum = new double[B * D];
+            int first = 0;
             for (int steps : UNROLLS) {
                 // the point the unroll starts from: theta and every coordinate's state
                 double[][] theta0 = new double[B][];
@@ -140,8 +145,9 @@ class MetaGradientTest {
                         teacher[s][i] = -teacherRate * (g + HandDesignedRule.MOMENTUM_COEFFICIENT * teacherMomentum[i]);
                     }
                 }
-                Replay replay = new Replay(groups, groupOf, f, theta0, state0, exact ? null : x, steps, inputScale,
-                        teacher, lambda);
+                Replay replay = new Replay(groups, groupOf, f, varying, first, theta0, state0, exact ? null : x, steps,
+                        inputScale, teacher, lambda);
+                first += steps;
                 double[] fd = new double[phi.length];
                 for (int k = 0; k < phi.length; k++) {
                     double[] plus = phi.clone();
@@ -169,11 +175,17 @@ class MetaGradientTest {
         }
     }
 
-    /** Quadratics of dimension 3 whose coordinates are named as two tensors: a [1] and b [2]. */
-    private record TwoTensors(QuadraticFamily family) implements OptimizeeFamily {
+    /**
+     * The quadratics, with their coordinates named as two tensors, a [1] and b [2] (for the
+     * groups), and/or a function per evaluation: evaluation e of an optimizee computes
+     * {@link #weight}(e) f(theta), as a minibatch optimizee's evaluations differ (so that the
+     * exact estimator must take each step's Hessian at its own evaluation).
+     */
+    private record TestQuadratics(QuadraticFamily family, boolean twoTensors, boolean varying)
+            implements OptimizeeFamily {
         @Override
         public String name() {
-            return "two-tensor-" + family.name();
+            return (twoTensors ? "two-tensor-" : "") + (varying ? "varying-" : "") + family.name();
         }
 
         @Override
@@ -183,7 +195,43 @@ class MetaGradientTest {
 
         @Override
         public Optimizee sample(long seed) {
-            return family.sample(seed);
+            Quadratic q = family.sample(seed);
+            return !varying ? q : new Optimizee() {
+                private long evaluations;
+
+                @Override
+                public int dimension() {
+                    return q.dimension();
+                }
+
+                @Override
+                public void initialParameters(float[] theta) {
+                    q.initialParameters(theta);
+                }
+
+                @Override
+                public double lossAndGradient(float[] theta, float[] gradient) {
+                    double w = weight(evaluations++);
+                    double loss = q.lossAndGradient(theta, gradient);
+                    for (int i = 0; i < gradient.length; i++) {
+                        gradient[i] = (float) (w * gradient[i]);
+                    }
+                    return w * loss;
+                }
+
+                @Override
+                public boolean hasHessianVectorProducts() {
+                    return true;
+                }
+
+                @Override
+                public void hessianVectorProduct(long evaluation, float[] theta, float[] v, float[] out) {
+                    q.hessianVectorProduct(evaluation, theta, v, out);
+                    for (int i = 0; i < out.length; i++) {
+                        out[i] = (float) (weight(evaluation) * out[i]);
+                    }
+                }
+            };
         }
 
         @Override
@@ -193,16 +241,23 @@ class MetaGradientTest {
 
         @Override
         public List<ParameterTensor> tensors() {
-            return List.of(new ParameterTensor("a", new int[] {1}, 0), new ParameterTensor("b", new int[] {2}, 1));
+            return twoTensors ? List.of(new ParameterTensor("a", new int[] {1}, 0),
+                    new ParameterTensor("b", new int[] {2}, 1)) : OptimizeeFamily.super.tensors();
         }
+    }
+
+    /** The factor on f of evaluation e of a varying optimizee. */
+    static double weight(long e) {
+        return 1 + e / 4.0;
     }
 
     /**
      * The replayed meta-loss of one unroll, in float64; coordinate i (b D + j) is stepped by its
      * group's LSTM.  x: the recorded inputs, or null for the true meta-loss (x_t = k grad f(theta_t)).
      */
-    private record Replay(ParameterGroups groups, int[] groupOf, Quadratic[] f, double[][] theta0, double[][] state0,
-                          double[][] x, int steps, double inputScale, double[][] teacher, double lambda) {
+    private record Replay(ParameterGroups groups, int[] groupOf, Quadratic[] f, boolean varying, int first,
+                          double[][] theta0, double[][] state0, double[][] x, int steps, double inputScale,
+                          double[][] teacher, double lambda) {
         double loss(double[] phi) {
             ReferenceLstm[] m = new ReferenceLstm[groups.count()];
             for (int g = 0; g < m.length; g++) {
@@ -218,15 +273,17 @@ class MetaGradientTest {
                     state[i] = state0[b * D + i].clone();
                 }
                 for (int s = 0; s < steps; s++) {
+                    // x_s is evaluation first + s of the trajectory; f(theta_{s+1}) is evaluation first + s + 1
+                    double w = varying ? weight(first + s) : 1;
                     double[] input = x != null ? Arrays.copyOfRange(x[s], b * D, b * D + D) : gradient(f[b], theta);
                     for (int i = 0; i < D; i++) {
-                        double xi = x != null ? input[i] : inputScale * input[i];
+                        double xi = x != null ? input[i] : inputScale * w * input[i];
                         double delta = m[groupOf[b * D + i]].step(xi, state[i]);
                         theta[i] += delta;
                         double off = delta - teacher[s][b * D + i];
                         loss += lambda * off * off / B;
                     }
-                    loss += quadratic(f[b], theta) / B;
+                    loss += (varying ? weight(first + s + 1) : 1) * quadratic(f[b], theta) / B;
                 }
             }
             return loss;
