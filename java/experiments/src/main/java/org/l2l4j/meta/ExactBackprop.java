@@ -35,7 +35,7 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  * copied to the host (2 T B d floats per unroll).  For the optimizees with exact products
  * (quadratics, MLPs); imitation is not supported.
  */
-final class ExactBackprop implements GradientEstimator {
+final class ExactBackprop extends TimedEstimator {
     private final GroupedLstm lstm;
     private final OptimizeeBatch batch;
     private final OptimizeeFamily family;
@@ -60,8 +60,6 @@ final class ExactBackprop implements GradientEstimator {
     private final float[] instanceV;
     private final float[] product;
     private Optimizee[] optimizees;
-    private long kernelNanos;
-    private long optimizeeNanos;
 
     /**
      * @param family     the batch's family (the optimizees it evaluates), with Hessian-vector products
@@ -139,19 +137,10 @@ final class ExactBackprop implements GradientEstimator {
         int first = batch.trajectoryStep();
         for (int s = 0; s < steps; s++) {
             batch.readParameters(thetas[s]);
-            long t0 = System.nanoTime();
-            batch.advance(s, s);
-            long t1 = System.nanoTime();
-            kernelNanos += batch.lastStepNanos();
-            optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
+            advance(batch, s);
             batch.readGradient(inputs[s + 1]);
         }
-        double loss = 0;
-        for (double[] losses : batch.losses(steps)) {
-            for (double f : losses) {
-                loss += f / instances;
-            }
-        }
+        double loss = metaLoss(batch, steps, instances);
         ParameterGroups groups = lstm.groups();
         Arrays.fill(out, 0);
         float[] last = inputs[steps];
@@ -197,16 +186,6 @@ final class ExactBackprop implements GradientEstimator {
             }
         }
         return loss;
-    }
-
-    @Override
-    public long kernelNanos() {
-        return kernelNanos;
-    }
-
-    @Override
-    public long optimizeeNanos() {
-        return optimizeeNanos;
     }
 
     @Override

@@ -29,7 +29,7 @@ import org.l2l4j.optimizers.ParameterOptimizer;
  * host: with imitation on, theta and the gradients are read at every step of the unroll
  * (B d floats each); without it nothing is copied.
  */
-final class TruncatedBackprop implements GradientEstimator {
+final class TruncatedBackprop extends TimedEstimator {
     private final GroupedLstm lstm;
     private final OptimizeeBatch batch;
     private final double gradScale;
@@ -42,8 +42,6 @@ final class TruncatedBackprop implements GradientEstimator {
     private final List<NativeBuffer> dphi = new ArrayList<>();
     /** Per group, the batch coordinate of each of its coordinates (imitation only). */
     private final int[][] batchIndices;
-    private long kernelNanos;
-    private long optimizeeNanos;
     // Imitation, when on (host copies, B d floats each):
     private final float[] thetaBefore;
     private final float[] thetaAfter;
@@ -136,21 +134,12 @@ final class TruncatedBackprop implements GradientEstimator {
             if (teacher != null) {
                 teacherStep();
             }
-            long t0 = System.nanoTime();
-            batch.advance(s, s);
-            long t1 = System.nanoTime();
-            kernelNanos += batch.lastStepNanos();
-            optimizeeNanos += (t1 - t0) - batch.lastStepNanos();
+            advance(batch, s);
             if (teacher != null) {
                 recordOffTeacher(s);
             }
         }
-        double loss = 0;
-        for (double[] losses : batch.losses(steps)) {
-            for (double f : losses) {
-                loss += f / instances;
-            }
-        }
+        double loss = metaLoss(batch, steps, instances);
         long t0 = System.nanoTime();
         ParameterGroups groups = lstm.groups();
         for (int g = 0; g < groups.count(); g++) {
@@ -210,16 +199,6 @@ final class TruncatedBackprop implements GradientEstimator {
             }
             d.write((long) s * n, row, 0, n);
         }
-    }
-
-    @Override
-    public long kernelNanos() {
-        return kernelNanos;
-    }
-
-    @Override
-    public long optimizeeNanos() {
-        return optimizeeNanos;
     }
 
     @Override

@@ -1,6 +1,9 @@
 package org.l2l4j.optimizees;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.function.LongFunction;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 
@@ -88,6 +91,23 @@ abstract class AbstractResidentBatch implements ResidentBatch {
 
     /** Starts the trajectories of {@code seeds}: writes every instance's theta_0 into {@code theta}. */
     abstract void begin(long[] seeds, NativeBuffer theta);
+
+    /**
+     * The host-side optimizees of {@code seeds} from {@code family}, each one's theta_0 written at
+     * its instance's place in {@code theta}: what {@link #begin} does for families of sampled
+     * optimizees.
+     */
+    final <O extends Optimizee> List<O> sampleInto(long[] seeds, NativeBuffer theta, LongFunction<O> family) {
+        List<O> sampled = new ArrayList<>(seeds.length);
+        float[] theta0 = new float[dimension];
+        for (int b = 0; b < seeds.length; b++) {
+            O f = family.apply(seeds[b]);
+            f.initialParameters(theta0);
+            theta.write((long) b * dimension, theta0, 0, dimension);
+            sampled.add(f);
+        }
+        return sampled;
+    }
 
     /** {@link #evaluate} on checked arguments. */
     abstract void evaluateChecked(NativeBuffer theta, NativeBuffer gradient, double gradientScale,

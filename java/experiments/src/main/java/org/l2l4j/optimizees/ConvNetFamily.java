@@ -3,10 +3,9 @@ package org.l2l4j.optimizees;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.bytedeco.openblas.global.openblas;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.BackendKind;
-import org.l2l4j.backend.L2lException;
-import org.l2l4j.backend.Status;
 import org.l2l4j.data.Dataset;
 
 /**
@@ -20,11 +19,19 @@ import org.l2l4j.data.Dataset;
  * {@link org.l2l4j.data.Cifar10Data} gives them.
  *
  * <p>Evaluated on the host with OpenBLAS ({@link ConvNetWorkspace}); thread-safe: concurrent
- * evaluations each borrow their own workspace.  On a CUDA backend, {@link #residentOn} places it
+ * evaluations each borrow their own workspace.  Loading this class sets OpenBLAS to one thread
+ * ({@code blas_set_num_threads(1)}), process wide, as {@link MlpFamily} does: callers parallelize
+ * across optimizees instead, and OpenBLAS's own threads, which spin while they wait, would
+ * compete with them and with other processes (measured on the 2-core machine, the paper's network:
+ * alone, 155 ms per evaluation on one thread and 138 on two; two processes side by side, 160-170
+ * ms each on one thread, 650-780 ms each on two).  On a CUDA backend, {@link #residentOn} places it
  * on the device (cuDNN and cuBLAS, {@link ResidentConvNetFamily}).
  */
 public final class ConvNetFamily implements OptimizeeFamily {
-    private static final System.Logger LOG = System.getLogger(ConvNetFamily.class.getName());
+
+    static {
+        openblas.blas_set_num_threads(1);
+    }
 
     private final Dataset data;
     private final ConvNetSpec spec;
@@ -104,16 +111,7 @@ public final class ConvNetFamily implements OptimizeeFamily {
         if (backend.kind() != BackendKind.CUDA) {
             return Optional.empty();
         }
-        try {
-            return Optional.of(new ResidentConvNetFamily(this, backend));
-        } catch (L2lException e) {
-            if (e.status() != Status.NO_CUDA && e.status() != Status.OUT_OF_MEMORY) {
-                throw e;
-            }
-            LOG.log(System.Logger.Level.WARNING, "the networks of {0} are evaluated on the host, not in place on the"
-                    + " CUDA device: {1}", name(), e.getMessage());
-            return Optional.empty();
-        }
+        return ResidentFamily.placeOrWarn(this, backend, () -> new ResidentConvNetFamily(this, backend));
     }
 
     /** The copy of the data set that {@link #residentOn} makes on a CUDA device ({@link ResidentData#bytes}). */

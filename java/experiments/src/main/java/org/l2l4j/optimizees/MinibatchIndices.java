@@ -1,5 +1,6 @@
 package org.l2l4j.optimizees;
 
+import java.util.List;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 
@@ -38,8 +39,8 @@ final class MinibatchIndices implements AutoCloseable {
     }
 
     /** Starts the streams of {@code optimizees} (one per instance), drawing afresh. */
-    void start(MinibatchOptimizee[] optimizees) {
-        this.optimizees = optimizees.clone();
+    void start(List<? extends MinibatchOptimizee> optimizees) {
+        this.optimizees = optimizees.toArray(MinibatchOptimizee[]::new);
         used = CHUNK;
     }
 

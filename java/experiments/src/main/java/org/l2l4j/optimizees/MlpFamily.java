@@ -7,8 +7,6 @@ import java.util.Objects;
 import java.util.Optional;
 import org.bytedeco.openblas.global.openblas;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.L2lException;
-import org.l2l4j.backend.Status;
 import org.l2l4j.data.Dataset;
 
 /**
@@ -32,7 +30,6 @@ import org.l2l4j.data.Dataset;
  * wide: callers parallelize across optimizees instead.
  */
 public final class MlpFamily implements OptimizeeFamily {
-    private static final System.Logger LOG = System.getLogger(MlpFamily.class.getName());
 
     static {
         openblas.blas_set_num_threads(1);
@@ -188,16 +185,7 @@ public final class MlpFamily implements OptimizeeFamily {
     @Override
     public Optional<ResidentFamily> residentOn(Backend backend) {
         Objects.requireNonNull(backend, "backend");
-        try {
-            return Optional.of(new ResidentMlpFamily(this, backend));
-        } catch (L2lException e) {
-            if (e.status() != Status.NO_CUDA && e.status() != Status.OUT_OF_MEMORY) {
-                throw e;
-            }
-            LOG.log(System.Logger.Level.WARNING, "the MLPs of {0} are evaluated on the host, not in place on the {1}"
-                    + " backend: {2}", name(), backend.kind(), e.getMessage());
-            return Optional.empty();
-        }
+        return ResidentFamily.placeOrWarn(this, backend, () -> new ResidentMlpFamily(this, backend));
     }
 
     /** The copy of the data set that {@link #residentOn} makes ({@link ResidentData#bytes}). */

@@ -1,10 +1,8 @@
 package org.l2l4j.optimizees;
 
-import java.util.List;
-import java.util.Objects;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.NativeBuffer;
-import org.l2l4j.blas.MatrixProducts;
+import org.l2l4j.backend.BackendKind;
+import org.l2l4j.cuda.CudaLibrary;
 
 /**
  * A {@link ConvNetFamily} whose data set lives on a CUDA device: its networks are evaluated in
@@ -19,15 +17,11 @@ import org.l2l4j.blas.MatrixProducts;
  * for CIFAR-10's 40,000 meta-training images; {@link ResidentData#bytes}), besides the cuDNN
  * workspace.  Close this family before its backend.
  */
-public final class ResidentConvNetFamily implements ResidentFamily {
-    private final ConvNetFamily family;
-    private final Backend backend;
-    private final MatrixProducts products;
+public final class ResidentConvNetFamily extends ClassifierResidentFamily<ConvNetFamily> {
     private final CudnnConvNet layers;
-    private final ResidentData data;
 
     /**
-     * Copies {@code family}'s data set to {@code backend} and sets up cuDNN and cuBLAS there.
+     * Sets up cuDNN and cuBLAS on {@code backend} and copies {@code family}'s data set there.
      *
      * @throws NullPointerException            if an argument is null
      * @throws IllegalArgumentException        if the backend is not a CUDA backend
@@ -35,46 +29,22 @@ public final class ResidentConvNetFamily implements ResidentFamily {
      *                                         saying why), cuDNN refuses the network, or out of memory
      */
     public ResidentConvNetFamily(ConvNetFamily family, Backend backend) {
-        this.family = Objects.requireNonNull(family, "family");
-        this.backend = Objects.requireNonNull(backend, "backend");
-        this.layers = new CudnnConvNet(backend, family.spec());
-        MatrixProducts blas = null;
+        super(family, family.data(), requireCuda(backend));
         try {
-            blas = MatrixProducts.on(backend);
-            this.data = new ResidentData(family.data(), backend);
-        } catch (RuntimeException e) {
-            if (blas != null) {
-                blas.close();
-            }
-            layers.close();
+            this.layers = new CudnnConvNet(backend, family.spec());
+        } catch (RuntimeException | Error e) {
+            super.close();
             throw e;
         }
-        this.products = blas;
     }
 
-    /** The wrapped host family. */
-    public ConvNetFamily family() {
-        return family;
-    }
-
-    @Override
-    public String name() {
-        return family.name();
-    }
-
-    @Override
-    public int dimension() {
-        return family.dimension();
-    }
-
-    @Override
-    public List<ParameterTensor> tensors() {
-        return family.tensors();
-    }
-
-    @Override
-    public long residentBatchBytes(int instances) {
-        return family.residentBatchBytes(instances);
+    /** The backend, once it is known to be a CUDA backend with cuDNN (before the data set is copied). */
+    private static Backend requireCuda(Backend backend) {
+        if (backend.kind() != BackendKind.CUDA) {
+            throw new IllegalArgumentException("cuDNN layers need a CUDA backend, got " + backend.kind());
+        }
+        CudaLibrary.CUDNN.require();
+        return backend;
     }
 
     /** The host-side optimizee of {@code seed} (the same function as the resident evaluation). */
@@ -83,49 +53,24 @@ public final class ResidentConvNetFamily implements ResidentFamily {
         return family.sample(seed);
     }
 
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
     /** @throws IllegalStateException if this family is closed */
     @Override
     public ResidentConvNetBatch batch(int instances) {
-        if (data.isClosed()) {
-            throw new IllegalStateException("the resident family is closed");
-        }
+        requireOpen();
         return new ResidentConvNetBatch(this, instances);
-    }
-
-    MatrixProducts products() {
-        return products;
     }
 
     CudnnConvNet layers() {
         return layers;
     }
 
-    /** The data set's images, float32 [examples x features], on the device. */
-    NativeBuffer images() {
-        return data.images();
-    }
-
-    /** The data set's labels, int32 [examples], on the device. */
-    NativeBuffer labels() {
-        return data.labels();
-    }
-
-    /** Frees the data set, cuDNN and cuBLAS; idempotent.  Close the batches first. */
+    /** Frees the data set, cuBLAS and cuDNN; idempotent.  Close the batches first. */
     @Override
     public void close() {
         try {
-            data.close();
+            super.close();
         } finally {
-            try {
-                products.close();
-            } finally {
-                layers.close();
-            }
+            layers.close();
         }
     }
 }

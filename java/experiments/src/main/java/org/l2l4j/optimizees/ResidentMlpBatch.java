@@ -83,14 +83,7 @@ final class ResidentMlpBatch extends AbstractResidentBatch {
 
     @Override
     void begin(long[] seeds, NativeBuffer theta) {
-        MlpOptimizee[] fs = new MlpOptimizee[instances];
-        float[] theta0 = new float[dimension];
-        for (int b = 0; b < instances; b++) {
-            fs[b] = resident.family().sample(seeds[b]);
-            fs[b].initialParameters(theta0);
-            theta.write((long) b * dimension, theta0, 0, dimension);
-        }
-        indices.start(fs);
+        indices.start(sampleInto(seeds, theta, resident.family()::sample));
     }
 
     @Override
