@@ -22,6 +22,7 @@
 #   ours         our step (n = 1e4..1e7) and backward over T = 20 (n = 1e4..1e7), CUDA events
 #   torch        PyTorch eager and torch.compile step (1e4..1e7) and backward (1e4..1e6)
 #   epoch        MNIST meta-training epochs on the device, and one on the CPU host path
+#   cifar_epoch  meta-training epochs of the paper's CIFAR-10 network on the device (cuDNN, two groups)
 # Without a GPU every GPU stage reports "skipped (no device)"; the run still completes.
 # L2L_GPU_FORCE=1 runs the GPU stages anyway (a dry run of the script and the package on a machine
 # without a GPU: the Java tests then skip, the drivers say there is no device).
@@ -263,8 +264,13 @@ stage_epoch() {
     "$JAVA" -Xmx16g -cp "$CP" org.l2l4j.bench.GpuTimings epoch 5
 }
 
+stage_cifar_epoch() {
+    need gpu java
+    "$JAVA" -Xmx16g -cp "$CP" org.l2l4j.bench.GpuTimings cifar-epoch 3
+}
+
 export -f need backend_test stage_kernels stage_java_tests stage_sanitizer stage_parity stage_groups stage_floors \
-    stage_ours stage_torch stage_epoch
+    stage_ours stage_torch stage_epoch stage_cifar_epoch
 export OUT BUDGET T0
 
 stage kernels 60
@@ -276,6 +282,7 @@ stage floors 25
 stage ours 60
 stage torch 110
 stage epoch 45
+stage cifar_epoch 40
 
 [ -d "$WORK/junit" ] && tar -C "$WORK" -czf "$OUT/junit.tar.gz" junit
 echo "=== summary ($(( $(date +%s) - T0 )) s in all)"

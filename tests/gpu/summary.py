@@ -76,6 +76,11 @@ def main(path):
             c = float(epochs["cpu"]["ms"])
             line += f"; CPU host path {c:.0f} ms ({epochs['cpu'].get('threads', '?')} threads): {c / g:.1f}x"
         print(line)
+    cifar = [r for r in results if r.get("op") == "cifar-epoch"]
+    if cifar:
+        g = float(cifar[0]["ms"])
+        print(f"CIFAR-10 meta-training epoch (cuDNN, groups conv and fc, 100 steps, n = {cifar[0]['n']}): "
+              f"{g:.1f} ms on the device ({1e5 / g:.0f} steps/s)")
     for r in results:
         if r.get("impl") == "parity":
             print(f"parity {r['op'].replace('_', ' ')}: theta {r['theta']}, state {r['state']}, dphi {r['dphi']}"

@@ -24,9 +24,12 @@ import org.l2l4j.lstm.TensorList;
 import org.l2l4j.lstm.UnrollRecord;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
+import org.l2l4j.optimizees.ConvNetFamily;
+import org.l2l4j.optimizees.ConvNetSpec;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.OptimizeeFamily;
+import org.l2l4j.optimizees.ResidentConvNetFamily;
 import org.l2l4j.optimizees.ResidentMlpFamily;
 import org.l2l4j.optimizers.LstmOptimizer;
 import org.l2l4j.safetensors.Safetensors;
@@ -45,6 +48,9 @@ import org.l2l4j.safetensors.Tensor;
  *   GpuTimings backward N[,N...]    T = 20 recorded steps, then the backward pass over them
  *   GpuTimings epoch E              E meta-training epochs (MNIST-shaped data, resident on the
  *                                   device) after one warm-up epoch, and one on the CPU host path
+ *   GpuTimings cifar-epoch E        E meta-training epochs of the paper's CIFAR-10 network (random
+ *                                   CIFAR-shaped data, cuDNN, groups conv and fc, resident on the
+ *                                   device) after one warm-up epoch
  *   GpuTimings bandwidth            device-to-device copy of 2 GiB (bytes read + written)
  *   GpuTimings parity FILE N T [cpu]  T steps and their backward pass on the same inputs, to FILE
  *                                   (on the CPU backend with "cpu")
@@ -90,6 +96,7 @@ public final class GpuTimings {
                 case "step" -> forEachSize(args[1], n -> timeStep(gpu, n));
                 case "backward" -> forEachSize(args[1], n -> timeBackward(gpu, n));
                 case "epoch" -> timeEpochs(gpu, Integer.parseInt(args[1]));
+                case "cifar-epoch" -> timeCifarEpochs(gpu, Integer.parseInt(args[1]));
                 case "bandwidth" -> timeCopy(gpu);
                 case "parity" -> parity(gpu, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
@@ -263,10 +270,37 @@ public final class GpuTimings {
         }
     }
 
+    /** The paper's CIFAR-10 network on 2,000 random CIFAR-shaped images: epochs on cuDNN, everything resident. */
+    private static void timeCifarEpochs(Backend gpu, int epochs) {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int size = 2000;
+        float[] images = new float[size * 3072];
+        int[] labels = new int[size];
+        for (int i = 0; i < images.length; i++) {
+            images[i] = (float) rnd.nextDouble();
+        }
+        for (int i = 0; i < size; i++) {
+            labels[i] = rnd.nextInt(10);
+        }
+        ConvNetFamily family = new ConvNetFamily(new Dataset(images, labels, 3072, 10), ConvNetSpec.paper());
+        MetaTrainingOptions options = MetaTrainingOptions.defaults().withEpochs(epochs + 1)
+                .withEvaluation(Integer.MAX_VALUE, 1);
+        try (ResidentConvNetFamily resident = new ResidentConvNetFamily(family, gpu)) {
+            double ms = medianEpochMillis(gpu, ParameterGroups.parse("conv,fc", LstmConfig.paperMnist()), resident,
+                    options);
+            result("cifar-epoch", family.dimension(), ms, "where=cuda-resident-cudnn steps=" + options.horizon());
+        }
+    }
+
     /** Wall time per epoch (each ends with a read of dphi, so the device work is done), warm-up excluded. */
     private static double medianEpochMillis(Backend backend, OptimizeeFamily family, MetaTrainingOptions options) {
+        return medianEpochMillis(backend, ParameterGroups.single(LstmConfig.paperMnist()), family, options);
+    }
+
+    private static double medianEpochMillis(Backend backend, ParameterGroups groups, OptimizeeFamily family,
+                                            MetaTrainingOptions options) {
         List<Long> marks = new ArrayList<>();
-        try (MetaTrainer trainer = new MetaTrainer(backend, LstmConfig.paperMnist(), family, family, options)) {
+        try (MetaTrainer trainer = new MetaTrainer(backend, groups, family, family, options)) {
             marks.add(System.nanoTime());
             trainer.train(new MetaTrainer.Listener() {
                 @Override
