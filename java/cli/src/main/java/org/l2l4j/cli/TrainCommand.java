@@ -91,10 +91,11 @@ final class TrainCommand extends CliCommand {
     int shards = 1;
 
     @Option(names = "--second-derivatives", paramLabel = "MODE",
+            defaultValue = "dropped",
             description = "The optimizee's second derivatives in the meta-gradient: dropped (the paper's: one fused "
                     + "backward pass per unroll) or exact (kept: a backward step and a Hessian-vector product per step; "
                     + "--problem quadratic or mnist, without imitation) (default: ${DEFAULT-VALUE}).")
-    SecondDerivatives secondDerivatives = SecondDerivatives.DROPPED;
+    SecondDerivatives secondDerivatives;
 
     @Option(names = "--input-scaling", paramLabel = "MODE",
             description = "LSTM input with several instances: PAPER (each one's gradient) or BATCH_MEAN "
@@ -143,7 +144,8 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--resume", paramLabel = "FILE",
             description = "Continue from a training.safetensors written by train, with its problem, optimizee, "
                     + "--seed, architecture, --horizon, --unroll, --instances, --shards, --input-scaling, --eval-every, "
-                    + "--validation-functions and recipe (curriculum, imitation, scalings, confirmation) (a change is "
+                    + "--validation-functions, --second-derivatives and recipe (curriculum, imitation, scalings, "
+                    + "confirmation) (a change is "
                     + "an error); --epochs (the new total), --budget, --meta-lr, --meta-lr-schedule and --clip-norm may "
                     + "change. --out may be the checkpoint's own folder.")
     Path resume;
@@ -179,12 +181,12 @@ final class TrainCommand extends CliCommand {
         if (secondDerivatives == SecondDerivatives.EXACT) {
             if (problem.problem.isCifar()) {
                 throw invalid("--second-derivatives exact needs the optimizees' Hessian-vector products, which the CIFAR "
-                        + "network does not offer (its batch norm's second derivatives are not written): --problem "
-                        + "quadratic or mnist");
+                        + "network does not offer (its batch norm's second derivatives are not implemented): use --problem "
+                        + "quadratic or mnist, or leave out --second-derivatives exact");
             }
             if (recipe.teacher(Recipe.PAPER, epochs == null ? DEFAULTS.epochs() : epochs).isPresent()) {
                 throw invalid("--second-derivatives exact cannot be combined with imitation (the recipe's or "
-                        + "--imitate's): add --imitate none");
+                        + "--imitate's): give --imitate none, or leave out --second-derivatives exact");
             }
         }
         atLeast("--shards", shards, 1);

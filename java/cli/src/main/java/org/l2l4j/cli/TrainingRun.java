@@ -180,6 +180,11 @@ final class TrainingRun {
             out.flush();
         }
         MetaTrainingOptions o = options;
+        if (o.secondDerivatives() == SecondDerivatives.EXACT) {
+            out.println("Meta-gradient: exact, the optimizee's second derivatives kept (a backward step and a "
+                    + "Hessian-vector product per step).");
+            out.flush();
+        }
         TrainingState resumed = request.resume() == null ? null : loadResumable(request.resume());
         if (resumed != null) {
             epochs = resumed.epochs();
@@ -243,8 +248,9 @@ final class TrainingRun {
             LossPlot.writePng(chart, request.folder().resolve("learning-curve.png"));
             LossPlot.writeSvg(chart, request.folder().resolve("learning-curve.svg"));
         }
-        out.printf(Locale.ROOT, "Meta-trained %d epochs (%d in this run, %.1f s)%s; %s validation loss %.4g at epoch %d.%n",
-                state.epochs(), state.epochs() - (resumed == null ? 0 : resumed.epochs()), wall,
+        out.printf(Locale.ROOT, "Meta-trained %d epoch%s (%d in this run, %.1f s)%s; %s validation loss %.4g at epoch %d.%n",
+                state.epochs(), state.epochs() == 1 ? "" : "s", state.epochs() - (resumed == null ? 0 : resumed.epochs()),
+                wall,
                 state.epochs() < o.epochs() ? String.format(Locale.ROOT, ", stopped by the --budget before the %d planned",
                         o.epochs()) : "", o.confirmationFunctions() > 0 ? "kept the phi of the best confirmed"
                         : "best", state.bestValidation(), state.bestEpoch());

@@ -101,7 +101,9 @@ final class ExactBackprop extends TimedEstimator {
                 long state = (long) groups.get(g).config().stateRows() * ng;
                 ddelta.add(backend.allocateFloats(ng));
                 dx.add(backend.allocateFloats(ng));
-                dstate.add(new NativeBuffer[] {backend.allocateFloats(state), backend.allocateFloats(state)});
+                // a stateless optimizer (the learned linear rule) carries no state gradient between steps
+                dstate.add(state == 0 ? new NativeBuffer[2]
+                        : new NativeBuffer[] {backend.allocateFloats(state), backend.allocateFloats(state)});
                 dphiStep.add(backend.allocateDoubles(lstm.lstm(g).phiSize()));
             }
         } catch (RuntimeException e) {

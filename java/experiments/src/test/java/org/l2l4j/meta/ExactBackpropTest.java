@@ -117,6 +117,21 @@ class ExactBackpropTest {
         }
     }
 
+    @Test
+    void aStatelessOptimizerToo() {
+        LstmConfig linear = LstmConfig.paperMnist().withWidths();
+        ParameterGroups groups = ParameterGroups.single(linear);
+        float[] phi = PhiLayout.toFloat32(PhiInit.PYTORCH.initialize(linear, 4));
+        OptimizeeFamily family = new LinearFamily();
+        double[][] exact = unrolls(groups, phi, family, new long[] {4, 5, 6}, true);
+        double[][] dropped = unrolls(groups, phi, family, new long[] {4, 5, 6}, false);
+        for (int u = 0; u < exact.length; u++) {
+            for (int k = 0; k < exact[u].length; k++) {
+                assertEquals(dropped[u][k], exact[u][k], 1e-6 * Math.abs(dropped[u][k]) + 1e-12, "unroll " + u);
+            }
+        }
+    }
+
     /** dL/dphi of two unrolls (4 steps, then 3) of one trajectory, and the unrolls' meta-losses appended. */
     private static double[][] unrolls(ParameterGroups groups, float[] phi, OptimizeeFamily family, long[] seeds,
                                       boolean exact) {
