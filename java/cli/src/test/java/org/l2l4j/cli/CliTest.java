@@ -453,6 +453,19 @@ class CliTest {
     }
 
     @Test
+    void cifarTwoWithoutAnOptimizerRunsTheShippedOptimizerAndLstmSub() throws IOException {
+        Path data = CifarFiles.write(dir.resolve("cifar-panel"), 30, 2);
+        Path out = dir.resolve("cifar2-panel");
+        Outcome o = run("--threads", "1", "evaluate", "--problem", "cifar2", "--data", data.toString(), "--runs", "2",
+                "--steps", "2", "--tuning-functions", "1", "--out", out.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Beside it: LSTM-sub, the shipped optimizer meta-trained on labels 5-9 only."),
+                o.out());
+        String summary = Files.readString(out.resolve("summary.md"));
+        assertTrue(summary.contains("| LSTM-sub |") && summary.contains("| LSTM (learned) |"), summary);
+    }
+
+    @Test
     void evaluateUsesTheOptimizeeTheOptimizerWasTrainedOnAndNamesTheData() throws IOException {
         Path data = TinyIdxData.write(dir.resolve("tiny"));
         Path mlp = dir.resolve("mlp-train");
