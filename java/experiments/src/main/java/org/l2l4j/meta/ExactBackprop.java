@@ -59,6 +59,8 @@ final class ExactBackprop extends TimedEstimator {
     private final float[] instanceTheta;
     private final float[] instanceV;
     private final float[] product;
+    /** One step's dL/dphi_g on the host (the largest group's length). */
+    private final double[] stepDphi;
     private Optimizee[] optimizees;
 
     /**
@@ -119,6 +121,7 @@ final class ExactBackprop extends TimedEstimator {
         instanceTheta = new float[dimension];
         instanceV = new float[dimension];
         product = new float[dimension];
+        stepDphi = new double[dphiStep.stream().mapToInt(b -> (int) b.length()).max().orElse(0)];
     }
 
     @Override
@@ -161,10 +164,11 @@ final class ExactBackprop extends TimedEstimator {
                 // the state gradient after step s sits in states[(s + 1) % 2], the one before it goes to states[s % 2]
                 lstm.lstm(g).backwardStep(lstm.phi(g), batch.record(g), s, ddelta.get(g),
                         s == steps - 1 ? null : states[(s + 1) % 2], dphiStep.get(g), states[s % 2], dx.get(g), false);
-                double[] part = dphiStep.get(g).toDoubleArray();
+                NativeBuffer part = dphiStep.get(g);
+                part.read(0, stepDphi, 0, (int) part.length());
                 int base = groups.phiOffset(g);
-                for (int k = 0; k < part.length; k++) {
-                    out[base + k] += part[k];
+                for (int k = 0; k < part.length(); k++) {
+                    out[base + k] += stepDphi[k];
                 }
                 dx.get(g).read(0, hostGroup, 0, index.length);
                 for (int j = 0; j < index.length; j++) {

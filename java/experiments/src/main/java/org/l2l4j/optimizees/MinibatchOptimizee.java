@@ -127,12 +127,9 @@ public abstract class MinibatchOptimizee implements Optimizee {
         SplittableRandom root = new SplittableRandom(seed);
         root.split();
         SplittableRandom replay = root.split();
-        for (long skip = evaluation * examples.length; skip > 0; skip--) {
-            replay.nextInt(dataSize);
-        }
         int[] batch = new int[examples.length];
-        for (int i = 0; i < batch.length; i++) {
-            batch[i] = replay.nextInt(dataSize);
+        for (long e = 0; e <= evaluation; e++) {
+            draw(replay, batch);
         }
         hessianVectorProduct(theta, v, out, batch);
     }
@@ -154,8 +151,13 @@ public abstract class MinibatchOptimizee implements Optimizee {
 
     /** Fills {@code out} with the next indices of the minibatch stream (uniform, with replacement). */
     void drawMinibatch(int[] out) {
+        draw(minibatches, out);
+    }
+
+    /** The next {@code out.length} example indices of {@code stream} (uniform, with replacement). */
+    private void draw(SplittableRandom stream, int[] out) {
         for (int i = 0; i < out.length; i++) {
-            out[i] = minibatches.nextInt(dataSize);
+            out[i] = stream.nextInt(dataSize);
         }
     }
 
