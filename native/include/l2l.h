@@ -141,7 +141,33 @@ typedef enum l2l_preprocessing {
 } l2l_preprocessing;
 
 /* Model option bits. */
-#define L2L_LOG_EPSILON 1 /* log-and-sign uses log(|x| + 2^-23) (reference code) */
+#define L2L_LOG_EPSILON 1   /* log-and-sign uses log(|x| + 2^-23) (reference code) */
+#define L2L_BF16_PRODUCTS 2 /* the gate products with bfloat16 operands (see "Precision") */
+
+/*
+ * Precision.  By default (FLOAT32) every operation is float32.  With L2L_BF16_PRODUCTS the
+ * LSTM's matrix products, the step's and the backward pass's, read their two operands rounded to
+ * bfloat16 (round to nearest even; 8 bits of significand, float32's exponent range) and
+ * accumulate the exact products in float32, two products per accumulation step:
+ *     z    = b_ih + b_hh + W [u; h]          (the step, and its recomputation in the backward)
+ *     d[u; h]  = W^T dz,   dW += dz [u; h]^T  (the backward pass; dz summed over coordinates)
+ * with W = [W_ih W_hh] of each layer; bfloat16 keeps float32's exponent range and 8 significant
+ * bits.  phi's weights are rounded on every call (4,960 words for 20, 20 with log-and-sign).
+ * Everything else stays float32: the preprocessing, the biases, the cell update and its
+ * derivatives, the state, the record, the output layer, dphi's float64 sums.  These are the
+ * operations of bfloat16 dot-product units (x86's AVX-512 BF16 vdpbf16ps, which the "avx512bf16"
+ * kernel set runs; the other sets round in software and add in the same order, high halves
+ * first, with the same results).  The CUDA backend does not implement it yet (INVALID_ARGUMENT).
+ * The contract, per call, against a float64 evaluation of the same equations on the same inputs
+ * (the backward pass: on the record's states), on phi as PyTorch initializes it, on that phi
+ * times 4 (most gates saturated) and on a meta-trained phi, with states in [-1, 1] and gradients
+ * spanning 1e-12..1e3: each output tensor (delta, h, c; dphi per phi tensor, dstate_initial, dx)
+ * is within 2e-2 of that tensor's largest reference magnitude (measured: at most 0.39% for
+ * delta, 0.61% for h and c, 0.48% for dphi, 0.86% for dstate_initial and dx; FLOAT32: 1e-5 for
+ * the step, 1e-4 for the backward pass).  Over many steps the rounding compounds through the
+ * recurrent state like any perturbation of it.  Results are bitwise identical across thread
+ * counts for a given kernel set.
+ */
 
 /* The largest LSTM width and layer count a model may have. */
 #define L2L_MAX_WIDTH 256
@@ -155,8 +181,8 @@ typedef struct l2l_model l2l_model;
 /* Creates an immutable model description.
  * widths: num_layers LSTM widths H_l, each in [1, L2L_MAX_WIDTH] (may be NULL if num_layers is 0);
  * num_layers in [0, L2L_MAX_LAYERS]; preprocessing: an l2l_preprocessing; p: log-and-sign's p
- * (in [L2L_MIN_P, L2L_MAX_P]; ignored for identity); output_scale: finite; options:
- * L2L_LOG_EPSILON or 0.
+ * (in [L2L_MIN_P, L2L_MAX_P]; ignored for identity); output_scale: finite; options: 0 or
+ * L2L_LOG_EPSILON and L2L_BF16_PRODUCTS combined by |.
  * Errors: NULL_ARGUMENT (out, or widths with num_layers > 0), INVALID_ARGUMENT. */
 L2L_API int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
                                  float p, float output_scale, int32_t options, l2l_model** out);

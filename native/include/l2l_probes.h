@@ -22,7 +22,7 @@ extern "C" {
 /* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread
  * (>= 1, else INVALID_ARGUMENT) floating-point operations of independent multiply-add chains on
  * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
- * floats for avx512, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
+ * floats for avx512 and avx512bf16, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
  * replace the FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the
  * operations done by all threads: threads x flops_per_thread rounded up to a whole number of
  * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */

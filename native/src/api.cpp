@@ -103,6 +103,10 @@ int32_t check_common(const l2l_context* ctx, const l2l_model* model, const float
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (model == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "model is NULL");
     if (phi == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "phi is NULL");
+    if (model->bf16_products && ctx->ops->backend != L2L_BACKEND_CPU) {
+        return fail(L2L_ERR_INVALID_ARGUMENT,
+                    "L2L_BF16_PRODUCTS is implemented by the CPU backend only: use a float32 model on CUDA");
+    }
     return L2L_OK;
 }
 
@@ -169,7 +173,7 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
             return fail(L2L_ERR_INVALID_ARGUMENT, "output_scale must be finite, got %g",
                         static_cast<double>(output_scale));
         }
-        if ((options & ~L2L_LOG_EPSILON) != 0) {
+        if ((options & ~(L2L_LOG_EPSILON | L2L_BF16_PRODUCTS)) != 0) {
             return fail(L2L_ERR_INVALID_ARGUMENT, "unknown option bits 0x%x", options);
         }
         void* memory = l2l::allocate(sizeof(l2l_model));
@@ -209,6 +213,7 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
         m->p = p;
         m->pre.kind = preprocessing;
         m->pre.log_eps = (options & L2L_LOG_EPSILON) != 0;
+        m->bf16_products = (options & L2L_BF16_PRODUCTS) != 0;
         m->pre.inv_p = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? 1.0f / p : 1.0f;
         m->pre.exp_p = preprocessing == L2L_PREPROCESS_LOG_AND_SIGN ? expf(p) : 1.0f;
         *out = m;

@@ -36,6 +36,7 @@ struct l2l_model {
     float output_scale;
     float p;
     l2l::Preprocess pre;
+    bool bf16_products; /* L2L_BF16_PRODUCTS */
 };
 
 namespace l2l {

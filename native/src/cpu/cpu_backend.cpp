@@ -44,6 +44,9 @@ bool cpu_has(const char* feature) {
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
     }
+    if (strcmp(feature, "avx512bf16") == 0) {
+        return cpu_has("avx512") && __builtin_cpu_supports("avx512bf16");
+    }
 #endif
     return strcmp(feature, "baseline") == 0;
 }
@@ -51,21 +54,63 @@ bool cpu_has(const char* feature) {
 } // namespace
 
 int64_t scratch_floats(const l2l_model& m) {
-    /* the layouts at the top of step_range and backward_range (cpu_kernels.inc) */
+    /* the layouts at the top of step_tiles and backward_tiles (cpu_kernels.inc) */
     const int64_t W = m.max_width, S = m.state_rows, T = kTile;
-    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T;
+    const int64_t step = (1 + 2 + 4 * W + 1 + S + (W + 1)) * T;
     int64_t tape = 0;
     for (int l = 0; l < m.num_layers; ++l) tape += 6 * int64_t{m.layers[l].width} * T;
     const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
-                             (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape;
+                             (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape +
+                             (W + 1 + 2 * W + 2 * W + W) * T /* the bfloat16 operands */;
     return std::max(step, backward);
 }
 
+int64_t packed_phi_words(const l2l_model& m) {
+    int64_t words = 0;
+    for (int l = 0; l < m.num_layers; ++l) {
+        const int64_t H = m.layers[l].width, in = m.layers[l].in;
+        words += 4 * H * ((in + H + 1) / 2) + in * 2 * H + H * 2 * H;
+    }
+    return words;
+}
+
+void pack_phi(const l2l_model& m, const float* phi, uint32_t* words, PackedPhi* layout) {
+    const auto bf16 = [](float x) {
+        uint32_t bits;
+        memcpy(&bits, &x, sizeof bits);
+        return bf16_from_bits(bits);
+    };
+    const auto pair = [&](float lo, float hi) { return bf16(lo) | (bf16(hi) << 16); };
+    layout->words = words;
+    int64_t o = 0;
+    for (int l = 0; l < m.num_layers; ++l) {
+        const l2l_layer& L = m.layers[l];
+        const int H = L.width, in = L.in, K = in + H;
+        const float* wih = phi + L.w_ih;
+        const float* whh = phi + L.w_hh;
+        /* row j of [W_ih W_hh], 0 past its end */
+        const auto w = [&](int j, int k) { return k < in ? wih[j * in + k] : k < K ? whh[j * H + k - in] : 0.0f; };
+        layout->fwd[l] = o;
+        for (int j = 0; j < 4 * H; ++j) {
+            for (int k = 0; k < K; k += 2) words[o++] = pair(w(j, k), w(j, k + 1));
+        }
+        layout->t_ih[l] = o;
+        for (int k = 0; k < in; ++k) {
+            for (int j = 0; j < 4 * H; j += 2) words[o++] = pair(wih[j * in + k], wih[(j + 1) * in + k]);
+        }
+        layout->t_hh[l] = o;
+        for (int k = 0; k < H; ++k) {
+            for (int j = 0; j < 4 * H; j += 2) words[o++] = pair(whh[j * H + k], whh[(j + 1) * H + k]);
+        }
+    }
+}
+
 const Kernels* const* supported_kernels() {
-    static const Kernels* list[4] = {nullptr, nullptr, nullptr, nullptr};
+    static const Kernels* list[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
     static const bool filled = [] {
         int k = 0;
 #if defined(__x86_64__)
+        if (cpu_has("avx512bf16")) list[k++] = &kKernelsAvx512Bf16;
         if (cpu_has("avx512")) list[k++] = &kKernelsAvx512;
         if (cpu_has("avx2")) list[k++] = &kKernelsAvx2;
 #endif
@@ -131,6 +176,28 @@ int32_t reserve_scratch(CpuContext& c, int64_t floats, int32_t slots) {
 
 float* slot_scratch(const CpuContext& c, int32_t slot) { return c.scratch + slot * c.scratch_stride; }
 
+/* phi's weights in bfloat16 for the kernels when the model asks for them (nullptr otherwise),
+ * packed into the context's buffer, which is kept across calls. */
+int32_t packed_phi(CpuContext& c, const l2l_model& m, const float* phi, PackedPhi* layout,
+                   const PackedPhi** out) {
+    *out = nullptr;
+    if (!m.bf16_products) return L2L_OK;
+    const int64_t words = packed_phi_words(m);
+    if (c.packed_words < words) {
+        uint32_t* p = static_cast<uint32_t*>(allocate(static_cast<size_t>(words) * sizeof(uint32_t)));
+        if (p == nullptr) {
+            return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes for phi in bfloat16",
+                        static_cast<long long>(words * 4));
+        }
+        release(c.packed);
+        c.packed = p;
+        c.packed_words = words;
+    }
+    pack_phi(m, phi, c.packed, layout);
+    *out = layout;
+    return L2L_OK;
+}
+
 /* ---- the backend and its contexts ---- */
 
 int32_t device_count(int32_t* count) {
@@ -152,6 +219,7 @@ void destroy(l2l_context* ctx) {
     CpuContext* c = &cpu_context(ctx);
     release(c->workspace);
     release(c->scratch);
+    release(c->packed);
     release(c);
     ctx->backend = nullptr;
 }
@@ -178,7 +246,7 @@ int32_t set_cpu_isa(l2l_context* ctx, const char* isa) {
 }
 
 const char* cpu_isas() {
-    /* at most "avx512,avx2,baseline": built once, without allocating */
+    /* at most "avx512bf16,avx512,avx2,baseline": built once, without allocating */
     static char names[64];
     static const bool filled = [] {
         size_t used = 0;
@@ -233,7 +301,11 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     const int64_t even = num_chunks(num_chunks(a.n, threads * rounds), kTile) * kTile;
     const int64_t chunks = num_chunks(a.n, even);
     CpuContext& cpu = cpu_context(ctx);
-    const int32_t status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
+    int32_t status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
+    if (status != L2L_OK) return status;
+    PackedPhi layout;
+    const PackedPhi* packed;
+    status = packed_phi(cpu, *a.m, a.phi, &layout, &packed);
     if (status != L2L_OK) return status;
     parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
         float* scratch = slot_scratch(cpu, slot);
@@ -244,8 +316,8 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
             const int64_t b = std::max(lo, offset), e = std::min(hi, offset + a.sizes[k]);
             if (e <= b) continue;
             const int64_t local = b - offset;
-            K.step_range(*a.m, a.phi, a.grad[k] + local, a.theta[k] + local, a.state, a.record,
-                         a.n, b, e - b, scratch);
+            K.step_range(*a.m, a.phi, packed, a.grad[k] + local, a.theta[k] + local, a.state,
+                         a.record, a.n, b, e - b, scratch);
         }
     }));
     return L2L_OK;
@@ -262,12 +334,16 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     if (status != L2L_OK) return status;
     status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
     if (status != L2L_OK) return status;
+    PackedPhi layout;
+    const PackedPhi* packed;
+    status = packed_phi(cpu, *a.m, a.phi, &layout, &packed);
+    if (status != L2L_OK) return status;
     double* partial = cpu.workspace;
     parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
         double* acc = partial + c * P;
         memset(acc, 0, sizeof(double) * P);
         const int64_t lo = c * kReductionChunk, hi = std::min(a.n, lo + kReductionChunk);
-        K.backward_range(*a.m, a, lo, hi - lo, acc, slot_scratch(cpu, slot));
+        K.backward_range(*a.m, a, packed, lo, hi - lo, acc, slot_scratch(cpu, slot));
     }));
     /* combine the chunks in chunk order (parallel over phi, each element's order fixed) */
     const int64_t slices = num_chunks(P, 512);

@@ -19,6 +19,8 @@ struct CpuContext {
     float* scratch;          /* the kernels' scratch: slot s (thread_pool.h) at s * scratch_stride */
     int64_t scratch_stride;  /* floats per slot */
     int32_t scratch_slots;
+    uint32_t* packed;        /* phi's weights in bfloat16 (pack_phi), for L2L_BF16_PRODUCTS models */
+    int64_t packed_words;
 };
 
 inline CpuContext& cpu_context(const l2l_context* ctx) {

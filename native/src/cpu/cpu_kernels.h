@@ -27,18 +27,47 @@ constexpr int kTile = 128;
 /* Scratch floats one thread needs for either kernel on model m. */
 int64_t scratch_floats(const l2l_model& m);
 
+/* The bfloat16 nearest to the float32 whose bits are b (ties to even), in the low 16 bits; a NaN
+ * gives a quiet NaN, a value beyond bfloat16's largest an infinity.  For uint32_t and for GCC
+ * vectors of it. */
+template <class Bits>
+inline Bits bf16_from_bits(Bits b) {
+    return (b & 0x7FFFFFFFu) > 0x7F800000u ? ((b >> 16) | 0x40u) : ((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
+
+/* phi's LSTM weights rounded to bfloat16 for a model with L2L_BF16_PRODUCTS (l2l.h,
+ * "Precision"), packed two to a 32-bit word (the first in the low half) as the products read
+ * them.  For layer l, at these word offsets of `words`:
+ *   fwd[l]   [4H][Kp]  row j: the pairs (k, k+1) of [W_ih[j][0..in) W_hh[j][0..H)], K = in + H,
+ *                      Kp = ceil(K / 2), an odd K's last high half 0;
+ *   t_ih[l]  [in][2H]  row k: the pairs (j, j+1) of W_ih's column k (W_ih^T);
+ *   t_hh[l]  [H][2H]   row k: the pairs (j, j+1) of W_hh's column k (W_hh^T). */
+struct PackedPhi {
+    const uint32_t* words;
+    int64_t fwd[L2L_MAX_LAYERS];
+    int64_t t_ih[L2L_MAX_LAYERS];
+    int64_t t_hh[L2L_MAX_LAYERS];
+};
+
+/* Words of the packed weights of model m. */
+int64_t packed_phi_words(const l2l_model& m);
+
+/* Rounds and packs phi's LSTM weights into words (packed_phi_words(m) of them); fills layout. */
+void pack_phi(const l2l_model& m, const float* phi, uint32_t* words, PackedPhi* layout);
+
 struct Kernels {
     const char* isa;
     /* The step for coordinates [begin, begin + len) of one tensor.  x, theta: that tensor's
      * arrays at the range start; state, record: the shared buffers (n coordinates per row),
-     * addressed at global coordinate `global`. */
-    void (*step_range)(const l2l_model& m, const float* phi, const float* x, float* theta,
-                       float* state, float* record, int64_t n, int64_t global, int64_t len,
-                       float* scratch);
+     * addressed at global coordinate `global`.  packed: phi's weights in bfloat16 when
+     * m.bf16_products, else nullptr. */
+    void (*step_range)(const l2l_model& m, const float* phi, const PackedPhi* packed, const float* x,
+                       float* theta, float* state, float* record, int64_t n, int64_t global,
+                       int64_t len, float* scratch);
     /* The backward pass for coordinates [begin, begin + len), all steps; adds the chunk's dphi
-     * into acc (phi_size doubles, zeroed by the caller). */
-    void (*backward_range)(const l2l_model& m, const BackwardArgs& a, int64_t begin, int64_t len,
-                           double* acc, float* scratch);
+     * into acc (phi_size doubles, zeroed by the caller).  packed: as for step_range. */
+    void (*backward_range)(const l2l_model& m, const BackwardArgs& a, const PackedPhi* packed,
+                           int64_t begin, int64_t len, double* acc, float* scratch);
 
     /* Machine probes, compiled like the kernels (l2l.h, "machine probes"). */
     int32_t fma_probe_flops; /* floating-point operations per iteration of fma_probe */
@@ -59,10 +88,11 @@ extern const Kernels kKernelsBaseline;
 #if defined(__x86_64__)
 extern const Kernels kKernelsAvx2;
 extern const Kernels kKernelsAvx512;
+extern const Kernels kKernelsAvx512Bf16;
 #endif
 
 /* The kernels for this processor, or those named by the environment variable L2L_CPU_ISA
- * ("baseline", "avx2", "avx512") when it is set and supported. */
+ * ("baseline", "avx2", "avx512", "avx512bf16") when it is set and supported. */
 const Kernels& kernels();
 
 /* Every kernel set this processor can run (for tests), terminated by nullptr. */

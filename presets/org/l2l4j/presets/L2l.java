@@ -36,6 +36,7 @@ public final class L2l {
     public static final int L2L_PREPROCESS_IDENTITY = 0;
     public static final int L2L_PREPROCESS_LOG_AND_SIGN = 1;
     public static final int L2L_LOG_EPSILON = 1;
+    public static final int L2L_BF16_PRODUCTS = 2;
     public static final int L2L_MAX_WIDTH = 256;
     public static final int L2L_MAX_LAYERS = 8;
     public static final int L2L_BACKEND_CPU = 0;

@@ -82,6 +82,9 @@ final class MainCommand extends CliCommand {
     @Mixin
     DataSource data;
 
+    @Mixin
+    PrecisionOption precision;
+
     /** The run in progress, for the interruption report; null before and after meta-training. */
     private volatile TrainingRun training;
     private volatile boolean trained;
@@ -127,10 +130,11 @@ final class MainCommand extends CliCommand {
         MnistData mnist = data.load();
         ProblemSetup setup = ProblemSetup.mnist(mnist, MlpSpec.paper());
         printData(setup);
-        ParameterGroups groups = Problem.MNIST.groups(Problem.MNIST.optimizer());
+        ParameterGroups groups = Problem.MNIST.groups(precision.apply(Problem.MNIST.optimizer()));
         Comparison.Settings settings = comparison.settings(root);
         MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
+            precision.check(this, backend);
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups, o, setup.training(),
                     setup.validation()), backend);
             requireMemory("the evaluation", Comparison.memoryEstimate(groups, setup, settings), backend);
@@ -207,6 +211,7 @@ final class MainCommand extends CliCommand {
                 train.addAll(List.of("--budget", DurationConverter.format(budget)));
             }
             train.addAll(dataOption);
+            train.addAll(precision.args());
             train.addAll(List.of("--out", out.toString(), "--resume", c.file().toString()));
             text.append(nl).append("To continue: ").append(CommandText.of(train)).append(nl).append("Then: ")
                     .append(CommandText.of(evaluate));

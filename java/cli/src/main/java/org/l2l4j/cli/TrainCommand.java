@@ -138,6 +138,9 @@ final class TrainCommand extends CliCommand {
     @Option(names = "--log-epsilon", description = "Log-and-sign takes log(|x| + 2^-23), as the reference code.")
     boolean logEpsilon;
 
+    @Mixin
+    PrecisionOption precision;
+
     @Option(names = "--compare-adam", description = "Tune Adam on the validation functions and draw its level in the plot.")
     boolean compareAdam;
 
@@ -246,9 +249,9 @@ final class TrainCommand extends CliCommand {
     /** The optimizer's architecture: the problem's paper setting with the options applied. */
     LstmConfig config() {
         LstmConfig c = problem.problem.optimizer();
-        return new LstmConfig(lstmWidths == null ? c.widths() : parseWidths(lstmWidths), c.preprocessing(),
-                preprocessingP == null ? c.p() : preprocessingP, outputScale == null ? c.outputScale() : outputScale,
-                logEpsilon || c.logEpsilon());
+        return precision.apply(new LstmConfig(lstmWidths == null ? c.widths() : parseWidths(lstmWidths),
+                c.preprocessing(), preprocessingP == null ? c.p() : preprocessingP,
+                outputScale == null ? c.outputScale() : outputScale, logEpsilon || c.logEpsilon()));
     }
 
     /** The optimizer's parameter groups, each of {@link #config()}: --groups, or the problem's paper groups. */
@@ -271,6 +274,7 @@ final class TrainCommand extends CliCommand {
         printData(setup);
         MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
+            precision.check(this, backend);
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups(), o, setup.training(),
                     setup.validation()), backend);
             current = new TrainingRun(new TrainingRun.Request(setup, groups(), o, shards,

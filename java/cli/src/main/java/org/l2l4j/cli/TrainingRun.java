@@ -357,8 +357,8 @@ final class TrainingRun {
         TrainingCheckpoint.Saved saved = TrainingCheckpoint.load(file);
         if (!saved.groups().equals(request.groups())) {
             throw new IllegalArgumentException(file + " holds an optimizer " + saved.groups() + ", this run trains "
-                    + request.groups() + "; resume with the same --groups, --lstm-widths, --p, --output-scale and"
-                    + " --log-epsilon");
+                    + request.groups() + "; resume with the same --groups, --lstm-widths, --p, --output-scale,"
+                    + " --log-epsilon and --precision");
         }
         for (Map.Entry<String, String> setting : RESUMED_SETTINGS) {
             String key = setting.getKey();

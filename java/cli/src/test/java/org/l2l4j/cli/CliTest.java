@@ -22,6 +22,7 @@ import org.l2l4j.data.CifarFiles;
 import org.l2l4j.eval.Comparison;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.Precision;
 import org.l2l4j.meta.MemoryEstimate;
 import org.l2l4j.meta.TrainingCheckpoint;
 import org.l2l4j.report.Estimate;
@@ -169,6 +170,23 @@ class CliTest {
                 out.resolve("training.safetensors").toString()));
         assertEquals(L2l4jCli.EXIT_FAILURE, resumedDropped.code(), resumedDropped.err());
         assertTrue(resumedDropped.err().contains("--second-derivatives"), resumedDropped.err());
+    }
+
+    @Test
+    void bf16ProductsAreRecordedAndResumedOnlyInTheirPrecision() throws Exception {
+        Path out = dir.resolve("bf16");
+        Outcome o = run(train(out, "--epochs", "2", "--precision", "BF16_PRODUCTS"));
+        assertEquals(0, o.code(), o.err());
+        OptimizerCheckpoint saved = OptimizerCheckpoint.load(out.resolve("optimizer.safetensors"));
+        assertEquals(Precision.BF16_PRODUCTS, saved.config().precision());
+        Outcome asFloat32 = run(train(dir.resolve("bf16-resumed"), "--epochs", "4", "--resume",
+                out.resolve("training.safetensors").toString()));
+        assertEquals(L2l4jCli.EXIT_FAILURE, asFloat32.code(), asFloat32.err());
+        assertTrue(asFloat32.err().contains("--precision"), asFloat32.err());
+        Outcome resumed = run(train(dir.resolve("bf16-resumed"), "--epochs", "4", "--precision", "BF16_PRODUCTS",
+                "--resume", out.resolve("training.safetensors").toString()));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertUsageError(run(train(dir.resolve("bf16-bad"), "--precision", "bf17")), "bf17");
     }
 
     @Test

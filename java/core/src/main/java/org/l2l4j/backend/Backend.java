@@ -275,7 +275,7 @@ public final class Backend implements AutoCloseable {
         NativeCalls.check(L2l.l2l_context_set_threads(ctx(), threads), "l2l_context_set_threads");
     }
 
-    /** The CPU instruction set whose kernels this backend runs ("avx512", "avx2", "baseline"). */
+    /** The CPU instruction set whose kernels this backend runs ("avx512bf16", "avx512", "avx2", "baseline"). */
     public String cpuIsa() {
         requireCpu();
         return L2l.l2l_context_cpu_isa(ctx());

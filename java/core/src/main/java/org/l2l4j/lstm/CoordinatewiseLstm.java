@@ -42,7 +42,9 @@ public final class CoordinatewiseLstm implements AutoCloseable {
             NativeCalls.check(L2l.l2l_model_create(w.address(), widths.length,
                     config.preprocessing() == Preprocessing.LOG_AND_SIGN ? L2l.L2L_PREPROCESS_LOG_AND_SIGN
                             : L2l.L2L_PREPROCESS_IDENTITY,
-                    (float) config.p(), (float) config.outputScale(), config.logEpsilon() ? L2l.L2L_LOG_EPSILON : 0,
+                    (float) config.p(), (float) config.outputScale(),
+                    (config.logEpsilon() ? L2l.L2L_LOG_EPSILON : 0)
+                            | (config.precision() == Precision.BF16_PRODUCTS ? L2l.L2L_BF16_PRODUCTS : 0),
                     NativeCalls.outCell()), "l2l_model_create");
         }
         this.model = NativeCalls.outValue();

@@ -20,9 +20,11 @@ import java.util.Objects;
  * @param outputScale  the factor applied to the output layer, finite
  * @param logEpsilon   log-and-sign takes log(|x| + 2^-23) as the reference code does, instead of
  *                     the paper's exact map
+ * @param precision    the arithmetic of the LSTM's gate products ({@link Precision#FLOAT32} unless
+ *                     chosen)
  */
 public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale,
-                         boolean logEpsilon) implements Serializable {
+                         boolean logEpsilon, Precision precision) implements Serializable {
 
     /** Maximum width of one layer (L2L_MAX_WIDTH). */
     public static final int MAX_WIDTH = 256;
@@ -36,7 +38,7 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
     /**
      * Validates and copies the arguments.
      *
-     * @throws NullPointerException     if widths or preprocessing is null
+     * @throws NullPointerException     if widths, preprocessing or precision is null
      * @throws IllegalArgumentException if there are more than {@value #MAX_LAYERS} layers, a width
      *                                  is outside [1, {@value #MAX_WIDTH}], p is outside
      *                                  [{@value #MIN_P}, {@value #MAX_P}] with log-and-sign, or the
@@ -45,6 +47,7 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
     public LstmConfig {
         Objects.requireNonNull(widths, "widths");
         Objects.requireNonNull(preprocessing, "preprocessing");
+        Objects.requireNonNull(precision, "precision");
         widths = widths.clone();
         if (widths.length > MAX_LAYERS) {
             throw new IllegalArgumentException("at most " + MAX_LAYERS + " LSTM layers, got " + widths.length);
@@ -63,6 +66,11 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
         }
     }
 
+    /** A configuration computing in float32 ({@link Precision#FLOAT32}). */
+    public LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale, boolean logEpsilon) {
+        this(widths, preprocessing, p, outputScale, logEpsilon, Precision.FLOAT32);
+    }
+
     /** The paper's MNIST optimizer: LSTM 20-20, log-and-sign with p = 10, output x 0.1. */
     public static LstmConfig paperMnist() {
         return new LstmConfig(new int[] {20, 20}, Preprocessing.LOG_AND_SIGN, 10, 0.1, false);
@@ -75,17 +83,22 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
 
     /** A copy with other widths. */
     public LstmConfig withWidths(int... newWidths) {
-        return new LstmConfig(newWidths, preprocessing, p, outputScale, logEpsilon);
+        return new LstmConfig(newWidths, preprocessing, p, outputScale, logEpsilon, precision);
     }
 
     /** A copy with another output scale. */
     public LstmConfig withOutputScale(double scale) {
-        return new LstmConfig(widths, preprocessing, p, scale, logEpsilon);
+        return new LstmConfig(widths, preprocessing, p, scale, logEpsilon, precision);
     }
 
     /** A copy with another preprocessing. */
     public LstmConfig withPreprocessing(Preprocessing pre) {
-        return new LstmConfig(widths, pre, p, outputScale, logEpsilon);
+        return new LstmConfig(widths, pre, p, outputScale, logEpsilon, precision);
+    }
+
+    /** A copy computing its gate products in another precision. */
+    public LstmConfig withPrecision(Precision newPrecision) {
+        return new LstmConfig(widths, preprocessing, p, outputScale, logEpsilon, newPrecision);
     }
 
     @Override
@@ -126,18 +139,18 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
     public boolean equals(Object o) {
         return o instanceof LstmConfig c && Arrays.equals(widths, c.widths) && preprocessing == c.preprocessing
                 && Double.compare(p, c.p) == 0 && Double.compare(outputScale, c.outputScale) == 0
-                && logEpsilon == c.logEpsilon;
+                && logEpsilon == c.logEpsilon && precision == c.precision;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(widths), preprocessing, p, outputScale, logEpsilon);
+        return Objects.hash(Arrays.hashCode(widths), preprocessing, p, outputScale, logEpsilon, precision);
     }
 
     @Override
     public String toString() {
         return "LstmConfig[widths=" + Arrays.toString(widths) + ", " + preprocessing
                 + (preprocessing == Preprocessing.LOG_AND_SIGN ? "(p=" + p + (logEpsilon ? ", eps" : "") + ")" : "")
-                + ", scale=" + outputScale + "]";
+                + ", scale=" + outputScale + (precision == Precision.FLOAT32 ? "" : ", " + precision) + "]";
     }
 }

@@ -268,7 +268,8 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
 
     /**
      * The configuration as safetensors metadata entries: {@code widths} (comma-separated, empty
-     * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}.
+     * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}, and
+     * {@code precision} when it is not float32 (a recommendation: any phi runs in either).
      */
     public static Map<String, String> configMetadata(LstmConfig c) {
         Map<String, String> m = new LinkedHashMap<>();
@@ -277,6 +278,9 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
         m.put("p", Double.toString(c.p()));
         m.put("output_scale", Double.toString(c.outputScale()));
         m.put("log_epsilon", Boolean.toString(c.logEpsilon()));
+        if (c.precision() != Precision.FLOAT32) {
+            m.put("precision", c.precision().name());
+        }
         return m;
     }
 
@@ -300,7 +304,8 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
                     Preprocessing.valueOf(Safetensors.requireMetadata(file, meta, prefix + "preprocessing")),
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "p")),
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "output_scale")),
-                    strictBoolean(Safetensors.requireMetadata(file, meta, prefix + "log_epsilon")));
+                    strictBoolean(Safetensors.requireMetadata(file, meta, prefix + "log_epsilon")),
+                    Precision.valueOf(meta.getOrDefault(prefix + "precision", Precision.FLOAT32.name())));
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, "invalid configuration in metadata" + (prefix.isEmpty() ? ""
                     : " of group " + prefix.substring(0, prefix.length() - 1)) + ": " + e.getMessage());

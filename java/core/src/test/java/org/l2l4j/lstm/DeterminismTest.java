@@ -1,26 +1,33 @@
 package org.l2l4j.lstm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.l2l4j.backend.Backend;
 
 /**
  * Results are bitwise identical across runs and across thread counts 1, 2 and 4 on the same
- * code path: the step is coordinatewise, and dphi is reduced over chunks fixed by n alone.
+ * code path, in both precisions: the step is coordinatewise, and dphi is reduced over chunks
+ * fixed by n alone. The "avx512bf16" kernel set, whose bfloat16 products run vdpbf16ps, gives
+ * the same bits as the "avx512" set, which computes them in software.
  */
 class DeterminismTest {
 
     private record Outputs(float[] theta, float[] state, double[] dphi, float[] dstate) {
     }
 
-    private static Outputs run(int threads, int n, int steps) {
-        LstmConfig config = LstmConfig.paperMnist();
+    private static Outputs run(Precision precision, String isa, int threads, int n, int steps) {
+        LstmConfig config = LstmConfig.paperMnist().withPrecision(precision);
         SplittableRandom rnd = new SplittableRandom(2024);
         float[] phi = LstmFixtures.randomPhi(config, 3);
-        int rows = config.stateRows();
         try (Backend backend = Backend.cpu(threads)) {
+            if (isa != null) {
+                backend.setCpuIsa(isa);
+            }
             try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
                 u.phi.write(phi);
                 u.theta.write(LstmFixtures.uniform(n, 1, rnd));
@@ -37,16 +44,30 @@ class DeterminismTest {
         }
     }
 
-    @Test
-    void identicalAcrossThreadCountsAndRuns() {
+    private static void assertSame(Outputs a, Outputs b, String what) {
+        assertArrayEquals(a.theta(), b.theta(), "theta, " + what);
+        assertArrayEquals(a.state(), b.state(), "state, " + what);
+        assertArrayEquals(a.dphi(), b.dphi(), "dphi, " + what);
+        assertArrayEquals(a.dstate(), b.dstate(), "dstate, " + what);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Precision.class)
+    void identicalAcrossThreadCountsAndRuns(Precision precision) {
         int n = 50_001; // above the inline threshold: 25 reduction chunks
-        Outputs one = run(1, n, 3);
+        Outputs one = run(precision, null, 1, n, 3);
         for (int threads : new int[] {1, 2, 4}) {
-            Outputs other = run(threads, n, 3);
-            assertArrayEquals(one.theta(), other.theta(), "theta, threads=" + threads);
-            assertArrayEquals(one.state(), other.state(), "state, threads=" + threads);
-            assertArrayEquals(one.dphi(), other.dphi(), "dphi, threads=" + threads);
-            assertArrayEquals(one.dstate(), other.dstate(), "dstate, threads=" + threads);
+            assertSame(one, run(precision, null, threads, n, 3), "threads=" + threads);
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Precision.class)
+    void bf16UnitsGiveTheSoftwareResults(Precision precision) {
+        assumeTrue(Arrays.asList(Backend.supportedCpuIsas()).contains("avx512bf16"),
+                "this processor lacks AVX-512 BF16 (kernel sets: " + String.join(",", Backend.supportedCpuIsas()) + ")");
+        int n = 5_003;
+        assertSame(run(precision, "avx512", 2, n, 3), run(precision, "avx512bf16", 2, n, 3),
+                "avx512bf16 against avx512");
     }
 }

@@ -38,12 +38,14 @@ public final class BenchReport {
     /** LstmBenchmark's inputs, and MetaTrainingEpochBenchmark's phi, of the reference rows. */
     static final String RANDOM = "random";
     static final String UNTRAINED = "untrained";
+    /** The kernels' default precision (LstmBenchmark's precision parameter). */
+    static final String FLOAT32 = "FLOAT32";
 
     /**
      * One measured benchmark: mean time per call in seconds, with its parameters (inputs: random
      * where the benchmark has no such parameter; phi: untrained likewise).
      */
-    record Result(String benchmark, int n, int threads, String inputs, String phi, double seconds,
+    record Result(String benchmark, int n, int threads, String inputs, String phi, String precision, double seconds,
                   Map<String, Double> secondary) {
     }
 
@@ -82,12 +84,13 @@ public final class BenchReport {
             int threads = params.path("threads").asInt(1);
             String inputs = params.path("inputs").asText(RANDOM);
             String phi = params.path("phi").asText(UNTRAINED);
+            String precision = params.path("precision").asText(FLOAT32);
             JsonNode primary = b.path("primaryMetric");
             double seconds = primary.path("score").asDouble() * unitSeconds(primary.path("scoreUnit").asText());
             Map<String, Double> secondary = new LinkedHashMap<>();
             b.path("secondaryMetrics").fields().forEachRemaining(e -> secondary.put(e.getKey(),
                     e.getValue().path("score").asDouble()));
-            list.add(new Result(shortName, n, threads, inputs, phi, seconds, secondary));
+            list.add(new Result(shortName, n, threads, inputs, phi, precision, seconds, secondary));
         }
         return list;
     }
@@ -103,9 +106,13 @@ public final class BenchReport {
     }
 
     private Result find(String benchmark, int n, int threads, String inputs, String phi) {
+        return find(benchmark, n, threads, inputs, phi, FLOAT32);
+    }
+
+    private Result find(String benchmark, int n, int threads, String inputs, String phi, String precision) {
         for (Result r : results) {
             if (r.benchmark().equals(benchmark) && r.n() == n && r.threads() == threads && r.inputs().equals(inputs)
-                    && r.phi().equals(phi)) {
+                    && r.phi().equals(phi) && r.precision().equals(precision)) {
                 return r;
             }
         }
@@ -155,6 +162,7 @@ public final class BenchReport {
         limits(md);
         kernels(md);
         saturation(md);
+        bf16(md);
         others(md);
         epoch(md);
         return md.toString();
@@ -280,6 +288,37 @@ public final class BenchReport {
         md.append("\nThe same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
                 + " its time on random inputs, in the same run; the kernels flush subnormal numbers, which a"
                 + " saturated LSTM's backward pass produces, so that the two should be within noise.\n\n");
+    }
+
+    /** Each kernel with bfloat16 gate products against the same kernel in float32, in the same run. */
+    private void bf16(StringBuilder md) {
+        List<String> precisions = variants("LstmBenchmark.", FLOAT32, Result::precision);
+        if (precisions.size() < 2) {
+            return;
+        }
+        md.append("### bfloat16 gate products against float32\n\n");
+        md.append("| kernel | precision | n | threads | ns per coordinate-step | float32 | × float32 speed |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+        for (Kernel k : KERNELS) {
+            for (String precision : precisions.subList(1, precisions.size())) {
+                for (int n : sizes("LstmBenchmark.")) {
+                    for (int t : threadCounts("LstmBenchmark.")) {
+                        Result b = find("LstmBenchmark.native" + k.suffix(), n, t, RANDOM, UNTRAINED, precision);
+                        double f = seconds("LstmBenchmark.native" + k.suffix(), n, t, RANDOM);
+                        if (b == null || Double.isNaN(f)) {
+                            continue;
+                        }
+                        double per = (double) n * k.steps();
+                        md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |%n", k.label(),
+                                precision, n, t, fmt(b.seconds() / per * 1e9, 1), fmt(f / per * 1e9, 1),
+                                ratio(f / b.seconds())));
+                    }
+                }
+            }
+        }
+        md.append("\nThe kernel with bfloat16 operands in its gate products (Precision.BF16_PRODUCTS, l2l.h"
+                + " \"Precision\"; vdpbf16ps on the avx512bf16 kernel set, software rounding elsewhere) against"
+                + " float32 on the random inputs: float32's time over bfloat16's.\n\n");
     }
 
     private void others(StringBuilder md) {

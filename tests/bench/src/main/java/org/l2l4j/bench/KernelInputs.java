@@ -7,6 +7,7 @@ import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.PhiInit;
 import org.l2l4j.lstm.PhiLayout;
+import org.l2l4j.lstm.Precision;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.lstm.UnrollRecord;
 
@@ -52,7 +53,7 @@ final class KernelInputs implements AutoCloseable {
     /** Steps before the recorded unroll with {@link Inputs#SATURATED}. */
     static final int WARM_UP = 20;
 
-    final LstmConfig config = LstmConfig.paperMnist();
+    final LstmConfig config;
     final int n;
     final float[] phi;
     final float[] grad;
@@ -73,7 +74,13 @@ final class KernelInputs implements AutoCloseable {
     }
 
     KernelInputs(int n, int threads, Inputs inputs) {
+        this(n, threads, inputs, Precision.FLOAT32);
+    }
+
+    /** The inputs for kernels computing their gate products in {@code precision}. */
+    KernelInputs(int n, int threads, Inputs inputs, Precision precision) {
         this.n = n;
+        this.config = LstmConfig.paperMnist().withPrecision(precision);
         double[] p = PhiInit.PYTORCH.initialize(config, 7);
         if (inputs == Inputs.SATURATED) {
             saturate(p);

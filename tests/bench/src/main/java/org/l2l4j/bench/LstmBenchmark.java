@@ -1,6 +1,7 @@
 package org.l2l4j.bench;
 
 import java.util.concurrent.TimeUnit;
+import org.l2l4j.lstm.Precision;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,7 +22,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * writing its backward record, and the backward pass over an unroll of T = 20 steps, on random
  * or saturated inputs ({@link KernelInputs.Inputs}: the gates of a saturated LSTM are near 0 and
  * 1, its cells far from 0, and its backward pass meets subnormal numbers, which the kernels
- * flush).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
+ * flush), with float32 or bfloat16 gate products ({@link Precision}).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
  * the roofline of {@link RooflineBenchmark} with the counts of {@link CostModel}, and the
  * saturated inputs' times against the random ones'.
  */
@@ -43,11 +44,16 @@ public class LstmBenchmark {
     @Param({"random", "saturated"})
     public String inputs;
 
+    /** The gate products' {@link Precision}: FLOAT32 or BF16_PRODUCTS. */
+    @Param({"FLOAT32", "BF16_PRODUCTS"})
+    public String precision;
+
     private KernelInputs in;
 
     @Setup(Level.Trial)
     public void setUp() {
-        in = new KernelInputs(n, threads, KernelInputs.Inputs.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)));
+        in = new KernelInputs(n, threads, KernelInputs.Inputs.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)),
+                Precision.valueOf(precision));
     }
 
     @TearDown(Level.Trial)
