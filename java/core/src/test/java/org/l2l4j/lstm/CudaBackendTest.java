@@ -19,9 +19,9 @@ import org.l2l4j.backend.Status;
  * The CUDA backend against the CPU backend on the same random inputs: step outputs and the
  * backward pass agree to 1e-5 (max abs difference over max abs of the CPU result, per output
  * tensor and per tensor of phi's layout, so that an error in a small tensor such as a bias does
- * not hide under the largest gradient), repeated CUDA runs are bitwise identical, and the device
- * value pre-pass rejects NaN.  Skipped, saying why, where no CUDA device is usable (failed with
- * {@code L2L_REQUIRE_CUDA=1}, {@link CudaTests}).
+ * not hide under the largest gradient), repeated CUDA runs are bitwise identical, the device
+ * value pre-pass rejects NaN, and a model with bfloat16 products is refused.  Skipped, saying
+ * why, where no CUDA device is usable (failed with {@code L2L_REQUIRE_CUDA=1}, {@link CudaTests}).
  */
 class CudaBackendTest {
     static final double TOLERANCE = 1e-5;
@@ -100,6 +100,21 @@ class CudaBackendTest {
             L2lException e = assertThrows(L2lException.class, () -> u.lstm.step(u.phi, u.tensors, u.state, null, 0, true));
             assertEquals(Status.NON_FINITE, e.status());
             assertTrue(e.getMessage().contains("index " + index), e.getMessage());
+            assertArrayEquals(before, u.theta.toFloatArray());
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void bf16ProductsAreRefusedWithTheStateUntouched() {
+        LstmConfig config = LstmConfig.paperMnist().withPrecision(Precision.BF16_PRODUCTS);
+        int n = 1000;
+        try (Backend gpu = Backend.cuda(0); UnrollBuffers u = new UnrollBuffers(gpu, config, n, 1)) {
+            u.phi.write(LstmFixtures.randomPhi(config, 2));
+            u.grad.write(LstmFixtures.uniform(n, 1, new SplittableRandom(3)));
+            float[] before = u.theta.toFloatArray();
+            L2lException e = assertThrows(L2lException.class, () -> u.lstm.step(u.phi, u.tensors, u.state, null, 0, false));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("CPU backend only"), e.getMessage());
             assertArrayEquals(before, u.theta.toFloatArray());
         }
     }
