@@ -28,6 +28,13 @@ extern "C" {
  * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */
 L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
+/* The bfloat16 dot-product peak, the roofline of the BF16_PRODUCTS kernels' products (l2l.h,
+ * "Precision"): as l2l_cpu_probe_fma, with chains of bfloat16 pair products added to float32
+ * (vdpbf16ps on the avx512bf16 set; the software arithmetic on the others, which is no peak of
+ * the machine).  Each instruction does 2 multiply-adds per float32 lane, 4 operations; a round
+ * is 16 chains of 16 lanes on avx512 and avx512bf16 (exact for multiples of 3 x 2^10). */
+L2L_API int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
+
 /* Memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] for i < n (n >= 1, else
  * INVALID_ARGUMENT), split over the context's threads.  STREAM counts 12 bytes per element
  * (two floats read, one written); the write-allocate read of a is not counted.  Use arrays much

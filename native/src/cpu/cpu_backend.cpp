@@ -141,18 +141,25 @@ namespace {
 
 const Kernels& context_kernels(const l2l_context* ctx) { return *cpu_context(ctx).kernels; }
 
-/* Makes the workspace hold at least doubles, kept across calls. */
-int32_t reserve_workspace(CpuContext& c, int64_t doubles) {
-    if (c.workspace_doubles >= doubles) return L2L_OK;
-    double* w = static_cast<double*>(allocate(static_cast<size_t>(doubles) * sizeof(double)));
-    if (w == nullptr) {
-        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of workspace for dphi",
-                    static_cast<long long>(doubles * 8));
+/* Makes a context's buffer hold at least count elements, kept across calls (its contents are
+ * not); `what` ends the message of a failed allocation. */
+template <typename T>
+int32_t reserve(T*& buffer, int64_t& capacity, int64_t count, const char* what) {
+    if (capacity >= count) return L2L_OK;
+    T* p = static_cast<T*>(allocate(static_cast<size_t>(count) * sizeof(T)));
+    if (p == nullptr) {
+        return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes %s",
+                    static_cast<long long>(count * static_cast<int64_t>(sizeof(T))), what);
     }
-    release(c.workspace);
-    c.workspace = w;
-    c.workspace_doubles = doubles;
+    release(buffer);
+    buffer = p;
+    capacity = count;
     return L2L_OK;
+}
+
+/* Makes the workspace hold at least doubles. */
+int32_t reserve_workspace(CpuContext& c, int64_t doubles) {
+    return reserve(c.workspace, c.workspace_doubles, doubles, "of workspace for dphi");
 }
 
 /* Makes the scratch hold `slots` slots of at least `floats` floats each (the participants of one
@@ -182,17 +189,8 @@ int32_t packed_phi(CpuContext& c, const l2l_model& m, const float* phi, PackedPh
                    const PackedPhi** out) {
     *out = nullptr;
     if (!m.bf16_products) return L2L_OK;
-    const int64_t words = packed_phi_words(m);
-    if (c.packed_words < words) {
-        uint32_t* p = static_cast<uint32_t*>(allocate(static_cast<size_t>(words) * sizeof(uint32_t)));
-        if (p == nullptr) {
-            return fail(L2L_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes for phi in bfloat16",
-                        static_cast<long long>(words * 4));
-        }
-        release(c.packed);
-        c.packed = p;
-        c.packed_words = words;
-    }
+    const int32_t status = reserve(c.packed, c.packed_words, packed_phi_words(m), "for phi in bfloat16");
+    if (status != L2L_OK) return status;
     pack_phi(m, phi, c.packed, layout);
     *out = layout;
     return L2L_OK;

@@ -74,6 +74,10 @@ struct Kernels {
     /* `iterations` rounds of independent multiply-add chains on full vector registers; returns
      * a sum of the chains (to be kept, so that the work cannot be dropped). */
     double (*fma_probe)(int64_t iterations);
+    int32_t bf16_probe_flops; /* floating-point operations per iteration of bf16_dot_probe */
+    /* The same chains of bfloat16 dot products (two multiply-adds per float32 lane: the
+     * arithmetic of the BF16_PRODUCTS kernels). */
+    double (*bf16_dot_probe)(int64_t iterations);
     /* a[i] = b[i] + s c[i] for i < len (STREAM's triad). */
     void (*triad)(float* a, const float* b, const float* c, float s, int64_t len);
     /* The step's cell update (cell_forward of lstm_math.h over a tile) on `tiles` tiles of kTile

@@ -31,17 +31,36 @@ int32_t cpu_of(l2l_context* ctx, CpuContext** out) {
     return L2L_OK;
 }
 
-int32_t probe_fma(const CpuContext& c, int64_t flops_per_thread, double* flops_done) {
-    const Kernels& K = *c.kernels;
-    const int64_t per_iteration = K.fma_probe_flops;
+/* Runs a probe of independent chains (`per_iteration` operations a round) for at least
+ * flops_per_thread operations on each thread. */
+int32_t probe_chains(const CpuContext& c, int64_t per_iteration, double (*probe)(int64_t),
+                     int64_t flops_per_thread, double* flops_done) {
     const int64_t iterations = (flops_per_thread + per_iteration - 1) / per_iteration;
     parallel_for(c.threads * kProbePieces, c.threads, flushing([&](int32_t, int64_t i) {
         const int64_t q = i % kProbePieces;
-        const double sum = K.fma_probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
+        const double sum = probe(iterations / kProbePieces + (q < iterations % kProbePieces ? 1 : 0));
         probe_sink.store(sum, std::memory_order_relaxed);
     }));
     *flops_done = static_cast<double>(c.threads) * static_cast<double>(iterations * per_iteration);
     return L2L_OK;
+}
+
+/* The C entry point of a chain probe: its arguments checked, then probe_chains. */
+template <class Choose>
+int32_t chain_entry(l2l_context* ctx, int64_t flops_per_thread, double* flops_done, const Choose& choose) {
+    if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
+    if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
+    CpuContext* c = nullptr;
+    const int32_t status = cpu_of(ctx, &c);
+    if (status != L2L_OK) return status;
+    if (flops_per_thread < 1) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
+                    static_cast<long long>(flops_per_thread));
+    }
+    int64_t per_iteration;
+    double (*probe)(int64_t);
+    choose(*c->kernels, &per_iteration, &probe);
+    return probe_chains(*c, per_iteration, probe, flops_per_thread, flops_done);
 }
 
 int32_t probe_triad(const CpuContext& c, float* a, const float* b, const float* x, float s,
@@ -77,16 +96,21 @@ extern "C" {
 
 int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
     return l2l::guarded(__func__, [&]() -> int32_t {
-        if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
-        if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
-        CpuContext* c = nullptr;
-        const int32_t status = l2l::cpu::cpu_of(ctx, &c);
-        if (status != L2L_OK) return status;
-        if (flops_per_thread < 1) {
-            return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
-                        static_cast<long long>(flops_per_thread));
-        }
-        return l2l::cpu::probe_fma(*c, flops_per_thread, flops_done);
+        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done,
+                                     [](const l2l::cpu::Kernels& k, int64_t* per, double (**probe)(int64_t)) {
+                                         *per = k.fma_probe_flops;
+                                         *probe = k.fma_probe;
+                                     });
+    });
+}
+
+int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done,
+                                     [](const l2l::cpu::Kernels& k, int64_t* per, double (**probe)(int64_t)) {
+                                         *per = k.bf16_probe_flops;
+                                         *probe = k.bf16_dot_probe;
+                                     });
     });
 }
 

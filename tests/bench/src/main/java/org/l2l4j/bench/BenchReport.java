@@ -137,6 +137,11 @@ public final class BenchReport {
         return threads * RooflineBenchmark.FMA_FLOPS_PER_THREAD / seconds("RooflineBenchmark.fmaPeak", 0, threads);
     }
 
+    /** The bfloat16 dot-product peak (NaN when not measured). */
+    double bf16PeakFlops(int threads) {
+        return threads * RooflineBenchmark.FMA_FLOPS_PER_THREAD / seconds("RooflineBenchmark.bf16DotPeak", 0, threads);
+    }
+
     double bandwidth(int threads) {
         return (double) RooflineBenchmark.TRIAD_BYTES_PER_ELEMENT * RooflineBenchmark.TRIAD_FLOATS
                 / seconds("RooflineBenchmark.triad", 0, threads);
@@ -209,11 +214,12 @@ public final class BenchReport {
 
     private void limits(StringBuilder md) {
         md.append("### Machine limits\n\n");
-        md.append("| threads | FMA peak, GFLOP/s | triad bandwidth, GB/s | cell update, ns per coordinate-unit |\n");
-        md.append("|---:|---:|---:|---:|\n");
+        md.append("| threads | FMA peak, GFLOP/s | bfloat16 dot-product peak, GFLOP/s | triad bandwidth, GB/s"
+                + " | cell update, ns per coordinate-unit |\n");
+        md.append("|---:|---:|---:|---:|---:|\n");
         for (int t : threadCounts("RooflineBenchmark.")) {
-            md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s |%n", t, fmt(peakFlops(t) / 1e9, 1),
-                    fmt(bandwidth(t) / 1e9, 1), fmt(cellSeconds(t) * 1e9, 2)));
+            md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s |%n", t, fmt(peakFlops(t) / 1e9, 1),
+                    fmt(bf16PeakFlops(t) / 1e9, 1), fmt(bandwidth(t) / 1e9, 1), fmt(cellSeconds(t) * 1e9, 2)));
         }
         md.append(String.format(Locale.ROOT, "%nPer coordinate (LSTM 20-20, log-and-sign): step %,d FLOPs, %,d bytes;"
                         + " backward %,d FLOPs, %,d bytes per coordinate-step; %,d transcendentals each"
@@ -262,63 +268,64 @@ public final class BenchReport {
 
     /** Each kernel on saturated inputs against the same kernel on random ones. */
     private void saturation(StringBuilder md) {
-        List<String> variants = variants("LstmBenchmark.", RANDOM, Result::inputs);
-        if (variants.size() < 2) {
-            return;
-        }
-        md.append("### Saturated against random inputs\n\n");
-        md.append("| kernel | inputs | n | threads | ns per coordinate-step | on random inputs | × random |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|\n");
-        for (Kernel k : KERNELS) {
-            for (String inputs : variants.subList(1, variants.size())) {
-                for (int n : sizes("LstmBenchmark.")) {
-                    for (int t : threadCounts("LstmBenchmark.")) {
-                        double s = seconds("LstmBenchmark.native" + k.suffix(), n, t, inputs);
-                        double r = seconds("LstmBenchmark.native" + k.suffix(), n, t, RANDOM);
-                        if (Double.isNaN(s) || Double.isNaN(r)) {
-                            continue;
-                        }
-                        double per = (double) n * k.steps();
-                        md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |%n", k.label(),
-                                inputs, n, t, fmt(s / per * 1e9, 1), fmt(r / per * 1e9, 1), ratio(s / r)));
-                    }
-                }
-            }
-        }
-        md.append("\nThe same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
+        variantTable(md, variants("LstmBenchmark.", RANDOM, Result::inputs), "Saturated against random inputs",
+                "inputs", "on random inputs", "× random", false,
+                (kernel, inputs, n, t) -> seconds("LstmBenchmark.native" + kernel, n, t, inputs),
+                "The same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
                 + " its time on random inputs, in the same run; the kernels flush subnormal numbers, which a"
-                + " saturated LSTM's backward pass produces, so that the two should be within noise.\n\n");
+                + " saturated LSTM's backward pass produces, so that the two should be within noise.");
     }
 
     /** Each kernel with bfloat16 gate products against the same kernel in float32, in the same run. */
     private void bf16(StringBuilder md) {
-        List<String> precisions = variants("LstmBenchmark.", FLOAT32, Result::precision);
-        if (precisions.size() < 2) {
+        variantTable(md, variants("LstmBenchmark.", FLOAT32, Result::precision), "bfloat16 gate products against float32",
+                "precision", "float32", "× float32 speed", true, (kernel, precision, n, t) -> {
+                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, precision);
+                    return r == null ? Double.NaN : r.seconds();
+                },
+                "The kernel with bfloat16 operands in its gate products (Precision.BF16_PRODUCTS, l2l.h"
+                + " \"Precision\"; vdpbf16ps on the avx512bf16 kernel set, software rounding elsewhere) against"
+                + " float32 on the random inputs: float32's time over bfloat16's.");
+    }
+
+    /** Seconds per call of LstmBenchmark's kernel (its name's suffix) in one variant of a parameter. */
+    private interface VariantTime {
+        double seconds(String kernel, String variant, int n, int threads);
+    }
+
+    /**
+     * A table of LstmBenchmark's kernels in each variant of a parameter but the first (the
+     * reference, whose time is that of the random inputs in float32): time per coordinate-step
+     * in the variant and in the reference, and their ratio, the variant's time over the
+     * reference's or, with {@code speedUp}, the reference's over the variant's.
+     */
+    private void variantTable(StringBuilder md, List<String> variants, String title, String parameter, String reference,
+                              String ratioColumn, boolean speedUp, VariantTime time, String footnote) {
+        if (variants.size() < 2) {
             return;
         }
-        md.append("### bfloat16 gate products against float32\n\n");
-        md.append("| kernel | precision | n | threads | ns per coordinate-step | float32 | × float32 speed |\n");
+        md.append("### ").append(title).append("\n\n");
+        md.append("| kernel | ").append(parameter).append(" | n | threads | ns per coordinate-step | ").append(reference)
+                .append(" | ").append(ratioColumn).append(" |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|\n");
         for (Kernel k : KERNELS) {
-            for (String precision : precisions.subList(1, precisions.size())) {
+            for (String variant : variants.subList(1, variants.size())) {
                 for (int n : sizes("LstmBenchmark.")) {
                     for (int t : threadCounts("LstmBenchmark.")) {
-                        Result b = find("LstmBenchmark.native" + k.suffix(), n, t, RANDOM, UNTRAINED, precision);
-                        double f = seconds("LstmBenchmark.native" + k.suffix(), n, t, RANDOM);
-                        if (b == null || Double.isNaN(f)) {
+                        double v = time.seconds(k.suffix(), variant, n, t);
+                        double r = seconds("LstmBenchmark.native" + k.suffix(), n, t, RANDOM);
+                        if (Double.isNaN(v) || Double.isNaN(r)) {
                             continue;
                         }
                         double per = (double) n * k.steps();
                         md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |%n", k.label(),
-                                precision, n, t, fmt(b.seconds() / per * 1e9, 1), fmt(f / per * 1e9, 1),
-                                ratio(f / b.seconds())));
+                                variant, n, t, fmt(v / per * 1e9, 1), fmt(r / per * 1e9, 1),
+                                ratio(speedUp ? r / v : v / r)));
                     }
                 }
             }
         }
-        md.append("\nThe kernel with bfloat16 operands in its gate products (Precision.BF16_PRODUCTS, l2l.h"
-                + " \"Precision\"; vdpbf16ps on the avx512bf16 kernel set, software rounding elsewhere) against"
-                + " float32 on the random inputs: float32's time over bfloat16's.\n\n");
+        md.append("\n").append(footnote).append("\n\n");
     }
 
     private void others(StringBuilder md) {

@@ -40,12 +40,38 @@ public final class CpuProbes {
      */
     public static long fmaPeak(Backend cpu, long flopsPerThread) {
         requireCpu(cpu);
-        if (flopsPerThread < 1) {
-            throw new IllegalArgumentException("flopsPerThread must be >= 1, got " + flopsPerThread);
-        }
+        requirePositive(flopsPerThread);
         try (DoublePointer done = new DoublePointer(1)) {
             NativeCalls.check(L2lProbes.l2l_cpu_probe_fma(cpu.ctx(), flopsPerThread, done.address()), "l2l_cpu_probe_fma");
             return (long) done.get(0);
+        }
+    }
+
+    /**
+     * The bfloat16 dot-product peak, the roofline of the {@code BF16_PRODUCTS} kernels' products:
+     * chains of bfloat16 pair products added to float32 (4 operations per float32 lane per
+     * instruction; vdpbf16ps on the avx512bf16 kernel set, software arithmetic on the others).
+     *
+     * @param cpu            a CPU backend
+     * @param flopsPerThread operations per thread, >= 1; a multiple of 3,072 (3 x 2^10) is done
+     *                       exactly on every kernel set
+     * @return the operations done by all threads together
+     * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws IllegalStateException    if the backend is closed or is not a CPU backend
+     */
+    public static long bf16DotPeak(Backend cpu, long flopsPerThread) {
+        requireCpu(cpu);
+        requirePositive(flopsPerThread);
+        try (DoublePointer done = new DoublePointer(1)) {
+            NativeCalls.check(L2lProbes.l2l_cpu_probe_bf16_dot(cpu.ctx(), flopsPerThread, done.address()),
+                    "l2l_cpu_probe_bf16_dot");
+            return (long) done.get(0);
+        }
+    }
+
+    private static void requirePositive(long flopsPerThread) {
+        if (flopsPerThread < 1) {
+            throw new IllegalArgumentException("flopsPerThread must be >= 1, got " + flopsPerThread);
         }
     }
 

@@ -20,8 +20,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * This machine's limits, measured by the native probes ({@link CpuProbes}) on the kernel set the
- * CPU backend chose, with 1 or 2 threads: the float32 multiply-add peak ({@value #FMA_FLOPS_PER_THREAD}
- * operations per thread per call), the memory bandwidth of STREAM's triad over three arrays of
+ * CPU backend chose, with 1 or 2 threads: the float32 multiply-add peak and the bfloat16
+ * dot-product peak ({@value #FMA_FLOPS_PER_THREAD} operations per thread per call each), the memory bandwidth of STREAM's triad over three arrays of
  * {@value #TRIAD_FLOATS} floats (12 bytes per element counted; 384 MB in all, far beyond the
  * last-level cache), and the cell update alone ({@value #CELL_TILES_PER_THREAD} tiles of
  * {@value CpuProbes#CELL_TILE_COORDINATES} coordinates x {@value CpuProbes#CELL_TILE_UNITS} units per
@@ -35,7 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 @State(Scope.Benchmark)
 public class RooflineBenchmark {
-    /** Operations per thread per call of {@link #fmaPeak}: 3 x 2^30, exact on every kernel set. */
+    /** Operations per thread per call of {@link #fmaPeak} and {@link #bf16DotPeak}: 3 x 2^30, exact on every kernel set. */
     public static final long FMA_FLOPS_PER_THREAD = 3L << 30;
     /** Floats per array of {@link #triad}. */
     public static final int TRIAD_FLOATS = 1 << 25;
@@ -82,6 +82,12 @@ public class RooflineBenchmark {
     @Benchmark
     public long fmaPeak() {
         return CpuProbes.fmaPeak(backend, FMA_FLOPS_PER_THREAD);
+    }
+
+    /** Independent chains of bfloat16 dot products (the BF16_PRODUCTS kernels' products). */
+    @Benchmark
+    public long bf16DotPeak() {
+        return CpuProbes.bf16DotPeak(backend, FMA_FLOPS_PER_THREAD);
     }
 
     /** a = b + s c over arrays far larger than the last-level cache. */

@@ -27,6 +27,7 @@ class BenchReportTest {
     void figuresFollowFromTheTimes(@TempDir Path dir) throws IOException {
         String json = "[" + String.join(",",
                 result("RooflineBenchmark.fmaPeak", "\"threads\":\"1\"", 30, ""),
+                result("RooflineBenchmark.bf16DotPeak", "\"threads\":\"1\"", 15, ""),
                 result("RooflineBenchmark.triad", "\"threads\":\"1\"", 40, ""),
                 result("RooflineBenchmark.cells", "\"threads\":\"1\"", 40, ""),
                 result("LstmBenchmark.nativeStep", "\"inputs\":\"random\",\"n\":\"100000\",\"threads\":\"1\"", 18, ""),
@@ -49,7 +50,8 @@ class BenchReportTest {
 
         // peak 3 * 2^30 / 30 ms = 107.4 GFLOP/s; triad 12 * 2^25 / 40 ms = 10.1 GB/s;
         // cells 40 ms / (20,000 tiles * 128 coordinates * 20 units) = 0.78125 ns per coordinate-unit
-        assertTrue(md.contains("| 1 | 107.4 | 10.1 | 0.78 |"), md);
+        // bfloat16 dot products: 3 * 2^30 / 15 ms = 214.7 GFLOP/s
+        assertTrue(md.contains("| 1 | 107.4 | 214.7 | 10.1 | 0.78 |"), md);
         // 18 ms / 10^5 = 180 ns; 9,960 FLOPs / 180 ns = 55.3 GFLOP/s = 52% of 107.4 (compute-bound:
         // 10.1 GB/s x 9,960 / 652 FLOP/byte = 154 GFLOP/s); cells 40 x 0.78125 / 180 = 17%;
         // Java 700 / 18 = 38.89x; libtorch 90 / 18 = 5.00x

@@ -13,9 +13,10 @@ import org.l2l4j.backend.NativeBuffer;
 
 /**
  * The machine probes: the triad computes a = b + s c on every instruction set (against a
- * float64 reference, to float32 rounding of the product and the sum), the multiply-add probe
- * reports the operations l2l_probes.h documents (chains x vector width x 2 per round, rounded up
- * per thread), and bad arguments are rejected before the native call.
+ * float64 reference, to float32 rounding of the product and the sum), the multiply-add and
+ * bfloat16 dot-product probes report the operations l2l_probes.h documents (chains x vector width
+ * x 2, and x 4, per round, rounded up per thread), and bad arguments are rejected before the
+ * native call.
  */
 class CpuProbesTest {
     /** Operations per round of the multiply-add probe, as documented in l2l_probes.h. */
@@ -59,7 +60,7 @@ class CpuProbesTest {
     }
 
     @Test
-    void fmaProbeReportsTheOperationsDone() {
+    void multiplyAddProbesReportTheOperationsDone() {
         for (int threads : new int[] {1, 2}) {
             try (Backend cpu = Backend.cpu(threads)) {
                 for (String isa : Backend.supportedCpuIsas()) {
@@ -69,6 +70,11 @@ class CpuProbesTest {
                     assertEquals(threads * 3L * 512 * 1000, CpuProbes.fmaPeak(cpu, 3L * 512 * 1000),
                             isa + ": a multiple of 1,536 is done exactly");
                     assertEquals(threads * 2 * round, CpuProbes.fmaPeak(cpu, round + 1), isa + ": rounded up");
+                    long dotRound = 2 * round; // 4 operations per lane: two multiply-adds
+                    assertEquals(threads * dotRound, CpuProbes.bf16DotPeak(cpu, 1), isa + ": one bf16 round per thread");
+                    assertEquals(threads * 3L * 1024 * 1000, CpuProbes.bf16DotPeak(cpu, 3L * 1024 * 1000),
+                            isa + ": a multiple of 3,072 is done exactly");
+                    assertEquals(threads * 2 * dotRound, CpuProbes.bf16DotPeak(cpu, dotRound + 1), isa + ": rounded up");
                     CpuProbes.cells(cpu, 3);
                 }
             }
@@ -83,6 +89,7 @@ class CpuProbesTest {
              NativeBuffer shorter = cpu.allocateFloats(9);
              NativeBuffer doubles = cpu.allocateDoubles(10)) {
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.fmaPeak(cpu, 0));
+            assertThrows(IllegalArgumentException.class, () -> CpuProbes.bf16DotPeak(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.cells(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, shorter, 1f));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, doubles, 1f));
