@@ -205,9 +205,10 @@ L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
 L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
 L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
 
-/* The CPU kernels are compiled for several instruction sets ("avx512", "avx2", "baseline" on
- * x86-64) and the best one the processor supports is chosen when the library loads (the
- * environment variable L2L_CPU_ISA may name another).  These read and override the choice for
+/* The CPU kernels are compiled for several instruction sets ("avx512bf16", "avx512", "avx2",
+ * "baseline" on x86-64; "avx512bf16" is "avx512" with the bfloat16 products of
+ * L2L_BF16_PRODUCTS on the AVX-512 BF16 unit) and the best one the processor supports is chosen
+ * when the library loads (the environment variable L2L_CPU_ISA may name another).  These read and override the choice for
  * one CPU context.  set: INVALID_ARGUMENT if the name is unknown or the processor lacks it;
  * WRONG_CONTEXT for a CUDA context.  get: NULL for CUDA or NULL. */
 L2L_API const char* l2l_context_cpu_isa(const l2l_context* ctx);
