@@ -305,11 +305,22 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "p")),
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "output_scale")),
                     strictBoolean(Safetensors.requireMetadata(file, meta, prefix + "log_epsilon")),
-                    Precision.valueOf(meta.getOrDefault(prefix + "precision", Precision.FLOAT32.name())));
+                    precision(meta.getOrDefault(prefix + "precision", Precision.FLOAT32.name())));
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, "invalid configuration in metadata" + (prefix.isEmpty() ? ""
                     : " of group " + prefix.substring(0, prefix.length() - 1)) + ": " + e.getMessage());
         }
+    }
+
+    /** A {@link Precision}'s name, nothing else. */
+    private static Precision precision(String v) {
+        for (Precision p : Precision.values()) {
+            if (p.name().equals(v)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("precision must be one of " + Arrays.toString(Precision.values()) + ", got '"
+                + v + "'");
     }
 
     /** "true" or "false", nothing else: a corrupted flag must not read as false. */

@@ -218,6 +218,7 @@ class CheckpointCorruptionTest {
             {"widths", "1,"}, {"widths", "x"}, {"widths", "3"}, {"widths", "0"}, {"preprocessing", "LOG"},
             {"p", "NaN"}, {"p", "1e-50"}, {"p", "0"}, {"p", "81"}, {"output_scale", "Infinity"}, {"output_scale", "1e39"},
             {"log_epsilon", "maybe"}, {"log_epsilon", ""}, {"log_epsilon", "TRUE"}, {"log_epsilon", null},
+            {"precision", "BF16"}, {"precision", ""}, {"precision", "float32"},
         };
         for (String[] c : optimizerCases) {
             rejected(OPTIMIZER, withMetadata(optimizer, c[0], c[1]), "optimizer with " + c[0] + " = " + c[1]);
@@ -243,7 +244,7 @@ class CheckpointCorruptionTest {
             {"groups", null}, {"groups", ""}, {"groups", "conv"}, {"groups", "conv,conv"}, {"groups", "conv,fc,"},
             {"groups", "conv,x"}, {"groups", "fc,conv"}, {"groups", "conv fc"}, {"conv.rule", null}, {"conv.rule", ""},
             {"conv.rule", "a||b"}, {"fc.widths", "3"}, {"fc.widths", null}, {"conv.p", "NaN"},
-            {"fc.log_epsilon", "yes"}, {"l2l4j.format", OptimizerCheckpoint.FORMAT},
+            {"fc.log_epsilon", "yes"}, {"conv.precision", "HALF"}, {"l2l4j.format", OptimizerCheckpoint.FORMAT},
         };
         for (String[] c : optimizerCases) {
             rejected(OPTIMIZER, withMetadata(optimizer, c[0], c[1]), "grouped optimizer with " + c[0] + " = " + c[1]);
