@@ -70,6 +70,17 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
     }
 
     /**
+     * This optimizer computing its gate products in {@code precision} (for example
+     * {@link Precision#BF16_PRODUCTS} to run a float32-trained optimizer on bfloat16 units):
+     * the same phi and description, every group's configuration in that precision.
+     *
+     * @throws NullPointerException if precision is null
+     */
+    public OptimizerCheckpoint withPrecision(Precision precision) {
+        return new OptimizerCheckpoint(groups.withPrecision(precision), phi, description);
+    }
+
+    /**
      * The architecture of a checkpoint with one group.
      *
      * @throws IllegalStateException if it has several groups (see {@link #groups()})

@@ -93,6 +93,18 @@ public record ParameterGroups(List<ParameterGroup> list) implements Serializable
         return list.size() == 1 && only.rule().equals(TensorRule.ALL) && only.name().equals(ParameterGroup.ALL);
     }
 
+    /**
+     * These groups with every group's gate products in {@code precision} (their phi is
+     * unchanged: any phi runs in either precision).
+     *
+     * @throws NullPointerException if precision is null
+     */
+    public ParameterGroups withPrecision(Precision precision) {
+        Objects.requireNonNull(precision, "precision");
+        return new ParameterGroups(list.stream()
+                .map(g -> new ParameterGroup(g.name(), g.rule(), g.config().withPrecision(precision))).toList());
+    }
+
     /** The number of groups. */
     public int count() {
         return list.size();

@@ -6,11 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.Precision;
 import org.l2l4j.lstm.Preprocessing;
 import org.l2l4j.lstm.TensorList;
 import org.l2l4j.reference.ReferenceLstm;
@@ -19,7 +22,8 @@ import org.l2l4j.reference.ReferenceLstm;
  * The drop-in LSTM optimizer computes the paper's update over many tensors of every kind in
  * one step: against the float64 reference (eq. 1 and 3, per coordinate, its hidden state carried
  * across steps) to 1e-5, and bitwise equal to the raw fused step over one concatenated vector
- * (the same state layout, tensor 0 first).
+ * (the same state layout, tensor 0 first), in float32 and with bfloat16 gate products (a
+ * checkpoint's {@code withPrecision}).
  */
 class LstmOptimizerTest {
     static final double TOLERANCE = 1e-5;
@@ -61,10 +65,11 @@ class LstmOptimizerTest {
         }
     }
 
-    @Test
-    void equalsTheRawFusedStepOverOneVectorBitwise() {
-        LstmConfig config = LstmConfig.paperMnist();
-        OptimizerCheckpoint checkpoint = MixedTensors.checkpoint(config, 8);
+    @ParameterizedTest
+    @EnumSource(Precision.class)
+    void equalsTheRawFusedStepOverOneVectorBitwise(Precision precision) {
+        LstmConfig config = LstmConfig.paperMnist().withPrecision(precision);
+        OptimizerCheckpoint checkpoint = MixedTensors.checkpoint(LstmConfig.paperMnist(), 8).withPrecision(precision);
         try (MixedTensors tensors = new MixedTensors(4, SIZES);
              Backend backend = Backend.cpu(1);
              CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
@@ -84,6 +89,7 @@ class LstmOptimizerTest {
                 lstm.step(phi, raw, state, null, 0, true);
                 assertArrayEquals(theta.toFloatArray(), tensors.parameters(), "step " + t);
             }
+            assertEquals(precision == Precision.FLOAT32 ? null : precision.name(), optimizer.settings().get("precision"));
         }
     }
 
