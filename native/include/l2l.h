@@ -156,8 +156,9 @@ typedef enum l2l_preprocessing {
  * Everything else stays float32: the preprocessing, the biases, the cell update and its
  * derivatives, the state, the record, the output layer, dphi's float64 sums.  These are the
  * operations of bfloat16 dot-product units (x86's AVX-512 BF16 vdpbf16ps, which the "avx512bf16"
- * kernel set runs; the other sets round in software and add in the same order, high halves
- * first, with the same results).  The CUDA backend does not implement it yet (INVALID_ARGUMENT).
+ * kernel set runs; the other sets compute the products with the same arithmetic in software,
+ * high halves first: "avx512" gives the same bits, the others differ by their float32 parts'
+ * rounding as in float32).  The CUDA backend does not implement it yet (INVALID_ARGUMENT).
  * The contract, per call, against a float64 evaluation of the same equations on the same inputs
  * (the backward pass: on the record's states), on phi as PyTorch initializes it, on that phi
  * times 4 (most gates saturated) and on a meta-trained phi, with states in [-1, 1] and gradients

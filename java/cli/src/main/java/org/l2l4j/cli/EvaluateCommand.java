@@ -55,6 +55,9 @@ final class EvaluateCommand extends CliCommand {
     @Mixin
     OptimizerSource optimizer;
 
+    @Mixin
+    PrecisionOption precision;
+
     /** The name of the paper's optimizer meta-trained on the other labels (Figure 6). */
     static final String LSTM_SUB = "LSTM-sub";
 
@@ -130,11 +133,14 @@ final class EvaluateCommand extends CliCommand {
             out().println("Beside it: " + LSTM_SUB + ", the shipped optimizer meta-trained on labels 5-9 only.");
         }
         try (Backend backend = root.backend()) {
+            precision.check(this, backend);
+            List<Comparison.Learned> run = new ArrayList<>();
             for (Comparison.Learned l : all) {
+                run.add(new Comparison.Learned(l.name(), precision.apply(l.checkpoint(), l.name(), backend, out())));
                 requireMemory("the evaluation", Comparison.memoryEstimate(l.checkpoint().groups(), setup, settings),
                         backend);
             }
-            evaluate(backend, all, setup, settings, out, out(), bars());
+            evaluate(backend, run, setup, settings, out, out(), bars());
         }
     }
 

@@ -51,6 +51,9 @@ final class GeneralizationCommand extends CliCommand {
     @Mixin
     OptimizerSource optimizer;
 
+    @Mixin
+    PrecisionOption precision;
+
     @Option(names = "--out", required = true, paramLabel = "DIR",
             description = "Output folder (created if needed). One holding an earlier run's files is refused unless "
                     + "--force replaces them.")
@@ -109,6 +112,8 @@ final class GeneralizationCommand extends CliCommand {
                 new Variant("relu", "(d) ReLU activations", paper.withActivation(MlpSpec.Activation.RELU), k));
         List<Comparison.Result> results = new ArrayList<>();
         try (Backend backend = root.backend()) {
+            precision.check(this, backend);
+            learned = precision.apply(learned, Comparison.LEARNED, backend, out());
             List<ProblemSetup> setups = new ArrayList<>();
             for (Variant v : variants) {
                 ProblemSetup setup = ProblemSetup.mnist(mnist, v.spec());

@@ -187,6 +187,16 @@ class CliTest {
                 "--resume", out.resolve("training.safetensors").toString()));
         assertEquals(0, resumed.code(), resumed.err());
         assertUsageError(run(train(dir.resolve("bf16-bad"), "--precision", "bf17")), "bf17");
+        for (String precision : new String[] {null, "FLOAT32"}) {
+            List<String> evaluate = new ArrayList<>(List.of("--threads", "1", "evaluate", "--optimizer",
+                    out.resolve("optimizer.safetensors").toString(), "--runs", "2", "--steps", "5",
+                    "--tuning-functions", "1", "--out", dir.resolve("bf16-eval-" + precision).toString()));
+            if (precision != null) {
+                evaluate.addAll(List.of("--precision", precision));
+            }
+            Outcome e = run(evaluate.toArray(String[]::new));
+            assertEquals(0, e.code(), e.err());
+        }
     }
 
     @Test

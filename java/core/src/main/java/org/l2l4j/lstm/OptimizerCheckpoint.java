@@ -280,7 +280,8 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
     /**
      * The configuration as safetensors metadata entries: {@code widths} (comma-separated, empty
      * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}, and
-     * {@code precision} when it is not float32 (a recommendation: any phi runs in either).
+     * {@code precision} when it is not float32 (the configuration loads in it; any phi runs in
+     * either, see {@link #withPrecision}).
      */
     public static Map<String, String> configMetadata(LstmConfig c) {
         Map<String, String> m = new LinkedHashMap<>();

@@ -2,8 +2,9 @@ package org.l2l4j.lstm;
 
 /**
  * The arithmetic of the LSTM's matrix products, in the step and the backward pass (l2l.h,
- * "Precision"). Any phi runs in either mode: the precision belongs to the model the kernels
- * run, not to phi (a checkpoint records it as a recommendation).
+ * "Precision"). Any phi runs in either mode: the precision belongs to the configuration the
+ * kernels run, not to phi (a checkpoint records it and loads in it;
+ * {@link OptimizerCheckpoint#withPrecision} chooses another).
  */
 public enum Precision {
     /** Every operation in float32 (the default). */
@@ -13,8 +14,8 @@ public enum Precision {
      * significant bits, round to nearest even) and exact products accumulated in float32, two per
      * step; the preprocessing, biases, cell update, state, record and output layer stay float32.
      * These run on bfloat16 dot-product units (the "avx512bf16" CPU kernel set, x86's
-     * vdpbf16ps); the other CPU kernel sets round in software with the same results up to the
-     * order of the accumulation. Each output (delta, h, c, each dphi tensor, dstate_initial, dx)
+     * vdpbf16ps); the other CPU kernel sets compute the products with the same arithmetic in
+     * software (the avx512 set gives the same bits). Each output (delta, h, c, each dphi tensor, dstate_initial, dx)
      * stays within 2e-2 of its largest reference magnitude (l2l.h). CPU backend only.
      */
     BF16_PRODUCTS
