@@ -7,7 +7,8 @@
  *
  *   reference backward vs finite differences   (float64, tiny models)
  *   step:      theta, state, record            vs the float64 reference
- *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference
+ *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference, for the whole
+ *              unroll and one step at a time (the calls of exact second derivatives)
  *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
  *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory),
  *   allocation failures injected by l2l_testing.h's switch.
@@ -529,6 +530,46 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
     return out;
 }
 
+/* The backward pass of the same unroll one step at a time, as an estimator that acts between
+ * steps calls it (l2l.h): from the last step down, each call's dstate_initial is the next
+ * call's dstate_final; dphi is the sum of the calls' in float64, in that order. */
+static Run run_cuda_per_step(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
+                             const std::vector<float>& record, const std::vector<float>& dloss,
+                             const std::vector<float>* dfinal, int64_t n, int steps) {
+    const int64_t S = m.state_rows, R = 1 + S;
+    Dev<float> phi_d(c, phi), record_d(c, record), dloss_d(c, dloss);
+    Dev<float> carry_d(c, dfinal != nullptr ? *dfinal : std::vector<float>((size_t)(S * n) + 1, 0.0f));
+    Dev<float> next_d(c, std::vector<float>((size_t)(S * n) + 1, -7.0f));
+    Dev<float> dx_d(c, std::vector<float>((size_t)(steps * n), -7.0f));
+    Dev<double> dphi_d(c, std::vector<double>(m.phi_size, -1.0));
+    Dev<float>* carry = &carry_d; /* dL/d state after step s */
+    Dev<float>* next = &next_d;   /* ... before it */
+    Run out;
+    out.dphi.assign(m.phi_size, 0.0);
+    for (int s = steps - 1; s >= 0; --s) {
+        l2l::BackwardArgs b;
+        b.m = &m;
+        b.phi = phi_d.p;
+        b.n = n;
+        b.steps = 1;
+        b.record = record_d.p + (size_t)s * R * n;
+        b.dloss_ddelta = dloss_d.p + (size_t)s * n;
+        b.dstate_final = (s == steps - 1 && dfinal == nullptr) || S == 0 ? nullptr : carry->p;
+        b.dphi = dphi_d.p;
+        b.dstate_initial = S > 0 ? next->p : nullptr;
+        b.dx = dx_d.p + (size_t)s * n;
+        must(c.ops().backward(&c.ctx, b), "backward of one step");
+        const std::vector<double> part = dphi_d.get();
+        for (int64_t k = 0; k < m.phi_size; ++k) out.dphi[k] += part[k];
+        std::swap(carry, next);
+    }
+    must(c.ops().synchronize(&c.ctx), "synchronize");
+    out.dinit = carry->get();
+    out.dinit.resize((size_t)(S * n));
+    out.dx = dx_d.get();
+    return out;
+}
+
 static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes, int steps,
                        bool with_dfinal, const char* path) {
     const l2l_model m = make_model(spec);
@@ -618,6 +659,22 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     const std::vector<double> dxd = to_d(r.dx.data(), r.dx.size());
     e = err(dxd.data(), dx_ref.data(), dxd.size());
     snprintf(what, sizeof what, "%s %s: dx", path, nm.c_str());
+    check(e < 1e-4, what, e, 1e-4);
+
+    /* one step at a time, chained from the last step down (exact second derivatives) */
+    const Run p = run_cuda_per_step(c, m, phi, r.record, dloss, with_dfinal ? &dfinal : nullptr, n, steps);
+    e = dphi_err(m, p.dphi, dphi_ref);
+    snprintf(what, sizeof what, "%s %s: dphi one step at a time (worst tensor)", path, nm.c_str());
+    check(e < 1e-4, what, e, 1e-4);
+    if (S > 0) {
+        const std::vector<double> dd = to_d(p.dinit.data(), p.dinit.size());
+        e = err(dd.data(), dinit_ref.data(), dd.size());
+        snprintf(what, sizeof what, "%s %s: dstate_initial one step at a time", path, nm.c_str());
+        check(e < 1e-4, what, e, 1e-4);
+    }
+    const std::vector<double> pdx = to_d(p.dx.data(), p.dx.size());
+    e = err(pdx.data(), dx_ref.data(), pdx.size());
+    snprintf(what, sizeof what, "%s %s: dx one step at a time", path, nm.c_str());
     check(e < 1e-4, what, e, 1e-4);
 
     /* bitwise reproducibility of dphi */
