@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -357,45 +358,66 @@ public final class BenchReport {
     private void epoch(StringBuilder md) {
         String bench = "MetaTrainingEpochBenchmark.epoch";
         List<String> phis = variants("MetaTrainingEpochBenchmark.", UNTRAINED, Result::phi);
+        List<String> precisions = variants("MetaTrainingEpochBenchmark.", FLOAT32, Result::precision);
         md.append("### Meta-training epoch (MNIST, 15,910 coordinates, 100 steps)\n\n");
-        md.append("| phi | threads | epoch, ms | LSTM kernels | optimizee | rest | 2 thr / 1 thr |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|\n");
-        for (String phi : phis) {
-            for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
-                Result r = find(bench, 0, t, RANDOM, phi);
-                if (r == null) {
-                    continue;
+        md.append("| phi | precision | threads | epoch, ms | LSTM kernels | optimizee | rest | 2 thr / 1 thr |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for (String precision : precisions) {
+            for (String phi : phis) {
+                for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
+                    Result r = find(bench, 0, t, RANDOM, phi, precision);
+                    if (r == null) {
+                        continue;
+                    }
+                    double epochs = r.secondary().getOrDefault("epochs", Double.NaN);
+                    double lstm = lstmSeconds(r);
+                    double optimizee = r.secondary().getOrDefault("optimizeeNanos", Double.NaN) / epochs * 1e-9;
+                    double rest = r.seconds() - lstm - optimizee;
+                    Result one = find(bench, 0, 1, RANDOM, phi, precision);
+                    double scaling = t == 2 && one != null ? one.seconds() / r.seconds() : Double.NaN;
+                    md.append(String.format(Locale.ROOT,
+                            "| %s | %s | %d | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s |%n", phi, precision, t,
+                            fmt(r.seconds() * 1e3, 0), fmt(lstm * 1e3, 0), pct(lstm / r.seconds()),
+                            fmt(optimizee * 1e3, 0), pct(optimizee / r.seconds()), fmt(rest * 1e3, 0),
+                            pct(rest / r.seconds()), ratio(scaling)));
                 }
-                double epochs = r.secondary().getOrDefault("epochs", Double.NaN);
-                double lstm = lstmSeconds(r);
-                double optimizee = r.secondary().getOrDefault("optimizeeNanos", Double.NaN) / epochs * 1e-9;
-                double rest = r.seconds() - lstm - optimizee;
-                Result one = find(bench, 0, 1, RANDOM, phi);
-                double scaling = t == 2 && one != null ? one.seconds() / r.seconds() : Double.NaN;
-                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s ms (%s) | %s ms (%s) | %s ms (%s) | %s |%n",
-                        phi, t, fmt(r.seconds() * 1e3, 0), fmt(lstm * 1e3, 0), pct(lstm / r.seconds()),
-                        fmt(optimizee * 1e3, 0), pct(optimizee / r.seconds()), fmt(rest * 1e3, 0),
-                        pct(rest / r.seconds()), ratio(scaling)));
             }
         }
         md.append('\n');
-        if (phis.size() < 2) {
+        epochRatios(md, phis, UNTRAINED, "| phi | threads | epoch × untrained | LSTM kernels × untrained |", false,
+                (phi, t) -> find(bench, 0, t, RANDOM, phi),
+                "An epoch from the shipped (trained) phi over one from an untrained phi, in float32, in the same run.");
+        epochRatios(md, precisions, FLOAT32, "| precision | threads | float32 ÷ epoch | float32 ÷ LSTM kernels |", true,
+                (precision, t) -> find(bench, 0, t, RANDOM, UNTRAINED, precision),
+                "float32's epoch (and its time in the LSTM kernels) over the same epoch with bfloat16 gate products,"
+                        + " from an untrained phi, in the same run: the speed-up of --precision BF16_PRODUCTS.");
+    }
+
+    /**
+     * A table of the epoch in each variant of a parameter but the first against the first
+     * ({@code reference}), per thread count: the variant's time over the reference's, for the
+     * epoch and for its LSTM kernels, or with {@code speedUp} the reference's over the variant's.
+     */
+    private void epochRatios(StringBuilder md, List<String> variants, String reference, String header, boolean speedUp,
+                             BiFunction<String, Integer, Result> find, String footnote) {
+        if (variants.size() < 2) {
             return;
         }
-        md.append("| phi | threads | epoch × untrained | LSTM kernels × untrained |\n");
-        md.append("|---|---:|---:|---:|\n");
-        for (String phi : phis.subList(1, phis.size())) {
+        md.append(header).append("\n|---|---:|---:|---:|\n");
+        for (String variant : variants.subList(1, variants.size())) {
             for (int t : threadCounts("MetaTrainingEpochBenchmark.")) {
-                Result r = find(bench, 0, t, RANDOM, phi);
-                Result u = find(bench, 0, t, RANDOM, UNTRAINED);
+                Result r = find.apply(variant, t);
+                Result u = find.apply(reference, t);
                 if (r == null || u == null) {
                     continue;
                 }
-                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s |%n", phi, t, ratio(r.seconds() / u.seconds()),
-                        ratio(lstmSeconds(r) / lstmSeconds(u))));
+                double e = r.seconds() / u.seconds();
+                double k = lstmSeconds(r) / lstmSeconds(u);
+                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s |%n", variant, t,
+                        ratio(speedUp ? 1 / e : e), ratio(speedUp ? 1 / k : k)));
             }
         }
-        md.append("\nAn epoch from the shipped (trained) phi over one from an untrained phi, in the same run.\n\n");
+        md.append("\n").append(footnote).append("\n\n");
     }
 
     private static String fmt(double v, int decimals) {

@@ -11,6 +11,7 @@ import org.l2l4j.data.MnistFetcher;
 import org.l2l4j.data.Split;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.Precision;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.TrainingState;
@@ -49,6 +50,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * continues from it ({@link MetaTrainer#restore}, Adam's moments at zero), a few epochs per
  * iteration, which move phi little.
  *
+ * <p>{@code precision} chooses the LSTM's gate products: {@code FLOAT32} or {@code BF16_PRODUCTS}
+ * (bfloat16 operands, {@link Precision#BF16_PRODUCTS}), as {@code train --precision} does.
+ *
  * <p>The auxiliary counters ({@link TimeSplit}) give the time spent in the LSTM kernels and in the
  * optimizee per iteration, and the epochs run; {@link BenchReport} divides them.
  */
@@ -66,6 +70,10 @@ public class MetaTrainingEpochBenchmark {
     /** Where phi starts: {@code untrained} or {@code shipped} (the shipped MNIST optimizer). */
     @Param({"untrained", "shipped"})
     public String phi;
+
+    /** The gate products' precision: a {@link Precision} name. */
+    @Param({"FLOAT32", "BF16_PRODUCTS"})
+    public String precision;
 
     private Backend backend;
     private MetaTrainer trainer;
@@ -94,7 +102,7 @@ public class MetaTrainingEpochBenchmark {
         MnistData data = mnistOrSynthetic();
         backend = Backend.cpu(threads);
         MlpSpec spec = MlpSpec.paper();
-        LstmConfig config = LstmConfig.paperMnist();
+        LstmConfig config = LstmConfig.paperMnist().withPrecision(Precision.valueOf(precision));
         trainer = new MetaTrainer(backend, config, new MlpFamily(data.split(Split.TRAIN), spec),
                 new MlpFamily(data.split(Split.VALIDATION), spec), MetaTrainingOptions.defaults());
         switch (phi) {

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * BenchReport on a small JMH result file whose figures are worked out here by hand: the
  * machine's limits, a native step against plain Java and libtorch, the backward pass on saturated
- * against random inputs, bfloat16 gate products against float32, and an epoch's split, from an untrained and from the shipped phi.
+ * against random inputs, bfloat16 gate products against float32, and an epoch's split, from an untrained and from the
+ * shipped phi, in float32 and with bfloat16 gate products.
  */
 class BenchReportTest {
 
@@ -42,7 +43,10 @@ class BenchReportTest {
                 result("MetaTrainingEpochBenchmark.epoch", "\"phi\":\"untrained\",\"threads\":\"1\"", 1500,
                         "\"lstmNanos\":{\"score\":2.4E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":2}"),
                 result("MetaTrainingEpochBenchmark.epoch", "\"phi\":\"shipped\",\"threads\":\"1\"", 1800,
-                        "\"lstmNanos\":{\"score\":4.5E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":3}"))
+                        "\"lstmNanos\":{\"score\":4.5E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":3}"),
+                result("MetaTrainingEpochBenchmark.epoch",
+                        "\"phi\":\"untrained\",\"precision\":\"BF16_PRODUCTS\",\"threads\":\"1\"", 1200,
+                        "\"lstmNanos\":{\"score\":1.8E9},\"optimizeeNanos\":{\"score\":2.0E8},\"epochs\":{\"score\":2}"))
                 + "]";
         Path file = dir.resolve("jmh.json");
         Files.writeString(file, json);
@@ -68,11 +72,16 @@ class BenchReportTest {
         // the float32 rows stay those of the float32 results
         assertTrue(md.contains("| backward (T = 20) | BF16_PRODUCTS | 10,000 | 1 | 250.0 | 400.0 | 1.60× |"), md);
         // 1,500 ms per epoch; 2.4 s and 0.3 s over 2 epochs: 1,200 ms (80%), 150 ms (10%), rest 150 ms
-        assertTrue(md.contains("| untrained | 1 | 1,500 | 1,200 ms (80%) | 150 ms (10%) | 150 ms (10%) | — |"), md);
+        assertTrue(md.contains("| untrained | FLOAT32 | 1 | 1,500 | 1,200 ms (80%) | 150 ms (10%) | 150 ms (10%) | — |"), md);
         // shipped: 1,800 ms; 4.5 s and 0.3 s over 3 epochs: 1,500 ms (83%), 100 ms (6%), rest 200 ms (11%)
-        assertTrue(md.contains("| shipped | 1 | 1,800 | 1,500 ms (83%) | 100 ms (6%) | 200 ms (11%) | — |"), md);
+        assertTrue(md.contains("| shipped | FLOAT32 | 1 | 1,800 | 1,500 ms (83%) | 100 ms (6%) | 200 ms (11%) | — |"), md);
         // 1,800 / 1,500 = 1.20x the epoch; 1,500 / 1,200 = 1.25x the LSTM kernels
         assertTrue(md.contains("| shipped | 1 | 1.20× | 1.25× |"), md);
+        // bfloat16: 1,200 ms; 1.8 s and 0.2 s over 2 epochs: 900 ms (75%), 100 ms (8%), rest 200 ms (17%);
+        // float32's 1,500 / 1,200 = 1.25x the epoch, 1,200 / 900 = 1.33x the LSTM kernels
+        assertTrue(md.contains("| untrained | BF16_PRODUCTS | 1 | 1,200 | 900 ms (75%) | 100 ms (8%) | 200 ms (17%) | — |"),
+                md);
+        assertTrue(md.contains("| BF16_PRODUCTS | 1 | 1.25× | 1.33× |"), md);
         assertEquals(-1, md.indexOf("NaN"), md);
     }
 
@@ -87,9 +96,10 @@ class BenchReportTest {
         Files.writeString(file, json);
         String md = new BenchReport(BenchReport.parse(file)).markdown();
         assertTrue(md.contains("| step | random | 1,000 | 1 | 200.0 |"), md);
-        assertTrue(md.contains("| untrained | 1 | 1,000 | 800 ms (80%) | 100 ms (10%) | 100 ms (10%) | — |"), md);
+        assertTrue(md.contains("| untrained | FLOAT32 | 1 | 1,000 | 800 ms (80%) | 100 ms (10%) | 100 ms (10%) | — |"), md);
         assertEquals(-1, md.indexOf("Saturated against random"), md);
         assertEquals(-1, md.indexOf("× untrained"), md);
+        assertEquals(-1, md.indexOf("float32 ÷"), md);
     }
 
     @Test
