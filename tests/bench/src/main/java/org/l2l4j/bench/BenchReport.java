@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Turns the JSON of one JMH run of this folder's benchmarks ({@code -rf json}) into Markdown
@@ -270,7 +271,7 @@ public final class BenchReport {
     /** Each kernel on saturated inputs against the same kernel on random ones. */
     private void saturation(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", RANDOM, Result::inputs), "Saturated against random inputs",
-                "inputs", "on random inputs", "× random", false,
+                "inputs", "on random inputs", "× random", false, null, null,
                 (kernel, inputs, n, t) -> seconds("LstmBenchmark.native" + kernel, n, t, inputs),
                 "The same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
                 + " its time on random inputs, in the same run; the kernels flush subnormal numbers, which a"
@@ -280,13 +281,15 @@ public final class BenchReport {
     /** Each kernel with bfloat16 gate products against the same kernel in float32, in the same run. */
     private void bf16(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", FLOAT32, Result::precision), "bfloat16 gate products against float32",
-                "precision", "float32", "× float32 speed", true, (kernel, precision, n, t) -> {
+                "precision", "float32", "× float32 speed", true, "% of bf16 peak", this::bf16PeakFlops, (kernel, precision, n, t) -> {
                     Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, precision);
                     return r == null ? Double.NaN : r.seconds();
                 },
                 "The kernel with bfloat16 operands in its gate products (Precision.BF16_PRODUCTS, l2l.h"
                 + " \"Precision\"; vdpbf16ps on the avx512bf16 kernel set, software rounding elsewhere) against"
-                + " float32 on the random inputs: float32's time over bfloat16's.");
+                + " float32 on the random inputs: float32's time over bfloat16's; % of bf16 peak: its matrix"
+                + " FLOPs per second over the bfloat16 dot-product peak at the same thread count (the"
+                + " roofline of its products; the cell update stays float32).");
     }
 
     /** Seconds per call of LstmBenchmark's kernel (its name's suffix) in one variant of a parameter. */
@@ -298,17 +301,20 @@ public final class BenchReport {
      * A table of LstmBenchmark's kernels in each variant of a parameter but the first (the
      * reference, whose time is that of the random inputs in float32): time per coordinate-step
      * in the variant and in the reference, and their ratio, the variant's time over the
-     * reference's or, with {@code speedUp}, the reference's over the variant's.
+     * reference's or, with {@code speedUp}, the reference's over the variant's; with a
+     * {@code peak} (FLOP/s per thread count), also the variant's matrix FLOPs per second as a
+     * share of it, in a column titled {@code peakColumn}.
      */
     private void variantTable(StringBuilder md, List<String> variants, String title, String parameter, String reference,
-                              String ratioColumn, boolean speedUp, VariantTime time, String footnote) {
+                              String ratioColumn, boolean speedUp, String peakColumn, IntToDoubleFunction peak,
+                              VariantTime time, String footnote) {
         if (variants.size() < 2) {
             return;
         }
         md.append("### ").append(title).append("\n\n");
         md.append("| kernel | ").append(parameter).append(" | n | threads | ns per coordinate-step | ").append(reference)
-                .append(" | ").append(ratioColumn).append(" |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+                .append(" | ").append(ratioColumn).append(peak != null ? " | " + peakColumn + " |\n" : " |\n");
+        md.append(peak != null ? "|---|---|---:|---:|---:|---:|---:|---:|\n" : "|---|---|---:|---:|---:|---:|---:|\n");
         for (Kernel k : KERNELS) {
             for (String variant : variants.subList(1, variants.size())) {
                 for (int n : sizes("LstmBenchmark.")) {
@@ -319,9 +325,13 @@ public final class BenchReport {
                             continue;
                         }
                         double per = (double) n * k.steps();
-                        md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |%n", k.label(),
+                        md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |", k.label(),
                                 variant, n, t, fmt(v / per * 1e9, 1), fmt(r / per * 1e9, 1),
                                 ratio(speedUp ? r / v : v / r)));
+                        if (peak != null) {
+                            md.append(' ').append(pct(k.flops() / (v / per) / peak.applyAsDouble(t))).append(" |");
+                        }
+                        md.append('\n');
                     }
                 }
             }
