@@ -646,36 +646,27 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     snprintf(what, sizeof what, "%s %s: record", path, nm.c_str());
     check(e < 2e-5, what, e, 2e-5);
 
-    e = dphi_err(m, r.dphi, dphi_ref);
-    snprintf(what, sizeof what, "%s %s steps=%d%s: dphi (worst tensor)", path, nm.c_str(), steps,
-             with_dfinal ? " dfinal" : "");
-    check(e < 1e-4, what, e, 1e-4);
-    if (S > 0) {
-        const std::vector<double> dd = to_d(r.dinit.data(), r.dinit.size());
-        e = err(dd.data(), dinit_ref.data(), dd.size());
-        snprintf(what, sizeof what, "%s %s: dstate_initial", path, nm.c_str());
-        check(e < 1e-4, what, e, 1e-4);
-    }
-    const std::vector<double> dxd = to_d(r.dx.data(), r.dx.size());
-    e = err(dxd.data(), dx_ref.data(), dxd.size());
-    snprintf(what, sizeof what, "%s %s: dx", path, nm.c_str());
-    check(e < 1e-4, what, e, 1e-4);
-
-    /* one step at a time, chained from the last step down (exact second derivatives) */
-    const Run p = run_cuda_per_step(c, m, phi, r.record, dloss, with_dfinal ? &dfinal : nullptr, n, steps);
-    e = dphi_err(m, p.dphi, dphi_ref);
-    snprintf(what, sizeof what, "%s %s: dphi one step at a time (worst tensor)", path, nm.c_str());
-    check(e < 1e-4, what, e, 1e-4);
-    if (S > 0) {
-        const std::vector<double> dd = to_d(p.dinit.data(), p.dinit.size());
-        e = err(dd.data(), dinit_ref.data(), dd.size());
-        snprintf(what, sizeof what, "%s %s: dstate_initial one step at a time", path, nm.c_str());
-        check(e < 1e-4, what, e, 1e-4);
-    }
-    const std::vector<double> pdx = to_d(p.dx.data(), p.dx.size());
-    e = err(pdx.data(), dx_ref.data(), pdx.size());
-    snprintf(what, sizeof what, "%s %s: dx one step at a time", path, nm.c_str());
-    check(e < 1e-4, what, e, 1e-4);
+    /* the backward pass, over the whole unroll (r) and one step at a time (how: a label) */
+    const auto check_backward = [&](const Run& b, const char* how) {
+        double eb = dphi_err(m, b.dphi, dphi_ref);
+        snprintf(what, sizeof what, "%s %s steps=%d%s%s: dphi (worst tensor)", path, nm.c_str(), steps,
+                 with_dfinal ? " dfinal" : "", how);
+        check(eb < 1e-4, what, eb, 1e-4);
+        if (S > 0) {
+            const std::vector<double> dd = to_d(b.dinit.data(), b.dinit.size());
+            eb = err(dd.data(), dinit_ref.data(), dd.size());
+            snprintf(what, sizeof what, "%s %s%s: dstate_initial", path, nm.c_str(), how);
+            check(eb < 1e-4, what, eb, 1e-4);
+        }
+        const std::vector<double> dxd = to_d(b.dx.data(), b.dx.size());
+        eb = err(dxd.data(), dx_ref.data(), dxd.size());
+        snprintf(what, sizeof what, "%s %s%s: dx", path, nm.c_str(), how);
+        check(eb < 1e-4, what, eb, 1e-4);
+    };
+    check_backward(r, "");
+    /* chained from the last step down, as exact second derivatives call it */
+    check_backward(run_cuda_per_step(c, m, phi, r.record, dloss, with_dfinal ? &dfinal : nullptr, n, steps),
+                   ", one step at a time");
 
     /* bitwise reproducibility of dphi */
     const Run r2 = run_cuda(c, m, phi, sizes, theta0, state0, grads, dloss,
