@@ -1,5 +1,6 @@
 package org.l2l4j.bench;
 
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.l2l4j.optimizees.MlpFamily;
 import org.l2l4j.optimizees.MlpOptimizee;
@@ -19,7 +20,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One evaluation (loss and gradient on a fresh minibatch of 128) of the paper's MNIST optimizee,
  * 784-20-10 sigmoid, on MNIST-shaped random data of 10,000 examples (the size of t10k, so rows
- * are gathered from memory as in a real run), single-threaded.
+ * are gathered from memory as in a real run), single-threaded; and one exact Hessian-vector
+ * product of it (float64, forward-over-reverse), which meta-training with exact second
+ * derivatives takes once per step.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -32,6 +35,8 @@ public class MlpEvaluationBench {
     private MlpOptimizee f;
     private float[] theta;
     private float[] gradient;
+    private float[] direction;
+    private float[] product;
 
     @Setup
     public void setUp() {
@@ -39,10 +44,23 @@ public class MlpEvaluationBench {
         theta = new float[f.dimension()];
         gradient = new float[f.dimension()];
         f.initialParameters(theta);
+        SplittableRandom random = new SplittableRandom(2);
+        direction = new float[f.dimension()];
+        for (int i = 0; i < direction.length; i++) {
+            direction[i] = (float) random.nextDouble(-1, 1);
+        }
+        product = new float[f.dimension()];
     }
 
     @Benchmark
     public double lossAndGradient() {
         return f.lossAndGradient(theta, gradient);
+    }
+
+    /** H v on the minibatch of the optimizee's first evaluation. */
+    @Benchmark
+    public float[] hessianVectorProduct() {
+        f.hessianVectorProduct(0, theta, direction, product);
+        return product;
     }
 }
