@@ -45,9 +45,10 @@ int32_t probe_chains(const CpuContext& c, int64_t per_iteration, double (*probe)
     return L2L_OK;
 }
 
-/* The C entry point of a chain probe: its arguments checked, then probe_chains. */
-template <class Choose>
-int32_t chain_entry(l2l_context* ctx, int64_t flops_per_thread, double* flops_done, const Choose& choose) {
+/* The C entry point of a chain probe, the kernel set's members `flops` (operations a round) and
+ * `probe`: its arguments checked, then probe_chains. */
+int32_t chain_entry(l2l_context* ctx, int64_t flops_per_thread, double* flops_done,
+                    int32_t Kernels::*flops, double (*Kernels::*probe)(int64_t)) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
     CpuContext* c = nullptr;
@@ -57,10 +58,8 @@ int32_t chain_entry(l2l_context* ctx, int64_t flops_per_thread, double* flops_do
         return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
                     static_cast<long long>(flops_per_thread));
     }
-    int64_t per_iteration;
-    double (*probe)(int64_t);
-    choose(*c->kernels, &per_iteration, &probe);
-    return probe_chains(*c, per_iteration, probe, flops_per_thread, flops_done);
+    const Kernels& K = *c->kernels;
+    return probe_chains(*c, K.*flops, K.*probe, flops_per_thread, flops_done);
 }
 
 int32_t probe_triad(const CpuContext& c, float* a, const float* b, const float* x, float s,
@@ -96,21 +95,15 @@ extern "C" {
 
 int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
     return l2l::guarded(__func__, [&]() -> int32_t {
-        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done,
-                                     [](const l2l::cpu::Kernels& k, int64_t* per, double (**probe)(int64_t)) {
-                                         *per = k.fma_probe_flops;
-                                         *probe = k.fma_probe;
-                                     });
+        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done, &l2l::cpu::Kernels::fma_probe_flops,
+                                     &l2l::cpu::Kernels::fma_probe);
     });
 }
 
 int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
     return l2l::guarded(__func__, [&]() -> int32_t {
-        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done,
-                                     [](const l2l::cpu::Kernels& k, int64_t* per, double (**probe)(int64_t)) {
-                                         *per = k.bf16_probe_flops;
-                                         *probe = k.bf16_dot_probe;
-                                     });
+        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done, &l2l::cpu::Kernels::bf16_probe_flops,
+                                     &l2l::cpu::Kernels::bf16_dot_probe);
     });
 }
 

@@ -38,12 +38,17 @@ final class PrecisionOption {
         }
         boolean bf16 = checkpoint.groups().list().stream().map(ParameterGroup::config)
                 .anyMatch(c -> c.precision() != Precision.FLOAT32);
-        if (bf16 && backend.kind() != BackendKind.CPU) {
+        if (bf16 && !runsBf16(backend)) {
             out.println("Note: " + name + " records bfloat16 gate products, which the " + backend.kind()
                     + " backend does not run: it runs in float32.");
             return checkpoint.withPrecision(Precision.FLOAT32);
         }
         return checkpoint;
+    }
+
+    /** Whether the backend has bfloat16 kernels (the CPU backend only). */
+    private static boolean runsBf16(Backend backend) {
+        return backend.kind() == BackendKind.CPU;
     }
 
     /** The option as a command repeats it: none when not given. */
@@ -53,7 +58,7 @@ final class PrecisionOption {
 
     /** Refuses bfloat16 products on a backend that does not run them (CUDA). */
     void check(CliCommand command, Backend backend) {
-        if (precision != null && precision != Precision.FLOAT32 && backend.kind() != BackendKind.CPU) {
+        if (precision != null && precision != Precision.FLOAT32 && !runsBf16(backend)) {
             throw command.invalid("--precision " + precision + " runs on the CPU backend only, and this machine uses "
                     + backend.kind() + ": leave out --precision");
         }

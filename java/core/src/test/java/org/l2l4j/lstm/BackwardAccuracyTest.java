@@ -28,6 +28,15 @@ class BackwardAccuracyTest {
     enum PhiSource {
         INIT, SATURATED, SHIPPED_MNIST;
 
+        /**
+         * The configuration this phi runs in: the shipped optimizer's for SHIPPED_MNIST (in
+         * {@code otherwise}'s precision), else {@code otherwise}.
+         */
+        LstmConfig config(LstmConfig otherwise) throws java.io.IOException {
+            return this == SHIPPED_MNIST
+                    ? OptimizerCheckpoint.shippedMnist().config().withPrecision(otherwise.precision()) : otherwise;
+        }
+
         float[] phi(LstmConfig config, long seed) throws java.io.IOException {
             switch (this) {
                 case SHIPPED_MNIST:
@@ -83,9 +92,7 @@ class BackwardAccuracyTest {
                                   PhiSource phiSource) throws java.io.IOException {
         int[] widths = widthList.isEmpty() ? new int[0]
                 : java.util.Arrays.stream(widthList.split("-")).mapToInt(Integer::parseInt).toArray();
-        LstmConfig config = phiSource == PhiSource.SHIPPED_MNIST
-                ? OptimizerCheckpoint.shippedMnist().config().withPrecision(precision)
-                : new LstmConfig(widths, pre, 10, 0.1, false, precision);
+        LstmConfig config = phiSource.config(new LstmConfig(widths, pre, 10, 0.1, false, precision));
         double tolerance = precision == Precision.FLOAT32 ? TOLERANCE : BF16_TOLERANCE;
         SplittableRandom rnd = new SplittableRandom(1000L * steps + n + widths.length);
         float[] phi = phiSource.phi(config, rnd.nextLong());

@@ -26,7 +26,6 @@ import org.l2l4j.reference.ReferenceLstm;
  */
 class StepAccuracyTest {
     static final double TOLERANCE = 1e-5;
-    static final double BF16_TOLERANCE = 2e-2;
     static Backend backend;
 
     @BeforeAll
@@ -69,15 +68,13 @@ class StepAccuracyTest {
     @ParameterizedTest(name = "phi={0}")
     @EnumSource(value = BackwardAccuracyTest.PhiSource.class, names = {"SATURATED", "SHIPPED_MNIST"})
     void bf16StepMatchesReferenceOnTrainedAndSaturatedPhi(BackwardAccuracyTest.PhiSource source) throws IOException {
-        LstmConfig config = source == BackwardAccuracyTest.PhiSource.SHIPPED_MNIST
-                ? OptimizerCheckpoint.shippedMnist().config().withPrecision(Precision.BF16_PRODUCTS)
-                : LstmConfig.paperMnist().withPrecision(Precision.BF16_PRODUCTS);
+        LstmConfig config = source.config(LstmConfig.paperMnist().withPrecision(Precision.BF16_PRODUCTS));
         SplittableRandom rnd = new SplittableRandom(77 + source.ordinal());
         check(config, source.phi(config, rnd.nextLong()), 20_000, rnd);
     }
 
     private static void check(LstmConfig config, float[] phi, int n, SplittableRandom rnd) {
-        double tolerance = config.precision() == Precision.FLOAT32 ? TOLERANCE : BF16_TOLERANCE;
+        double tolerance = config.precision() == Precision.FLOAT32 ? TOLERANCE : BackwardAccuracyTest.BF16_TOLERANCE;
         Preprocessing pre = config.preprocessing();
         float[] grad = LstmFixtures.spanningGradients(n, rnd);
         if (pre == Preprocessing.IDENTITY) {
