@@ -16,6 +16,22 @@
  *     delta  = output_scale * (w_out . u^L + b_out)
  *     theta_{t+1} = theta_t + delta
  *
+ * Global averaging cells (LSTM+GAC, paper appendix, "Global Averaging Cells"): a model may
+ * declare the first G_l units of layer l (0 <= G_l <= H_l) averaging units.  Their outgoing
+ * activation is replaced, at every step, by its mean over the coordinates of one segment (the
+ * coordinates of one optimizee instance's parameter group: the `segment` argument of l2l_step
+ * and l2l_backward):
+ *         h^l'_j  <-  (1 / N) sum over the segment's coordinates of h^l'_j,   j < G_l
+ * before it becomes the input of layer l + 1 (or the output layer) and the state of the next
+ * step; the cell state c stays per coordinate.  The coordinates thus share information at no
+ * extra state.  With every G_l = 0 (the default) the model is the plain coordinatewise LSTM.
+ * The means are summed in float64, segment by segment in coordinate order, and rounded once:
+ * bitwise identical whatever the thread count.  The step then runs layer by layer over all
+ * coordinates (one pass per layer, a reduction after each) and the backward pass step by step
+ * (the mean's gradient, (1 / N) times the sum of dL/dh'_j over the segment, is spread back to
+ * every coordinate of it).  The CUDA backend does not implement averaging units yet
+ * (INVALID_ARGUMENT).
+ *
  * Preprocessing rho (p > 0, paper appendix A):
  *     IDENTITY:      u^0 = x                                                     (1 input)
  *     LOG_AND_SIGN:  u^0 = ( max(log(max(|x|, FLT_MIN)) / p, -1), clamp(x e^p, -1, 1) )   (2 inputs)
@@ -181,18 +197,23 @@ typedef struct l2l_model l2l_model;
 
 /* Creates an immutable model description.
  * widths: num_layers LSTM widths H_l, each in [1, L2L_MAX_WIDTH] (may be NULL if num_layers is 0);
+ * gac_units: NULL (no averaging units), or num_layers counts G_l in [0, H_l] of global averaging
+ * cells, the first G_l units of layer l (see "Global averaging cells" above);
  * num_layers in [0, L2L_MAX_LAYERS]; preprocessing: an l2l_preprocessing; p: log-and-sign's p
  * (in [L2L_MIN_P, L2L_MAX_P]; ignored for identity); output_scale: finite; options: 0 or
  * L2L_LOG_EPSILON and L2L_BF16_PRODUCTS combined by |.
  * Errors: NULL_ARGUMENT (out, or widths with num_layers > 0), INVALID_ARGUMENT. */
-L2L_API int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
-                                 float p, float output_scale, int32_t options, l2l_model** out);
+L2L_API int32_t l2l_model_create(const int32_t* widths, const int32_t* gac_units, int32_t num_layers,
+                                 int32_t preprocessing, float p, float output_scale, int32_t options,
+                                 l2l_model** out);
 L2L_API void l2l_model_destroy(l2l_model* model); /* NULL is ignored */
 
 L2L_API int64_t l2l_model_phi_size(const l2l_model* model);    /* floats in phi (-1 if NULL) */
 L2L_API int64_t l2l_model_state_rows(const l2l_model* model);  /* S = 2 sum_l H_l */
 L2L_API int64_t l2l_model_record_rows(const l2l_model* model); /* R = 1 + S */
 L2L_API int32_t l2l_model_input_width(const l2l_model* model); /* in_0: 1 or 2 */
+/* G_l, the global averaging cells of layer l (-1 if model is NULL or l is not a layer). */
+L2L_API int32_t l2l_model_gac_units(const l2l_model* model, int32_t layer);
 
 /* ---- contexts (backends) --------------------------------------------------------------- */
 typedef enum l2l_backend { L2L_BACKEND_CPU = 0, L2L_BACKEND_CUDA = 1 } l2l_backend;
@@ -270,8 +291,13 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * L2L_CHECK_ONLY as well, the call returns after that check and writes nothing (so that the
  * steps of several parameter groups are all checked before any of them writes; record is then
  * ignored).
+ * segment: the coordinates each average of a model with global averaging cells covers, the
+ * call's coordinates being n / segment optimizee instances of segment coordinates each, instance
+ * after instance; 0 means n (one instance).  n must be a multiple of it.  Models without
+ * averaging units only check it.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0, unknown flag
- * bits, L2L_CHECK_ONLY without L2L_CHECK_FINITE),
+ * bits, L2L_CHECK_ONLY without L2L_CHECK_FINITE, a negative segment or one that does not divide
+ * n, averaging units on a CUDA context),
  * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
  * OUT_OF_MEMORY (scratch), CUDA.
  * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA).
@@ -280,7 +306,8 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * after it allocate nothing. */
 L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                          int32_t num_tensors, float* const* theta, const float* const* grad,
-                         const int64_t* sizes, float* state, float* record, int32_t flags);
+                         const int64_t* sizes, float* state, float* record, int64_t segment,
+                         int32_t flags);
 
 /* ---- the fused backward pass ------------------------------------------------------------ */
 /* Forms dloss_ddelta for the truncated-BPTT meta-loss with dropped second derivatives
@@ -303,6 +330,7 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  * dstate_initial: NULL or [S][n], receives dL/d state before step 0.
  * dx:            NULL or [steps][n], receives dL/dx_s through the preprocessing (x held as the
  *                LSTM input only; for second-derivative modes).
+ * segment: as for l2l_step (the step's averages are recomputed from the record).
  * flags: L2L_CHECK_FINITE validates phi, record, dloss_ddelta and dstate_final first.
  * One step at a time: record + s R n (the record of step s) with steps = 1 is the backward pass
  * of step s alone, given dL/d delta_s and dL/d state after the step (dstate_final); its
@@ -313,11 +341,13 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, NON_FINITE (see l2l_last_non_finite()),
  * OUT_OF_MEMORY (workspace, or a CPU context's scratch), CUDA.
  * Memory: the context allocates a workspace for the partial sums of dphi (on the CPU,
- * ceil(n / 2048) x phi_size doubles) when a call needs a larger one than it has, and keeps it. */
+ * ceil(n / 2048) x phi_size doubles) when a call needs a larger one than it has, and keeps it;
+ * with averaging units also (2 S + 2 max_l H_l) x n floats (800 bytes per coordinate for 20, 20)
+ * for the state after each step and the gradients between the layer passes. */
 L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
                              int64_t n, int32_t steps, const float* record,
                              const float* dloss_ddelta, const float* dstate_final, double* dphi,
-                             float* dstate_initial, float* dx, int32_t flags);
+                             float* dstate_initial, float* dx, int64_t segment, int32_t flags);
 
 /* ---- what a value check found ---------------------------------------------------------- */
 /* The inputs that L2L_CHECK_FINITE validates, in the order they are checked (l2l_step: phi, then

@@ -107,6 +107,20 @@ int32_t check_common(const l2l_context* ctx, const l2l_model* model, const float
         return fail(L2L_ERR_INVALID_ARGUMENT,
                     "L2L_BF16_PRODUCTS is implemented by the CPU backend only: use a float32 model on CUDA");
     }
+    if (model->averaging && ctx->ops->backend != L2L_BACKEND_CPU) {
+        return fail(L2L_ERR_INVALID_ARGUMENT,
+                    "global averaging cells are implemented by the CPU backend only: use a CPU context");
+    }
+    return L2L_OK;
+}
+
+/* The coordinates per average of a call over n coordinates: segment, or n for 0. */
+int32_t check_segment(int64_t n, int64_t segment, int64_t* out) {
+    if (segment < 0 || (segment > 0 && n % segment != 0)) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "segment must be 0 or divide n = %lld, got %lld",
+                    static_cast<long long>(n), static_cast<long long>(segment));
+    }
+    *out = segment == 0 ? n : segment;
     return L2L_OK;
 }
 
@@ -143,8 +157,9 @@ int32_t l2l_version(void) { return kVersion; }
 
 /* ---- model ---- */
 
-int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t preprocessing,
-                         float p, float output_scale, int32_t options, l2l_model** out) {
+int32_t l2l_model_create(const int32_t* widths, const int32_t* gac_units, int32_t num_layers,
+                         int32_t preprocessing, float p, float output_scale, int32_t options,
+                         l2l_model** out) {
     return l2l::guarded(__func__, [&]() -> int32_t {
         if (out == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "out is NULL");
         *out = nullptr;
@@ -159,6 +174,11 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
             if (widths[l] < 1 || widths[l] > L2L_MAX_WIDTH) {
                 return fail(L2L_ERR_INVALID_ARGUMENT, "width of layer %d must be in [1, %d], got %d",
                             l, L2L_MAX_WIDTH, widths[l]);
+            }
+            if (gac_units != nullptr && (gac_units[l] < 0 || gac_units[l] > widths[l])) {
+                return fail(L2L_ERR_INVALID_ARGUMENT,
+                            "layer %d's global averaging cells must be in [0, %d] (its width), got %d", l,
+                            widths[l], gac_units[l]);
             }
         }
         if (preprocessing != L2L_PREPROCESS_IDENTITY && preprocessing != L2L_PREPROCESS_LOG_AND_SIGN) {
@@ -198,6 +218,8 @@ int32_t l2l_model_create(const int32_t* widths, int32_t num_layers, int32_t prep
             L.b_hh = offset;
             offset += 4 * H;
             L.h_row = row;
+            L.gac = gac_units != nullptr ? gac_units[l] : 0;
+            if (L.gac > 0) m->averaging = true;
             row += 2 * H;
             in = widths[l];
             if (widths[l] > m->max_width) m->max_width = widths[l];
@@ -227,6 +249,9 @@ int64_t l2l_model_phi_size(const l2l_model* m) { return m == nullptr ? -1 : m->p
 int64_t l2l_model_state_rows(const l2l_model* m) { return m == nullptr ? -1 : m->state_rows; }
 int64_t l2l_model_record_rows(const l2l_model* m) { return m == nullptr ? -1 : 1 + m->state_rows; }
 int32_t l2l_model_input_width(const l2l_model* m) { return m == nullptr ? -1 : m->in0; }
+int32_t l2l_model_gac_units(const l2l_model* m, int32_t layer) {
+    return m == nullptr || layer < 0 || layer >= m->num_layers ? -1 : m->layers[layer].gac;
+}
 
 /* ---- contexts ---- */
 
@@ -365,7 +390,7 @@ int32_t l2l_synchronize(l2l_context* ctx) {
 
 int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                  int32_t num_tensors, float* const* theta, const float* const* grad,
-                 const int64_t* sizes, float* state, float* record, int32_t flags) {
+                 const int64_t* sizes, float* state, float* record, int64_t segment, int32_t flags) {
     return l2l::guarded(__func__, [&]() -> int32_t {
         last_non_finite = kNoneFound;
         int32_t status = check_common(ctx, model, phi);
@@ -399,6 +424,8 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
             n += sizes[k];
         }
         if (n == 0) return fail(L2L_ERR_INVALID_ARGUMENT, "the tensors hold no coordinates (n = 0)");
+        int64_t per_average = 0;
+        if ((status = check_segment(n, segment, &per_average)) != L2L_OK) return status;
         if (model->state_rows > 0 && n > INT64_MAX / 4 / (1 + model->state_rows)) {
             return fail(L2L_ERR_INVALID_ARGUMENT, "n = %lld is too large for 64-bit offsets",
                         static_cast<long long>(n));
@@ -412,7 +439,7 @@ int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
             if (status == L2L_OK) status = check_finite(ctx, L2L_INPUT_STATE, -1, state, model->state_rows * n);
             if (status != L2L_OK || (flags & L2L_CHECK_ONLY)) return status;
         }
-        const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record};
+        const l2l::StepArgs a{model, phi, num_tensors, theta, grad, sizes, n, state, record, per_average};
         return ctx->ops->step(ctx, a);
     });
 }
@@ -445,7 +472,7 @@ int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, int64_t n,
 int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi, int64_t n,
                      int32_t steps, const float* record, const float* dloss_ddelta,
                      const float* dstate_final, double* dphi, float* dstate_initial, float* dx,
-                     int32_t flags) {
+                     int64_t segment, int32_t flags) {
     return l2l::guarded(__func__, [&]() -> int32_t {
         last_non_finite = kNoneFound;
         int32_t status = check_common(ctx, model, phi);
@@ -457,6 +484,8 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
         if (n > INT64_MAX / 4 / steps / R) {
             return fail(L2L_ERR_INVALID_ARGUMENT, "n x steps x record rows overflows 64-bit offsets");
         }
+        int64_t per_average = 0;
+        if ((status = check_segment(n, segment, &per_average)) != L2L_OK) return status;
         if (record == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "record is NULL");
         if (dloss_ddelta == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "dloss_ddelta is NULL");
         if (dphi == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "dphi is NULL");
@@ -473,7 +502,7 @@ int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
             if (status != L2L_OK) return status;
         }
         const l2l::BackwardArgs a{model, phi, n, steps, record, dloss_ddelta, dstate_final,
-                                  dphi, dstate_initial, dx};
+                                  dphi, dstate_initial, dx, per_average};
         return ctx->ops->backward(ctx, a);
     });
 }

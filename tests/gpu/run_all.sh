@@ -18,6 +18,8 @@
 #   parity       our CUDA step and backward vs the PyTorch implementation (tests/gpu/torch_lstm.py)
 #   groups       each parameter group of a two-group checkpoint loaded by name into nn.LSTM + nn.Linear,
 #                stepping as our training-loop optimizer (CPU; needs Java and torch, no GPU)
+#   gac          our CPU step and backward of LSTM+GAC (four instances) vs the PyTorch implementation
+#                with the averaging written out (needs Java and torch, no GPU)
 #   floors       copy bandwidth and float32 matrix-product rate (torch), copy bandwidth (ours)
 #   ours         our step (n = 1e4..1e7) and backward over T = 20 (n = 1e4..1e7), CUDA events
 #   torch        PyTorch eager and torch.compile step (1e4..1e7) and backward (1e4..1e6)
@@ -238,6 +240,12 @@ stage_groups() {
         "$WORK/groups-steps.safetensors"
 }
 
+stage_gac() {
+    need java torch
+    "$JAVA" -Xmx2g -cp "$CP" org.l2l4j.bench.GpuTimings gac "$WORK/gac.safetensors" 4096 20 4 || exit $?
+    "$PYTHON" "$root/tests/gpu/torch_lstm.py" parity "$WORK/gac.safetensors"
+}
+
 stage_floors() {
     need gpu
     local a=3 b=3
@@ -269,7 +277,7 @@ stage_cifar_epoch() {
     "$JAVA" -Xmx16g -cp "$CP" org.l2l4j.bench.GpuTimings cifar-epoch 3
 }
 
-export -f need backend_test stage_kernels stage_java_tests stage_sanitizer stage_parity stage_groups stage_floors \
+export -f need backend_test stage_kernels stage_java_tests stage_sanitizer stage_parity stage_groups stage_gac stage_floors \
     stage_ours stage_torch stage_epoch stage_cifar_epoch
 export OUT BUDGET T0
 
@@ -278,6 +286,7 @@ stage java_tests 90
 stage sanitizer 60
 stage parity 45
 stage groups 20
+stage gac 20
 stage floors 25
 stage ours 60
 stage torch 110

@@ -20,6 +20,7 @@ struct l2l_layer {
     int64_t b_ih;    /* [4H] */
     int64_t b_hh;    /* [4H] */
     int64_t h_row;   /* first state row of h; c rows follow at h_row + H */
+    int32_t gac;     /* global averaging cells: the first gac units (l2l.h) */
 };
 
 /* Trivially copyable, so that the CUDA backend passes it by value as a kernel parameter. */
@@ -37,6 +38,7 @@ struct l2l_model {
     float p;
     l2l::Preprocess pre;
     bool bf16_products; /* L2L_BF16_PRODUCTS */
+    bool averaging;     /* some layer has global averaging cells */
 };
 
 namespace l2l {
@@ -88,6 +90,7 @@ struct StepArgs {
     int64_t n;
     float* state;
     float* record;
+    int64_t segment; /* coordinates per average (l2l.h), >= 1, dividing n */
 };
 
 struct BackwardArgs {
@@ -101,6 +104,7 @@ struct BackwardArgs {
     double* dphi;
     float* dstate_initial;
     float* dx;
+    int64_t segment; /* as StepArgs::segment */
 };
 
 /* Coordinates per reduction chunk of the backward pass: partial sums of dphi are formed per

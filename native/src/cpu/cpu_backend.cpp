@@ -62,7 +62,8 @@ int64_t scratch_floats(const l2l_model& m) {
     const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
                              (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape +
                              (W + 1 + 2 * W + 2 * W + W) * T /* the bfloat16 operands */;
-    return std::max(step, backward);
+    const int64_t averaging = m.phi_size * 16 + (5 + 27 * W) * T; /* GacTile */
+    return std::max({step, backward, m.averaging ? averaging : 0});
 }
 
 int64_t packed_phi_words(const l2l_model& m) {
@@ -218,6 +219,7 @@ void destroy(l2l_context* ctx) {
     release(c->workspace);
     release(c->scratch);
     release(c->packed);
+    release(c->rows);
     release(c);
     ctx->backend = nullptr;
 }
@@ -289,22 +291,18 @@ int32_t synchronize(l2l_context*) { return L2L_OK; }
 
 /* ---- the optimizer ---- */
 
-int32_t step(l2l_context* ctx, const StepArgs& a) {
-    const Kernels& K = context_kernels(ctx);
-    /* Chunks of whole tiles, at most about kStepChunk coordinates each, and as many per thread
-     * ('rounds'), so that the threads get equal shares; the step of a coordinate does not depend
-     * on its chunk. */
+/* Runs f(scratch, k, local, global, len) over every coordinate of the step's tensors, in
+ * parallel: for each piece of tensor k, `local` is its offset in the tensor and `global` in the
+ * call's n.  Chunks of whole tiles, at most about kStepChunk coordinates each, and as many per
+ * thread ('rounds'), so that the threads get equal shares; the step of a coordinate does not
+ * depend on its chunk. */
+template <typename F>
+void for_tensor_ranges(const l2l_context* ctx, const StepArgs& a, const F& f) {
     const int32_t threads = parallelism(ctx, a.n);
     const int64_t rounds = num_chunks(a.n, threads * kStepChunk);
     const int64_t even = num_chunks(num_chunks(a.n, threads * rounds), kTile) * kTile;
     const int64_t chunks = num_chunks(a.n, even);
-    CpuContext& cpu = cpu_context(ctx);
-    int32_t status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
-    if (status != L2L_OK) return status;
-    PackedPhi layout;
-    const PackedPhi* packed;
-    status = packed_phi(cpu, *a.m, a.phi, &layout, &packed);
-    if (status != L2L_OK) return status;
+    const CpuContext& cpu = cpu_context(ctx);
     parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
         float* scratch = slot_scratch(cpu, slot);
         const int64_t lo = c * even, hi = std::min(a.n, lo + even);
@@ -313,15 +311,159 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
         for (int32_t k = 0; k < a.num_tensors && offset < hi; offset += a.sizes[k], ++k) {
             const int64_t b = std::max(lo, offset), e = std::min(hi, offset + a.sizes[k]);
             if (e <= b) continue;
-            const int64_t local = b - offset;
-            K.step_range(*a.m, a.phi, packed, a.grad[k] + local, a.theta[k] + local, a.state,
-                         a.record, a.n, b, e - b, scratch);
+            f(scratch, k, b - offset, b, e - b);
         }
     }));
+}
+
+/* Scratch for every participant of a pass over n coordinates in chunks (at most one per chunk
+ * of `chunk` coordinates), and phi's packed weights: what a call reserves before it writes. */
+int32_t prepare(l2l_context* ctx, const l2l_model& m, const float* phi, int64_t n, int64_t chunk,
+                int32_t threads, PackedPhi* layout, const PackedPhi** packed) {
+    CpuContext& cpu = cpu_context(ctx);
+    const int32_t status = reserve_scratch(cpu, scratch_floats(m), participants(num_chunks(n, chunk), threads));
+    if (status != L2L_OK) return status;
+    return packed_phi(cpu, m, phi, layout, packed);
+}
+
+/* Replaces each of `rows` rows (stride n) by its mean over every segment of `segment`
+ * coordinates, summed in float64 in coordinate order; with `carry`, the rows of carry (stride n)
+ * are added first and then zeroed (the averaging units' gradient, l2l.h). */
+void average_rows(const l2l_context* ctx, float* rows, float* carry, int32_t count, int64_t n,
+                  int64_t segment) {
+    const int64_t segments = n / segment;
+    parallel_for(count * segments, parallelism(ctx, count * n), flushing([&](int32_t, int64_t task) {
+        const int64_t r = task / segments, lo = (task % segments) * segment;
+        float* row = rows + r * n + lo;
+        float* c = carry != nullptr ? carry + r * n + lo : nullptr;
+        double sum = 0.0;
+        for (int64_t i = 0; i < segment; ++i) sum += c != nullptr ? double{row[i]} + double{c[i]} : double{row[i]};
+        const float mean = static_cast<float>(sum / static_cast<double>(segment));
+        for (int64_t i = 0; i < segment; ++i) row[i] = mean;
+        if (c != nullptr) memset(c, 0, sizeof(float) * segment);
+    }));
+}
+
+/* The step of a model with global averaging cells: layer by layer over all coordinates, the
+ * averaging units' h replaced by their segment means after each layer, then the output layer. */
+int32_t averaging_step(l2l_context* ctx, const StepArgs& a) {
+    const Kernels& K = context_kernels(ctx);
+    const l2l_model& m = *a.m;
+    PackedPhi layout;
+    const PackedPhi* packed;
+    const int32_t status = prepare(ctx, m, a.phi, a.n, kTile, parallelism(ctx, a.n), &layout, &packed);
+    if (status != L2L_OK) return status;
+    for (int l = 0; l < m.num_layers; ++l) {
+        float* record = l == 0 ? a.record : nullptr;
+        for_tensor_ranges(ctx, a, [&](float* scratch, int32_t k, int64_t local, int64_t global, int64_t len) {
+            K.gac_layer_step(m, a.phi, packed, l, a.grad[k] + local, a.state, record, a.n, global, len, scratch);
+        });
+        const l2l_layer& L = m.layers[l];
+        if (L.gac > 0) average_rows(ctx, a.state + L.h_row * a.n, nullptr, L.gac, a.n, a.segment);
+    }
+    for_tensor_ranges(ctx, a, [&](float* scratch, int32_t k, int64_t local, int64_t global, int64_t len) {
+        K.gac_output_step(m, a.phi, a.state, a.theta[k] + local, a.n, global, len, scratch);
+    });
+    return L2L_OK;
+}
+
+int32_t step(l2l_context* ctx, const StepArgs& a) {
+    if (a.m->averaging) return averaging_step(ctx, a);
+    const Kernels& K = context_kernels(ctx);
+    PackedPhi layout;
+    const PackedPhi* packed;
+    const int32_t status = prepare(ctx, *a.m, a.phi, a.n, kTile, parallelism(ctx, a.n), &layout, &packed);
+    if (status != L2L_OK) return status;
+    for_tensor_ranges(ctx, a, [&](float* scratch, int32_t k, int64_t local, int64_t global, int64_t len) {
+        K.step_range(*a.m, a.phi, packed, a.grad[k] + local, a.theta[k] + local, a.state, a.record, a.n, global,
+                     len, scratch);
+    });
+    return L2L_OK;
+}
+
+/* dphi = the chunks' partial sums added in chunk order (in parallel over phi, each element's
+ * order fixed). */
+void combine_chunks(const l2l_context* ctx, const double* partial, int64_t chunks, int64_t P, double* dphi) {
+    const int64_t slices = num_chunks(P, 512);
+    parallel_for(slices, chunks * P < (1 << 20) ? 1 : cpu_context(ctx).threads, flushing([&](int32_t, int64_t sl) {
+        const int64_t lo = sl * 512, hi = std::min(P, lo + 512);
+        for (int64_t p = lo; p < hi; ++p) dphi[p] = partial[p];
+        for (int64_t c = 1; c < chunks; ++c) {
+            const double* src = partial + c * P;
+            for (int64_t p = lo; p < hi; ++p) dphi[p] += src[p];
+        }
+    }));
+}
+
+/* The backward pass of a model with global averaging cells, step by step from the last: the
+ * step's forward recomputed layer by layer with its averages (into `after`), then the output
+ * layer and the layers from the top, the averaging units' gradients averaged before each layer's
+ * pass.  dphi's partial sums are per reduction chunk, as for the fused pass. */
+int32_t averaging_backward(l2l_context* ctx, const BackwardArgs& a) {
+    const Kernels& K = context_kernels(ctx);
+    const l2l_model& m = *a.m;
+    const int64_t P = m.phi_size, n = a.n, S = m.state_rows, W = m.max_width;
+    const int64_t chunks = num_chunks(n, kReductionChunk);
+    const int32_t threads = parallelism(ctx, n * a.steps);
+    CpuContext& cpu = cpu_context(ctx);
+    /* everything allocated before anything is written */
+    int32_t status = reserve_workspace(cpu, chunks * P);
+    if (status != L2L_OK) return status;
+    status = reserve(cpu.rows, cpu.rows_floats, (2 * S + 2 * W) * n, "of workspace for the averaging units");
+    if (status != L2L_OK) return status;
+    PackedPhi layout;
+    const PackedPhi* packed;
+    status = prepare(ctx, m, a.phi, n, kReductionChunk, threads, &layout, &packed);
+    if (status != L2L_OK) return status;
+    double* partial = cpu.workspace;
+    float* after = cpu.rows;       /* [S][n]  h after the step (the h rows only) */
+    float* carry = after + S * n;  /* [S][n]  dL/d state after the step */
+    float* D = carry + S * n;      /* [W][n]  dL/dh' of the layer, and */
+    float* Dbelow = D + W * n;     /* [W][n]  dL/du of the layer below (swapped) */
+    memset(partial, 0, sizeof(double) * chunks * P);
+    if (a.dstate_final != nullptr) {
+        memcpy(carry, a.dstate_final, sizeof(float) * S * n);
+    } else {
+        memset(carry, 0, sizeof(float) * S * n);
+    }
+    /* f(scratch, chunk, lo, len) for every reduction chunk, in parallel */
+    const auto for_chunks = [&](const auto& f) {
+        parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
+            const int64_t lo = c * kReductionChunk;
+            f(slot_scratch(cpu, slot), c, lo, std::min(n, lo + kReductionChunk) - lo);
+        }));
+    };
+    for (int32_t s = a.steps - 1; s >= 0; --s) {
+        for (int l = 0; l < m.num_layers; ++l) {
+            for_chunks([&](float* scratch, int64_t, int64_t lo, int64_t len) {
+                K.gac_recompute(m, a, packed, s, l, after, lo, len, scratch);
+            });
+            const l2l_layer& L = m.layers[l];
+            if (L.gac > 0) average_rows(ctx, after + L.h_row * n, nullptr, L.gac, n, a.segment);
+        }
+        for_chunks([&](float* scratch, int64_t c, int64_t lo, int64_t len) {
+            K.gac_output_backward(m, a, s, after, D, lo, len, partial + c * P, scratch);
+        });
+        for (int l = m.num_layers - 1; l >= 0; --l) {
+            const l2l_layer& L = m.layers[l];
+            if (L.gac > 0) average_rows(ctx, D, carry + L.h_row * n, L.gac, n, a.segment);
+            for_chunks([&](float* scratch, int64_t c, int64_t lo, int64_t len) {
+                K.gac_layer_backward(m, a, packed, s, l, after, D, carry, Dbelow, lo, len, partial + c * P, scratch);
+            });
+            std::swap(D, Dbelow);
+        }
+    }
+    if (a.dstate_initial != nullptr) memcpy(a.dstate_initial, carry, sizeof(float) * S * n);
+    combine_chunks(ctx, partial, chunks, P, a.dphi);
+    for (int l = 0; l < m.num_layers; ++l) {
+        const l2l_layer& L = m.layers[l];
+        for (int64_t j = 0; j < 4 * L.width; ++j) a.dphi[L.b_hh + j] = a.dphi[L.b_ih + j];
+    }
     return L2L_OK;
 }
 
 int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
+    if (a.m->averaging) return averaging_backward(ctx, a);
     const Kernels& K = context_kernels(ctx);
     const int64_t P = a.m->phi_size;
     const int64_t chunks = num_chunks(a.n, kReductionChunk);
@@ -330,11 +472,9 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     /* everything allocated before anything is written */
     int32_t status = reserve_workspace(cpu, chunks * P);
     if (status != L2L_OK) return status;
-    status = reserve_scratch(cpu, scratch_floats(*a.m), participants(chunks, threads));
-    if (status != L2L_OK) return status;
     PackedPhi layout;
     const PackedPhi* packed;
-    status = packed_phi(cpu, *a.m, a.phi, &layout, &packed);
+    status = prepare(ctx, *a.m, a.phi, a.n, kReductionChunk, threads, &layout, &packed);
     if (status != L2L_OK) return status;
     double* partial = cpu.workspace;
     parallel_for(chunks, threads, flushing([&](int32_t slot, int64_t c) {
@@ -343,16 +483,7 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
         const int64_t lo = c * kReductionChunk, hi = std::min(a.n, lo + kReductionChunk);
         K.backward_range(*a.m, a, packed, lo, hi - lo, acc, slot_scratch(cpu, slot));
     }));
-    /* combine the chunks in chunk order (parallel over phi, each element's order fixed) */
-    const int64_t slices = num_chunks(P, 512);
-    parallel_for(slices, chunks * P < (1 << 20) ? 1 : cpu.threads, flushing([&](int32_t, int64_t sl) {
-        const int64_t lo = sl * 512, hi = std::min(P, lo + 512);
-        for (int64_t p = lo; p < hi; ++p) a.dphi[p] = partial[p];
-        for (int64_t c = 1; c < chunks; ++c) {
-            const double* src = partial + c * P;
-            for (int64_t p = lo; p < hi; ++p) a.dphi[p] += src[p];
-        }
-    }));
+    combine_chunks(ctx, partial, chunks, P, a.dphi);
     return L2L_OK;
 }
 

@@ -21,6 +21,8 @@ struct CpuContext {
     int32_t scratch_slots;
     uint32_t* packed;        /* phi's weights in bfloat16 (pack_phi), for L2L_BF16_PRODUCTS models */
     int64_t packed_words;
+    float* rows;             /* the backward pass's rows over all coordinates, for models with */
+    int64_t rows_floats;     /* global averaging cells */
 };
 
 inline CpuContext& cpu_context(const l2l_context* ctx) {

@@ -24,7 +24,7 @@ namespace cpu {
  * faster on AVX-512, the step unchanged); 256 was slower. */
 constexpr int kTile = 128;
 
-/* Scratch floats one thread needs for either kernel on model m. */
+/* Scratch floats one thread needs for any kernel on model m. */
 int64_t scratch_floats(const l2l_model& m);
 
 /* The bfloat16 nearest to the float32 whose bits are b (ties to even), in the low 16 bits; a NaN
@@ -68,6 +68,38 @@ struct Kernels {
      * into acc (phi_size doubles, zeroed by the caller).  packed: as for step_range. */
     void (*backward_range)(const l2l_model& m, const BackwardArgs& a, const PackedPhi* packed,
                            int64_t begin, int64_t len, double* acc, float* scratch);
+
+    /* The passes of a model with global averaging cells (l2l.h), which run layer by layer over
+     * all coordinates, with the averages taken between the passes.  Each works on coordinates
+     * [global, global + len) of the call's n, whose rows (stride n) it reads and writes in the
+     * state layout ([S][n]).  The step of layer l: its h and c in state, from layer l - 1's h
+     * rows there (averaged already) or, for l = 0, from x (the tensor's gradients at the range
+     * start); record (l = 0 only, else nullptr) receives x and the state before the step. */
+    void (*gac_layer_step)(const l2l_model& m, const float* phi, const PackedPhi* packed, int l,
+                           const float* x, float* state, float* record, int64_t n, int64_t global,
+                           int64_t len, float* scratch);
+    /* The step's output layer: theta (the tensor's, at the range start) += delta, from the top
+     * layer's h rows of state. */
+    void (*gac_output_step)(const l2l_model& m, const float* phi, const float* state, float* theta,
+                            int64_t n, int64_t global, int64_t len, float* scratch);
+    /* The backward pass, step s: layer l's h after the step, recomputed from the record and from
+     * `after`'s h rows of layer l - 1, into `after`'s h rows of layer l ([S][n]; the c rows are
+     * not used). */
+    void (*gac_recompute)(const l2l_model& m, const BackwardArgs& a, const PackedPhi* packed, int s,
+                          int l, float* after, int64_t global, int64_t len, float* scratch);
+    /* The output layer's backward at step s: D ([out_in][n]) = dL/d u of its input (the top
+     * layer's averaged h in `after`); acc += its part of dphi (w_out, b_out). */
+    void (*gac_output_backward)(const l2l_model& m, const BackwardArgs& a, int s, const float* after,
+                                float* D, int64_t global, int64_t len, double* acc, float* scratch);
+    /* Layer l's backward at step s, from Dabove ([H][n], dL/dh' from above; the averaging units'
+     * rows hold their segment means already, and their rows of carry are zero) and carry ([S][n],
+     * dL/d state after the step; this layer's rows are overwritten with dL/d state before it):
+     * Dbelow ([in][n]) = dL/du of layer l - 1 for l > 0, dx of step s for l = 0 when a.dx is
+     * set; acc += the layer's part of dphi (W_ih, W_hh, b_ih; b_hh is b_ih's copy). */
+    void (*gac_layer_backward)(const l2l_model& m, const BackwardArgs& a, const PackedPhi* packed,
+                               int s, int l, const float* after, const float* Dabove, float* carry,
+                               float* Dbelow, int64_t global, int64_t len, double* acc,
+                               float* scratch);
 
     /* Machine probes, compiled like the kernels (l2l.h, "machine probes"). */
     int32_t fma_probe_flops; /* floating-point operations per iteration of fma_probe */

@@ -68,8 +68,9 @@ public final class L2l {
     public static native int l2l_last_non_finite(@Cast("int32_t*") long input, @Cast("int32_t*") long tensor,
             @Cast("int64_t*") long index);
 
-    public static native int l2l_model_create(@Cast("const int32_t*") long widths, int numLayers,
-            int preprocessing, float p, float outputScale, int options, @Cast("l2l_model**") long out);
+    public static native int l2l_model_create(@Cast("const int32_t*") long widths,
+            @Cast("const int32_t*") long gacUnits, int numLayers, int preprocessing, float p, float outputScale,
+            int options, @Cast("l2l_model**") long out);
 
     public static native void l2l_model_destroy(@Cast("l2l_model*") long model);
 
@@ -80,6 +81,8 @@ public final class L2l {
     public static native @Cast("int64_t") long l2l_model_record_rows(@Cast("const l2l_model*") long model);
 
     public static native int l2l_model_input_width(@Cast("const l2l_model*") long model);
+
+    public static native int l2l_model_gac_units(@Cast("const l2l_model*") long model, int layer);
 
     public static native int l2l_context_create_cpu(int numThreads, @Cast("l2l_context**") long out);
 
@@ -121,7 +124,7 @@ public final class L2l {
     public static native int l2l_step(@Cast("l2l_context*") long ctx, @Cast("const l2l_model*") long model,
             @Cast("const float*") long phi, int numTensors, @Cast("float* const*") long theta,
             @Cast("const float* const*") long grad, @Cast("const int64_t*") long sizes,
-            @Cast("float*") long state, @Cast("float*") long record, int flags);
+            @Cast("float*") long state, @Cast("float*") long record, @Cast("int64_t") long segment, int flags);
 
     public static native int l2l_meta_loss_grads(@Cast("l2l_context*") long ctx,
             @Cast("const l2l_model*") long model, @Cast("int64_t") long n, int steps,
@@ -132,7 +135,8 @@ public final class L2l {
             @Cast("const float*") long phi, @Cast("int64_t") long n, int steps,
             @Cast("const float*") long record, @Cast("const float*") long dlossDdelta,
             @Cast("const float*") long dstateFinal, @Cast("double*") long dphi,
-            @Cast("float*") long dstateInitial, @Cast("float*") long dx, int flags);
+            @Cast("float*") long dstateInitial, @Cast("float*") long dx, @Cast("int64_t") long segment,
+            int flags);
 
     public static native int l2l_mlp_gather(@Cast("l2l_context*") long ctx, @Cast("int64_t") long examples,
             int features, @Cast("const float*") long images, @Cast("const int32_t*") long labels,

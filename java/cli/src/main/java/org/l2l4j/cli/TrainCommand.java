@@ -118,6 +118,12 @@ final class TrainCommand extends CliCommand {
                     + "coordinatewise linear rule (default: 20,20).")
     String lstmWidths;
 
+    @Option(names = "--gac-units", paramLabel = "G,G,...",
+            description = "Global averaging cells per LSTM layer (LSTM+GAC, the paper's appendix): the first G units "
+                    + "of a layer pass on, at every step, their mean over the coordinates of each optimizee instance; "
+                    + "they run on the CPU backend, which training then uses (default: none).")
+    String gacUnits;
+
     @Option(names = "--p", paramLabel = "P",
             description = "Log-and-sign preprocessing's p (paper appendix A; default: 10, the reference code "
                     + "uses 5 for MNIST).")
@@ -233,8 +239,8 @@ final class TrainCommand extends CliCommand {
         }
     }
 
-    /** "20,20" as {20, 20}; "none" (or an empty value) as no LSTM layers. */
-    private int[] parseWidths(String text) {
+    /** "20,20" as {20, 20}; "none" (or an empty value) as none. */
+    private int[] parseCounts(String option, String text) {
         String t = text.strip();
         if (t.isEmpty() || t.equalsIgnoreCase("none")) {
             return new int[0];
@@ -242,16 +248,17 @@ final class TrainCommand extends CliCommand {
         try {
             return java.util.Arrays.stream(t.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
         } catch (NumberFormatException e) {
-            throw invalid("--lstm-widths must be comma-separated integers or 'none', got '" + text + "'");
+            throw invalid(option + " must be comma-separated integers or 'none', got '" + text + "'");
         }
     }
 
     /** The optimizer's architecture: the problem's paper setting with the options applied. */
     LstmConfig config() {
         LstmConfig c = problem.problem.optimizer();
-        return precision.apply(new LstmConfig(lstmWidths == null ? c.widths() : parseWidths(lstmWidths),
-                c.preprocessing(), preprocessingP == null ? c.p() : preprocessingP,
-                outputScale == null ? c.outputScale() : outputScale, logEpsilon || c.logEpsilon()));
+        LstmConfig chosen = precision.apply(new LstmConfig(lstmWidths == null ? c.widths()
+                : parseCounts("--lstm-widths", lstmWidths), c.preprocessing(), preprocessingP == null ? c.p()
+                : preprocessingP, outputScale == null ? c.outputScale() : outputScale, logEpsilon || c.logEpsilon()));
+        return gacUnits == null ? chosen : chosen.withGacUnits(parseCounts("--gac-units", gacUnits));
     }
 
     /** The optimizer's parameter groups, each of {@link #config()}: --groups, or the problem's paper groups. */
@@ -273,7 +280,8 @@ final class TrainCommand extends CliCommand {
         ProblemSetup setup = problem.setup(this, problem.problem, data, MlpSpec.paper(), null);
         printData(setup);
         MetaTrainingOptions o = options();
-        try (Backend backend = root.backend()) {
+        // global averaging cells run on the CPU backend only
+        try (Backend backend = config().averaging() ? Backend.cpu(root.threads()) : root.backend()) {
             precision.check(this, backend);
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups(), o, setup.training(),
                     setup.validation()), backend);

@@ -3,6 +3,7 @@ package org.l2l4j.lstm;
 import java.util.Objects;
 import org.bytedeco.javacpp.IntPointer;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.BackendKind;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.presets.L2l;
@@ -37,9 +38,11 @@ public final class CoordinatewiseLstm implements AutoCloseable {
     public CoordinatewiseLstm(LstmConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         int[] widths = config.widths();
-        try (IntPointer w = new IntPointer(Math.max(1, widths.length))) {
+        try (IntPointer w = new IntPointer(Math.max(1, widths.length));
+             IntPointer gac = new IntPointer(Math.max(1, widths.length))) {
             w.put(widths);
-            NativeCalls.check(L2l.l2l_model_create(w.address(), widths.length,
+            gac.put(config.gacUnits());
+            NativeCalls.check(L2l.l2l_model_create(w.address(), gac.address(), widths.length,
                     config.preprocessing() == Preprocessing.LOG_AND_SIGN ? L2l.L2L_PREPROCESS_LOG_AND_SIGN
                             : L2l.L2L_PREPROCESS_IDENTITY,
                     (float) config.p(), (float) config.outputScale(),
@@ -73,13 +76,15 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param tensors     the parameter tensors and their gradients (n coordinates in all)
      * @param state       float32 [S x n], state rows of this configuration (l2l.h layout); null
      *                    when the configuration has no LSTM layers (S = 0)
-     * @param record      null, or the unroll record receiving this step in slot {@code slot}
+     * @param record      null, or the unroll record receiving this step in slot {@code slot} (of
+     *                    as many instances as the tensors)
      * @param slot        the record slot (ignored when record is null)
      * @param checkFinite reject NaN/Inf in phi, gradients, theta and state before writing anything
      * @throws NullPointerException      if phi or tensors is null, or state is null with S > 0
      * @throws IllegalArgumentException  for a buffer of the wrong length or type or on another
-     *                                   backend than the tensors, a state with S = 0, or a record
-     *                                   of another configuration or coordinate count
+     *                                   backend than the tensors, a state with S = 0, a record
+     *                                   of another configuration, coordinate or instance count, or
+     *                                   global averaging cells on another backend than the CPU's
      * @throws IndexOutOfBoundsException if slot is outside [0, record.steps())
      * @throws IllegalStateException     if this object, the tensor list or a buffer is closed
      * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
@@ -123,10 +128,16 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         long recordAddress = 0;
         if (record != null) {
             requireRecord(record, backend, n);
+            if (record.instances() != tensors.instances()) {
+                throw new IllegalArgumentException("the record holds " + record.instances()
+                        + " instances, the tensors " + tensors.instances());
+            }
             recordAddress = record.slotAddress(slot);
         }
+        requireAveragingBackend(backend);
         NativeCalls.check(L2l.l2l_step(backend.ctx(), model(), phi.address(), tensors.count(), tensors.thetaArray(),
-                tensors.gradArray(), tensors.sizeArray(), stateAddress, recordAddress, flags), "l2l_step");
+                tensors.gradArray(), tensors.sizeArray(), stateAddress, recordAddress, n / tensors.instances(), flags),
+                "l2l_step");
     }
 
     /**
@@ -178,8 +189,9 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @throws NullPointerException     if phi, record, dlossDdelta or dphi is null
      * @throws IllegalArgumentException for steps outside [1, record.steps()], a buffer of the
      *                                  wrong length or type or on another backend than the record
-     *                                  (a state gradient with S = 0 included), or a record of
-     *                                  another configuration
+     *                                  (a state gradient with S = 0 included), a record of
+     *                                  another configuration, or global averaging cells on
+     *                                  another backend than the CPU's
      * @throws IllegalStateException    if this object, the record or a buffer is closed
      * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
      *                                   input (which, and where)
@@ -248,10 +260,12 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         if (dphi.type() != NativeBuffer.ElementType.F64 || dphi.length() != phiSize) {
             throw new IllegalArgumentException("dphi must be F64 x " + phiSize + ", got " + dphi);
         }
+        requireAveragingBackend(backend);
         NativeCalls.check(L2l.l2l_backward(backend.ctx(), model(), phi.address(), n, steps,
                 record.slotAddress(first), dlossDdelta.address(), dstateFinal == null ? 0
                         : dstateFinal.address(), dphi.address(), dstateInitial == null ? 0 : dstateInitial.address(),
-                dx == null ? 0 : dx.address(), checkFinite ? L2l.L2L_CHECK_FINITE : 0), "l2l_backward");
+                dx == null ? 0 : dx.address(), n / record.instances(), checkFinite ? L2l.L2L_CHECK_FINITE : 0),
+                "l2l_backward");
     }
 
     private long model() {
@@ -274,6 +288,14 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         backend.ctx();
         if (phi.type() != NativeBuffer.ElementType.F32 || phi.length() != phiSize) {
             throw new IllegalArgumentException("phi must be F32 x " + phiSize + ", got " + phi);
+        }
+    }
+
+    /** Global averaging cells run on the CPU backend only (l2l.h). */
+    private void requireAveragingBackend(Backend backend) {
+        if (config.averaging() && backend.kind() != BackendKind.CPU) {
+            throw new IllegalArgumentException("global averaging cells (" + config
+                    + ") are implemented by the CPU backend only, not " + backend.kind());
         }
     }
 

@@ -12,6 +12,12 @@ import java.util.Objects;
  * <p>Defaults ({@link #paperMnist()}): two layers of 20 units, log-and-sign preprocessing with
  * p = 10, output scale 0.1 (paper section 3 and appendix A).
  *
+ * <p>LSTM+GAC (paper appendix, "global averaging cells"): {@code gacUnits[l]} of layer l's units
+ * (the first ones) are averaging units, whose outgoing activation h'_j is replaced at every step
+ * by its mean over the coordinates of one optimizee instance's parameter group, so that the
+ * coordinates share information (l2l.h, "Global averaging cells").  All zero: the plain
+ * coordinatewise LSTM.  phi has the same layout either way.  Only the CPU backend runs them.
+ *
  * @param widths       LSTM widths H_l, each in [1, 256], at most 8 layers
  * @param preprocessing input preprocessing
  * @param p            log-and-sign's p, in [{@value #MIN_P}, {@value #MAX_P}] (ignored for identity): the
@@ -22,9 +28,10 @@ import java.util.Objects;
  *                     the paper's exact map
  * @param precision    the arithmetic of the LSTM's gate products ({@link Precision#FLOAT32} unless
  *                     chosen)
+ * @param gacUnits     G_l, the global averaging cells of each layer, in [0, H_l] (one per layer)
  */
 public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale,
-                         boolean logEpsilon, Precision precision) implements Serializable {
+                         boolean logEpsilon, Precision precision, int[] gacUnits) implements Serializable {
 
     /** Maximum width of one layer (L2L_MAX_WIDTH). */
     public static final int MAX_WIDTH = 256;
@@ -38,17 +45,20 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
     /**
      * Validates and copies the arguments.
      *
-     * @throws NullPointerException     if widths, preprocessing or precision is null
+     * @throws NullPointerException     if widths, preprocessing, precision or gacUnits is null
      * @throws IllegalArgumentException if there are more than {@value #MAX_LAYERS} layers, a width
-     *                                  is outside [1, {@value #MAX_WIDTH}], p is outside
-     *                                  [{@value #MIN_P}, {@value #MAX_P}] with log-and-sign, or the
-     *                                  output scale is not finite in float32
+     *                                  is outside [1, {@value #MAX_WIDTH}], gacUnits does not have
+     *                                  one count per layer or a count is outside [0, H_l], p is
+     *                                  outside [{@value #MIN_P}, {@value #MAX_P}] with log-and-sign,
+     *                                  or the output scale is not finite in float32
      */
     public LstmConfig {
         Objects.requireNonNull(widths, "widths");
         Objects.requireNonNull(preprocessing, "preprocessing");
         Objects.requireNonNull(precision, "precision");
+        Objects.requireNonNull(gacUnits, "gacUnits");
         widths = widths.clone();
+        gacUnits = gacUnits.clone();
         if (widths.length > MAX_LAYERS) {
             throw new IllegalArgumentException("at most " + MAX_LAYERS + " LSTM layers, got " + widths.length);
         }
@@ -56,6 +66,16 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
             if (widths[l] < 1 || widths[l] > MAX_WIDTH) {
                 throw new IllegalArgumentException("width of layer " + l + " must be in [1, " + MAX_WIDTH
                         + "], got " + widths[l]);
+            }
+        }
+        if (gacUnits.length != widths.length) {
+            throw new IllegalArgumentException("gacUnits needs one count per layer (" + widths.length + "), got "
+                    + gacUnits.length);
+        }
+        for (int l = 0; l < widths.length; l++) {
+            if (gacUnits[l] < 0 || gacUnits[l] > widths[l]) {
+                throw new IllegalArgumentException("the averaging units of layer " + l + " must be in [0, " + widths[l]
+                        + "] (its width), got " + gacUnits[l]);
             }
         }
         if (preprocessing == Preprocessing.LOG_AND_SIGN && !(p >= MIN_P && p <= MAX_P)) {
@@ -66,7 +86,14 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
         }
     }
 
-    /** A configuration computing in float32 ({@link Precision#FLOAT32}). */
+    /** A configuration without averaging units. */
+    public LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale, boolean logEpsilon,
+                      Precision precision) {
+        this(widths, preprocessing, p, outputScale, logEpsilon, precision,
+                new int[Objects.requireNonNull(widths, "widths").length]);
+    }
+
+    /** A configuration computing in float32 ({@link Precision#FLOAT32}), without averaging units. */
     public LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale, boolean logEpsilon) {
         this(widths, preprocessing, p, outputScale, logEpsilon, Precision.FLOAT32);
     }
@@ -81,29 +108,54 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
         return new LstmConfig(new int[] {20, 20}, Preprocessing.IDENTITY, 10, 1.0, false);
     }
 
-    /** A copy with other widths. */
+    /**
+     * A copy with other widths, and no averaging units.
+     *
+     * @throws NullPointerException     if newWidths is null
+     * @throws IllegalArgumentException as the constructor
+     */
     public LstmConfig withWidths(int... newWidths) {
         return new LstmConfig(newWidths, preprocessing, p, outputScale, logEpsilon, precision);
     }
 
     /** A copy with another output scale. */
     public LstmConfig withOutputScale(double scale) {
-        return new LstmConfig(widths, preprocessing, p, scale, logEpsilon, precision);
+        return new LstmConfig(widths, preprocessing, p, scale, logEpsilon, precision, gacUnits);
     }
 
     /** A copy with another preprocessing. */
     public LstmConfig withPreprocessing(Preprocessing pre) {
-        return new LstmConfig(widths, pre, p, outputScale, logEpsilon, precision);
+        return new LstmConfig(widths, pre, p, outputScale, logEpsilon, precision, gacUnits);
     }
 
     /** A copy computing its gate products in another precision. */
     public LstmConfig withPrecision(Precision newPrecision) {
-        return new LstmConfig(widths, preprocessing, p, outputScale, logEpsilon, newPrecision);
+        return new LstmConfig(widths, preprocessing, p, outputScale, logEpsilon, newPrecision, gacUnits);
+    }
+
+    /**
+     * A copy with G_l global averaging cells in layer l (LSTM+GAC, paper appendix).
+     *
+     * @throws NullPointerException     if counts is null
+     * @throws IllegalArgumentException unless there is one count per layer, each in [0, H_l]
+     */
+    public LstmConfig withGacUnits(int... counts) {
+        return new LstmConfig(widths, preprocessing, p, outputScale, logEpsilon, precision, counts);
     }
 
     @Override
     public int[] widths() {
         return widths.clone();
+    }
+
+    @Override
+    public int[] gacUnits() {
+        return gacUnits.clone();
+    }
+
+    /** Whether some layer has global averaging cells. */
+    public boolean averaging() {
+        return Arrays.stream(gacUnits).anyMatch(g -> g > 0);
     }
 
     /** Number of LSTM layers L. */
@@ -139,18 +191,20 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
     public boolean equals(Object o) {
         return o instanceof LstmConfig c && Arrays.equals(widths, c.widths) && preprocessing == c.preprocessing
                 && Double.compare(p, c.p) == 0 && Double.compare(outputScale, c.outputScale) == 0
-                && logEpsilon == c.logEpsilon && precision == c.precision;
+                && logEpsilon == c.logEpsilon && precision == c.precision && Arrays.equals(gacUnits, c.gacUnits);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(widths), preprocessing, p, outputScale, logEpsilon, precision);
+        return Objects.hash(Arrays.hashCode(widths), preprocessing, p, outputScale, logEpsilon, precision,
+                Arrays.hashCode(gacUnits));
     }
 
     @Override
     public String toString() {
         return "LstmConfig[widths=" + Arrays.toString(widths) + ", " + preprocessing
                 + (preprocessing == Preprocessing.LOG_AND_SIGN ? "(p=" + p + (logEpsilon ? ", eps" : "") + ")" : "")
-                + ", scale=" + outputScale + (precision == Precision.FLOAT32 ? "" : ", " + precision) + "]";
+                + ", scale=" + outputScale + (precision == Precision.FLOAT32 ? "" : ", " + precision)
+                + (averaging() ? ", gac=" + Arrays.toString(gacUnits) : "") + "]";
     }
 }

@@ -28,7 +28,8 @@ import org.l2l4j.safetensors.Tensor;
  *   <li><b>one group of every tensor</b> ({@link ParameterGroups#isSingle()}, the paper's
  *       optimizer): format {@value #FORMAT}, tensors named as above, the configuration in the
  *       keys {@code widths}, {@code preprocessing}, {@code p}, {@code output_scale},
- *       {@code log_epsilon} ({@link #configMetadata});</li>
+ *       {@code log_epsilon} ({@link #configMetadata}; LSTM+GAC adds {@code gac_units}, and a
+ *       PyTorch script must then write the averaging itself: {@code nn.LSTM} has none);</li>
  *   <li><b>several groups</b> (or one group of another name or rule; paper section 3.3): format
  *       {@value #FORMAT_GROUPED}, each group's tensors under its name as prefix
  *       ({@code conv.lstm.weight_ih_l0}, {@code fc.output.bias}, ...), so that each group loads on
@@ -279,9 +280,10 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
 
     /**
      * The configuration as safetensors metadata entries: {@code widths} (comma-separated, empty
-     * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon}, and
+     * for none), {@code preprocessing}, {@code p}, {@code output_scale}, {@code log_epsilon},
      * {@code precision} when it is not float32 (the configuration loads in it; any phi runs in
-     * either, see {@link #withPrecision}).
+     * either, see {@link #withPrecision}), and {@code gac_units} (comma-separated, one per layer)
+     * when some layer has global averaging cells.
      */
     public static Map<String, String> configMetadata(LstmConfig c) {
         Map<String, String> m = new LinkedHashMap<>();
@@ -292,6 +294,9 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
         m.put("log_epsilon", Boolean.toString(c.logEpsilon()));
         if (c.precision() != Precision.FLOAT32) {
             m.put("precision", c.precision().name());
+        }
+        if (c.averaging()) {
+            m.put("gac_units", Arrays.toString(c.gacUnits()).replaceAll("[\\[\\] ]", ""));
         }
         return m;
     }
@@ -311,17 +316,24 @@ public record OptimizerCheckpoint(ParameterGroups groups, float[] phi, Map<Strin
             throws CheckpointFormatException {
         try {
             String w = Safetensors.requireMetadata(file, meta, prefix + "widths");
-            int[] widths = w.isEmpty() ? new int[0] : Arrays.stream(w.split(",", -1)).mapToInt(Integer::parseInt).toArray();
+            int[] widths = counts(w);
+            String gac = meta.get(prefix + "gac_units");
             return new LstmConfig(widths,
                     Preprocessing.valueOf(Safetensors.requireMetadata(file, meta, prefix + "preprocessing")),
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "p")),
                     Double.parseDouble(Safetensors.requireMetadata(file, meta, prefix + "output_scale")),
                     strictBoolean(Safetensors.requireMetadata(file, meta, prefix + "log_epsilon")),
-                    precision(meta.getOrDefault(prefix + "precision", Precision.FLOAT32.name())));
+                    precision(meta.getOrDefault(prefix + "precision", Precision.FLOAT32.name())),
+                    gac == null ? new int[widths.length] : counts(gac));
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, "invalid configuration in metadata" + (prefix.isEmpty() ? ""
                     : " of group " + prefix.substring(0, prefix.length() - 1)) + ": " + e.getMessage());
         }
+    }
+
+    /** Comma-separated integers (none for the empty string). */
+    private static int[] counts(String v) {
+        return v.isEmpty() ? new int[0] : Arrays.stream(v.split(",", -1)).mapToInt(Integer::parseInt).toArray();
     }
 
     /** A {@link Precision}'s name, nothing else. */

@@ -12,7 +12,9 @@ import org.l2l4j.backend.NativeBuffer;
  * gradient_k) of n_k coordinates each, slices of float32 {@link NativeBuffer}s of one backend or
  * float32 memory at raw addresses where that backend computes.  They share one state buffer over
  * n = sum_k n_k coordinates, tensor 0's first.  The native pointer arrays are built once here, so
- * a step allocates nothing.
+ * a step allocates nothing.  The n coordinates are those of {@link #instances()} optimizee
+ * instances (1 unless the builder says otherwise), n / instances each, instance after instance:
+ * the segments over which global averaging cells average ({@link LstmConfig}).
  *
  * <p>Immutable once built; {@link #close()} frees the pointer arrays (not the tensors).
  */
@@ -21,6 +23,7 @@ public final class TensorList implements AutoCloseable {
     private final List<NativeBuffer> buffers;
     private final int count;
     private final long n;
+    private final int instances;
     private final LongPointer thetas;
     private final LongPointer grads;
     private final LongPointer sizes;
@@ -41,6 +44,7 @@ public final class TensorList implements AutoCloseable {
             total += b.sizes.get(k);
         }
         this.n = total;
+        this.instances = b.instances;
     }
 
     /**
@@ -73,6 +77,7 @@ public final class TensorList implements AutoCloseable {
         private final List<Long> thetaAddresses = new ArrayList<>();
         private final List<Long> gradAddresses = new ArrayList<>();
         private final List<Long> sizes = new ArrayList<>();
+        private int instances = 1;
 
         private Builder(Backend backend) {
             this.backend = backend;
@@ -148,11 +153,29 @@ public final class TensorList implements AutoCloseable {
             return this;
         }
 
-        /** @throws IllegalStateException if no tensor was added */
+        /**
+         * The coordinates added are those of {@code count} optimizee instances, an equal share
+         * each, instance after instance (1 by default).
+         *
+         * @throws IllegalArgumentException if count is below 1
+         */
+        public Builder instances(int count) {
+            if (count < 1) {
+                throw new IllegalArgumentException("instances must be >= 1, got " + count);
+            }
+            instances = count;
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException    if no tensor was added
+         * @throws IllegalArgumentException if the instances do not divide the coordinates
+         */
         public TensorList build() {
             if (sizes.isEmpty()) {
                 throw new IllegalStateException("a tensor list needs at least one tensor (n = 0)");
             }
+            Instances.require(instances, sizes.stream().mapToLong(Long::longValue).sum());
             return new TensorList(this);
         }
     }
@@ -170,6 +193,11 @@ public final class TensorList implements AutoCloseable {
     /** n = sum_k n_k. */
     public long coordinates() {
         return n;
+    }
+
+    /** The optimizee instances whose coordinates these are (n / instances each). */
+    public int instances() {
+        return instances;
     }
 
     long thetaArray() {

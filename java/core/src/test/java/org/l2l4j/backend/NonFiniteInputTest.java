@@ -191,7 +191,7 @@ class NonFiniteInputTest {
         assertEquals(L2l.L2L_INPUT_PHI, lastNonFinite()[0]);
         // a step rejected for another reason (no model)
         assertEquals(L2l.L2L_ERR_NULL_ARGUMENT,
-                L2l.l2l_step(backend.ctx(), 0, phi.address(), 1, 0, 0, 0, 0, 0, L2l.L2L_CHECK_FINITE));
+                L2l.l2l_step(backend.ctx(), 0, phi.address(), 1, 0, 0, 0, 0, 0, 0, L2l.L2L_CHECK_FINITE));
         assertNothingFound();
         assertThrows(NonFiniteInputException.class, this::backward);
         assertEquals(L2l.L2L_INPUT_PHI, lastNonFinite()[0]);

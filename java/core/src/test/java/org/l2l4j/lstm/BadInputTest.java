@@ -291,10 +291,10 @@ class BadInputTest {
 
     @Test
     void theCApiReturnsStatusCodes() {
-        assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_step(0, 0, 0, 1, 0, 0, 0, 0, 0, 0));
+        assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_step(0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0));
         assertTrue(L2l.l2l_last_error().contains("context is NULL"));
-        assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_backward(backend.ctx(), 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0));
-        assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_model_create(0, -1, 0, 10, 1, 0, record.buffer().address()));
+        assertEquals(L2l.L2L_ERR_NULL_ARGUMENT, L2l.l2l_backward(backend.ctx(), 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+        assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_model_create(0, 0, -1, 0, 10, 1, 0, record.buffer().address()));
         assertEquals(L2l.L2L_ERR_INVALID_ARGUMENT, L2l.l2l_malloc(backend.ctx(), 0, record.buffer().address()));
         assertEquals("L2L_ERR_NON_FINITE", L2l.l2l_status_name(L2l.L2L_ERR_NON_FINITE));
         assertEquals("L2L_ERR_INTERNAL", L2l.l2l_status_name(L2l.L2L_ERR_INTERNAL));

@@ -23,18 +23,23 @@ final class UnrollBuffers implements AutoCloseable {
     final TensorList tensors;
 
     UnrollBuffers(Backend backend, LstmConfig config, int n, int steps) {
+        this(backend, config, n, steps, 1);
+    }
+
+    /** The buffers of {@code instances} optimizee instances of n / instances coordinates each. */
+    UnrollBuffers(Backend backend, LstmConfig config, int n, int steps, int instances) {
         int rows = config.stateRows();
         lstm = new CoordinatewiseLstm(config);
         phi = backend.allocateFloats(lstm.phiSize());
         theta = backend.allocateFloats(n);
         grad = backend.allocateFloats(n);
         state = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
-        record = new UnrollRecord(backend, config, n, steps);
+        record = new UnrollRecord(backend, config, n, steps, instances);
         dloss = backend.allocateFloats((long) steps * n);
         dphi = backend.allocateDoubles(lstm.phiSize());
         dstate = rows > 0 ? backend.allocateFloats((long) rows * n) : null;
         dx = backend.allocateFloats((long) steps * n);
-        tensors = TensorList.of(theta, grad);
+        tensors = TensorList.builder().add(theta, 0, grad, 0, n).instances(instances).build();
     }
 
     @Override

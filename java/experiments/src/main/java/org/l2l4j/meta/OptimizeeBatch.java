@@ -120,13 +120,14 @@ final class OptimizeeBatch implements AutoCloseable {
                 lists.add(null);
                 continue;
             }
-            TensorList.Builder b = TensorList.builder(backend);
+            // instance after instance: the segments global averaging cells average over
+            TensorList.Builder b = TensorList.builder(backend).instances(instances);
             for (long[] r : layout.ranges(g)) {
                 b.add(theta, r[0], gradient, r[0], r[1]);
             }
             lists.add(b.build());
             if (recordSteps > 0) {
-                records[g] = new UnrollRecord(backend, lstm.groups().get(g).config(), ng, recordSteps);
+                records[g] = new UnrollRecord(backend, lstm.groups().get(g).config(), ng, recordSteps, instances);
                 gathered[g] = layout.whole(g) ? null : backend.allocateFloats(ng);
             }
         }

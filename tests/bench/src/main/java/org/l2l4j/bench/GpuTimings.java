@@ -54,6 +54,8 @@ import org.l2l4j.safetensors.Tensor;
  *   GpuTimings bandwidth            device-to-device copy of 2 GiB (bytes read + written)
  *   GpuTimings parity FILE N T [cpu]  T steps and their backward pass on the same inputs, to FILE
  *                                   (on the CPU backend with "cpu")
+ *   GpuTimings gac FILE N T B       the same for LSTM+GAC (two averaging units per layer) over B
+ *                                   optimizee instances of N / B coordinates, on the CPU backend
  *   GpuTimings groups OPTIMIZER STEPS  a learned optimizer of two parameter groups (OPTIMIZER, its
  *                                   checkpoint) and T = 3 steps of the training-loop optimizer on
  *                                   named tensors of both groups (STEPS), on the CPU backend: the
@@ -83,7 +85,15 @@ public final class GpuTimings {
         }
         if (args[0].equals("parity") && args.length > 4 && args[4].equals("cpu")) {
             try (Backend cpu = Backend.cpu(0)) {
-                parity(cpu, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+                parity(cpu, shipped().config(), 1, Path.of(args[1]), Integer.parseInt(args[2]),
+                        Integer.parseInt(args[3]));
+            }
+            return;
+        }
+        if (args[0].equals("gac")) {
+            try (Backend cpu = Backend.cpu(0)) {
+                parity(cpu, shipped().config().withGacUnits(2, 2), Integer.parseInt(args[4]), Path.of(args[1]),
+                        Integer.parseInt(args[2]), Integer.parseInt(args[3]));
             }
             return;
         }
@@ -98,7 +108,8 @@ public final class GpuTimings {
                 case "epoch" -> timeEpochs(gpu, Integer.parseInt(args[1]));
                 case "cifar-epoch" -> timeCifarEpochs(gpu, Integer.parseInt(args[1]));
                 case "bandwidth" -> timeCopy(gpu);
-                case "parity" -> parity(gpu, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+                case "parity" -> parity(gpu, shipped().config(), 1, Path.of(args[1]), Integer.parseInt(args[2]),
+                        Integer.parseInt(args[3]));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             }
         }
@@ -373,14 +384,15 @@ public final class GpuTimings {
     }
 
     /**
-     * The parity file: phi (the shipped optimizer), the inputs theta_0 = 0 (so that theta_t is the
-     * sum of the updates), the state before step 0, the gradient inputs x [T][n] and the weights
-     * dL/d delta [T][n]; and our outputs theta [T][n] after each step, the final state, and dphi
-     * (float64) of L = sum_t sum_i dloss[t][i] delta_t[i].
+     * The parity file: phi (the shipped optimizer's, run as {@code config}), the inputs theta_0 = 0
+     * (so that theta_t is the sum of the updates), the state before step 0, the gradient inputs x
+     * [T][n] and the weights dL/d delta [T][n]; and our outputs theta [T][n] after each step, the
+     * final state, and dphi (float64) of L = sum_t sum_i dloss[t][i] delta_t[i].  The metadata:
+     * the configuration's entries (OptimizerCheckpoint.configMetadata) and {@code instances}.
      */
-    private static void parity(Backend backend, Path file, int n, int steps) throws IOException {
+    private static void parity(Backend backend, LstmConfig config, int instances, Path file, int n, int steps)
+            throws IOException {
         OptimizerCheckpoint ckpt = shipped();
-        LstmConfig config = ckpt.config();
         int rows = config.stateRows();
         SplittableRandom rnd = new SplittableRandom(2024);
         float[] state0 = uniform(rows * n, 0.5, rnd);
@@ -396,8 +408,8 @@ public final class GpuTimings {
         try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
              NativeBuffer phi = backend.allocateFloats(lstm.phiSize()); NativeBuffer theta = backend.allocateFloats(n);
              NativeBuffer grad = backend.allocateFloats(n); NativeBuffer state = backend.allocateFloats((long) rows * n);
-             TensorList tensors = TensorList.of(theta, grad);
-             UnrollRecord record = new UnrollRecord(backend, config, n, steps);
+             TensorList tensors = TensorList.builder().add(theta, 0, grad, 0, n).instances(instances).build();
+             UnrollRecord record = new UnrollRecord(backend, config, n, steps, instances);
              NativeBuffer dloss = backend.allocateFloats((long) steps * n);
              NativeBuffer dphi = backend.allocateDoubles(lstm.phiSize())) {
             phi.write(ckpt.phi());
@@ -420,13 +432,10 @@ public final class GpuTimings {
         t.put("theta", Tensor.ofFloats(new long[] {steps, n}, thetas));
         t.put("state", Tensor.ofFloats(new long[] {rows, n}, finalState));
         t.put("dphi", Tensor.ofDoubles(new long[] {dphiOut.length}, dphiOut));
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("widths", Arrays.toString(config.widths()).replaceAll("[\\[\\] ]", ""));
-        meta.put("preprocessing", config.preprocessing().name());
-        meta.put("p", Double.toString(config.p()));
-        meta.put("output_scale", Double.toString(config.outputScale()));
-        meta.put("log_epsilon", Boolean.toString(config.logEpsilon()));
+        Map<String, String> meta = new LinkedHashMap<>(OptimizerCheckpoint.configMetadata(config));
+        meta.put("instances", Integer.toString(instances));
         Safetensors.write(file, t, meta);
-        System.out.println("# wrote " + file + " (n = " + n + ", T = " + steps + ")");
+        System.out.println("# wrote " + file + " (n = " + n + ", T = " + steps + ", " + config + ", " + instances
+                + " instances)");
     }
 }
