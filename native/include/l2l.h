@@ -29,8 +29,8 @@
  * bitwise identical whatever the thread count.  The step then runs layer by layer over all
  * coordinates (one pass per layer, a reduction after each) and the backward pass step by step
  * (the mean's gradient, (1 / N) times the sum of dL/dh'_j over the segment, is spread back to
- * every coordinate of it).  The CUDA backend does not implement averaging units yet
- * (INVALID_ARGUMENT).
+ * every coordinate of it).  Both backends run these passes (CUDA: one launch per layer and
+ * average).
  *
  * Preprocessing rho (p > 0, paper appendix A):
  *     IDENTITY:      u^0 = x                                                     (1 input)
@@ -297,7 +297,7 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * averaging units only check it.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (num_tensors < 1, a negative size, n = 0, unknown flag
  * bits, L2L_CHECK_ONLY without L2L_CHECK_FINITE, a negative segment or one that does not divide
- * n, averaging units on a CUDA context),
+ * n),
  * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
  * OUT_OF_MEMORY (scratch), CUDA.
  * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA).
@@ -343,7 +343,8 @@ L2L_API int32_t l2l_meta_loss_grads(l2l_context* ctx, const l2l_model* model, in
  * Memory: the context allocates a workspace for the partial sums of dphi (on the CPU,
  * ceil(n / 2048) x phi_size doubles) when a call needs a larger one than it has, and keeps it;
  * with averaging units also (2 S + 2 max_l H_l) x n floats (800 bytes per coordinate for 20, 20)
- * for the state after each step and the gradients between the layer passes. */
+ * for the state after each step and the gradients between the layer passes (on CUDA in the
+ * same workspace, after the partial sums). */
 L2L_API int32_t l2l_backward(l2l_context* ctx, const l2l_model* model, const float* phi,
                              int64_t n, int32_t steps, const float* record,
                              const float* dloss_ddelta, const float* dstate_final, double* dphi,

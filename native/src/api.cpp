@@ -107,10 +107,6 @@ int32_t check_common(const l2l_context* ctx, const l2l_model* model, const float
         return fail(L2L_ERR_INVALID_ARGUMENT,
                     "L2L_BF16_PRODUCTS is implemented by the CPU backend only: use a float32 model on CUDA");
     }
-    if (model->averaging && ctx->ops->backend != L2L_BACKEND_CPU) {
-        return fail(L2L_ERR_INVALID_ARGUMENT,
-                    "global averaging cells are implemented by the CPU backend only: use a CPU context");
-    }
     return L2L_OK;
 }
 

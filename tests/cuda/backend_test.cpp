@@ -5,10 +5,12 @@
  *   run_emu.sh   as C++ over the emulated runtime of emu/cuda_runtime.h (no GPU needed)
  *   run_gpu.sh   with nvcc against the CUDA runtime, on a GPU (also --bench: timings)
  *
- *   reference backward vs finite differences   (float64, tiny models)
+ *   reference backward vs finite differences   (float64, tiny models; LSTM+GAC's too)
  *   step:      theta, state, record            vs the float64 reference
  *   backward:  dphi (each tensor), dstate_initial, dx   vs the float64 reference, for the whole
  *              unroll and one step at a time (the calls of exact second derivatives)
+ *   LSTM+GAC (global averaging cells): step, record, backward (whole and one step at a time)
+ *              vs its float64 reference, bitwise repeatability
  *   determinism (bitwise), fixed and generic kernels, meta_loss_grads, find_non_finite,
  *   many tensors per step (groups of 32, zero sizes), errors (shared memory, memory),
  *   allocation failures injected by l2l_testing.h's switch.
@@ -83,6 +85,7 @@ struct Spec {
     float p;
     float scale;
     int options;
+    std::vector<int> gac = {}; /* global averaging cells per layer (none when empty) */
 };
 
 static l2l_model make_model(const Spec& s) {
@@ -102,6 +105,8 @@ static l2l_model make_model(const Spec& s) {
         ly.b_ih = ly.w_hh + 4LL * H * H;
         ly.b_hh = ly.b_ih + 4LL * H;
         ly.h_row = row;
+        ly.gac = l < (int)s.gac.size() ? s.gac[l] : 0;
+        if (ly.gac > 0) m.averaging = true;
         off = ly.b_hh + 4LL * H;
         row += 2 * H;
         in = H;
@@ -465,7 +470,7 @@ struct Run {
 
 /* Runs `steps` steps over `sizes` tensors, then the backward over them, on the device. */
 static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
-                    const std::vector<int64_t>& sizes, const std::vector<float>& theta0,
+                    const std::vector<int64_t>& sizes, int64_t segment, const std::vector<float>& theta0,
                     const std::vector<float>& state0, const std::vector<std::vector<float>>& grads,
                     const std::vector<float>& dloss, const std::vector<float>* dfinal, bool want_dx,
                     bool want_dinit) {
@@ -500,6 +505,7 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
         a.n = n;
         a.state = state_d.p;
         a.record = record_d.p + (size_t)s * R * n;
+        a.segment = segment;
         must(c.ops().step(&c.ctx, a), "step");
     }
     Dev<float> dloss_d(c, dloss);
@@ -518,6 +524,7 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
     b.dphi = dphi_d.p;
     b.dstate_initial = want_dinit ? dinit_d.p : nullptr;
     b.dx = want_dx ? dx_d.p : nullptr;
+    b.segment = segment;
     must(c.ops().backward(&c.ctx, b), "backward");
     must(c.ops().synchronize(&c.ctx), "synchronize");
     Run out;
@@ -535,7 +542,7 @@ static Run run_cuda(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
  * call's dstate_final; dphi is the sum of the calls' in float64, in that order. */
 static Run run_cuda_per_step(Ctx& c, const l2l_model& m, const std::vector<float>& phi,
                              const std::vector<float>& record, const std::vector<float>& dloss,
-                             const std::vector<float>* dfinal, int64_t n, int steps) {
+                             const std::vector<float>* dfinal, int64_t n, int64_t segment, int steps) {
     const int64_t S = m.state_rows, R = 1 + S;
     Dev<float> phi_d(c, phi), record_d(c, record), dloss_d(c, dloss);
     Dev<float> carry_d(c, dfinal != nullptr ? *dfinal : std::vector<float>((size_t)(S * n) + 1, 0.0f));
@@ -558,6 +565,7 @@ static Run run_cuda_per_step(Ctx& c, const l2l_model& m, const std::vector<float
         b.dphi = dphi_d.p;
         b.dstate_initial = S > 0 ? next->p : nullptr;
         b.dx = dx_d.p + (size_t)s * n;
+        b.segment = segment;
         must(c.ops().backward(&c.ctx, b), "backward of one step");
         const std::vector<double> part = dphi_d.get();
         for (int64_t k = 0; k < m.phi_size; ++k) out.dphi[k] += part[k];
@@ -587,7 +595,7 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     for (auto& v : dloss) v = (float)uni(-1, 1);
     for (auto& v : dfinal) v = (float)uni(-1, 1);
 
-    const Run r = run_cuda(c, m, phi, sizes, theta0, state0, grads, dloss,
+    const Run r = run_cuda(c, m, phi, sizes, n, theta0, state0, grads, dloss,
                            with_dfinal ? &dfinal : nullptr, true, true);
 
     /* reference, coordinate by coordinate */
@@ -665,14 +673,325 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     };
     check_backward(r, "");
     /* chained from the last step down, as exact second derivatives call it */
-    check_backward(run_cuda_per_step(c, m, phi, r.record, dloss, with_dfinal ? &dfinal : nullptr, n, steps),
+    check_backward(run_cuda_per_step(c, m, phi, r.record, dloss, with_dfinal ? &dfinal : nullptr, n, n, steps),
                    ", one step at a time");
 
     /* bitwise reproducibility of dphi */
-    const Run r2 = run_cuda(c, m, phi, sizes, theta0, state0, grads, dloss,
+    const Run r2 = run_cuda(c, m, phi, sizes, n, theta0, state0, grads, dloss,
                             with_dfinal ? &dfinal : nullptr, false, false);
     snprintf(what, sizeof what, "%s %s: dphi bitwise identical on a second run", path, nm.c_str());
     check(memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0, what);
+}
+
+/* ---- 1b. LSTM+GAC: the population reference and its finite differences ------------------- */
+/* The float64 reference of a model with global averaging cells (l2l.h): every coordinate's step
+ * as Ref's, layer by layer over all n coordinates, the first gac units of each layer replaced by
+ * their mean over each segment of `segment` coordinates before the next layer and step read them;
+ * the backward pass spreads the mean's gradient over the segment.  Values [row][coordinate]. */
+struct GacRef {
+    const l2l_model& m;
+    const std::vector<double>& phi;
+    int64_t n, segment;
+    typedef std::vector<std::vector<double>> Rows;
+    struct Tape {
+        std::vector<Rows> u, hp, cp, i, f, g, o, tc; /* [l][unit][coordinate]; u[L]: output input */
+        std::vector<double> x, delta;
+    };
+    Ref ref() const { return Ref{m, phi}; }
+
+    void average(Rows& v, int count) const {
+        for (int j = 0; j < count; ++j)
+            for (int64_t lo = 0; lo < n; lo += segment) {
+                double s = 0;
+                for (int64_t k = lo; k < lo + segment; ++k) s += v[j][k];
+                for (int64_t k = lo; k < lo + segment; ++k) v[j][k] = s / (double)segment;
+            }
+    }
+
+    /* one step of every coordinate; state [S][n] (flat, row-major) advanced in place */
+    Tape step(const std::vector<double>& x, std::vector<double>& state) const {
+        const Ref r = ref();
+        const int L = m.num_layers;
+        Tape t;
+        t.x = x;
+        t.u.resize(L + 1);
+        t.hp.resize(L), t.cp.resize(L), t.i.resize(L), t.f.resize(L), t.g.resize(L), t.o.resize(L), t.tc.resize(L);
+        t.u[0].assign(m.in0, std::vector<double>(n));
+        for (int64_t k = 0; k < n; ++k) {
+            double u[2];
+            r.pre(x[k], u);
+            for (int c = 0; c < m.in0; ++c) t.u[0][c][k] = u[c];
+        }
+        for (int l = 0; l < L; ++l) {
+            const int H = r.H(l), in = r.in(l);
+            const int64_t hr = m.layers[l].h_row;
+            Rows hn(H, std::vector<double>(n)), cn(H, std::vector<double>(n));
+            t.hp[l].assign(H, std::vector<double>(n));
+            t.cp[l] = t.hp[l], t.i[l] = t.hp[l], t.f[l] = t.hp[l], t.g[l] = t.hp[l], t.o[l] = t.hp[l], t.tc[l] = t.hp[l];
+            for (int64_t k = 0; k < n; ++k) {
+                for (int j = 0; j < H; ++j) {
+                    t.hp[l][j][k] = state[(hr + j) * n + k];
+                    t.cp[l][j][k] = state[(hr + H + j) * n + k];
+                }
+                for (int j = 0; j < H; ++j) {
+                    double z[4];
+                    for (int q = 0; q < 4; ++q) {
+                        const int row = q * H + j;
+                        double s = r.bias(l, row);
+                        for (int c = 0; c < in; ++c) s += r.wih(l, row, c) * t.u[l][c][k];
+                        for (int c = 0; c < H; ++c) s += r.whh(l, row, c) * t.hp[l][c][k];
+                        z[q] = s;
+                    }
+                    t.i[l][j][k] = Ref::sig(z[0]);
+                    t.f[l][j][k] = Ref::sig(z[1]);
+                    t.g[l][j][k] = tanh(z[2]);
+                    t.o[l][j][k] = Ref::sig(z[3]);
+                    cn[j][k] = t.f[l][j][k] * t.cp[l][j][k] + t.i[l][j][k] * t.g[l][j][k];
+                    t.tc[l][j][k] = tanh(cn[j][k]);
+                    hn[j][k] = t.o[l][j][k] * t.tc[l][j][k];
+                }
+            }
+            average(hn, m.layers[l].gac);
+            for (int j = 0; j < H; ++j)
+                for (int64_t k = 0; k < n; ++k) {
+                    state[(hr + j) * n + k] = hn[j][k];
+                    state[(hr + H + j) * n + k] = cn[j][k];
+                }
+            t.u[l + 1] = hn;
+        }
+        t.delta.assign(n, 0.0);
+        for (int64_t k = 0; k < n; ++k) {
+            double d = phi[m.b_out];
+            for (int c = 0; c < m.out_in; ++c) d += phi[m.w_out + c] * t.u[L][c][k];
+            t.delta[k] = (double)m.output_scale * d;
+        }
+        return t;
+    }
+
+    /* sum_s dloss_s . delta_s + dfinal . state_T over an unroll (xs [steps][n]) */
+    double loss(const std::vector<std::vector<double>>& xs, std::vector<double> state,
+                const std::vector<double>& dloss, const std::vector<double>* dfinal) const {
+        double j = 0;
+        for (size_t s = 0; s < xs.size(); ++s) {
+            const Tape t = step(xs[s], state);
+            for (int64_t k = 0; k < n; ++k) j += dloss[s * n + k] * t.delta[k];
+        }
+        if (dfinal != nullptr)
+            for (size_t k = 0; k < state.size(); ++k) j += (*dfinal)[k] * state[k];
+        return j;
+    }
+
+    /* the gradients of loss(): dphi added into, dinit [S][n], dx [steps][n] */
+    void backward(const std::vector<std::vector<double>>& xs, std::vector<double> state,
+                  const std::vector<double>& dloss, const std::vector<double>* dfinal, std::vector<double>& dphi,
+                  std::vector<double>& dinit, std::vector<double>& dx) const {
+        const Ref r = ref();
+        const int L = m.num_layers, steps = (int)xs.size();
+        std::vector<Tape> tapes;
+        for (int s = 0; s < steps; ++s) tapes.push_back(step(xs[s], state));
+        std::vector<Rows> dh(L), dc(L);
+        for (int l = 0; l < L; ++l) {
+            const int H = r.H(l);
+            const int64_t hr = m.layers[l].h_row;
+            dh[l].assign(H, std::vector<double>(n, 0.0));
+            dc[l] = dh[l];
+            for (int j = 0; j < H && dfinal != nullptr; ++j)
+                for (int64_t k = 0; k < n; ++k) {
+                    dh[l][j][k] = (*dfinal)[(hr + j) * n + k];
+                    dc[l][j][k] = (*dfinal)[(hr + H + j) * n + k];
+                }
+        }
+        dx.assign((size_t)(steps * n), 0.0);
+        for (int s = steps - 1; s >= 0; --s) {
+            const Tape& t = tapes[s];
+            Rows du(m.out_in, std::vector<double>(n));
+            for (int64_t k = 0; k < n; ++k) {
+                const double dD = dloss[s * n + k] * (double)m.output_scale;
+                dphi[m.b_out] += dD;
+                for (int c = 0; c < m.out_in; ++c) {
+                    dphi[m.w_out + c] += dD * t.u[L][c][k];
+                    du[c][k] = dD * phi[m.w_out + c];
+                }
+            }
+            for (int l = L - 1; l >= 0; --l) {
+                const int H = r.H(l), in = r.in(l);
+                const l2l_layer& ly = m.layers[l];
+                Rows total(H, std::vector<double>(n));
+                for (int j = 0; j < H; ++j)
+                    for (int64_t k = 0; k < n; ++k) total[j][k] = du[j][k] + dh[l][j][k];
+                average(total, ly.gac); /* the averaging units' h is the mean of the segment's */
+                Rows dlow(in, std::vector<double>(n, 0.0)), dhp(H, std::vector<double>(n, 0.0));
+                for (int64_t k = 0; k < n; ++k) {
+                    std::vector<double> dz(4 * H);
+                    for (int j = 0; j < H; ++j) {
+                        const double dht = total[j][k], o = t.o[l][j][k], tc = t.tc[l][j][k];
+                        const double gi = t.i[l][j][k], gf = t.f[l][j][k], gg = t.g[l][j][k];
+                        const double dct = dc[l][j][k] + dht * o * (1 - tc * tc);
+                        dz[3 * H + j] = dht * tc * o * (1 - o);
+                        dz[j] = dct * gg * gi * (1 - gi);
+                        dz[2 * H + j] = dct * gi * (1 - gg * gg);
+                        dz[H + j] = dct * t.cp[l][j][k] * gf * (1 - gf);
+                        dc[l][j][k] = dct * gf;
+                    }
+                    for (int row = 0; row < 4 * H; ++row) {
+                        dphi[ly.b_ih + row] += dz[row];
+                        dphi[ly.b_hh + row] += dz[row];
+                        for (int c = 0; c < in; ++c) {
+                            dphi[ly.w_ih + (int64_t)row * in + c] += dz[row] * t.u[l][c][k];
+                            dlow[c][k] += r.wih(l, row, c) * dz[row];
+                        }
+                        for (int c = 0; c < H; ++c) {
+                            dphi[ly.w_hh + (int64_t)row * H + c] += dz[row] * t.hp[l][c][k];
+                            dhp[c][k] += r.whh(l, row, c) * dz[row];
+                        }
+                    }
+                }
+                dh[l] = dhp;
+                du = dlow;
+            }
+            for (int64_t k = 0; k < n; ++k) {
+                double d[2];
+                r.pre_d(t.x[k], d);
+                double v = 0;
+                for (int c = 0; c < m.in0; ++c) v += du[c][k] * d[c];
+                dx[s * n + k] = v;
+            }
+        }
+        dinit.assign((size_t)(m.state_rows * n), 0.0);
+        for (int l = 0; l < L; ++l) {
+            const int64_t hr = m.layers[l].h_row;
+            const int H = r.H(l);
+            for (int j = 0; j < H; ++j)
+                for (int64_t k = 0; k < n; ++k) {
+                    dinit[(hr + j) * n + k] = dh[l][j][k];
+                    dinit[(hr + H + j) * n + k] = dc[l][j][k];
+                }
+        }
+    }
+};
+
+static void test_gac_reference_fd(const Spec& spec) {
+    const l2l_model m = make_model(spec);
+    const int64_t n = 6, segment = 3;
+    const int steps = 3;
+    std::vector<double> phi(m.phi_size);
+    for (auto& v : phi) v = uni(-0.9, 0.9);
+    std::vector<std::vector<double>> xs(steps, std::vector<double>(n));
+    for (auto& row : xs)
+        for (auto& v : row) v = uni(0.05, 1.0) * (uni(0, 1) < 0.5 ? -1 : 1);
+    std::vector<double> s0((size_t)(m.state_rows * n)), dl((size_t)(steps * n)), df(s0.size());
+    for (auto& v : s0) v = uni(-0.5, 0.5);
+    for (auto& v : dl) v = uni(-1, 1);
+    for (auto& v : df) v = uni(-1, 1);
+    const GacRef ref{m, phi, n, segment};
+    std::vector<double> dphi(m.phi_size, 0.0), dinit, dx;
+    ref.backward(xs, s0, dl, &df, dphi, dinit, dx);
+    const double h = 1e-6;
+    std::vector<double> fd(m.phi_size);
+    for (int64_t k = 0; k < m.phi_size; ++k) {
+        std::vector<double> a = phi, b = phi;
+        a[k] += h;
+        b[k] -= h;
+        fd[k] = (GacRef{m, a, n, segment}.loss(xs, s0, dl, &df) - GacRef{m, b, n, segment}.loss(xs, s0, dl, &df)) /
+                (2 * h);
+    }
+    std::vector<double> fds(s0.size());
+    for (size_t k = 0; k < s0.size(); ++k) {
+        std::vector<double> a = s0, b = s0;
+        a[k] += h;
+        b[k] -= h;
+        fds[k] = (ref.loss(xs, a, dl, &df) - ref.loss(xs, b, dl, &df)) / (2 * h);
+    }
+    std::vector<double> fdx((size_t)(steps * n));
+    for (int s = 0; s < steps; ++s)
+        for (int64_t k = 0; k < n; ++k) {
+            std::vector<std::vector<double>> a = xs, b = xs;
+            const double hx = fabs(xs[s][k]) * 1e-6;
+            a[s][k] += hx;
+            b[s][k] -= hx;
+            fdx[s * n + k] = (ref.loss(a, s0, dl, &df) - ref.loss(b, s0, dl, &df)) / (2 * hx);
+        }
+    const std::string nm = name_of(spec);
+    double e = err(dphi.data(), fd.data(), fd.size());
+    check(e < 1e-6, ("GAC reference dphi vs finite differences " + nm).c_str(), e, 1e-6);
+    e = err(dinit.data(), fds.data(), fds.size());
+    check(e < 1e-6, ("GAC reference dstate_initial vs finite differences " + nm).c_str(), e, 1e-6);
+    e = err(dx.data(), fdx.data(), fdx.size());
+    check(e < 1e-5, ("GAC reference dx vs finite differences " + nm).c_str(), e, 1e-5);
+}
+
+/* ---- 4b. LSTM+GAC on the device against the population reference -------------------------- */
+static void test_gac(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes, int64_t segment, int steps,
+                     const char* path) {
+    const l2l_model m = make_model(spec);
+    int64_t n = 0;
+    for (int64_t s : sizes) n += s;
+    const int64_t S = m.state_rows, R = 1 + S;
+    const std::vector<float> phi = random_phi(m);
+    std::vector<float> theta0(n), state0((size_t)(S * n));
+    for (auto& v : theta0) v = (float)uni(-1, 1);
+    for (auto& v : state0) v = (float)uni(-0.8, 0.8);
+    std::vector<std::vector<float>> grads(steps, std::vector<float>(n));
+    for (auto& g : grads)
+        for (auto& v : g) v = grad_value();
+    std::vector<float> dloss((size_t)(steps * n)), dfinal((size_t)(S * n));
+    for (auto& v : dloss) v = (float)uni(-1, 1);
+    for (auto& v : dfinal) v = (float)uni(-1, 1);
+    const Run r = run_cuda(c, m, phi, sizes, segment, theta0, state0, grads, dloss, &dfinal, true, true);
+
+    const std::vector<double> phid = to_d(phi.data(), phi.size());
+    const GacRef ref{m, phid, n, segment};
+    std::vector<std::vector<double>> xs(steps);
+    for (int s = 0; s < steps; ++s) xs[s] = to_d(grads[s].data(), n);
+    std::vector<double> state = to_d(state0.data(), state0.size()), up_ref(n, 0.0);
+    std::vector<double> record_ref((size_t)(steps * R * n));
+    for (int s = 0; s < steps; ++s) {
+        for (int64_t k = 0; k < n; ++k) record_ref[(size_t)(s * R) * n + k] = xs[s][k];
+        std::copy(state.begin(), state.end(), record_ref.begin() + (size_t)(s * R + 1) * n);
+        const GacRef::Tape t = ref.step(xs[s], state);
+        for (int64_t k = 0; k < n; ++k) up_ref[k] += t.delta[k];
+    }
+    const std::vector<double> df = to_d(dfinal.data(), dfinal.size()), dl = to_d(dloss.data(), dloss.size());
+    std::vector<double> dphi_ref(m.phi_size, 0.0), dinit_ref, dx_ref;
+    ref.backward(xs, to_d(state0.data(), state0.size()), dl, &df, dphi_ref, dinit_ref, dx_ref);
+
+    char what[160];
+    const std::string nm = name_of(spec) + " gac";
+    std::vector<double> up(n);
+    for (int64_t k = 0; k < n; ++k) up[k] = (double)r.theta[k] - theta0[k];
+    double e = err(up.data(), up_ref.data(), n);
+    snprintf(what, sizeof what, "%s %s n=%lld segment=%lld: theta update", path, nm.c_str(), (long long)n,
+             (long long)segment);
+    check(e < 2e-5, what, e, 2e-5);
+    const std::vector<double> sd = to_d(r.state.data(), r.state.size());
+    e = err(sd.data(), state.data(), sd.size());
+    snprintf(what, sizeof what, "%s %s: state", path, nm.c_str());
+    check(e < 2e-5, what, e, 2e-5);
+    const std::vector<double> rd = to_d(r.record.data(), r.record.size());
+    e = err(rd.data(), record_ref.data(), rd.size());
+    snprintf(what, sizeof what, "%s %s: record", path, nm.c_str());
+    check(e < 2e-5, what, e, 2e-5);
+    const auto check_backward = [&](const Run& b, const char* how) {
+        double eb = dphi_err(m, b.dphi, dphi_ref);
+        snprintf(what, sizeof what, "%s %s steps=%d%s: dphi (worst tensor)", path, nm.c_str(), steps, how);
+        check(eb < 1e-4, what, eb, 1e-4);
+        const std::vector<double> dd = to_d(b.dinit.data(), b.dinit.size());
+        eb = err(dd.data(), dinit_ref.data(), dd.size());
+        snprintf(what, sizeof what, "%s %s%s: dstate_initial", path, nm.c_str(), how);
+        check(eb < 1e-4, what, eb, 1e-4);
+        const std::vector<double> dxd = to_d(b.dx.data(), b.dx.size());
+        eb = err(dxd.data(), dx_ref.data(), dxd.size());
+        snprintf(what, sizeof what, "%s %s%s: dx", path, nm.c_str(), how);
+        check(eb < 1e-4, what, eb, 1e-4);
+    };
+    check_backward(r, "");
+    check_backward(run_cuda_per_step(c, m, phi, r.record, dloss, &dfinal, n, segment, steps),
+                   ", one step at a time");
+    const Run r2 = run_cuda(c, m, phi, sizes, segment, theta0, state0, grads, dloss, &dfinal, true, true);
+    snprintf(what, sizeof what, "%s %s: every output bitwise identical on a second run", path, nm.c_str());
+    check(r.theta == r2.theta && r.state == r2.state && r.dinit == r2.dinit && r.dx == r2.dx &&
+              memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0,
+          what);
 }
 
 /* A step without a record updates theta and the state exactly as one with a record. */
@@ -1200,6 +1519,17 @@ int main(int argc, char** argv) {
         test_reference_fd({{4}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0});
         test_reference_fd({{2, 3, 2}, L2L_PREPROCESS_LOG_AND_SIGN, 3.0f, 0.5f, L2L_LOG_EPSILON});
         test_reference_fd({{}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0});
+        test_gac_reference_fd({{3, 2}, L2L_PREPROCESS_IDENTITY, 10.0f, 0.7f, 0, {1, 2}});
+        test_gac_reference_fd({{2, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 3.0f, 0.5f, 0, {2, 0}});
+    }
+    if (want("gac")) {
+        Ctx c;
+        printf("global averaging cells (layer passes)\n");
+        /* segments across tensor boundaries and tiles: 2 instances of 150 coordinates */
+        test_gac(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, 0, {2, 2}}, {100, 0, 200}, 150, 3, "gac");
+        test_gac(c, {{7, 5}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0, {7, 3}}, {97}, 97, 3, "gac");
+        if (!quick)
+            test_gac(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0, {0, 4, 1}}, {300, 400}, 175, 2, "gac");
     }
     if (want("fixed")) {
         Ctx c;

@@ -565,10 +565,121 @@ int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t
 
 /* ---- step --------------------------------------------------------------------------------- */
 
+/* Calls launch(p) for each group of up to 32 nonzero-size tensors of the step, p's tensor table
+ * filled with the group's; stops at the first failure. */
+template <typename Launch>
+int32_t for_tensor_groups(const StepArgs& a, StepParams& p, const Launch& launch) {
+    int64_t offset = 0;
+    int32_t k = 0;
+    while (k < a.num_tensors) {
+        p.count = 0;
+        p.begin = offset;
+        while (k < a.num_tensors && p.count < kMaxTensorsPerLaunch) {
+            const int64_t size = a.sizes[k];
+            if (size > 0) {
+                p.off[p.count] = offset;
+                p.theta[p.count] = a.theta[k];
+                p.grad[p.count] = a.grad[k];
+                ++p.count;
+                offset += size;
+            }
+            ++k;
+        }
+        p.end = offset;
+        if (p.count == 0) break;
+        for (int32_t t = p.count; t < kMaxTensorsPerLaunch; ++t) {
+            p.off[t] = p.end;
+            p.theta[t] = p.theta[p.count - 1];
+            p.grad[t] = p.grad[p.count - 1];
+        }
+        const int32_t st = launch(static_cast<const StepParams&>(p));
+        if (st != L2L_OK) return st;
+    }
+    return L2L_OK;
+}
+
+/* Replaces each of `count` rows (stride n) of `rows` by its means over segments (gac_average);
+ * with carry, the averaging units' gradients. */
+int32_t average_rows(Backend* b, float* rows, float* carry, int32_t count, int64_t n, int64_t segment,
+                     const char* what) {
+    const int64_t segments = n / segment;
+    if (segments > 0x7fffffff)
+        return fail(L2L_ERR_INVALID_ARGUMENT, "%s: %lld segments are too many for the CUDA backend", what,
+                    (long long)segments);
+    (void)cudaGetLastError();
+    detail::gac_average<<<dim3((unsigned)segments, (unsigned)count), detail::kAverageThreads, 0, b->stream>>>(
+        rows, carry, n, segment);
+    return check_launch(b, what);
+}
+
+/* The shared memory of the averaging models' kernels: the generic backward pass's tiles without
+ * its per-thread vectors, plus two rows per thread as wide as the widest layer input (the new
+ * carried dh and dL/du of gac_layer_backward). */
+GenericBwdShape averaging_shape(const Geometry& g, int T) {
+    GenericBwdShape s = generic_bwd_shape(g, T);
+    const int64_t own_rows = 2 * (int64_t)(g.max_h > g.in0 ? g.max_h : g.in0);
+    s.smem = sizeof(float) * (size_t)(2 * (int64_t)g.p4 + (int64_t)T * (s.rs + s.cs) +
+                                      (int64_t)(T / kWarp) * s.osp + own_rows * T);
+    return s;
+}
+
+/* The block size of the averaging models' kernels (one for all of them, so that every launch
+ * of a backward pass adds into the same partial rows of dphi); 0, with the message, when the
+ * model does not fit in a block. */
+int averaging_threads(const Backend* b, const Geometry& g, const char* what) {
+    const int threads = choose_threads([&](int T) { return averaging_shape(g, T).smem; }, b);
+    if (threads == 0)
+        fail(L2L_ERR_INVALID_ARGUMENT,
+             "model too large for the CUDA %s: it needs %lld bytes of shared memory per block, the "
+             "device allows %lld",
+             what, (long long)averaging_shape(g, 32).smem, (long long)b->smem_optin);
+    return threads;
+}
+
+/* The step of a model with global averaging cells: layer by layer over all coordinates, the
+ * averaging units' h replaced by their segment means after each layer, then the output layer. */
+int32_t averaging_step(Backend* b, const StepArgs& a) {
+    const l2l_model* m = a.m;
+    StepParams p;
+    memset(&p, 0, sizeof p);
+    p.g = make_geometry(m);
+    p.phi = a.phi;
+    p.state = a.state;
+    p.record = a.record;
+    p.n = a.n;
+    p.cs = odd_quads(p.g.max_k4);
+    const int threads = averaging_threads(b, p.g, "step");
+    if (threads == 0) return L2L_ERR_INVALID_ARGUMENT;
+    const size_t smem = sizeof(float) * (size_t)(p.g.p4 + (int64_t)threads * p.cs);
+    void (*layer)(StepParams, int) = m->in0 == 1 ? detail::gac_layer_step<1> : detail::gac_layer_step<2>;
+    int32_t st = prepare_kernel(b, layer, false, "step: cudaFuncSetAttribute");
+    if (st == L2L_OK) st = prepare_kernel(b, detail::gac_output_step, false, "step: cudaFuncSetAttribute");
+    for (int l = 0; l < m->num_layers && st == L2L_OK; ++l) {
+        st = for_tensor_groups(a, p, [&](const StepParams& q) {
+            (void)cudaGetLastError();
+            layer<<<grid_for(q.end - q.begin, threads, b, 8), threads, smem, b->stream>>>(q, l);
+            return check_launch(b, "step: layer launch");
+        });
+        const l2l_layer& L = m->layers[l];
+        if (st == L2L_OK && L.gac > 0)
+            st = average_rows(b, a.state + L.h_row * a.n, nullptr, L.gac, a.n, a.segment, "step: averages");
+        p.record = nullptr; /* layer 0's launches wrote it */
+    }
+    if (st != L2L_OK) return st;
+    const size_t phi_smem = sizeof(float) * (size_t)p.g.p4;
+    return for_tensor_groups(a, p, [&](const StepParams& q) {
+        (void)cudaGetLastError();
+        detail::gac_output_step<<<grid_for(q.end - q.begin, threads, b, 8), threads, phi_smem, b->stream>>>(q);
+        return check_launch(b, "step: output launch");
+    });
+}
+
+
 int32_t step(l2l_context* ctx, const StepArgs& a) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
+    if (a.m->averaging) return averaging_step(b, a);
     const l2l_model* m = a.m;
     StepParams p;
     memset(&p, 0, sizeof p);
@@ -611,44 +722,134 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     st = prepare_kernel(b, kernel, false, "step: cudaFuncSetAttribute");
     if (st != L2L_OK) return st;
 
-    /* groups of up to 32 nonzero-size tensors, one launch each */
-    int64_t offset = 0;
-    int32_t k = 0;
-    while (k < a.num_tensors) {
-        p.count = 0;
-        p.begin = offset;
-        while (k < a.num_tensors && p.count < kMaxTensorsPerLaunch) {
-            const int64_t size = a.sizes[k];
-            if (size > 0) {
-                p.off[p.count] = offset;
-                p.theta[p.count] = a.theta[k];
-                p.grad[p.count] = a.grad[k];
-                ++p.count;
-                offset += size;
-            }
-            ++k;
-        }
-        p.end = offset;
-        if (p.count == 0) break;
-        for (int32_t t = p.count; t < kMaxTensorsPerLaunch; ++t) {
-            p.off[t] = p.end;
-            p.theta[t] = p.theta[p.count - 1];
-            p.grad[t] = p.grad[p.count - 1];
-        }
+    return for_tensor_groups(a, p, [&](const StepParams& q) {
         (void)cudaGetLastError();
-        kernel<<<grid_for(p.end - p.begin, threads, b, 8), threads, smem, b->stream>>>(p);
-        st = check_launch(b, "step: kernel launch");
-        if (st != L2L_OK) return st;
-    }
-    return L2L_OK;
+        kernel<<<grid_for(q.end - q.begin, threads, b, 8), threads, smem, b->stream>>>(q);
+        return check_launch(b, "step: kernel launch");
+    });
 }
 
 /* ---- backward ----------------------------------------------------------------------------- */
+
+/* The partial rows of dphi for n coordinates in blocks of `threads`: p.tiles and
+ * p.tiles_per_row, and the number of rows (blocks); a function of n and the block size only. */
+int32_t partial_rows(BwdParams& p, int64_t n, int threads, int64_t* rows) {
+    p.tiles = (n + threads - 1) / threads;
+    int64_t per_row = (p.tiles + kTargetRows - 1) / kTargetRows;
+    const int64_t max_per_row = kReductionChunk / threads;
+    if (per_row > max_per_row) per_row = max_per_row;
+    if (per_row < 1) per_row = 1;
+    p.tiles_per_row = per_row;
+    *rows = (p.tiles + per_row - 1) / per_row;
+    if (*rows > 0x7fffffff)
+        return fail(L2L_ERR_INVALID_ARGUMENT, "n = %lld is too large for the CUDA backward", (long long)n);
+    return L2L_OK;
+}
+
+/* dphi = the sum of the partial rows (reduce_partials). */
+int32_t reduce_rows(Backend* b, int64_t rows, int64_t P, double* dphi) {
+    const dim3 rblock(kWarp, kReduceSegments);
+    const unsigned rgrid = (unsigned)((P + kWarp - 1) / kWarp);
+    detail::reduce_partials<<<rgrid, rblock, 0, b->stream>>>(b->workspace, rows, P, dphi);
+    return check_launch(b, "backward: reduction launch");
+}
+
+/* The backward pass of a model with global averaging cells, step by step from the last: the
+ * step's forward recomputed layer by layer with its averages (into `after`), then the output
+ * layer and the layers from the top, the averaging units' gradients averaged before each
+ * layer's launch.  Every launch adds into the same partial rows of dphi (zeroed first). */
+int32_t averaging_backward(Backend* b, const BackwardArgs& a) {
+    const l2l_model* m = a.m;
+    BwdParams p;
+    memset(&p, 0, sizeof p);
+    p.g = make_geometry(m);
+    p.phi = a.phi;
+    p.record = a.record;
+    p.dloss = a.dloss_ddelta;
+    p.dx = a.dx;
+    p.n = a.n;
+    p.steps = a.steps;
+    const int threads = averaging_threads(b, p.g, "backward");
+    if (threads == 0) return L2L_ERR_INVALID_ARGUMENT;
+    const GenericBwdShape shape = averaging_shape(p.g, threads);
+    p.rs = shape.rs;
+    p.cs = shape.cs;
+    p.osp = shape.osp;
+    const int64_t n = a.n, S = m->state_rows, W = m->max_width, P = m->phi_size;
+    int64_t rows = 0;
+    int32_t st = partial_rows(p, n, threads, &rows);
+    if (st != L2L_OK) return st;
+    /* the workspace: the partial rows, then (as floats) the state after the step [S][n] (h rows
+     * only), the carried state gradient [S][n], and dL/dh' of a layer and of the one below [W][n] */
+    const size_t partial_bytes = (size_t)rows * (size_t)P * sizeof(double);
+    st = ensure_workspace(b, partial_bytes + sizeof(float) * (size_t)((2 * S + 2 * W) * n));
+    if (st != L2L_OK) return st;
+    p.partial = b->workspace;
+    float* after = reinterpret_cast<float*>(reinterpret_cast<char*>(b->workspace) + partial_bytes);
+    float* carry = after + S * n;
+    float* D = carry + S * n;
+    float* Dbelow = D + W * n;
+    void (*recompute)(BwdParams, int, int, float*) =
+        m->in0 == 1 ? detail::gac_recompute<1> : detail::gac_recompute<2>;
+    void (*layer)(BwdParams, int, int, const float*, const float*, float*, float*) =
+        m->in0 == 1 ? detail::gac_layer_backward<1> : detail::gac_layer_backward<2>;
+    st = prepare_kernel(b, recompute, true, "backward: cudaFuncSetAttribute");
+    if (st == L2L_OK) st = prepare_kernel(b, layer, true, "backward: cudaFuncSetAttribute");
+    if (st == L2L_OK) st = prepare_kernel(b, detail::gac_output_backward, true, "backward: cudaFuncSetAttribute");
+    if (st != L2L_OK) return st;
+    cudaError_t e = cudaMemsetAsync(p.partial, 0, partial_bytes, b->stream);
+    if (e == cudaSuccess) {
+        e = a.dstate_final != nullptr
+                ? cudaMemcpyAsync(carry, a.dstate_final, sizeof(float) * (size_t)(S * n), cudaMemcpyDeviceToDevice,
+                                  b->stream)
+                : cudaMemsetAsync(carry, 0, sizeof(float) * (size_t)(S * n), b->stream);
+    }
+    if (e != cudaSuccess) return context_error(b, e, "backward: workspace initialization");
+    const size_t smem = shape.smem;
+    const unsigned blocks = (unsigned)rows;
+    for (int32_t s = a.steps - 1; s >= 0 && st == L2L_OK; --s) {
+        for (int l = 0; l < m->num_layers && st == L2L_OK; ++l) {
+            (void)cudaGetLastError();
+            recompute<<<grid_for(n, threads, b, 8), threads, smem, b->stream>>>(p, s, l, after);
+            st = check_launch(b, "backward: recompute launch");
+            const l2l_layer& L = m->layers[l];
+            if (st == L2L_OK && L.gac > 0)
+                st = average_rows(b, after + L.h_row * n, nullptr, L.gac, n, a.segment, "backward: averages");
+        }
+        if (st != L2L_OK) break;
+        (void)cudaGetLastError();
+        detail::gac_output_backward<<<blocks, threads, smem, b->stream>>>(p, s, after, D);
+        st = check_launch(b, "backward: output launch");
+        float* above = D;
+        float* below = Dbelow;
+        for (int l = m->num_layers - 1; l >= 0 && st == L2L_OK; --l) {
+            const l2l_layer& L = m->layers[l];
+            if (L.gac > 0)
+                st = average_rows(b, above, carry + L.h_row * n, L.gac, n, a.segment, "backward: gradient averages");
+            if (st != L2L_OK) break;
+            (void)cudaGetLastError();
+            layer<<<blocks, threads, smem, b->stream>>>(p, s, l, after, above, carry, below);
+            st = check_launch(b, "backward: layer launch");
+            float* t = above;
+            above = below;
+            below = t;
+        }
+    }
+    if (st != L2L_OK) return st;
+    if (a.dstate_initial != nullptr) {
+        e = cudaMemcpyAsync(a.dstate_initial, carry, sizeof(float) * (size_t)(S * n), cudaMemcpyDeviceToDevice,
+                            b->stream);
+        if (e != cudaSuccess) return context_error(b, e, "backward: dstate_initial");
+    }
+    return reduce_rows(b, rows, P, a.dphi);
+}
+
 
 int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
+    if (a.m->averaging) return averaging_backward(b, a);
     const l2l_model* m = a.m;
     BwdParams p;
     memset(&p, 0, sizeof p);
@@ -693,19 +894,10 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
         smem = s.smem;
     }
 
-    /* chunking: a function of n (and the block size, fixed by the model) only */
-    const int64_t n = a.n;
-    p.tiles = (n + threads - 1) / threads;
-    int64_t per_row = (p.tiles + kTargetRows - 1) / kTargetRows;
-    const int64_t max_per_row = kReductionChunk / threads;
-    if (per_row > max_per_row) per_row = max_per_row;
-    if (per_row < 1) per_row = 1;
-    p.tiles_per_row = per_row;
-    const int64_t rows = (p.tiles + per_row - 1) / per_row;
+    int64_t rows = 0;
+    st = partial_rows(p, a.n, threads, &rows);
+    if (st != L2L_OK) return st;
     const int64_t P = p.g.phi_size;
-    if (rows > 0x7fffffff)
-        return fail(L2L_ERR_INVALID_ARGUMENT, "n = %lld is too large for the CUDA backward",
-                    (long long)n);
     st = ensure_workspace(b, (size_t)rows * (size_t)P * sizeof(double));
     if (st != L2L_OK) return st;
     p.partial = b->workspace;
@@ -716,10 +908,7 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     kernel<<<(unsigned)rows, threads, smem, b->stream>>>(p);
     st = check_launch(b, "backward: kernel launch");
     if (st != L2L_OK) return st;
-    const dim3 rblock(kWarp, kReduceSegments);
-    const unsigned rgrid = (unsigned)((P + kWarp - 1) / kWarp);
-    detail::reduce_partials<<<rgrid, rblock, 0, b->stream>>>(b->workspace, rows, P, a.dphi);
-    return check_launch(b, "backward: reduction launch");
+    return reduce_rows(b, rows, P, a.dphi);
 }
 
 /* ---- meta-loss gradients ------------------------------------------------------------------ */

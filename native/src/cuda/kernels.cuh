@@ -1,7 +1,8 @@
 /*
  * kernels.cuh -- device code of the CUDA backend: the fused step, the fused backward pass over
- * an unroll, the reduction of the per-chunk dphi partials, the meta-loss gradients and the
- * finite check.  Included once, by cuda_backend.cu.
+ * an unroll, the layer passes of models with global averaging cells, the reduction of the
+ * per-chunk dphi partials, the meta-loss gradients and the finite check.  Included once, by
+ * cuda_backend.cu.
  *
  * The per-coordinate math is lstm_math.h (shared with the CPU backend); the equations are in
  * l2l.h (Andrychowicz et al. 2016, section 2.1 and appendix A).
@@ -934,6 +935,310 @@ __global__ void __launch_bounds__(128, 1) backward_generic(const BwdParams p) {
         flush_partial(g, acc, row, tile == tile_begin, tid, T);
         __syncthreads();
     }
+}
+
+/* =============================================================================================
+ * Global averaging cells (LSTM+GAC, l2l.h): the step layer by layer over all coordinates and
+ * the backward pass step by step, one launch per layer, with the averages of the averaging
+ * units taken between the launches (gac_average).  Thread per coordinate; packed phi staged in
+ * shared memory as above.  Every sum has a fixed order: the results do not depend on
+ * scheduling.
+ * ============================================================================================= */
+
+/* The step of layer l (dynamic shared memory: packed phi [p4] | X rows [T][cs]): h and c of the
+ * layer in the state from layer l - 1's h rows there (averaged already) or, for l = 0, from the
+ * tensors' gradients; layer 0 also writes the record (x and the whole state before the step). */
+template <int IN0>
+__global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int l) {
+    const Geometry& g = p.g;
+    const int T = blockDim.x;
+    const int tid = threadIdx.x;
+    extern __shared__ float4 smem4[];
+    float* phi_s = reinterpret_cast<float*>(smem4);
+    stage_phi(g, p.phi, phi_s, tid, T);
+    __syncthreads();
+    const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
+    float* xrow = phi_s + g.p4 + tid * p.cs;
+    const float4* xrow4 = reinterpret_cast<const float4*>(xrow);
+    const int64_t n = p.n;
+    const int in = g.in[l];
+    const int H = g.h[l];
+    const int K4 = g.k4[l];
+    const int64_t stride = (int64_t)gridDim.x * T;
+    for (int64_t i = p.begin + (int64_t)blockIdx.x * T + tid; i < p.end; i += stride) {
+        xrow[0] = 1.0f;
+        if (l == 0) {
+            float* theta;
+            const float* grad;
+            locate(p, i, theta, grad);
+            const float x = *grad;
+            if (p.record != nullptr) {
+                p.record[i] = x;
+                for (int r = 0; r < g.S; ++r) p.record[(int64_t)(1 + r) * n + i] = p.state[(int64_t)r * n + i];
+            }
+            float u0[IN0];
+            preprocess_n<IN0>(g.pre, x, u0);
+#pragma unroll
+            for (int c = 0; c < IN0; ++c) xrow[1 + c] = u0[c];
+        } else {
+            const float* below = p.state + (int64_t)g.hrow[l - 1] * n + i;
+            for (int c = 0; c < in; ++c) xrow[1 + c] = below[(int64_t)c * n];
+        }
+        float* sh = p.state + (int64_t)g.hrow[l] * n + i;
+        float* sc = sh + (int64_t)H * n;
+        for (int c = 0; c < H; ++c) xrow[1 + in + c] = sh[(int64_t)c * n];
+        for (int c = 1 + in + H; c < K4; ++c) xrow[c] = 0.0f;
+        const float4* w = phi4 + g.pbase[l] / 4;
+        for (int j = 0; j < H; ++j, w += K4) {
+            float4 z = zero4();
+            for (int q = 0; q < K4 / 4; ++q) {
+                const float4 xv = xrow4[q];
+                fma4(z, w[4 * q], xv.x);
+                fma4(z, w[4 * q + 1], xv.y);
+                fma4(z, w[4 * q + 2], xv.z);
+                fma4(z, w[4 * q + 3], xv.w);
+            }
+            const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
+            sh[(int64_t)j * n] = cell.h;
+            sc[(int64_t)j * n] = cell.c;
+        }
+    }
+}
+
+/* The step's output layer: theta += scale (w_out . h_top + b_out), from the top layer's h rows
+ * (dynamic shared memory: packed phi [p4]). */
+__global__ void __launch_bounds__(128, 1) gac_output_step(const StepParams p) {
+    const Geometry& g = p.g;
+    const int T = blockDim.x;
+    extern __shared__ float4 smem4[];
+    float* phi_s = reinterpret_cast<float*>(smem4);
+    stage_phi(g, p.phi, phi_s, threadIdx.x, T);
+    __syncthreads();
+    const int64_t stride = (int64_t)gridDim.x * T;
+    for (int64_t i = p.begin + (int64_t)blockIdx.x * T + threadIdx.x; i < p.end; i += stride) {
+        float* theta;
+        const float* grad;
+        locate(p, i, theta, grad);
+        const float* top = p.state + (int64_t)g.hrow[g.L - 1] * p.n + i;
+        float dsum = 0.0f;
+        for (int j = 0; j < g.out_in; ++j) dsum = fmaf(phi_s[g.pout + 1 + j], top[(int64_t)j * p.n], dsum);
+        *theta += g.scale * (dsum + phi_s[g.pout]);
+    }
+}
+
+constexpr int kAverageThreads = 256;
+
+/* Block (segment k = blockIdx.x, row r = blockIdx.y) of rows (stride n): every element of the
+ * row's segment [k segment, (k + 1) segment) becomes the segment's mean, summed in float64 (each
+ * thread a fixed strided subset in order, then a fixed tree); with carry, carry's row is added
+ * first and then zeroed (the averaging units' gradient). */
+__global__ void __launch_bounds__(kAverageThreads)
+    gac_average(float* rows, float* carry, int64_t n, int64_t segment) {
+    __shared__ double part[kAverageThreads];
+    const int tid = threadIdx.x;
+    const int64_t base = (int64_t)blockIdx.y * n + (int64_t)blockIdx.x * segment;
+    double s = 0.0;
+    for (int64_t i = tid; i < segment; i += kAverageThreads) {
+        s += (double)rows[base + i];
+        if (carry != nullptr) s += (double)carry[base + i];
+    }
+    part[tid] = s;
+    __syncthreads();
+    for (int half = kAverageThreads / 2; half > 0; half >>= 1) {
+        if (tid < half) part[tid] += part[tid + half];
+        __syncthreads();
+    }
+    const float mean = (float)(part[0] / (double)segment);
+    for (int64_t i = tid; i < segment; i += kAverageThreads) {
+        rows[base + i] = mean;
+        if (carry != nullptr) carry[base + i] = 0.0f;
+    }
+}
+
+/* The X row [1, u^l, h_prev^l, 0 ...] of coordinate i for layer l at step s of the backward pass:
+ * u from the record's x (l = 0) or the averaged h after the step of the layer below (`after`),
+ * h_prev from the record; zeros for a coordinate past n.  x: the record's gradient input. */
+template <int IN0>
+__device__ __forceinline__ void gac_xrow(const BwdParams& p, const float* rec, const float* after, int l,
+                                         int64_t i, bool valid, float* xrow, float& x) {
+    const Geometry& g = p.g;
+    const int64_t n = p.n;
+    const int in = g.in[l];
+    const int H = g.h[l];
+    xrow[0] = valid ? 1.0f : 0.0f;
+    x = valid ? rec[i] : 0.0f;
+    if (l == 0) {
+        float u0[IN0];
+        preprocess_n<IN0>(g.pre, x, u0);
+#pragma unroll
+        for (int c = 0; c < IN0; ++c) xrow[1 + c] = valid ? u0[c] : 0.0f;
+    } else {
+        const float* below = after + (int64_t)g.hrow[l - 1] * n + i;
+        for (int c = 0; c < in; ++c) xrow[1 + c] = valid ? below[(int64_t)c * n] : 0.0f;
+    }
+    const float* rh = rec + (int64_t)(1 + g.hrow[l]) * n + i;
+    for (int c = 0; c < H; ++c) xrow[1 + in + c] = valid ? rh[(int64_t)c * n] : 0.0f;
+    for (int c = 1 + in + H; c < g.k4[l]; ++c) xrow[c] = 0.0f;
+}
+
+/* The pre-activations of unit j (packed weights w of the unit) from an X row. */
+__device__ __forceinline__ float4 gac_unit_z(const float4* w, const float4* xrow4, int K4) {
+    float4 z = zero4();
+    for (int q = 0; q < K4 / 4; ++q) {
+        const float4 xv = xrow4[q];
+        fma4(z, w[4 * q], xv.x);
+        fma4(z, w[4 * q + 1], xv.y);
+        fma4(z, w[4 * q + 2], xv.z);
+        fma4(z, w[4 * q + 3], xv.w);
+    }
+    return z;
+}
+
+/* Backward, step s: layer l's h after the step, recomputed, into `after`'s h rows of the layer
+ * (dynamic shared memory as gac_layer_backward's; grid-stride over the coordinates). */
+template <int IN0>
+__global__ void __launch_bounds__(128, 1) gac_recompute(const BwdParams p, int s, int l, float* after) {
+    const Geometry& g = p.g;
+    const int T = blockDim.x;
+    const int tid = threadIdx.x;
+    extern __shared__ float4 smem4[];
+    float* phi_s = reinterpret_cast<float*>(smem4);
+    stage_phi(g, p.phi, phi_s, tid, T);
+    __syncthreads();
+    const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
+    float* xrow = phi_s + 2 * g.p4 + (int64_t)T * p.rs + tid * p.cs;
+    const int64_t n = p.n;
+    const float* rec = p.record + (int64_t)s * g.R * n;
+    const int H = g.h[l];
+    const int K4 = g.k4[l];
+    const int64_t stride = (int64_t)gridDim.x * T;
+    for (int64_t i = (int64_t)blockIdx.x * T + tid; i < n; i += stride) {
+        float x;
+        gac_xrow<IN0>(p, rec, after, l, i, true, xrow, x);
+        const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
+        float* out = after + (int64_t)g.hrow[l] * n + i;
+        const float4* w = phi4 + g.pbase[l] / 4;
+        for (int j = 0; j < H; ++j, w += K4) {
+            const float4 z = gac_unit_z(w, reinterpret_cast<const float4*>(xrow), K4);
+            out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
+        }
+    }
+}
+
+/* Backward, step s, output layer: D[k] = dL/du_k of its input (the top layer's averaged h in
+ * `after`), and its dphi (w_out, b_out) into the block's partial row.  Block b runs tiles
+ * [b tiles_per_row, ...) as backward_generic does; same dynamic shared memory layout. */
+__global__ void __launch_bounds__(128, 1) gac_output_backward(const BwdParams p, int s, const float* after,
+                                                              float* D) {
+    const Geometry& g = p.g;
+    const int T = blockDim.x;
+    const int tid = threadIdx.x;
+    const int lane = tid & (kWarp - 1);
+    const int warp = tid / kWarp;
+    extern __shared__ float4 smem4[];
+    float* phi_s = reinterpret_cast<float*>(smem4);
+    float* acc = phi_s + g.p4;
+    float* Wp = acc + g.p4 + (int64_t)T * (p.rs + p.cs);
+    stage_phi(g, p.phi, phi_s, tid, T);
+    for (int e = tid; e < g.p4; e += T) acc[e] = 0.0f;
+    __syncthreads();
+    const int64_t n = p.n;
+    const int64_t tile_begin = (int64_t)blockIdx.x * p.tiles_per_row;
+    const int64_t tile_end = min(p.tiles, tile_begin + p.tiles_per_row);
+    const float* top = after + (int64_t)g.hrow[g.L - 1] * n;
+    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
+        const int64_t i = tile * T + tid;
+        const bool valid = i < n;
+        const float dD = valid ? p.dloss[(int64_t)s * n + i] * g.scale : 0.0f;
+        for (int k = 0; k < g.out_in; ++k) {
+            const float v = warp_sum(valid ? dD * top[(int64_t)k * n + i] : 0.0f);
+            if (lane == 0) Wp[warp * p.osp + 1 + k] = v;
+            if (valid) D[(int64_t)k * n + i] = dD * phi_s[g.pout + 1 + k];
+        }
+        const float v = warp_sum(dD);
+        if (lane == 0) Wp[warp * p.osp] = v;
+        __syncthreads();
+        out_update(acc + g.pout, Wp, p.osp, T / kWarp, 1 + g.out_in, tid, T);
+        __syncthreads();
+    }
+    flush_partial(g, acc, p.partial + (int64_t)blockIdx.x * g.phi_size, false, tid, T);
+}
+
+/* Backward, step s, layer l, from Dabove (dL/dh' from above; the averaging units' rows hold
+ * their segment means, their rows of carry are zero) and carry (dL/d state after the step; the
+ * layer's rows are overwritten with dL/d state before it): Dbelow = dL/du of layer l - 1 (l > 0)
+ * or dx of step s (l = 0, when p.dx is set), and the layer's dphi into the block's partial row.
+ * Dynamic shared memory: packed phi [p4] | dphi accumulators [p4] | dz tile [T x rs] | X tile
+ * [T x cs] | output-layer warp sums [T/32 x osp] | per-thread rows [2 max_in][T]: the layer's new
+ * carried dh, and dL/du. */
+template <int IN0>
+__global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, int s, int l, const float* after,
+                                                             const float* Dabove, float* carry, float* Dbelow) {
+    const Geometry& g = p.g;
+    const int T = blockDim.x;
+    const int tid = threadIdx.x;
+    extern __shared__ float4 smem4[];
+    float* phi_s = reinterpret_cast<float*>(smem4);
+    float* acc = phi_s + g.p4;
+    float4* As4 = reinterpret_cast<float4*>(acc + g.p4);
+    float4* Bs4 = As4 + T * (p.rs / 4);
+    float* rows = reinterpret_cast<float*>(Bs4 + T * (p.cs / 4)) + (T / kWarp) * p.osp;
+    const int wide = g.max_h > g.in0 ? g.max_h : g.in0;
+    float* DHP = rows + tid;
+    float* DU = rows + (int64_t)wide * T + tid;
+    stage_phi(g, p.phi, phi_s, tid, T);
+    for (int e = tid; e < g.p4; e += T) acc[e] = 0.0f;
+    __syncthreads();
+    const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
+    float* xrow = reinterpret_cast<float*>(Bs4 + tid * (p.cs / 4));
+    float4* arow4 = As4 + tid * (p.rs / 4);
+    const int64_t n = p.n;
+    const float* rec = p.record + (int64_t)s * g.R * n;
+    const int in = g.in[l];
+    const int H = g.h[l];
+    const int K4 = g.k4[l];
+    float* ch = carry + (int64_t)g.hrow[l] * n;
+    float* cc = ch + (int64_t)H * n;
+    const int64_t tile_begin = (int64_t)blockIdx.x * p.tiles_per_row;
+    const int64_t tile_end = min(p.tiles, tile_begin + p.tiles_per_row);
+    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
+        const int64_t i = tile * T + tid;
+        const bool valid = i < n;
+        float x;
+        gac_xrow<IN0>(p, rec, after, l, i, valid, xrow, x);
+        for (int c = 0; c < H; ++c) DHP[c * T] = 0.0f;
+        for (int c = 0; c < in; ++c) DU[c * T] = 0.0f;
+        const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
+        const float4* w = phi4 + g.pbase[l] / 4;
+        for (int j = 0; j < H; ++j, w += K4) {
+            const float4 z = gac_unit_z(w, reinterpret_cast<const float4*>(xrow), K4);
+            const float cp = valid ? cprow[(int64_t)j * n] : 0.0f;
+            const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
+            const float dh = valid ? Dabove[(int64_t)j * n + i] + ch[(int64_t)j * n + i] : 0.0f;
+            const float dc = valid ? cc[(int64_t)j * n + i] : 0.0f;
+            const CellGrad<float> gr = cell_backward(cell, cp, dh, dc);
+            if (valid) cc[(int64_t)j * n + i] = gr.dc_prev;
+            const float4 dz = valid ? make_float4(gr.dzi, gr.dzf, gr.dzg, gr.dzo) : zero4();
+            arow4[j] = dz;
+            for (int c = 0; c < in; ++c) DU[c * T] = dot4_acc(w[1 + c], dz, DU[c * T]);
+            for (int c = 0; c < H; ++c) DHP[c * T] = dot4_acc(w[1 + in + c], dz, DHP[c * T]);
+        }
+        if (valid) {
+            for (int c = 0; c < H; ++c) ch[(int64_t)c * n + i] = DHP[c * T];
+            if (l > 0) {
+                for (int c = 0; c < in; ++c) Dbelow[(int64_t)c * n + i] = DU[c * T];
+            } else if (p.dx != nullptr) {
+                float du0[IN0];
+#pragma unroll
+                for (int c = 0; c < IN0; ++c) du0[c] = DU[c * T];
+                p.dx[(int64_t)s * n + i] = dx_from_du<IN0>(g.pre, x, du0);
+            }
+        }
+        __syncthreads();
+        layer_gemm(reinterpret_cast<float4*>(acc) + g.pbase[l] / 4, As4, p.rs / 4, Bs4, p.cs / 4, H, K4, tid, T);
+        __syncthreads();
+    }
+    flush_partial(g, acc, p.partial + (int64_t)blockIdx.x * g.phi_size, false, tid, T);
 }
 
 /* =============================================================================================

@@ -120,8 +120,8 @@ final class TrainCommand extends CliCommand {
 
     @Option(names = "--gac-units", paramLabel = "G,G,...",
             description = "Global averaging cells per LSTM layer (LSTM+GAC, the paper's appendix): the first G units "
-                    + "of a layer pass on, at every step, their mean over the coordinates of each optimizee instance; "
-                    + "they run on the CPU backend, which training then uses (default: none).")
+                    + "of a layer pass on, at every step, their mean over the coordinates of each optimizee instance "
+                    + "(default: none).")
     String gacUnits;
 
     @Option(names = "--p", paramLabel = "P",
@@ -280,8 +280,7 @@ final class TrainCommand extends CliCommand {
         ProblemSetup setup = problem.setup(this, problem.problem, data, MlpSpec.paper(), null);
         printData(setup);
         MetaTrainingOptions o = options();
-        // global averaging cells run on the CPU backend only
-        try (Backend backend = config().averaging() ? Backend.cpu(root.threads()) : root.backend()) {
+        try (Backend backend = root.backend()) {
             precision.check(this, backend);
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups(), o, setup.training(),
                     setup.validation()), backend);

@@ -3,7 +3,6 @@ package org.l2l4j.lstm;
 import java.util.Objects;
 import org.bytedeco.javacpp.IntPointer;
 import org.l2l4j.backend.Backend;
-import org.l2l4j.backend.BackendKind;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
 import org.l2l4j.presets.L2l;
@@ -82,9 +81,8 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @param checkFinite reject NaN/Inf in phi, gradients, theta and state before writing anything
      * @throws NullPointerException      if phi or tensors is null, or state is null with S > 0
      * @throws IllegalArgumentException  for a buffer of the wrong length or type or on another
-     *                                   backend than the tensors, a state with S = 0, a record
-     *                                   of another configuration, coordinate or instance count, or
-     *                                   global averaging cells on another backend than the CPU's
+     *                                   backend than the tensors, a state with S = 0, or a record
+     *                                   of another configuration, coordinate or instance count
      * @throws IndexOutOfBoundsException if slot is outside [0, record.steps())
      * @throws IllegalStateException     if this object, the tensor list or a buffer is closed
      * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
@@ -134,7 +132,6 @@ public final class CoordinatewiseLstm implements AutoCloseable {
             }
             recordAddress = record.slotAddress(slot);
         }
-        requireAveragingBackend(backend);
         NativeCalls.check(L2l.l2l_step(backend.ctx(), model(), phi.address(), tensors.count(), tensors.thetaArray(),
                 tensors.gradArray(), tensors.sizeArray(), stateAddress, recordAddress, n / tensors.instances(), flags),
                 "l2l_step");
@@ -189,9 +186,8 @@ public final class CoordinatewiseLstm implements AutoCloseable {
      * @throws NullPointerException     if phi, record, dlossDdelta or dphi is null
      * @throws IllegalArgumentException for steps outside [1, record.steps()], a buffer of the
      *                                  wrong length or type or on another backend than the record
-     *                                  (a state gradient with S = 0 included), a record of
-     *                                  another configuration, or global averaging cells on
-     *                                  another backend than the CPU's
+     *                                  (a state gradient with S = 0 included), or a record of
+     *                                  another configuration
      * @throws IllegalStateException    if this object, the record or a buffer is closed
      * @throws org.l2l4j.backend.NonFiniteInputException with checkFinite, for a NaN or infinity in an
      *                                   input (which, and where)
@@ -260,7 +256,6 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         if (dphi.type() != NativeBuffer.ElementType.F64 || dphi.length() != phiSize) {
             throw new IllegalArgumentException("dphi must be F64 x " + phiSize + ", got " + dphi);
         }
-        requireAveragingBackend(backend);
         NativeCalls.check(L2l.l2l_backward(backend.ctx(), model(), phi.address(), n, steps,
                 record.slotAddress(first), dlossDdelta.address(), dstateFinal == null ? 0
                         : dstateFinal.address(), dphi.address(), dstateInitial == null ? 0 : dstateInitial.address(),
@@ -288,14 +283,6 @@ public final class CoordinatewiseLstm implements AutoCloseable {
         backend.ctx();
         if (phi.type() != NativeBuffer.ElementType.F32 || phi.length() != phiSize) {
             throw new IllegalArgumentException("phi must be F32 x " + phiSize + ", got " + phi);
-        }
-    }
-
-    /** Global averaging cells run on the CPU backend only (l2l.h). */
-    private void requireAveragingBackend(Backend backend) {
-        if (config.averaging() && backend.kind() != BackendKind.CPU) {
-            throw new IllegalArgumentException("global averaging cells (" + config
-                    + ") are implemented by the CPU backend only, not " + backend.kind());
         }
     }
 

@@ -16,7 +16,7 @@ import java.util.Objects;
  * (the first ones) are averaging units, whose outgoing activation h'_j is replaced at every step
  * by its mean over the coordinates of one optimizee instance's parameter group, so that the
  * coordinates share information (l2l.h, "Global averaging cells").  All zero: the plain
- * coordinatewise LSTM.  phi has the same layout either way.  Only the CPU backend runs them.
+ * coordinatewise LSTM.  phi has the same layout either way.
  *
  * @param widths       LSTM widths H_l, each in [1, 256], at most 8 layers
  * @param preprocessing input preprocessing

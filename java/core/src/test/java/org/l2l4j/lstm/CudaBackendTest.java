@@ -19,7 +19,8 @@ import org.l2l4j.backend.Status;
  * The CUDA backend against the CPU backend on the same random inputs: step outputs and the
  * backward pass agree to 1e-5 (max abs difference over max abs of the CPU result, per output
  * tensor and per tensor of phi's layout, so that an error in a small tensor such as a bias does
- * not hide under the largest gradient), repeated CUDA runs are bitwise identical, the device
+ * not hide under the largest gradient), also with global averaging cells over several optimizee
+ * instances, repeated CUDA runs are bitwise identical, the device
  * value pre-pass rejects NaN, and a model with bfloat16 products is refused.  Skipped, saying
  * why, where no CUDA device is usable (failed with {@code L2L_REQUIRE_CUDA=1}, {@link CudaTests}).
  */
@@ -34,11 +35,11 @@ class CudaBackendTest {
     private record Outputs(float[] theta, float[] state, double[] dphi, float[] dstate, float[] dx) {
     }
 
-    private static Outputs run(Backend backend, LstmConfig config, int n, int steps, long seed) {
+    private static Outputs run(Backend backend, LstmConfig config, int n, int steps, int instances, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         float[] phi = LstmFixtures.randomPhi(config, seed);
         int rows = config.stateRows();
-        try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps)) {
+        try (UnrollBuffers u = new UnrollBuffers(backend, config, n, steps, instances)) {
             u.phi.write(phi);
             u.theta.write(LstmFixtures.uniform(n, 1, rnd));
             if (u.state != null) {
@@ -57,20 +58,24 @@ class CudaBackendTest {
         }
     }
 
-    @ParameterizedTest(name = "n={0} T={1} widths={2} {3}")
-    @CsvSource({"1, 1, 20-20, LOG_AND_SIGN", "1000, 5, 20-20, LOG_AND_SIGN", "65537, 20, 20-20, LOG_AND_SIGN",
-        "3001, 5, 7-33, IDENTITY", "999, 3, '', LOG_AND_SIGN", "4097, 4, 20, IDENTITY"})
-    void cudaMatchesCpu(int n, int steps, String widthList, Preprocessing pre) {
+    @ParameterizedTest(name = "n={0} T={1} widths={2} {3} gac={4} instances={5}")
+    @CsvSource({"1, 1, 20-20, LOG_AND_SIGN, '', 1", "1000, 5, 20-20, LOG_AND_SIGN, '', 1",
+        "65537, 20, 20-20, LOG_AND_SIGN, '', 1", "3001, 5, 7-33, IDENTITY, '', 1", "999, 3, '', LOG_AND_SIGN, '', 1",
+        "4097, 4, 20, IDENTITY, '', 1", "65536, 20, 20-20, LOG_AND_SIGN, 2-2, 4", "3001, 5, 7-33, IDENTITY, 7-3, 1"})
+    void cudaMatchesCpu(int n, int steps, String widthList, Preprocessing pre, String gacList, int instances) {
         int[] widths = widthList.isEmpty() ? new int[0]
                 : Arrays.stream(widthList.split("-")).mapToInt(Integer::parseInt).toArray();
         LstmConfig config = new LstmConfig(widths, pre, 10, 0.1, false);
+        if (!gacList.isEmpty()) {
+            config = config.withGacUnits(Arrays.stream(gacList.split("-")).mapToInt(Integer::parseInt).toArray());
+        }
         Outputs cpu;
         try (Backend b = Backend.cpu(0)) {
-            cpu = run(b, config, n, steps, 17);
+            cpu = run(b, config, n, steps, instances, 17);
         }
         try (Backend gpu = Backend.cuda(0)) {
-            Outputs a = run(gpu, config, n, steps, 17);
-            Outputs again = run(gpu, config, n, steps, 17);
+            Outputs a = run(gpu, config, n, steps, instances, 17);
+            Outputs again = run(gpu, config, n, steps, instances, 17);
             assertArrayEquals(a.dphi(), again.dphi(), "CUDA u.dphi must be bitwise reproducible");
             assertArrayEquals(a.theta(), again.theta());
             check("theta", LstmFixtures.toDouble(a.theta()), LstmFixtures.toDouble(cpu.theta()));
