@@ -578,22 +578,34 @@ static Run run_cuda_per_step(Ctx& c, const l2l_model& m, const std::vector<float
     return out;
 }
 
+/* Random inputs of an unroll over n coordinates: phi, theta_0, the state before step 0, each
+ * step's gradients (spanning several magnitudes), dL/d delta and dL/d(state after the last step). */
+struct UnrollInputs {
+    std::vector<float> phi, theta0, state0;
+    std::vector<std::vector<float>> grads;
+    std::vector<float> dloss, dfinal;
+    UnrollInputs(const l2l_model& m, int64_t n, int steps)
+        : phi(random_phi(m)), theta0(n), state0((size_t)(m.state_rows * n)), grads(steps, std::vector<float>(n)),
+          dloss((size_t)(steps * n)), dfinal((size_t)(m.state_rows * n)) {
+        for (auto& v : theta0) v = (float)uni(-1, 1);
+        for (auto& v : state0) v = (float)uni(-0.8, 0.8);
+        for (auto& g : grads)
+            for (auto& v : g) v = grad_value();
+        for (auto& v : dloss) v = (float)uni(-1, 1);
+        for (auto& v : dfinal) v = (float)uni(-1, 1);
+    }
+};
+
 static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes, int steps,
                        bool with_dfinal, const char* path) {
     const l2l_model m = make_model(spec);
     int64_t n = 0;
     for (int64_t s : sizes) n += s;
     const int64_t S = m.state_rows, R = 1 + S;
-    const std::vector<float> phi = random_phi(m);
-    std::vector<float> theta0(n), state0((size_t)(S * n));
-    for (auto& v : theta0) v = (float)uni(-1, 1);
-    for (auto& v : state0) v = (float)uni(-0.8, 0.8);
-    std::vector<std::vector<float>> grads(steps, std::vector<float>(n));
-    for (auto& g : grads)
-        for (auto& v : g) v = grad_value();
-    std::vector<float> dloss((size_t)(steps * n)), dfinal((size_t)(S * n));
-    for (auto& v : dloss) v = (float)uni(-1, 1);
-    for (auto& v : dfinal) v = (float)uni(-1, 1);
+    const UnrollInputs in(m, n, steps);
+    const std::vector<float>&phi = in.phi, &theta0 = in.theta0, &state0 = in.state0, &dloss = in.dloss,
+                             &dfinal = in.dfinal;
+    const std::vector<std::vector<float>>& grads = in.grads;
 
     const Run r = run_cuda(c, m, phi, sizes, n, theta0, state0, grads, dloss,
                            with_dfinal ? &dfinal : nullptr, true, true);
@@ -927,16 +939,10 @@ static void test_gac(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes
     int64_t n = 0;
     for (int64_t s : sizes) n += s;
     const int64_t S = m.state_rows, R = 1 + S;
-    const std::vector<float> phi = random_phi(m);
-    std::vector<float> theta0(n), state0((size_t)(S * n));
-    for (auto& v : theta0) v = (float)uni(-1, 1);
-    for (auto& v : state0) v = (float)uni(-0.8, 0.8);
-    std::vector<std::vector<float>> grads(steps, std::vector<float>(n));
-    for (auto& g : grads)
-        for (auto& v : g) v = grad_value();
-    std::vector<float> dloss((size_t)(steps * n)), dfinal((size_t)(S * n));
-    for (auto& v : dloss) v = (float)uni(-1, 1);
-    for (auto& v : dfinal) v = (float)uni(-1, 1);
+    const UnrollInputs in(m, n, steps);
+    const std::vector<float>&phi = in.phi, &theta0 = in.theta0, &state0 = in.state0, &dloss = in.dloss,
+                             &dfinal = in.dfinal;
+    const std::vector<std::vector<float>>& grads = in.grads;
     const Run r = run_cuda(c, m, phi, sizes, segment, theta0, state0, grads, dloss, &dfinal, true, true);
 
     const std::vector<double> phid = to_d(phi.data(), phi.size());

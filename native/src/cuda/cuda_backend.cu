@@ -565,6 +565,36 @@ int32_t find_non_finite(l2l_context* ctx, const float* p, int64_t count, int64_t
 
 /* ---- step --------------------------------------------------------------------------------- */
 
+/* The kernel parameters of a step: the geometry and the call's buffers (the tensor table is
+ * filled per launch). */
+StepParams step_params(const StepArgs& a) {
+    StepParams p;
+    memset(&p, 0, sizeof p);
+    p.g = make_geometry(a.m);
+    p.phi = a.phi;
+    p.state = a.state;
+    p.record = a.record;
+    p.n = a.n;
+    return p;
+}
+
+/* The kernel parameters of a backward pass: the geometry and the call's buffers (the shape of
+ * the tiles and partial rows is set by the caller). */
+BwdParams bwd_params(const BackwardArgs& a) {
+    BwdParams p;
+    memset(&p, 0, sizeof p);
+    p.g = make_geometry(a.m);
+    p.phi = a.phi;
+    p.record = a.record;
+    p.dloss = a.dloss_ddelta;
+    p.dstate_final = a.dstate_final;
+    p.dstate_initial = a.dstate_initial;
+    p.dx = a.dx;
+    p.n = a.n;
+    p.steps = a.steps;
+    return p;
+}
+
 /* Calls launch(p) for each group of up to 32 nonzero-size tensors of the step, p's tensor table
  * filled with the group's; stops at the first failure. */
 template <typename Launch>
@@ -640,13 +670,7 @@ int averaging_threads(const Backend* b, const Geometry& g, const char* what) {
  * averaging units' h replaced by their segment means after each layer, then the output layer. */
 int32_t averaging_step(Backend* b, const StepArgs& a) {
     const l2l_model* m = a.m;
-    StepParams p;
-    memset(&p, 0, sizeof p);
-    p.g = make_geometry(m);
-    p.phi = a.phi;
-    p.state = a.state;
-    p.record = a.record;
-    p.n = a.n;
+    StepParams p = step_params(a);
     p.cs = odd_quads(p.g.max_k4);
     const int threads = averaging_threads(b, p.g, "step");
     if (threads == 0) return L2L_ERR_INVALID_ARGUMENT;
@@ -681,13 +705,7 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     if (st != L2L_OK) return st;
     if (a.m->averaging) return averaging_step(b, a);
     const l2l_model* m = a.m;
-    StepParams p;
-    memset(&p, 0, sizeof p);
-    p.g = make_geometry(m);
-    p.phi = a.phi;
-    p.state = a.state;
-    p.record = a.record;
-    p.n = a.n;
+    StepParams p = step_params(a);
 
     const int in0 = fixed_in0(b, m);
     void (*kernel)(StepParams) = nullptr;
@@ -760,15 +778,7 @@ int32_t reduce_rows(Backend* b, int64_t rows, int64_t P, double* dphi) {
  * layer's launch.  Every launch adds into the same partial rows of dphi (zeroed first). */
 int32_t averaging_backward(Backend* b, const BackwardArgs& a) {
     const l2l_model* m = a.m;
-    BwdParams p;
-    memset(&p, 0, sizeof p);
-    p.g = make_geometry(m);
-    p.phi = a.phi;
-    p.record = a.record;
-    p.dloss = a.dloss_ddelta;
-    p.dx = a.dx;
-    p.n = a.n;
-    p.steps = a.steps;
+    BwdParams p = bwd_params(a);
     const int threads = averaging_threads(b, p.g, "backward");
     if (threads == 0) return L2L_ERR_INVALID_ARGUMENT;
     const GenericBwdShape shape = averaging_shape(p.g, threads);
@@ -851,17 +861,7 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     if (st != L2L_OK) return st;
     if (a.m->averaging) return averaging_backward(b, a);
     const l2l_model* m = a.m;
-    BwdParams p;
-    memset(&p, 0, sizeof p);
-    p.g = make_geometry(m);
-    p.phi = a.phi;
-    p.record = a.record;
-    p.dloss = a.dloss_ddelta;
-    p.dstate_final = a.dstate_final;
-    p.dstate_initial = a.dstate_initial;
-    p.dx = a.dx;
-    p.n = a.n;
-    p.steps = a.steps;
+    BwdParams p = bwd_params(a);
 
     const int in0 = fixed_in0(b, m);
     void (*kernel)(BwdParams) = nullptr;

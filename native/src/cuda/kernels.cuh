@@ -142,6 +142,20 @@ __device__ __forceinline__ float4 add4(const float4 a, const float4 b) {
     return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
 }
 
+/* The four gate pre-activations of one unit from its packed weights w (K4 / 4 float4 columns
+ * of four, see the layout above) and an X row, in column order. */
+__device__ __forceinline__ float4 packed_z(const float4* w, const float4* x4, int K4) {
+    float4 z = zero4();
+    for (int q = 0; q < K4 / 4; ++q) {
+        const float4 xv = x4[q];
+        fma4(z, w[4 * q], xv.x);
+        fma4(z, w[4 * q + 1], xv.y);
+        fma4(z, w[4 * q + 2], xv.z);
+        fma4(z, w[4 * q + 3], xv.w);
+    }
+    return z;
+}
+
 /* Butterfly sum over the 32 lanes; every lane receives the same, order-fixed result. */
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
@@ -744,14 +758,7 @@ __global__ void __launch_bounds__(128, 1) step_generic(const StepParams p) {
                 const float4* w = phi4 + g.pbase[l] / 4;
                 const float4* xa4 = reinterpret_cast<const float4*>(xa);
                 for (int j = 0; j < H; ++j, w += K4) {
-                    float4 z = zero4();
-                    for (int q = 0; q < K4 / 4; ++q) {
-                        const float4 xv = xa4[q];
-                        fma4(z, w[4 * q], xv.x);
-                        fma4(z, w[4 * q + 1], xv.y);
-                        fma4(z, w[4 * q + 2], xv.z);
-                        fma4(z, w[4 * q + 3], xv.w);
-                    }
+                    const float4 z = packed_z(w, xa4, K4);
                     const float cp = sc[(int64_t)j * n];
                     if (p.record != nullptr) p.record[(int64_t)(1 + g.hrow[l] + H + j) * n + i] = cp;
                     const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
@@ -860,14 +867,7 @@ __global__ void __launch_bounds__(128, 1) backward_generic(const BwdParams p) {
                 const float* cprow = rh + (int64_t)H * n;
                 const float4* w = phi4 + g.pbase[l] / 4;
                 for (int j = 0; j < H; ++j, w += K4) {
-                    float4 z = zero4();
-                    for (int q = 0; q < K4 / 4; ++q) {
-                        const float4 xv = xrow4[q];
-                        fma4(z, w[4 * q], xv.x);
-                        fma4(z, w[4 * q + 1], xv.y);
-                        fma4(z, w[4 * q + 2], xv.z);
-                        fma4(z, w[4 * q + 3], xv.w);
-                    }
+                    const float4 z = packed_z(w, xrow4, K4);
                     const float cp = valid ? cprow[(int64_t)j * n] : 0.0f;
                     const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
                     if (fwd) {
@@ -990,14 +990,7 @@ __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int
         for (int c = 1 + in + H; c < K4; ++c) xrow[c] = 0.0f;
         const float4* w = phi4 + g.pbase[l] / 4;
         for (int j = 0; j < H; ++j, w += K4) {
-            float4 z = zero4();
-            for (int q = 0; q < K4 / 4; ++q) {
-                const float4 xv = xrow4[q];
-                fma4(z, w[4 * q], xv.x);
-                fma4(z, w[4 * q + 1], xv.y);
-                fma4(z, w[4 * q + 2], xv.z);
-                fma4(z, w[4 * q + 3], xv.w);
-            }
+            const float4 z = packed_z(w, xrow4, K4);
             const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
             sh[(int64_t)j * n] = cell.h;
             sc[(int64_t)j * n] = cell.c;
@@ -1081,19 +1074,6 @@ __device__ __forceinline__ void gac_xrow(const BwdParams& p, const float* rec, c
     for (int c = 1 + in + H; c < g.k4[l]; ++c) xrow[c] = 0.0f;
 }
 
-/* The pre-activations of unit j (packed weights w of the unit) from an X row. */
-__device__ __forceinline__ float4 gac_unit_z(const float4* w, const float4* xrow4, int K4) {
-    float4 z = zero4();
-    for (int q = 0; q < K4 / 4; ++q) {
-        const float4 xv = xrow4[q];
-        fma4(z, w[4 * q], xv.x);
-        fma4(z, w[4 * q + 1], xv.y);
-        fma4(z, w[4 * q + 2], xv.z);
-        fma4(z, w[4 * q + 3], xv.w);
-    }
-    return z;
-}
-
 /* Backward, step s: layer l's h after the step, recomputed, into `after`'s h rows of the layer
  * (dynamic shared memory as gac_layer_backward's; grid-stride over the coordinates). */
 template <int IN0>
@@ -1119,7 +1099,7 @@ __global__ void __launch_bounds__(128, 1) gac_recompute(const BwdParams p, int s
         float* out = after + (int64_t)g.hrow[l] * n + i;
         const float4* w = phi4 + g.pbase[l] / 4;
         for (int j = 0; j < H; ++j, w += K4) {
-            const float4 z = gac_unit_z(w, reinterpret_cast<const float4*>(xrow), K4);
+            const float4 z = packed_z(w, reinterpret_cast<const float4*>(xrow), K4);
             out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
         }
     }
@@ -1211,7 +1191,7 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
         const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
         const float4* w = phi4 + g.pbase[l] / 4;
         for (int j = 0; j < H; ++j, w += K4) {
-            const float4 z = gac_unit_z(w, reinterpret_cast<const float4*>(xrow), K4);
+            const float4 z = packed_z(w, reinterpret_cast<const float4*>(xrow), K4);
             const float cp = valid ? cprow[(int64_t)j * n] : 0.0f;
             const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
             const float dh = valid ? Dabove[(int64_t)j * n + i] + ch[(int64_t)j * n + i] : 0.0f;

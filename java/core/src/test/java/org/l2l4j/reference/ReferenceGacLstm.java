@@ -17,19 +17,8 @@ public final class ReferenceGacLstm {
     private final double[] phi;
     private final ReferenceLstm preprocessing;
     private final int segment;
-    private final int layers;
-    private final int[] width;
     private final int[] gac;
-    private final int[] in;
-    private final int[] wih;
-    private final int[] whh;
-    private final int[] bih;
-    private final int[] bhh;
-    private final int[] hRow;
-    private final int wOut;
-    private final int bOut;
-    private final int outIn;
-    private final int stateRows;
+    private final PhiOffsets o;
 
     /**
      * @param segment the coordinates of one optimizee instance: each average covers
@@ -40,37 +29,8 @@ public final class ReferenceGacLstm {
         this.phi = phi.clone();
         this.preprocessing = new ReferenceLstm(cfg, phi);
         this.segment = segment;
-        layers = cfg.layers();
-        width = cfg.widths();
         gac = cfg.gacUnits();
-        in = new int[layers];
-        wih = new int[layers];
-        whh = new int[layers];
-        bih = new int[layers];
-        bhh = new int[layers];
-        hRow = new int[layers];
-        int off = 0;
-        int row = 0;
-        int input = cfg.preprocessing().inputs();
-        for (int l = 0; l < layers; l++) {
-            int h = width[l];
-            in[l] = input;
-            wih[l] = off;
-            off += 4 * h * input;
-            whh[l] = off;
-            off += 4 * h * h;
-            bih[l] = off;
-            off += 4 * h;
-            bhh[l] = off;
-            off += 4 * h;
-            hRow[l] = row;
-            row += 2 * h;
-            input = h;
-        }
-        outIn = input;
-        wOut = off;
-        bOut = off + input;
-        stateRows = row;
+        o = new PhiOffsets(cfg, phi.length);
     }
 
     private static double sigmoid(double z) {
@@ -95,7 +55,7 @@ public final class ReferenceGacLstm {
 
     /** What one step keeps for the backward pass, per layer [l][unit][coordinate]. */
     private static final class Tape {
-        double[][][] u;     // layer inputs; u[layers] is the output layer's
+        double[][][] u;     // layer inputs; u[o.layers] is the output layer's
         double[][][] hPrev;
         double[][][] cPrev;
         double[][][] i;
@@ -114,14 +74,14 @@ public final class ReferenceGacLstm {
     private Tape forward(double[] x, double[][] state) {
         int n = x.length;
         Tape t = new Tape();
-        t.u = new double[layers + 1][][];
-        t.hPrev = new double[layers][][];
-        t.cPrev = new double[layers][][];
-        t.i = new double[layers][][];
-        t.f = new double[layers][][];
-        t.g = new double[layers][][];
-        t.o = new double[layers][][];
-        t.c = new double[layers][][];
+        t.u = new double[o.layers + 1][][];
+        t.hPrev = new double[o.layers][][];
+        t.cPrev = new double[o.layers][][];
+        t.i = new double[o.layers][][];
+        t.f = new double[o.layers][][];
+        t.g = new double[o.layers][][];
+        t.o = new double[o.layers][][];
+        t.c = new double[o.layers][][];
         double[][] u = new double[cfg.preprocessing().inputs()][n];
         for (int k = 0; k < n; k++) {
             double[] p = preprocessing.preprocess(x[k]);
@@ -129,14 +89,14 @@ public final class ReferenceGacLstm {
                 u[r][k] = p[r];
             }
         }
-        for (int l = 0; l < layers; l++) {
-            int h = width[l];
+        for (int l = 0; l < o.layers; l++) {
+            int h = o.width[l];
             t.u[l] = u;
             double[][] hp = new double[h][];
             double[][] cp = new double[h][];
             for (int j = 0; j < h; j++) {
-                hp[j] = state[hRow[l] + j].clone();
-                cp[j] = state[hRow[l] + h + j].clone();
+                hp[j] = state[o.hRow[l] + j].clone();
+                cp[j] = state[o.hRow[l] + h + j].clone();
             }
             double[][] gi = new double[h][n];
             double[][] gf = new double[h][n];
@@ -147,12 +107,12 @@ public final class ReferenceGacLstm {
             for (int k = 0; k < n; k++) {
                 double[] z = new double[4 * h];
                 for (int r = 0; r < 4 * h; r++) {
-                    double s = phi[bih[l] + r] + phi[bhh[l] + r];
-                    for (int q = 0; q < in[l]; q++) {
-                        s += phi[wih[l] + r * in[l] + q] * u[q][k];
+                    double s = phi[o.bih[l] + r] + phi[o.bhh[l] + r];
+                    for (int q = 0; q < o.in[l]; q++) {
+                        s += phi[o.wih[l] + r * o.in[l] + q] * u[q][k];
                     }
                     for (int q = 0; q < h; q++) {
-                        s += phi[whh[l] + r * h + q] * hp[q][k];
+                        s += phi[o.whh[l] + r * h + q] * hp[q][k];
                     }
                     z[r] = s;
                 }
@@ -167,8 +127,8 @@ public final class ReferenceGacLstm {
             }
             average(hn, gac[l]);
             for (int j = 0; j < h; j++) {
-                state[hRow[l] + j] = hn[j].clone();
-                state[hRow[l] + h + j] = c[j].clone();
+                state[o.hRow[l] + j] = hn[j].clone();
+                state[o.hRow[l] + h + j] = c[j].clone();
             }
             t.hPrev[l] = hp;
             t.cPrev[l] = cp;
@@ -179,12 +139,12 @@ public final class ReferenceGacLstm {
             t.c[l] = c;
             u = hn;
         }
-        t.u[layers] = u;
+        t.u[o.layers] = u;
         t.delta = new double[n];
         for (int k = 0; k < n; k++) {
-            double d = phi[bOut];
-            for (int q = 0; q < outIn; q++) {
-                d += phi[wOut + q] * u[q][k];
+            double d = phi[o.bOut];
+            for (int q = 0; q < o.outIn; q++) {
+                d += phi[o.wOut + q] * u[q][k];
             }
             t.delta[k] = cfg.outputScale() * d;
         }
@@ -226,29 +186,29 @@ public final class ReferenceGacLstm {
         Gradients out = new Gradients();
         out.dphi = new double[phi.length];
         out.dx = new double[steps][n];
-        double[][][] dh = new double[layers][][];
-        double[][][] dc = new double[layers][][];
-        for (int l = 0; l < layers; l++) {
-            dh[l] = new double[width[l]][n];
-            dc[l] = new double[width[l]][n];
-            for (int j = 0; j < width[l] && dstateFinal != null; j++) {
-                dh[l][j] = dstateFinal[hRow[l] + j].clone();
-                dc[l][j] = dstateFinal[hRow[l] + width[l] + j].clone();
+        double[][][] dh = new double[o.layers][][];
+        double[][][] dc = new double[o.layers][][];
+        for (int l = 0; l < o.layers; l++) {
+            dh[l] = new double[o.width[l]][n];
+            dc[l] = new double[o.width[l]][n];
+            for (int j = 0; j < o.width[l] && dstateFinal != null; j++) {
+                dh[l][j] = dstateFinal[o.hRow[l] + j].clone();
+                dc[l][j] = dstateFinal[o.hRow[l] + o.width[l] + j].clone();
             }
         }
         for (int t = steps - 1; t >= 0; t--) {
             Tape tp = tapes[t];
-            double[][] du = new double[outIn][n];
+            double[][] du = new double[o.outIn][n];
             for (int k = 0; k < n; k++) {
                 double gOut = dDelta[t][k] * cfg.outputScale();
-                for (int q = 0; q < outIn; q++) {
-                    out.dphi[wOut + q] += gOut * tp.u[layers][q][k];
-                    du[q][k] = gOut * phi[wOut + q];
+                for (int q = 0; q < o.outIn; q++) {
+                    out.dphi[o.wOut + q] += gOut * tp.u[o.layers][q][k];
+                    du[q][k] = gOut * phi[o.wOut + q];
                 }
-                out.dphi[bOut] += gOut;
+                out.dphi[o.bOut] += gOut;
             }
-            for (int l = layers - 1; l >= 0; l--) {
-                int h = width[l];
+            for (int l = o.layers - 1; l >= 0; l--) {
+                int h = o.width[l];
                 // dL/dh' of each unit: from above and from the next step; an averaging unit's
                 // h' at coordinate k is the segment mean, so each of its raw values receives the
                 // mean of these gradients over the segment
@@ -259,7 +219,7 @@ public final class ReferenceGacLstm {
                     }
                 }
                 average(total, gac[l]);
-                double[][] duBelow = new double[in[l]][n];
+                double[][] duBelow = new double[o.in[l]][n];
                 double[][] dhPrev = new double[h][n];
                 for (int k = 0; k < n; k++) {
                     double[] dz = new double[4 * h];
@@ -278,15 +238,15 @@ public final class ReferenceGacLstm {
                         dc[l][j][k] = dcj * gf;
                     }
                     for (int r = 0; r < 4 * h; r++) {
-                        out.dphi[bih[l] + r] += dz[r];
-                        out.dphi[bhh[l] + r] += dz[r];
-                        for (int q = 0; q < in[l]; q++) {
-                            out.dphi[wih[l] + r * in[l] + q] += dz[r] * tp.u[l][q][k];
-                            duBelow[q][k] += phi[wih[l] + r * in[l] + q] * dz[r];
+                        out.dphi[o.bih[l] + r] += dz[r];
+                        out.dphi[o.bhh[l] + r] += dz[r];
+                        for (int q = 0; q < o.in[l]; q++) {
+                            out.dphi[o.wih[l] + r * o.in[l] + q] += dz[r] * tp.u[l][q][k];
+                            duBelow[q][k] += phi[o.wih[l] + r * o.in[l] + q] * dz[r];
                         }
                         for (int q = 0; q < h; q++) {
-                            out.dphi[whh[l] + r * h + q] += dz[r] * tp.hPrev[l][q][k];
-                            dhPrev[q][k] += phi[whh[l] + r * h + q] * dz[r];
+                            out.dphi[o.whh[l] + r * h + q] += dz[r] * tp.hPrev[l][q][k];
+                            dhPrev[q][k] += phi[o.whh[l] + r * h + q] * dz[r];
                         }
                     }
                 }
@@ -302,11 +262,11 @@ public final class ReferenceGacLstm {
                 out.dx[t][k] = d;
             }
         }
-        out.dstateInitial = new double[stateRows][];
-        for (int l = 0; l < layers; l++) {
-            for (int j = 0; j < width[l]; j++) {
-                out.dstateInitial[hRow[l] + j] = dh[l][j];
-                out.dstateInitial[hRow[l] + width[l] + j] = dc[l][j];
+        out.dstateInitial = new double[o.stateRows][];
+        for (int l = 0; l < o.layers; l++) {
+            for (int j = 0; j < o.width[l]; j++) {
+                out.dstateInitial[o.hRow[l] + j] = dh[l][j];
+                out.dstateInitial[o.hRow[l] + o.width[l] + j] = dc[l][j];
             }
         }
         return out;
@@ -323,7 +283,7 @@ public final class ReferenceGacLstm {
                 loss += dDelta[t][k] * delta[k];
             }
         }
-        for (int r = 0; r < stateRows && dstateFinal != null; r++) {
+        for (int r = 0; r < o.stateRows && dstateFinal != null; r++) {
             for (int k = 0; k < n; k++) {
                 loss += dstateFinal[r][k] * state[r][k];
             }
@@ -332,8 +292,8 @@ public final class ReferenceGacLstm {
     }
 
     private double[][] copy(double[][] s) {
-        double[][] out = new double[stateRows][];
-        for (int r = 0; r < stateRows; r++) {
+        double[][] out = new double[o.stateRows][];
+        for (int r = 0; r < o.stateRows; r++) {
             out[r] = s[r].clone();
         }
         return out;

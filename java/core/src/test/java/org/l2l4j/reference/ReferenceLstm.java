@@ -31,41 +31,19 @@ public final class ReferenceLstm {
     public ReferenceLstm(LstmConfig cfg, double[] phi) {
         this.cfg = cfg;
         this.phi = phi.clone();
-        layers = cfg.layers();
-        width = cfg.widths();
-        in = new int[layers];
-        wih = new int[layers];
-        whh = new int[layers];
-        bih = new int[layers];
-        bhh = new int[layers];
-        hRow = new int[layers];
-        int off = 0;
-        int row = 0;
-        int input = cfg.preprocessing().inputs();
-        for (int l = 0; l < layers; l++) {
-            int h = width[l];
-            in[l] = input;
-            wih[l] = off;
-            off += 4 * h * input;
-            whh[l] = off;
-            off += 4 * h * h;
-            bih[l] = off;
-            off += 4 * h;
-            bhh[l] = off;
-            off += 4 * h;
-            hRow[l] = row;
-            row += 2 * h;
-            input = h;
-        }
-        outIn = input;
-        wOut = off;
-        off += input;
-        bOut = off;
-        off += 1;
-        if (off != phi.length) {
-            throw new IllegalArgumentException("phi has " + phi.length + " values, expected " + off);
-        }
-        stateRows = row;
+        PhiOffsets o = new PhiOffsets(cfg, phi.length);
+        layers = o.layers;
+        width = o.width;
+        in = o.in;
+        wih = o.wih;
+        whh = o.whh;
+        bih = o.bih;
+        bhh = o.bhh;
+        hRow = o.hRow;
+        outIn = o.outIn;
+        wOut = o.wOut;
+        bOut = o.bOut;
+        stateRows = o.stateRows;
     }
 
     public int phiSize() {

@@ -42,13 +42,16 @@ public final class BenchReport {
     static final String UNTRAINED = "untrained";
     /** The kernels' default precision (LstmBenchmark's precision parameter). */
     static final String FLOAT32 = "FLOAT32";
+    /** LstmBenchmark's model without global averaging cells (its gac parameter). */
+    static final String NO_GAC = "none";
 
     /**
      * One measured benchmark: mean time per call in seconds, with its parameters (inputs: random
-     * where the benchmark has no such parameter; phi: untrained likewise).
+     * where the benchmark has no such parameter; phi: untrained, precision: float32 and gac: none
+     * likewise).
      */
-    record Result(String benchmark, int n, int threads, String inputs, String phi, String precision, double seconds,
-                  Map<String, Double> secondary) {
+    record Result(String benchmark, int n, int threads, String inputs, String phi, String precision, String gac,
+                  double seconds, Map<String, Double> secondary) {
     }
 
     private final List<Result> results;
@@ -87,12 +90,13 @@ public final class BenchReport {
             String inputs = params.path("inputs").asText(RANDOM);
             String phi = params.path("phi").asText(UNTRAINED);
             String precision = params.path("precision").asText(FLOAT32);
+            String gac = params.path("gac").asText(NO_GAC);
             JsonNode primary = b.path("primaryMetric");
             double seconds = primary.path("score").asDouble() * unitSeconds(primary.path("scoreUnit").asText());
             Map<String, Double> secondary = new LinkedHashMap<>();
             b.path("secondaryMetrics").fields().forEachRemaining(e -> secondary.put(e.getKey(),
                     e.getValue().path("score").asDouble()));
-            list.add(new Result(shortName, n, threads, inputs, phi, precision, seconds, secondary));
+            list.add(new Result(shortName, n, threads, inputs, phi, precision, gac, seconds, secondary));
         }
         return list;
     }
@@ -112,9 +116,14 @@ public final class BenchReport {
     }
 
     private Result find(String benchmark, int n, int threads, String inputs, String phi, String precision) {
+        return find(benchmark, n, threads, inputs, phi, precision, NO_GAC);
+    }
+
+    private Result find(String benchmark, int n, int threads, String inputs, String phi, String precision,
+                        String gac) {
         for (Result r : results) {
             if (r.benchmark().equals(benchmark) && r.n() == n && r.threads() == threads && r.inputs().equals(inputs)
-                    && r.phi().equals(phi) && r.precision().equals(precision)) {
+                    && r.phi().equals(phi) && r.precision().equals(precision) && r.gac().equals(gac)) {
                 return r;
             }
         }
@@ -170,6 +179,7 @@ public final class BenchReport {
         kernels(md);
         saturation(md);
         bf16(md);
+        averaging(md);
         others(md);
         epoch(md);
         return md.toString();
@@ -290,6 +300,18 @@ public final class BenchReport {
                 + " float32 on the random inputs: float32's time over bfloat16's; % of bf16 peak: its matrix"
                 + " FLOPs per second over the bfloat16 dot-product peak at the same thread count (the"
                 + " roofline of its products; the cell update stays float32).");
+    }
+
+    /** Each kernel with global averaging cells against the same kernel without, in the same run. */
+    private void averaging(StringBuilder md) {
+        variantTable(md, variants("LstmBenchmark.", NO_GAC, Result::gac), "Global averaging cells against the plain LSTM",
+                "averaging units", "without", "× without", false, null, null, (kernel, gac, n, t) -> {
+                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, FLOAT32, gac);
+                    return r == null ? Double.NaN : r.seconds();
+                },
+                "The kernel of a model with averaging units per layer (LSTM+GAC, l2l.h: its layer passes with"
+                + " the segment means between them, the n coordinates one optimizee instance) over the fused"
+                + " kernel's time on the same random inputs in float32, in the same run.");
     }
 
     /** Seconds per call of LstmBenchmark's kernel (its name's suffix) in one variant of a parameter. */

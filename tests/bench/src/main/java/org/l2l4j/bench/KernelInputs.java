@@ -79,8 +79,17 @@ final class KernelInputs implements AutoCloseable {
 
     /** The inputs for kernels computing their gate products in {@code precision}. */
     KernelInputs(int n, int threads, Inputs inputs, Precision precision) {
+        this(n, threads, inputs, precision, new int[2]);
+    }
+
+    /**
+     * The inputs for kernels computing their gate products in {@code precision}, with
+     * {@code gacUnits} global averaging cells per layer (all zero: the fused kernels), the n
+     * coordinates one optimizee instance.
+     */
+    KernelInputs(int n, int threads, Inputs inputs, Precision precision, int[] gacUnits) {
         this.n = n;
-        this.config = LstmConfig.paperMnist().withPrecision(precision);
+        this.config = LstmConfig.paperMnist().withPrecision(precision).withGacUnits(gacUnits);
         double[] p = PhiInit.PYTORCH.initialize(config, 7);
         if (inputs == Inputs.SATURATED) {
             saturate(p);

@@ -22,7 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * writing its backward record, and the backward pass over an unroll of T = 20 steps, on random
  * or saturated inputs ({@link KernelInputs.Inputs}: the gates of a saturated LSTM are near 0 and
  * 1, its cells far from 0, and its backward pass meets subnormal numbers, which the kernels
- * flush), with float32 or bfloat16 gate products ({@link Precision}).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
+ * flush), with float32 or bfloat16 gate products ({@link Precision}), and without or with global
+ * averaging cells (two per layer, one instance: the layer passes of LSTM+GAC instead of the
+ * fused kernels).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
  * the roofline of {@link RooflineBenchmark} with the counts of {@link CostModel}, and the
  * saturated inputs' times against the random ones'.
  */
@@ -48,12 +50,17 @@ public class LstmBenchmark {
     @Param({"FLOAT32", "BF16_PRODUCTS"})
     public String precision;
 
+    /** Global averaging cells per layer: "none", or counts such as "2-2". */
+    @Param({"none", "2-2"})
+    public String gac;
+
     private KernelInputs in;
 
     @Setup(Level.Trial)
     public void setUp() {
         in = new KernelInputs(n, threads, KernelInputs.Inputs.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)),
-                Precision.valueOf(precision));
+                Precision.valueOf(precision), gac.equals("none") ? new int[2]
+                        : java.util.Arrays.stream(gac.split("-")).mapToInt(Integer::parseInt).toArray());
     }
 
     @TearDown(Level.Trial)

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * BenchReport on a small JMH result file whose figures are worked out here by hand: the
  * machine's limits, a native step against plain Java and libtorch, the backward pass on saturated
- * against random inputs, bfloat16 gate products against float32, and an epoch's split, from an untrained and from the
+ * against random inputs, bfloat16 gate products against float32, global averaging cells against
+ * none, and an epoch's split, from an untrained and from the
  * shipped phi, in float32 and with bfloat16 gate products.
  */
 class BenchReportTest {
@@ -40,6 +41,8 @@ class BenchReportTest {
                         92, ""),
                 result("LstmBenchmark.nativeBackward",
                         "\"inputs\":\"random\",\"n\":\"10000\",\"precision\":\"BF16_PRODUCTS\",\"threads\":\"1\"", 50, ""),
+                result("LstmBenchmark.nativeBackward",
+                        "\"gac\":\"2-2\",\"inputs\":\"random\",\"n\":\"10000\",\"threads\":\"1\"", 130, ""),
                 result("MetaTrainingEpochBenchmark.epoch", "\"phi\":\"untrained\",\"threads\":\"1\"", 1500,
                         "\"lstmNanos\":{\"score\":2.4E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":2}"),
                 result("MetaTrainingEpochBenchmark.epoch", "\"phi\":\"shipped\",\"threads\":\"1\"", 1800,
@@ -72,6 +75,8 @@ class BenchReportTest {
         // the float32 rows stay those of the float32 results; 29,540 FLOPs / 250 ns = 118.2 GFLOP/s
         // = 55% of the bfloat16 peak of 214.7
         assertTrue(md.contains("| backward (T = 20) | BF16_PRODUCTS | 10,000 | 1 | 250.0 | 400.0 | 1.60× | 55% |"), md);
+        // with averaging units: 130 ms / (10^4 x 20) = 650 ns against 400 ns, 1.63 times as long
+        assertTrue(md.contains("| backward (T = 20) | 2-2 | 10,000 | 1 | 650.0 | 400.0 | 1.63× |"), md);
         // 1,500 ms per epoch; 2.4 s and 0.3 s over 2 epochs: 1,200 ms (80%), 150 ms (10%), rest 150 ms
         assertTrue(md.contains("| untrained | FLOAT32 | 1 | 1,500 | 1,200 ms (80%) | 150 ms (10%) | 150 ms (10%) | — |"), md);
         // shipped: 1,800 ms; 4.5 s and 0.3 s over 3 epochs: 1,500 ms (83%), 100 ms (6%), rest 200 ms (11%)
