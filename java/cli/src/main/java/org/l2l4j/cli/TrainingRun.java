@@ -358,7 +358,7 @@ final class TrainingRun {
         if (!saved.groups().equals(request.groups())) {
             throw new IllegalArgumentException(file + " holds an optimizer " + saved.groups() + ", this run trains "
                     + request.groups() + "; resume with the same --groups, --lstm-widths, --p, --output-scale,"
-                    + " --log-epsilon and --precision");
+                    + " --log-epsilon, --precision and --gac-units");
         }
         for (Map.Entry<String, String> setting : RESUMED_SETTINGS) {
             String key = setting.getKey();

@@ -173,6 +173,23 @@ class CliTest {
     }
 
     @Test
+    void globalAveragingCellsAreRecordedAndResumedOnlyWithThem() throws Exception {
+        Path out = dir.resolve("gac");
+        Outcome o = run(train(out, "--epochs", "2", "--instances", "2", "--gac-units", "3,1"));
+        assertEquals(0, o.code(), o.err());
+        OptimizerCheckpoint saved = OptimizerCheckpoint.load(out.resolve("optimizer.safetensors"));
+        assertArrayEquals(new int[] {3, 1}, saved.config().gacUnits());
+        Outcome plain = run(train(dir.resolve("gac-resumed"), "--epochs", "4", "--instances", "2", "--resume",
+                out.resolve("training.safetensors").toString()));
+        assertEquals(L2l4jCli.EXIT_FAILURE, plain.code(), plain.err());
+        assertTrue(plain.err().contains("--gac-units"), plain.err());
+        assertUsageError(run(train(dir.resolve("gac-wide"), "--gac-units", "21,0")),
+                "the averaging units of layer 0 must be in [0, 20] (its width), got 21");
+        assertUsageError(run(train(dir.resolve("gac-short"), "--gac-units", "2")), "one count per layer (2), got 1");
+        assertUsageError(run(train(dir.resolve("gac-text"), "--gac-units", "two")), "--gac-units must be");
+    }
+
+    @Test
     void bf16ProductsAreRecordedAndResumedOnlyInTheirPrecision() throws Exception {
         Path out = dir.resolve("bf16");
         Outcome o = run(train(out, "--epochs", "2", "--precision", "BF16_PRODUCTS"));
