@@ -596,6 +596,67 @@ struct UnrollInputs {
     }
 };
 
+/* What the float64 reference gives for an unroll: theta's change over the steps, the state after
+ * them, the record, dphi, dL/d(initial state) and dL/dx. */
+struct Expected {
+    std::vector<double> update, state, record, dphi, dinit, dx;
+};
+
+/* Runs the unroll of `in` over `sizes` tensors on the device (run_cuda) and checks it against the
+ * reference x: theta's change, the state and the record within 2e-5, the backward pass (dphi per
+ * tensor, dstate_initial, dx) within 1e-4 over the whole unroll and one step at a time (chained
+ * from the last step down, as exact second derivatives call it), and every output of a second
+ * run bitwise identical. */
+static void check_unroll(Ctx& c, const l2l_model& m, const std::vector<int64_t>& sizes, int64_t segment,
+                         const UnrollInputs& in, bool with_dfinal, const Expected& x, const std::string& label) {
+    int64_t n = 0;
+    for (int64_t s : sizes) n += s;
+    const int steps = (int)in.grads.size();
+    const std::vector<float>* dfinal = with_dfinal ? &in.dfinal : nullptr;
+    const Run r = run_cuda(c, m, in.phi, sizes, segment, in.theta0, in.state0, in.grads, in.dloss, dfinal, true, true);
+    char what[200];
+    const char* nm = label.c_str();
+    std::vector<double> up(n);
+    for (int64_t i = 0; i < n; ++i) up[i] = (double)r.theta[i] - in.theta0[i];
+    double e = err(up.data(), x.update.data(), n);
+    snprintf(what, sizeof what, "%s: theta update", nm);
+    check(e < 2e-5, what, e, 2e-5);
+    if (m.state_rows > 0) {
+        const std::vector<double> sd = to_d(r.state.data(), r.state.size());
+        e = err(sd.data(), x.state.data(), sd.size());
+        snprintf(what, sizeof what, "%s: state", nm);
+        check(e < 2e-5, what, e, 2e-5);
+    }
+    const std::vector<double> rd = to_d(r.record.data(), r.record.size());
+    e = err(rd.data(), x.record.data(), rd.size());
+    snprintf(what, sizeof what, "%s: record", nm);
+    check(e < 2e-5, what, e, 2e-5);
+    const auto check_backward = [&](const Run& b, const char* how) {
+        double eb = dphi_err(m, b.dphi, x.dphi);
+        snprintf(what, sizeof what, "%s steps=%d%s: dphi (worst tensor)", nm, steps, how);
+        check(eb < 1e-4, what, eb, 1e-4);
+        if (m.state_rows > 0) {
+            const std::vector<double> dd = to_d(b.dinit.data(), b.dinit.size());
+            eb = err(dd.data(), x.dinit.data(), dd.size());
+            snprintf(what, sizeof what, "%s%s: dstate_initial", nm, how);
+            check(eb < 1e-4, what, eb, 1e-4);
+        }
+        const std::vector<double> dxd = to_d(b.dx.data(), b.dx.size());
+        eb = err(dxd.data(), x.dx.data(), dxd.size());
+        snprintf(what, sizeof what, "%s%s: dx", nm, how);
+        check(eb < 1e-4, what, eb, 1e-4);
+    };
+    check_backward(r, "");
+    check_backward(run_cuda_per_step(c, m, in.phi, r.record, in.dloss, dfinal, n, segment, steps),
+                   ", one step at a time");
+    const Run r2 = run_cuda(c, m, in.phi, sizes, segment, in.theta0, in.state0, in.grads, in.dloss, dfinal, true,
+                            true);
+    snprintf(what, sizeof what, "%s: every output bitwise identical on a second run", nm);
+    check(r.theta == r2.theta && r.state == r2.state && r.dinit == r2.dinit && r.dx == r2.dx &&
+              memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0,
+          what);
+}
+
 static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes, int steps,
                        bool with_dfinal, const char* path) {
     const l2l_model m = make_model(spec);
@@ -606,9 +667,6 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     const std::vector<float>&phi = in.phi, &theta0 = in.theta0, &state0 = in.state0, &dloss = in.dloss,
                              &dfinal = in.dfinal;
     const std::vector<std::vector<float>>& grads = in.grads;
-
-    const Run r = run_cuda(c, m, phi, sizes, n, theta0, state0, grads, dloss,
-                           with_dfinal ? &dfinal : nullptr, true, true);
 
     /* reference, coordinate by coordinate */
     const std::vector<double> phid = to_d(phi.data(), phi.size());
@@ -644,55 +702,16 @@ static void test_model(Ctx& c, const Spec& spec, const std::vector<int64_t>& siz
     for (const auto& part : dphi_part)
         for (int64_t k = 0; k < m.phi_size; ++k) dphi_ref[k] += part[k];
 
-    char what[160];
-    const std::string nm = name_of(spec);
-    /* theta: compare the updates, not theta itself */
-    std::vector<double> up(n), up_ref(n);
-    for (int64_t i = 0; i < n; ++i) {
-        up[i] = (double)r.theta[i] - theta0[i];
-        up_ref[i] = theta_ref[i] - theta0[i];
-    }
-    double e = err(up.data(), up_ref.data(), n);
-    snprintf(what, sizeof what, "%s %s n=%lld: theta update", path, nm.c_str(), (long long)n);
-    check(e < 2e-5, what, e, 2e-5);
-    if (S > 0) {
-        const std::vector<double> sd = to_d(r.state.data(), r.state.size());
-        e = err(sd.data(), state_ref.data(), sd.size());
-        snprintf(what, sizeof what, "%s %s: state", path, nm.c_str());
-        check(e < 2e-5, what, e, 2e-5);
-    }
-    const std::vector<double> rd = to_d(r.record.data(), r.record.size());
-    e = err(rd.data(), record_ref.data(), rd.size());
-    snprintf(what, sizeof what, "%s %s: record", path, nm.c_str());
-    check(e < 2e-5, what, e, 2e-5);
-
-    /* the backward pass, over the whole unroll (r) and one step at a time (how: a label) */
-    const auto check_backward = [&](const Run& b, const char* how) {
-        double eb = dphi_err(m, b.dphi, dphi_ref);
-        snprintf(what, sizeof what, "%s %s steps=%d%s%s: dphi (worst tensor)", path, nm.c_str(), steps,
-                 with_dfinal ? " dfinal" : "", how);
-        check(eb < 1e-4, what, eb, 1e-4);
-        if (S > 0) {
-            const std::vector<double> dd = to_d(b.dinit.data(), b.dinit.size());
-            eb = err(dd.data(), dinit_ref.data(), dd.size());
-            snprintf(what, sizeof what, "%s %s%s: dstate_initial", path, nm.c_str(), how);
-            check(eb < 1e-4, what, eb, 1e-4);
-        }
-        const std::vector<double> dxd = to_d(b.dx.data(), b.dx.size());
-        eb = err(dxd.data(), dx_ref.data(), dxd.size());
-        snprintf(what, sizeof what, "%s %s%s: dx", path, nm.c_str(), how);
-        check(eb < 1e-4, what, eb, 1e-4);
-    };
-    check_backward(r, "");
-    /* chained from the last step down, as exact second derivatives call it */
-    check_backward(run_cuda_per_step(c, m, phi, r.record, dloss, with_dfinal ? &dfinal : nullptr, n, n, steps),
-                   ", one step at a time");
-
-    /* bitwise reproducibility of dphi */
-    const Run r2 = run_cuda(c, m, phi, sizes, n, theta0, state0, grads, dloss,
-                            with_dfinal ? &dfinal : nullptr, false, false);
-    snprintf(what, sizeof what, "%s %s: dphi bitwise identical on a second run", path, nm.c_str());
-    check(memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0, what);
+    Expected x;
+    x.update.resize(n);
+    for (int64_t i = 0; i < n; ++i) x.update[i] = theta_ref[i] - theta0[i];
+    x.state = state_ref;
+    x.record = record_ref;
+    x.dphi = dphi_ref;
+    x.dinit = dinit_ref;
+    x.dx = dx_ref;
+    check_unroll(c, m, sizes, n, in, with_dfinal, x,
+                 std::string(path) + " " + name_of(spec) + (with_dfinal ? " dfinal" : "") + " n=" + std::to_string(n));
 }
 
 /* ---- 1b. LSTM+GAC: the population reference and its finite differences ------------------- */
@@ -938,66 +957,29 @@ static void test_gac(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes
     const l2l_model m = make_model(spec);
     int64_t n = 0;
     for (int64_t s : sizes) n += s;
-    const int64_t S = m.state_rows, R = 1 + S;
+    const int64_t R = 1 + m.state_rows;
     const UnrollInputs in(m, n, steps);
-    const std::vector<float>&phi = in.phi, &theta0 = in.theta0, &state0 = in.state0, &dloss = in.dloss,
-                             &dfinal = in.dfinal;
-    const std::vector<std::vector<float>>& grads = in.grads;
-    const Run r = run_cuda(c, m, phi, sizes, segment, theta0, state0, grads, dloss, &dfinal, true, true);
-
-    const std::vector<double> phid = to_d(phi.data(), phi.size());
+    const std::vector<double> phid = to_d(in.phi.data(), in.phi.size());
     const GacRef ref{m, phid, n, segment};
     std::vector<std::vector<double>> xs(steps);
-    for (int s = 0; s < steps; ++s) xs[s] = to_d(grads[s].data(), n);
-    std::vector<double> state = to_d(state0.data(), state0.size()), up_ref(n, 0.0);
-    std::vector<double> record_ref((size_t)(steps * R * n));
+    for (int s = 0; s < steps; ++s) xs[s] = to_d(in.grads[s].data(), n);
+    Expected x;
+    x.state = to_d(in.state0.data(), in.state0.size());
+    x.update.assign(n, 0.0);
+    x.record.resize((size_t)(steps * R * n));
     for (int s = 0; s < steps; ++s) {
-        for (int64_t k = 0; k < n; ++k) record_ref[(size_t)(s * R) * n + k] = xs[s][k];
-        std::copy(state.begin(), state.end(), record_ref.begin() + (size_t)(s * R + 1) * n);
-        const GacRef::Tape t = ref.step(xs[s], state);
-        for (int64_t k = 0; k < n; ++k) up_ref[k] += t.delta[k];
+        for (int64_t k = 0; k < n; ++k) x.record[(size_t)(s * R) * n + k] = xs[s][k];
+        std::copy(x.state.begin(), x.state.end(), x.record.begin() + (size_t)(s * R + 1) * n);
+        const GacRef::Tape t = ref.step(xs[s], x.state);
+        for (int64_t k = 0; k < n; ++k) x.update[k] += t.delta[k];
     }
-    const std::vector<double> df = to_d(dfinal.data(), dfinal.size()), dl = to_d(dloss.data(), dloss.size());
-    std::vector<double> dphi_ref(m.phi_size, 0.0), dinit_ref, dx_ref;
-    ref.backward(xs, to_d(state0.data(), state0.size()), dl, &df, dphi_ref, dinit_ref, dx_ref);
-
-    char what[160];
-    const std::string nm = name_of(spec) + " gac";
-    std::vector<double> up(n);
-    for (int64_t k = 0; k < n; ++k) up[k] = (double)r.theta[k] - theta0[k];
-    double e = err(up.data(), up_ref.data(), n);
-    snprintf(what, sizeof what, "%s %s n=%lld segment=%lld: theta update", path, nm.c_str(), (long long)n,
-             (long long)segment);
-    check(e < 2e-5, what, e, 2e-5);
-    const std::vector<double> sd = to_d(r.state.data(), r.state.size());
-    e = err(sd.data(), state.data(), sd.size());
-    snprintf(what, sizeof what, "%s %s: state", path, nm.c_str());
-    check(e < 2e-5, what, e, 2e-5);
-    const std::vector<double> rd = to_d(r.record.data(), r.record.size());
-    e = err(rd.data(), record_ref.data(), rd.size());
-    snprintf(what, sizeof what, "%s %s: record", path, nm.c_str());
-    check(e < 2e-5, what, e, 2e-5);
-    const auto check_backward = [&](const Run& b, const char* how) {
-        double eb = dphi_err(m, b.dphi, dphi_ref);
-        snprintf(what, sizeof what, "%s %s steps=%d%s: dphi (worst tensor)", path, nm.c_str(), steps, how);
-        check(eb < 1e-4, what, eb, 1e-4);
-        const std::vector<double> dd = to_d(b.dinit.data(), b.dinit.size());
-        eb = err(dd.data(), dinit_ref.data(), dd.size());
-        snprintf(what, sizeof what, "%s %s%s: dstate_initial", path, nm.c_str(), how);
-        check(eb < 1e-4, what, eb, 1e-4);
-        const std::vector<double> dxd = to_d(b.dx.data(), b.dx.size());
-        eb = err(dxd.data(), dx_ref.data(), dxd.size());
-        snprintf(what, sizeof what, "%s %s%s: dx", path, nm.c_str(), how);
-        check(eb < 1e-4, what, eb, 1e-4);
-    };
-    check_backward(r, "");
-    check_backward(run_cuda_per_step(c, m, phi, r.record, dloss, &dfinal, n, segment, steps),
-                   ", one step at a time");
-    const Run r2 = run_cuda(c, m, phi, sizes, segment, theta0, state0, grads, dloss, &dfinal, true, true);
-    snprintf(what, sizeof what, "%s %s: every output bitwise identical on a second run", path, nm.c_str());
-    check(r.theta == r2.theta && r.state == r2.state && r.dinit == r2.dinit && r.dx == r2.dx &&
-              memcmp(r.dphi.data(), r2.dphi.data(), r.dphi.size() * sizeof(double)) == 0,
-          what);
+    const std::vector<double> df = to_d(in.dfinal.data(), in.dfinal.size());
+    x.dphi.assign(m.phi_size, 0.0);
+    ref.backward(xs, to_d(in.state0.data(), in.state0.size()), to_d(in.dloss.data(), in.dloss.size()), &df, x.dphi,
+                 x.dinit, x.dx);
+    check_unroll(c, m, sizes, segment, in, true, x,
+                 std::string(path) + " " + name_of(spec) + " gac n=" + std::to_string(n) + " segment=" +
+                     std::to_string(segment));
 }
 
 /* A step without a record updates theta and the state exactly as one with a record. */

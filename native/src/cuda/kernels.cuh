@@ -976,7 +976,7 @@ __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int
                 p.record[i] = x;
                 for (int r = 0; r < g.S; ++r) p.record[(int64_t)(1 + r) * n + i] = p.state[(int64_t)r * n + i];
             }
-            float u0[IN0];
+            float u0[IN0] = {};
             preprocess_n<IN0>(g.pre, x, u0);
 #pragma unroll
             for (int c = 0; c < IN0; ++c) xrow[1 + c] = u0[c];
@@ -1061,7 +1061,7 @@ __device__ __forceinline__ void gac_xrow(const BwdParams& p, const float* rec, c
     xrow[0] = valid ? 1.0f : 0.0f;
     x = valid ? rec[i] : 0.0f;
     if (l == 0) {
-        float u0[IN0];
+        float u0[IN0] = {};
         preprocess_n<IN0>(g.pre, x, u0);
 #pragma unroll
         for (int c = 0; c < IN0; ++c) xrow[1 + c] = valid ? u0[c] : 0.0f;
