@@ -58,6 +58,7 @@ import org.l2l4j.plots.LossPlot;
  * level in the plot.
  */
 final class TrainingRun {
+    private static final System.Logger LOG = System.getLogger(TrainingRun.class.getName());
     static final String OPTIMIZER = "optimizer.safetensors";
     static final String TRAINING = "training.safetensors";
     static final String CURVE_CSV = "learning-curve.csv";
@@ -212,11 +213,25 @@ final class TrainingRun {
             try {
                 state = trainer.train(new MetaTrainer.Listener() {
                     private double validation = Double.NaN;
+                    private double largestNorm = Double.NaN;
+
+                    @Override
+                    public void unrollDone(MetaTrainer.Unroll unroll) {
+                        double norm = unroll.metaGradientNorm();
+                        if (!Double.isNaN(norm)) {
+                            largestNorm = Double.isNaN(largestNorm) ? norm : Math.max(largestNorm, norm);
+                        }
+                    }
 
                     @Override
                     public void epochDone(int done, double metaLoss) {
                         epochs = done;
                         show(bar, metaLoss, validation, start);
+                        double norm = largestNorm;
+                        LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
+                                "epoch %d: meta-loss %.4g, largest meta-gradient norm %.4g (before clipping)", done,
+                                metaLoss, norm));
+                        largestNorm = Double.NaN;
                     }
 
                     @Override

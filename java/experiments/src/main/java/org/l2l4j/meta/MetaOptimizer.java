@@ -64,33 +64,33 @@ public final class MetaOptimizer {
      * One Adam step on phi with gradient g (which it scales in place when clipping), at the rate
      * of epoch {@code epoch} of {@code epochs}.
      *
+     * @return the meta-gradient's global L2 norm, before any clipping
      * @throws IllegalArgumentException if g is not finite (callers check first: phi is never
      *                                  touched by a non-finite gradient) or has the wrong length
      */
-    public void update(double[] phi, double[] g, int epoch, int epochs) {
+    public double update(double[] phi, double[] g, int epoch, int epochs) {
         if (phi.length != adam.size() || g.length != adam.size()) {
             throw new IllegalArgumentException("phi and gradient must have " + adam.size() + " values");
         }
         if (!allFinite(g)) {
             throw new IllegalArgumentException("the meta-gradient is not finite");
         }
-        if (clipNorm > 0) {
-            double norm = 0;
-            for (double x : g) {
-                norm += x * x;
-            }
-            norm = Math.sqrt(norm);
-            if (norm > clipNorm) {
-                double f = clipNorm / norm;
-                for (int i = 0; i < g.length; i++) {
-                    g[i] *= f;
-                }
+        double norm = 0;
+        for (double x : g) {
+            norm += x * x;
+        }
+        norm = Math.sqrt(norm);
+        if (clipNorm > 0 && norm > clipNorm) {
+            double f = clipNorm / norm;
+            for (int i = 0; i < g.length; i++) {
+                g[i] *= f;
             }
         }
         adam.begin(learningRate(epoch, epochs), ++t);
         for (int i = 0; i < phi.length; i++) {
             phi[i] += adam.delta(i, g[i]);
         }
+        return norm;
     }
 
     public double[] firstMoment() {

@@ -129,13 +129,16 @@ public final class MetaTrainer implements AutoCloseable {
         private final int steps;
         private final double metaLoss;
         private final double learningRate;
+        private final double metaGradientNorm;
 
-        private Unroll(int epoch, int firstStep, int steps, double metaLoss, double learningRate) {
+        private Unroll(int epoch, int firstStep, int steps, double metaLoss, double learningRate,
+                       double metaGradientNorm) {
             this.epoch = epoch;
             this.firstStep = firstStep;
             this.steps = steps;
             this.metaLoss = metaLoss;
             this.learningRate = learningRate;
+            this.metaGradientNorm = metaGradientNorm;
         }
 
         /** The epoch being trained, 1-based. */
@@ -161,6 +164,14 @@ public final class MetaTrainer implements AutoCloseable {
         /** The meta-learning rate of its update. */
         public double learningRate() {
             return learningRate;
+        }
+
+        /**
+         * The global L2 norm of its meta-gradient dL/dphi, before any clipping; NaN when the
+         * update was skipped as non-finite.
+         */
+        public double metaGradientNorm() {
+            return metaGradientNorm;
         }
 
         /** The optimizee instances computed here: B, or B / S for each of the local shards. */
@@ -540,13 +551,14 @@ public final class MetaTrainer implements AutoCloseable {
             }
             unrollLoss = sharding.reduction().reduce(unrollLoss, g);
             epochLoss += unrollLoss;
+            double norm = Double.NaN;
             if (Double.isFinite(unrollLoss) && MetaOptimizer.allFinite(g)) {
-                meta.update(phi, g, epochs, options.epochs());
+                norm = meta.update(phi, g, epochs, options.epochs());
                 uploadPhi(phi);
             } else {
                 skipped++;
             }
-            l.unrollDone(new Unroll(epochs + 1, begin, steps, unrollLoss, rate));
+            l.unrollDone(new Unroll(epochs + 1, begin, steps, unrollLoss, rate, norm));
         }
         double mean = epochLoss / horizon;
         metaLossSum += mean;

@@ -33,6 +33,19 @@ class RecipePartsTest {
         assertThrows(IllegalArgumentException.class, () -> LearningRateSchedule.parse("cosine,warmup=x"));
     }
 
+    /** The meta-optimizer reports the meta-gradient's norm before clipping, and clips it in place. */
+    @Test
+    void theMetaGradientNormIsReportedBeforeClipping() {
+        MetaOptimizer clipped = new MetaOptimizer(2, 0.1, LearningRateSchedule.CONSTANT, 1);
+        double[] g = {3, 4};
+        assertEquals(5, clipped.update(new double[2], g, 0, 10), 1e-15);
+        assertArrayEquals(new double[] {0.6, 0.8}, g, 1e-15, "scaled to norm 1 in place");
+        MetaOptimizer free = new MetaOptimizer(2, 0.1, LearningRateSchedule.CONSTANT, 0);
+        double[] h = {3, 4};
+        assertEquals(5, free.update(new double[2], h, 0, 10), 1e-15);
+        assertArrayEquals(new double[] {3, 4}, h, "no threshold: left as it is");
+    }
+
     @Test
     void aCurriculumLengthensTheTrajectoriesStageByStage() {
         Curriculum c = Curriculum.parse("20:3, 50:2");
