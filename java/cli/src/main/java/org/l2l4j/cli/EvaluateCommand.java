@@ -17,6 +17,7 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.eval.Comparison;
 import org.l2l4j.eval.Progress;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.ParameterGroup;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.optimizees.MlpSpec;
 import org.l2l4j.optimizees.Problem;
@@ -127,6 +128,15 @@ final class EvaluateCommand extends CliCommand {
         List<Comparison.Learned> all = new ArrayList<>(List.of(new Comparison.Learned(Comparison.LEARNED, learned)));
         for (Map.Entry<String, Path> e : also.entrySet()) {
             all.add(new Comparison.Learned(e.getKey(), OptimizerCheckpoint.load(e.getValue())));
+        }
+        for (Comparison.Learned l : all) {
+            for (ParameterGroup g : l.checkpoint().groups().list()) {
+                if (g.config().averaging()) {
+                    out().println(l.name() + (l.checkpoint().groups().isSingle() ? "" : ", group " + g.name())
+                            + ": global averaging cells (LSTM+GAC), " + Arrays.toString(g.config().gacUnits())
+                            + " units per layer");
+                }
+            }
         }
         if (also.isEmpty() && optimizer.file == null && (resolved == Problem.CIFAR5 || resolved == Problem.CIFAR2)) {
             all.add(new Comparison.Learned(LSTM_SUB, OptimizerCheckpoint.shippedCifarSub()));

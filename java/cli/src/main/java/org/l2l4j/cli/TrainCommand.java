@@ -258,7 +258,17 @@ final class TrainCommand extends CliCommand {
         LstmConfig chosen = precision.apply(new LstmConfig(lstmWidths == null ? c.widths()
                 : parseCounts("--lstm-widths", lstmWidths), c.preprocessing(), preprocessingP == null ? c.p()
                 : preprocessingP, outputScale == null ? c.outputScale() : outputScale, logEpsilon || c.logEpsilon()));
-        return gacUnits == null ? chosen : chosen.withGacUnits(parseCounts("--gac-units", gacUnits));
+        if (gacUnits == null) {
+            return chosen;
+        }
+        int[] counts = parseCounts("--gac-units", gacUnits);
+        if (counts.length == 0) {
+            return chosen; /* none */
+        }
+        if (counts.length != chosen.layers()) {
+            throw invalid("--gac-units needs one count per LSTM layer (" + chosen.layers() + "), got " + counts.length);
+        }
+        return chosen.withGacUnits(counts);
     }
 
     /** The optimizer's parameter groups, each of {@link #config()}: --groups, or the problem's paper groups. */

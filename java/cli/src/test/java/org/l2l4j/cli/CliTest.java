@@ -185,7 +185,18 @@ class CliTest {
         assertTrue(plain.err().contains("--gac-units"), plain.err());
         assertUsageError(run(train(dir.resolve("gac-wide"), "--gac-units", "21,0")),
                 "the averaging units of layer 0 must be in [0, 20] (its width), got 21");
-        assertUsageError(run(train(dir.resolve("gac-short"), "--gac-units", "2")), "one count per layer (2), got 1");
+        assertUsageError(run(train(dir.resolve("gac-short"), "--gac-units", "2")),
+                "--gac-units needs one count per LSTM layer (2), got 1");
+        Outcome none = run(train(dir.resolve("gac-none"), "--epochs", "1", "--gac-units", "none"));
+        assertEquals(0, none.code(), none.err());
+        assertFalse(OptimizerCheckpoint.load(dir.resolve("gac-none").resolve("optimizer.safetensors")).config()
+                .averaging());
+        Outcome evaluated = run("--threads", "1", "evaluate", "--optimizer", out.resolve("optimizer.safetensors")
+                .toString(), "--runs", "2", "--steps", "5", "--tuning-functions", "1", "--out",
+                dir.resolve("gac-eval").toString());
+        assertEquals(0, evaluated.code(), evaluated.err());
+        assertTrue(evaluated.out().contains("global averaging cells (LSTM+GAC), [3, 1] units per layer"),
+                evaluated.out());
         assertUsageError(run(train(dir.resolve("gac-text"), "--gac-units", "two")), "--gac-units must be");
     }
 
