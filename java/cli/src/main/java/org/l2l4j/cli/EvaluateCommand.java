@@ -17,6 +17,8 @@ import org.l2l4j.backend.Backend;
 import org.l2l4j.eval.Comparison;
 import org.l2l4j.eval.Progress;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.ntm.NtmBfgs;
+import org.l2l4j.ntm.NtmBfgsCheckpoint;
 import org.l2l4j.lstm.ParameterGroup;
 import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.optimizees.MlpSpec;
@@ -64,7 +66,8 @@ final class EvaluateCommand extends CliCommand {
 
     @Option(names = "--also", paramLabel = "NAME=FILE",
             description = "Another learned optimizer to run beside it on the same functions, named NAME in the reports "
-                    + "(such as LSTM-sub=runs/cifar-sub/optimizer.safetensors); repeatable. The baselines are tuned and "
+                    + "(such as LSTM-sub=runs/cifar-sub/optimizer.safetensors, or an NTM-BFGS optimizer written by "
+                    + "train-ntm-bfgs, on the quadratics); repeatable. The baselines are tuned and "
                     + "run once for all, and the summary pairs each learned optimizer with every other optimizer. "
                     + "Default: for --problem cifar5 or cifar2 without --optimizer, the shipped LSTM-sub (meta-trained on "
                     + "labels 5-9), as in the paper's Figure 6.")
@@ -125,30 +128,49 @@ final class EvaluateCommand extends CliCommand {
         out().println("Optimizee: " + setup.optimizee() + (resolved == Problem.MNIST
                 ? " (" + optimizeeOrigin(trained.isPresent()) + ")" : ""));
         Comparison.Settings settings = comparison.settings(root);
-        List<Comparison.Learned> all = new ArrayList<>(List.of(new Comparison.Learned(Comparison.LEARNED, learned)));
+        List<Comparison.Learned> all = new ArrayList<>(List.of(new Comparison.LearnedLstm(Comparison.LEARNED, learned)));
         for (Map.Entry<String, Path> e : also.entrySet()) {
-            all.add(new Comparison.Learned(e.getKey(), OptimizerCheckpoint.load(e.getValue())));
+            if (NtmBfgsCheckpoint.isOne(e.getValue())) {
+                NtmBfgsCheckpoint ntm = NtmBfgsCheckpoint.load(e.getValue());
+                try {
+                    NtmBfgs.requireDimension(setup.test().dimension());
+                } catch (IllegalArgumentException tooLarge) {
+                    throw invalid("--also " + e.getKey() + ": " + tooLarge.getMessage());
+                }
+                all.add(new Comparison.LearnedNtmBfgs(e.getKey(), ntm));
+                out().println(e.getKey() + ": " + ntm.config());
+            } else {
+                all.add(new Comparison.LearnedLstm(e.getKey(), OptimizerCheckpoint.load(e.getValue())));
+            }
         }
         for (Comparison.Learned l : all) {
-            for (ParameterGroup g : l.checkpoint().groups().list()) {
+            if (!(l instanceof Comparison.LearnedLstm lstm)) {
+                continue;
+            }
+            for (ParameterGroup g : lstm.checkpoint().groups().list()) {
                 if (g.config().averaging()) {
-                    out().println(l.name() + (l.checkpoint().groups().isSingle() ? "" : ", group " + g.name())
+                    out().println(l.name() + (lstm.checkpoint().groups().isSingle() ? "" : ", group " + g.name())
                             + ": global averaging cells (LSTM+GAC), " + Arrays.toString(g.config().gacUnits())
                             + " units per layer");
                 }
             }
         }
         if (also.isEmpty() && optimizer.file == null && (resolved == Problem.CIFAR5 || resolved == Problem.CIFAR2)) {
-            all.add(new Comparison.Learned(LSTM_SUB, OptimizerCheckpoint.shippedCifarSub()));
+            all.add(new Comparison.LearnedLstm(LSTM_SUB, OptimizerCheckpoint.shippedCifarSub()));
             out().println("Beside it: " + LSTM_SUB + ", the shipped optimizer meta-trained on labels 5-9 only.");
         }
         try (Backend backend = root.backend()) {
             precision.check(this, backend);
             List<Comparison.Learned> run = new ArrayList<>();
             for (Comparison.Learned l : all) {
-                run.add(new Comparison.Learned(l.name(), precision.apply(l.checkpoint(), l.name(), backend, out())));
-                requireMemory("the evaluation", Comparison.memoryEstimate(l.checkpoint().groups(), setup, settings),
-                        backend);
+                if (l instanceof Comparison.LearnedLstm lstm) {
+                    run.add(new Comparison.LearnedLstm(l.name(), precision.apply(lstm.checkpoint(), l.name(), backend,
+                            out())));
+                    requireMemory("the evaluation", Comparison.memoryEstimate(lstm.checkpoint().groups(), setup,
+                            settings), backend);
+                } else {
+                    run.add(l);
+                }
             }
             evaluate(backend, run, setup, settings, out, out(), bars());
         }

@@ -41,7 +41,7 @@ import picocli.CommandLine;
         description = "Learned optimizers: meta-training by gradient descent and comparison with tuned "
                 + "hand-designed optimizers (Andrychowicz et al. 2016).",
         subcommands = {FetchDataCommand.class, TrainCommand.class, EvaluateCommand.class, MainCommand.class,
-                GeneralizationCommand.class, CommandLine.HelpCommand.class},
+                GeneralizationCommand.class, TrainNtmBfgsCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'l2l4j main' for the whole MNIST experiment, 'l2l4j COMMAND --help' for a command's options."})
 public final class L2l4jCli {
     /** Exit code when the work fails (as opposed to invalid arguments, picocli's 2). */

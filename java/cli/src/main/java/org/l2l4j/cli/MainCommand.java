@@ -142,7 +142,7 @@ final class MainCommand extends CliCommand {
                     recipe.recipe(Recipe.FAST), null, true, out), out(), bars());
             TrainingRun.Outcome outcome = training.run(backend, root.threads());
             trained = true;
-            EvaluateCommand.evaluate(backend, List.of(new Comparison.Learned(Comparison.LEARNED, outcome.optimizer())),
+            EvaluateCommand.evaluate(backend, List.of(new Comparison.LearnedLstm(Comparison.LEARNED, outcome.optimizer())),
                     setup, settings, out, out(), bars());
             String trainedHow = training.summary(outcome.state());
             Files.writeString(out.resolve("summary.md"), System.lineSeparator() + trainedHow, StandardCharsets.UTF_8,

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.ntm.NtmBfgsCheckpoint;
 import org.l2l4j.optimizees.Problem;
 import picocli.CommandLine.Option;
 
@@ -38,6 +39,10 @@ final class OptimizerSource {
     /** The checkpoint, validated. */
     OptimizerCheckpoint load() throws IOException {
         if (file != null) {
+            if (NtmBfgsCheckpoint.isOne(file)) {
+                throw new IOException(file + " is an NTM-BFGS optimizer: give an LSTM with --optimizer and this one"
+                        + " beside it with --also NAME=" + file);
+            }
             return OptimizerCheckpoint.load(file);
         }
         return cifar ? OptimizerCheckpoint.shippedCifar10() : OptimizerCheckpoint.shippedMnist();

@@ -25,6 +25,7 @@ import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.Precision;
 import org.l2l4j.meta.MemoryEstimate;
 import org.l2l4j.meta.TrainingCheckpoint;
+import org.l2l4j.ntm.NtmBfgsCheckpoint;
 import org.l2l4j.report.Estimate;
 import org.l2l4j.report.PairedComparison;
 import picocli.CommandLine;
@@ -198,6 +199,42 @@ class CliTest {
         assertTrue(evaluated.out().contains("global averaging cells (LSTM+GAC), [3, 1] units per layer"),
                 evaluated.out());
         assertUsageError(run(train(dir.resolve("gac-text"), "--gac-units", "two")), "--gac-units must be");
+    }
+
+    @Test
+    void ntmBfgsIsMetaTrainedAndEvaluatedBesideAnLstm() throws Exception {
+        Path out = dir.resolve("ntm");
+        Outcome o = run("--threads", "1", "--seed", "7", "train-ntm-bfgs", "--epochs", "2", "--instances", "2",
+                "--horizon", "20", "--unroll", "10", "--eval-every", "1", "--validation-functions", "4", "--write-heads",
+                "2", "--out", out.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("Meta-trained 2 epochs"), o.out());
+        NtmBfgsCheckpoint saved = NtmBfgsCheckpoint.load(out.resolve("optimizer.safetensors"));
+        assertArrayEquals(new int[] {2, 2}, saved.config().gacUnits());
+        assertEquals(2, saved.config().writeHeads());
+        assertTrue(Files.readString(out.resolve("learning-curve.csv")).lines().count() == 4);
+        Outcome evaluated = run("--threads", "1", "evaluate", "--optimizer", trained.resolve("optimizer.safetensors")
+                .toString(), "--also", "NTM=" + out.resolve("optimizer.safetensors"), "--runs", "2", "--steps", "5",
+                "--tuning-functions", "1", "--out", dir.resolve("ntm-eval").toString());
+        assertEquals(0, evaluated.code(), evaluated.err());
+        assertTrue(evaluated.out().contains("NTM: NTM-BFGS(controller [20, 20] with averaging units [2, 2], 2 write heads"),
+                evaluated.out());
+        assertTrue(Files.readString(dir.resolve("ntm-eval").resolve("summary.md")).contains("NTM"));
+        Outcome asMain = run("--threads", "1", "evaluate", "--optimizer", out.resolve("optimizer.safetensors").toString(),
+                "--runs", "2", "--out", dir.resolve("ntm-main").toString());
+        assertEquals(L2l4jCli.EXIT_FAILURE, asMain.code(), asMain.err());
+        assertTrue(asMain.err().contains("is an NTM-BFGS optimizer: give an LSTM with --optimizer"), asMain.err());
+        Outcome onMnist = run("--threads", "1", "evaluate", "--problem", "mnist", "--data",
+                TinyIdxData.write(dir.resolve("tiny-ntm")).toString(), "--also", "NTM=" + out.resolve("optimizer.safetensors"),
+                "--runs", "2", "--out", dir.resolve("ntm-mnist").toString());
+        assertTrue(onMnist.code() != 0 && onMnist.err().contains("1 to 1024 coordinates per instance; got 15910"),
+                onMnist.err());
+        assertUsageError(run("train-ntm-bfgs", "--recipe", "fast", "--out", dir.resolve("ntm-fast").toString()),
+                "NTM-BFGS meta-training takes the paper's recipe without imitation");
+        assertUsageError(run("train-ntm-bfgs", "--gac-units", "2", "--out", dir.resolve("ntm-gac").toString()),
+                "--gac-units needs one count per LSTM layer (2), got 1");
+        assertUsageError(run("train-ntm-bfgs", "--write-heads", "0", "--out", dir.resolve("ntm-heads").toString()),
+                "write heads must be in [1, 16], got 0");
     }
 
     @Test

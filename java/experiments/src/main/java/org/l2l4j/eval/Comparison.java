@@ -22,13 +22,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.GroupedLstm;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.ParameterGroups;
+import org.l2l4j.ntm.NtmBfgsCheckpoint;
 import org.l2l4j.meta.LearnedRollouts;
 import org.l2l4j.meta.MemoryEstimate;
+import org.l2l4j.meta.NtmBfgsRollouts;
 import org.l2l4j.meta.PlacedFamily;
 import org.l2l4j.meta.Seeds;
 import org.l2l4j.optimizees.MlpFamily;
@@ -51,7 +54,8 @@ import org.l2l4j.report.PairedComparison;
  *   <li>each baseline's learning rate ({@link HandDesignedRule}: SGD, momentum, NAG, RMSprop,
  *       Adam) is tuned by {@link LearningRateTuner} on the problem's validation functions,
  *       seeds {@code Seeds.list(seed, TUNING, k)}, for the same number of steps K;</li>
- *   <li>the learned optimizer ({@link LearnedRollouts}, many functions per native call) and
+ *   <li>the learned optimizer ({@link LearnedRollouts}, many functions per native call; an
+ *       NTM-BFGS optimizer on the host, {@link NtmBfgsRollouts}) and
  *       every tuned baseline ({@link Trajectory}) run K steps on the same test functions, seeds
  *       {@code Seeds.list(seed, EVALUATION, runs)} (MNIST: minibatches from t10k), so that run
  *       r of every optimizer sees the same function, theta_0 and minibatch sequence (paired
@@ -226,16 +230,35 @@ public final class Comparison {
     private Comparison() {
     }
 
+    /** A learned optimizer of a comparison: a coordinatewise LSTM or an NTM-BFGS optimizer. */
+    public sealed interface Learned permits LearnedLstm, LearnedNtmBfgs {
+        /** Its name in reports ({@link #LEARNED} for the one a single comparison evaluates). */
+        String name();
+    }
+
     /**
-     * A learned optimizer of a comparison.
+     * A coordinatewise LSTM (with or without averaging units, in parameter groups), run on the
+     * comparison's backend ({@link LearnedRollouts}).
      *
-     * @param name       its name in reports ({@link #LEARNED} for the one a single comparison
-     *                   evaluates)
      * @param checkpoint its architecture and phi
      */
-    public record Learned(String name, OptimizerCheckpoint checkpoint) {
+    public record LearnedLstm(String name, OptimizerCheckpoint checkpoint) implements Learned {
         /** @throws NullPointerException if an argument is null */
-        public Learned {
+        public LearnedLstm {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(checkpoint, "checkpoint");
+        }
+    }
+
+    /**
+     * An NTM-BFGS optimizer, run on the host in float64 ({@link NtmBfgsRollouts}); its optimizees
+     * must have at most {@link org.l2l4j.ntm.NtmBfgsConfig#MAX_DIMENSION} coordinates.
+     *
+     * @param checkpoint its architecture and phi
+     */
+    public record LearnedNtmBfgs(String name, NtmBfgsCheckpoint checkpoint) implements Learned {
+        /** @throws NullPointerException if an argument is null */
+        public LearnedNtmBfgs {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(checkpoint, "checkpoint");
         }
@@ -244,15 +267,16 @@ public final class Comparison {
     /** {@link #run(Backend, List, ProblemSetup, Settings, String, Progress)} of one learned optimizer, named {@link #LEARNED}. */
     public static Result run(Backend backend, OptimizerCheckpoint learned, ProblemSetup setup, Settings s, String title,
                              Progress progress) {
-        return run(backend, List.of(new Learned(LEARNED, learned)), setup, s, title, progress);
+        return run(backend, List.of(new LearnedLstm(LEARNED, learned)), setup, s, title, progress);
     }
 
     /**
      * Tunes the baselines and runs every optimizer on the test functions of {@code setup}; the
-     * learned optimizers run on {@code backend}, their optimizees evaluated in place there where
-     * the family allows it ({@link PlacedFamily}).  Several learned optimizers (the paper's LSTM
-     * and LSTM-sub, figure 6) share the baselines' tuning and runs; the report pairs each of them
-     * with every other optimizer.
+     * learned LSTMs run on {@code backend}, their optimizees evaluated in place there where
+     * the family allows it ({@link PlacedFamily}); NTM-BFGS optimizers run on the host.  Several
+     * learned optimizers (the paper's LSTM and LSTM-sub, figure 6; LSTM, LSTM+GAC and NTM-BFGS,
+     * appendix B) share the baselines' tuning and runs; the report pairs each of them with every
+     * other optimizer.
      *
      * @param title    what is compared, for reports
      * @param learned  the learned optimizers, at least one, with distinct names that are not a
@@ -283,7 +307,7 @@ public final class Comparison {
             try (PlacedFamily test = PlacedFamily.on(backend, setup.test())) {
                 for (Learned l : learned) {
                     progress.status(l.name());
-                    LearnedRollouts.Result r = learnedRuns(backend, l.checkpoint(), test.family(), seeds, s.steps(),
+                    LearnedRollouts.Result r = learnedRuns(backend, l, test.family(), seeds, s.steps(),
                             mlp == null ? progress : null);
                     losses.add(r.losses());
                     finals.add(r.finalParameters());
@@ -336,21 +360,31 @@ public final class Comparison {
      * One learned optimizer's runs on the functions of {@code seeds}, {@link LearnedRollouts#GROUP}
      * at a time; each run counts in {@code progress} unless it is null.
      */
-    private static LearnedRollouts.Result learnedRuns(Backend backend, OptimizerCheckpoint learned,
-                                                      OptimizeeFamily family, long[] seeds, int steps,
-                                                      Progress progress) {
+    private static LearnedRollouts.Result learnedRuns(Backend backend, Learned learned, OptimizeeFamily family,
+                                                      long[] seeds, int steps, Progress progress) {
+        if (learned instanceof LearnedNtmBfgs ntm) {
+            return inGroups(seeds, progress, group -> NtmBfgsRollouts.run(ntm.checkpoint().config(),
+                    ntm.checkpoint().phi(), family, group, steps));
+        }
+        OptimizerCheckpoint checkpoint = ((LearnedLstm) learned).checkpoint();
+        try (GroupedLstm lstm = new GroupedLstm(checkpoint.groups(), backend)) {
+            lstm.write(checkpoint.phi());
+            return inGroups(seeds, progress, group -> LearnedRollouts.run(backend, lstm, family, group, steps));
+        }
+    }
+
+    /** The runs of {@code seeds} by {@code run}, {@link LearnedRollouts#GROUP} functions at a time. */
+    private static LearnedRollouts.Result inGroups(long[] seeds, Progress progress,
+                                                   Function<long[], LearnedRollouts.Result> run) {
         double[][] losses = new double[seeds.length][];
         float[][] finals = new float[seeds.length][];
-        try (GroupedLstm lstm = new GroupedLstm(learned.groups(), backend)) {
-            lstm.write(learned.phi());
-            for (int first = 0; first < seeds.length; first += LearnedRollouts.GROUP) {
-                long[] group = Arrays.copyOfRange(seeds, first, Math.min(seeds.length, first + LearnedRollouts.GROUP));
-                LearnedRollouts.Result r = LearnedRollouts.run(backend, lstm, family, group, steps);
-                System.arraycopy(r.losses(), 0, losses, first, group.length);
-                System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
-                if (progress != null) {
-                    progress.advance(group.length);
-                }
+        for (int first = 0; first < seeds.length; first += LearnedRollouts.GROUP) {
+            long[] group = Arrays.copyOfRange(seeds, first, Math.min(seeds.length, first + LearnedRollouts.GROUP));
+            LearnedRollouts.Result r = run.apply(group);
+            System.arraycopy(r.losses(), 0, losses, first, group.length);
+            System.arraycopy(r.finalParameters(), 0, finals, first, group.length);
+            if (progress != null) {
+                progress.advance(group.length);
             }
         }
         return new LearnedRollouts.Result(losses, finals);
