@@ -1,7 +1,9 @@
 package org.l2l4j.ntm;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import org.l2l4j.lstm.PhiLayout;
@@ -225,6 +227,64 @@ public final class NtmBfgs {
         Arrays.fill(memory, 0);
         recorded = 0;
         steps = 0;
+    }
+
+    /**
+     * A copy of the state a trajectory carries from step to step, by name: for each layer l
+     * {@code lstm.h_l<l>} and {@code lstm.c_l<l>} (float64 [B d x H_l], coordinate-major; h after
+     * averaging), {@code read} (the last read result, [B d]) and {@code memory} ([B x d x d],
+     * row-major per instance).
+     */
+    public Map<String, double[]> state() {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (int l = 0; l < layers; l++) {
+            out.put("lstm.h_l" + l, h[l].clone());
+            out.put("lstm.c_l" + l, c[l].clone());
+        }
+        out.put("read", read.clone());
+        out.put("memory", memory.clone());
+        return out;
+    }
+
+    /** The shapes of {@link #state()}'s tensors for B instances of d coordinates, by name. */
+    public static Map<String, long[]> stateShapes(NtmBfgsConfig config, int instances, int dimension) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        long n = (long) instances * dimension;
+        for (int l = 0; l < config.layers(); l++) {
+            out.put("lstm.h_l" + l, new long[] {n, config.width(l)});
+            out.put("lstm.c_l" + l, new long[] {n, config.width(l)});
+        }
+        out.put("read", new long[] {n});
+        out.put("memory", new long[] {instances, dimension, dimension});
+        return out;
+    }
+
+    /**
+     * Continues a trajectory from a {@link #state()} (copied); the record is emptied.
+     *
+     * @throws IllegalArgumentException if a tensor is missing or extra, of another length, or
+     *                                  holds a non-finite value; the state is then unchanged
+     */
+    public void restoreState(Map<String, double[]> saved) {
+        Objects.requireNonNull(saved, "state");
+        Map<String, double[]> live = state();
+        if (!saved.keySet().equals(live.keySet())) {
+            throw new IllegalArgumentException("the state holds " + saved.keySet() + ", expected " + live.keySet());
+        }
+        for (Map.Entry<String, double[]> e : saved.entrySet()) {
+            if (e.getValue().length != live.get(e.getKey()).length) {
+                throw new IllegalArgumentException("state tensor " + e.getKey() + " has " + e.getValue().length
+                        + " values, expected " + live.get(e.getKey()).length);
+            }
+            requireFinite(e.getValue(), "state tensor " + e.getKey());
+        }
+        for (int l = 0; l < layers; l++) {
+            System.arraycopy(saved.get("lstm.h_l" + l), 0, h[l], 0, h[l].length);
+            System.arraycopy(saved.get("lstm.c_l" + l), 0, c[l], 0, c[l].length);
+        }
+        System.arraycopy(saved.get("read"), 0, read, 0, read.length);
+        System.arraycopy(saved.get("memory"), 0, memory, 0, memory.length);
+        recorded = 0;
     }
 
     /**

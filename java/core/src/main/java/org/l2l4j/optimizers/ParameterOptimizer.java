@@ -12,7 +12,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * and {@code param.grad}), then after each backward pass calls {@link #step()}, which updates
  * every registered parameter in place from its gradient:
  * theta_{t+1} = theta_t + g_t (Andrychowicz et al. 2016, eq. 1), with g_t given by the
- * optimizer's rule: a learned LSTM ({@link LstmOptimizer}, eq. 3) or a hand-designed rule
+ * optimizer's rule: a learned LSTM ({@link LstmOptimizer}, eq. 3), a learned NTM-BFGS optimizer
+ * for small models ({@link NtmBfgsOptimizer}, appendix B) or a hand-designed rule
  * ({@link HandDesignedRule.Factory#parameterOptimizer()}).  Switching between them changes only
  * the line that creates the optimizer.
  *

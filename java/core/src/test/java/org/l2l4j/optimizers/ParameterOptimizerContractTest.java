@@ -137,7 +137,11 @@ class ParameterOptimizerContractTest {
                 () -> optimizer.register("v", one, other),
                 optimizer::step, optimizer::stepCount, optimizer::tensorNames, optimizer::coordinates,
                 () -> optimizer.saveState(file), () -> optimizer.loadState(file));
-        String closed = "the " + (kind == Kind.LSTM ? "LSTM" : "Adam") + " optimizer is closed";
+        String closed = "the " + switch (kind) {
+            case LSTM -> "LSTM";
+            case ADAM -> "Adam";
+            case NTM_BFGS -> "NTM-BFGS";
+        } + " optimizer is closed";
         for (ParameterOptimizerStateTest.Call call : calls) {
             assertRejected(IllegalStateException.class, closed, call);
         }

@@ -23,6 +23,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.Preprocessing;
+import org.l2l4j.ntm.NtmBfgsCheckpoint;
+import org.l2l4j.ntm.NtmBfgsConfig;
 import org.l2l4j.safetensors.CheckpointFormatException;
 import org.l2l4j.safetensors.DType;
 import org.l2l4j.safetensors.Safetensors;
@@ -43,7 +45,8 @@ class ParameterOptimizerStateTest {
     /** The two kinds of optimizer behind the interface. */
     enum Kind {
         LSTM(() -> LstmOptimizer.builder(MixedTensors.checkpoint(CONFIG, 1)).threads(1).build()),
-        ADAM(() -> HandDesignedRule.ADAM.factory(0.01).parameterOptimizer());
+        ADAM(() -> HandDesignedRule.ADAM.factory(0.01).parameterOptimizer()),
+        NTM_BFGS(() -> NtmBfgsOptimizer.of(ntmCheckpoint(1)));
 
         final Supplier<ParameterOptimizer> factory;
 
@@ -54,6 +57,18 @@ class ParameterOptimizerStateTest {
         ParameterOptimizer create() {
             return factory.get();
         }
+    }
+
+    /** A small NTM-BFGS optimizer with random phi, U(-0.3, 0.3) from {@code seed}. */
+    static NtmBfgsCheckpoint ntmCheckpoint(long seed) {
+        NtmBfgsConfig config = new NtmBfgsConfig(new int[] {8, 8}, new int[] {1, 1}, 2, Preprocessing.LOG_AND_SIGN, 10,
+                0.1);
+        java.util.Random random = new java.util.Random(seed);
+        double[] phi = new double[config.phiSize()];
+        for (int i = 0; i < phi.length; i++) {
+            phi[i] = 0.6 * random.nextDouble() - 0.3;
+        }
+        return new NtmBfgsCheckpoint(config, phi, Map.of());
     }
 
     @TempDir
@@ -114,9 +129,11 @@ class ParameterOptimizerStateTest {
         save(kind::create, SIZES, own);
         save(kind::create, new int[] {13, 4, 40, 2, 9, 2}, otherTensors);
         save(kind == Kind.LSTM ? Kind.ADAM::create : Kind.LSTM::create, SIZES, otherKind);
-        save(kind == Kind.LSTM
-                ? () -> LstmOptimizer.builder(MixedTensors.checkpoint(CONFIG.withOutputScale(0.2), 1)).build()
-                : () -> HandDesignedRule.ADAM.factory(0.02).parameterOptimizer(), SIZES, otherSettings);
+        save(switch (kind) {
+            case LSTM -> () -> LstmOptimizer.builder(MixedTensors.checkpoint(CONFIG.withOutputScale(0.2), 1)).build();
+            case ADAM -> () -> HandDesignedRule.ADAM.factory(0.02).parameterOptimizer();
+            case NTM_BFGS -> () -> NtmBfgsOptimizer.of(ntmCheckpoint(2));
+        }, SIZES, otherSettings);
         Path corrupt = dir.resolve("corrupt.safetensors");
         byte[] bytes = Files.readAllBytes(own);
         bytes[bytes.length - 3] ^= 1;
@@ -162,6 +179,11 @@ class ParameterOptimizerStateTest {
             fragments.add("state tensor 'hidden_state' holds NaN at index 5");
             bad.add(withValue(file, "phi", 3, Float.POSITIVE_INFINITY, dir.resolve("inf-phi.safetensors")));
             fragments.add("state tensor 'phi' holds Infinity at index 3");
+        } else if (kind == Kind.NTM_BFGS) {
+            bad.add(withValue(file, "memory", 5, Double.NaN, dir.resolve("nan-memory.safetensors")));
+            fragments.add("state tensor 'memory' holds NaN at index 5");
+            bad.add(withValue(file, "lstm.c_l1", 3, Double.NEGATIVE_INFINITY, dir.resolve("inf-cell.safetensors")));
+            fragments.add("state tensor 'lstm.c_l1' holds -Infinity at index 3");
         } else {
             bad.add(withValue(file, "exp_avg_sq", 7, -1e-3, dir.resolve("negative-v.safetensors")));
             fragments.add("state tensor 'exp_avg_sq' holds -0.001 at index 7, expected a finite value >= 0");

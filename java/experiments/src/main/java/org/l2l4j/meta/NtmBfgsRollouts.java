@@ -11,8 +11,8 @@ import org.l2l4j.optimizees.OptimizeeFamily;
  * Runs an NTM-BFGS optimizer (forward only) on many optimizees, {@link LearnedRollouts#GROUP} at
  * a time as the instances of one {@link NtmBfgs}: each function's trajectory is what a lone run
  * would give, since the instances share phi but no state.  theta is float32, as the optimizees
- * take it; the optimizer computes in float64.  A function whose gradient stops being finite
- * keeps its non-finite loss at that step and NaN after it (the others run on).
+ * take it; the optimizer computes in float64.  A function whose loss or gradient stops being
+ * finite keeps that evaluation's loss and NaN after it (the others run on).
  */
 public final class NtmBfgsRollouts {
 
