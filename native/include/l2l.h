@@ -174,7 +174,10 @@ typedef enum l2l_preprocessing {
  * operations of bfloat16 dot-product units (x86's AVX-512 BF16 vdpbf16ps, which the "avx512bf16"
  * kernel set runs; the other sets compute the products with the same arithmetic in software,
  * high halves first: "avx512" gives the same bits, the others differ by their float32 parts'
- * rounding as in float32).  The CUDA backend does not implement it yet (INVALID_ARGUMENT).
+ * rounding as in float32).  The CUDA backend runs such a model layer by layer, as a model with
+ * global averaging cells, with the products on the tensor cores: mma.sync m16n8k16 (bfloat16
+ * operands, float32 accumulation in the instruction's own order, so its sums differ from the
+ * CPU's by their rounding), one warp per 16 x 8 tile; the biases' sums stay float32.
  * The contract, per call, against a float64 evaluation of the same equations on the same inputs
  * (the backward pass: on the record's states), on phi as PyTorch initializes it, on that phi
  * times 4 (most gates saturated) and on a meta-trained phi, with states in [-1, 1] and gradients
@@ -183,7 +186,9 @@ typedef enum l2l_preprocessing {
  * delta, 0.61% for h and c, 0.48% for dphi, 0.86% for dstate_initial and dx; FLOAT32: 1e-5 for
  * the step, 1e-4 for the backward pass).  Over many steps the rounding compounds through the
  * recurrent state like any perturbation of it.  Results are bitwise identical across thread
- * counts for a given kernel set.
+ * counts for a given kernel set, and bitwise reproducible on CUDA (its tensor-core path,
+ * measured through the emulated runtime over unrolls of 2 and 3 steps: at most 0.21% for the
+ * state, 0.81% for dphi, 0.38% for dx).
  */
 
 /* The largest LSTM width and layer count a model may have. */

@@ -103,10 +103,6 @@ int32_t check_common(const l2l_context* ctx, const l2l_model* model, const float
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (model == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "model is NULL");
     if (phi == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "phi is NULL");
-    if (model->bf16_products && ctx->ops->backend != L2L_BACKEND_CPU) {
-        return fail(L2L_ERR_INVALID_ARGUMENT,
-                    "L2L_BF16_PRODUCTS is implemented by the CPU backend only: use a float32 model on CUDA");
-    }
     return L2L_OK;
 }
 

@@ -122,6 +122,7 @@ static l2l_model make_model(const Spec& s) {
     m.p = s.p;
     m.pre.kind = s.pre;
     m.pre.log_eps = (s.options & L2L_LOG_EPSILON) ? 1 : 0;
+    m.bf16_products = (s.options & L2L_BF16_PRODUCTS) != 0;
     m.pre.inv_p = 1.0f / s.p;
     m.pre.exp_p = expf(s.p);
     return m;
@@ -606,9 +607,12 @@ struct Expected {
  * reference x: theta's change, the state and the record within 2e-5, the backward pass (dphi per
  * tensor, dstate_initial, dx) within 1e-4 over the whole unroll and one step at a time (chained
  * from the last step down, as exact second derivatives call it), and every output of a second
- * run bitwise identical. */
+ * run bitwise identical.  A model with bfloat16 products is held to l2l.h's contract instead:
+ * every output within 2e-2 of its tensor's largest reference value. */
 static void check_unroll(Ctx& c, const l2l_model& m, const std::vector<int64_t>& sizes, int64_t segment,
                          const UnrollInputs& in, bool with_dfinal, const Expected& x, const std::string& label) {
+    const double fwd_tol = m.bf16_products ? 2e-2 : 2e-5;
+    const double bwd_tol = m.bf16_products ? 2e-2 : 1e-4;
     int64_t n = 0;
     for (int64_t s : sizes) n += s;
     const int steps = (int)in.grads.size();
@@ -620,31 +624,31 @@ static void check_unroll(Ctx& c, const l2l_model& m, const std::vector<int64_t>&
     for (int64_t i = 0; i < n; ++i) up[i] = (double)r.theta[i] - in.theta0[i];
     double e = err(up.data(), x.update.data(), n);
     snprintf(what, sizeof what, "%s: theta update", nm);
-    check(e < 2e-5, what, e, 2e-5);
+    check(e < fwd_tol, what, e, fwd_tol);
     if (m.state_rows > 0) {
         const std::vector<double> sd = to_d(r.state.data(), r.state.size());
         e = err(sd.data(), x.state.data(), sd.size());
         snprintf(what, sizeof what, "%s: state", nm);
-        check(e < 2e-5, what, e, 2e-5);
+        check(e < fwd_tol, what, e, fwd_tol);
     }
     const std::vector<double> rd = to_d(r.record.data(), r.record.size());
     e = err(rd.data(), x.record.data(), rd.size());
     snprintf(what, sizeof what, "%s: record", nm);
-    check(e < 2e-5, what, e, 2e-5);
+    check(e < fwd_tol, what, e, fwd_tol);
     const auto check_backward = [&](const Run& b, const char* how) {
         double eb = dphi_err(m, b.dphi, x.dphi);
         snprintf(what, sizeof what, "%s steps=%d%s: dphi (worst tensor)", nm, steps, how);
-        check(eb < 1e-4, what, eb, 1e-4);
+        check(eb < bwd_tol, what, eb, bwd_tol);
         if (m.state_rows > 0) {
             const std::vector<double> dd = to_d(b.dinit.data(), b.dinit.size());
             eb = err(dd.data(), x.dinit.data(), dd.size());
             snprintf(what, sizeof what, "%s%s: dstate_initial", nm, how);
-            check(eb < 1e-4, what, eb, 1e-4);
+            check(eb < bwd_tol, what, eb, bwd_tol);
         }
         const std::vector<double> dxd = to_d(b.dx.data(), b.dx.size());
         eb = err(dxd.data(), x.dx.data(), dxd.size());
         snprintf(what, sizeof what, "%s%s: dx", nm, how);
-        check(eb < 1e-4, what, eb, 1e-4);
+        check(eb < bwd_tol, what, eb, bwd_tol);
     };
     check_backward(r, "");
     check_backward(run_cuda_per_step(c, m, in.phi, r.record, in.dloss, dfinal, n, segment, steps),
@@ -978,7 +982,7 @@ static void test_gac(Ctx& c, const Spec& spec, const std::vector<int64_t>& sizes
     ref.backward(xs, to_d(in.state0.data(), in.state0.size()), to_d(in.dloss.data(), in.dloss.size()), &df, x.dphi,
                  x.dinit, x.dx);
     check_unroll(c, m, sizes, segment, in, true, x,
-                 std::string(path) + " " + name_of(spec) + " gac n=" + std::to_string(n) + " segment=" +
+                 std::string(path) + " " + name_of(spec) + (m.averaging ? " gac" : "") + " n=" + std::to_string(n) + " segment=" +
                      std::to_string(segment));
 }
 
@@ -1518,6 +1522,18 @@ int main(int argc, char** argv) {
         test_gac(c, {{7, 5}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, 0, {7, 3}}, {97}, 97, 3, "gac");
         if (!quick)
             test_gac(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, 0, {0, 4, 1}}, {300, 400}, 175, 2, "gac");
+    }
+    if (want("bf16")) {
+        Ctx c;
+        printf("bfloat16 products on the tensor cores (layer passes, emulated mma.sync m16n8k16)\n");
+        /* the paper's MNIST model over 3 tensors (3 tiles of 128); odd widths (a unit pair padded),
+         * K4 not a multiple of 16, averaging units and 3 layers */
+        test_gac(c, {{20, 20}, L2L_PREPROCESS_LOG_AND_SIGN, 10.0f, 0.1f, L2L_BF16_PRODUCTS}, {100, 0, 200}, 300, 3,
+                 "bf16");
+        test_gac(c, {{7, 5}, L2L_PREPROCESS_IDENTITY, 10.0f, 1.0f, L2L_BF16_PRODUCTS, {7, 3}}, {97}, 97, 3, "bf16");
+        if (!quick)
+            test_gac(c, {{5, 9, 3}, L2L_PREPROCESS_LOG_AND_SIGN, 5.0f, 0.3f, L2L_BF16_PRODUCTS, {0, 4, 1}}, {300, 400},
+                     175, 2, "bf16");
     }
     if (want("fixed")) {
         Ctx c;

@@ -22,6 +22,8 @@
 #                with the averaging written out (needs Java and torch, no GPU)
 #   floors       copy bandwidth and float32 matrix-product rate (torch), copy bandwidth (ours)
 #   ours         our step (n = 1e4..1e7) and backward over T = 20 (n = 1e4..1e7), CUDA events
+#   bf16         the same with bfloat16 products on the tensor cores (impl ours-bf16; n = 1e5..1e7,
+#                backward 1e5..1e6)
 #   torch        PyTorch eager and torch.compile step (1e4..1e7) and backward (1e4..1e6)
 #   epoch        MNIST meta-training epochs on the device, and one on the CPU host path
 #   cifar_epoch  meta-training epochs of the paper's CIFAR-10 network on the device (cuDNN, two groups)
@@ -261,6 +263,12 @@ stage_ours() {
         "$JAVA" -Xmx24g -cp "$CP" org.l2l4j.bench.GpuTimings backward 1e4,1e5,1e6,1e7
 }
 
+stage_bf16() {
+    need gpu java
+    "$JAVA" -Xmx24g -cp "$CP" org.l2l4j.bench.GpuTimings step 1e5,1e6,1e7 BF16_PRODUCTS &&
+        "$JAVA" -Xmx24g -cp "$CP" org.l2l4j.bench.GpuTimings backward 1e5,1e6 BF16_PRODUCTS
+}
+
 stage_torch() {
     need gpu torch
     PYTHONUNBUFFERED=1 "$PYTHON" "$root/tests/gpu/torch_lstm.py" time "$CKPT" --sizes 1e4,1e5,1e6,1e7 \
@@ -278,7 +286,7 @@ stage_cifar_epoch() {
 }
 
 export -f need backend_test stage_kernels stage_java_tests stage_sanitizer stage_parity stage_groups stage_gac stage_floors \
-    stage_ours stage_torch stage_epoch stage_cifar_epoch
+    stage_ours stage_bf16 stage_torch stage_epoch stage_cifar_epoch
 export OUT BUDGET T0
 
 stage kernels 60
@@ -289,6 +297,7 @@ stage groups 20
 stage gac 20
 stage floors 25
 stage ours 60
+stage bf16 30
 stage torch 110
 stage epoch 45
 stage cifar_epoch 40

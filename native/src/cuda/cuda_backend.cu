@@ -642,14 +642,15 @@ int32_t average_rows(Backend* b, float* rows, float* carry, int32_t count, int64
     return check_launch(b, what);
 }
 
-/* The shared memory of the averaging models' kernels: the generic backward pass's tiles without
+/* The shared memory of the layer passes' kernels: the generic backward pass's tiles without
  * its per-thread vectors, plus two rows per thread as wide as the widest layer input (the new
- * carried dh and dL/du of gac_layer_backward). */
+ * carried dh and dL/du of gac_layer_backward) and the warps' bfloat16 product tiles (8 floats
+ * per thread; detail::bf16_tiles_offset). */
 GenericBwdShape averaging_shape(const Geometry& g, int T) {
     GenericBwdShape s = generic_bwd_shape(g, T);
     const int64_t own_rows = 2 * (int64_t)(g.max_h > g.in0 ? g.max_h : g.in0);
     s.smem = sizeof(float) * (size_t)(2 * (int64_t)g.p4 + (int64_t)T * (s.rs + s.cs) +
-                                      (int64_t)(T / kWarp) * s.osp + own_rows * T);
+                                      (int64_t)(T / kWarp) * s.osp + own_rows * T + 8 * (int64_t)T);
     return s;
 }
 
@@ -666,16 +667,19 @@ int averaging_threads(const Backend* b, const Geometry& g, const char* what) {
     return threads;
 }
 
-/* The step of a model with global averaging cells: layer by layer over all coordinates, the
- * averaging units' h replaced by their segment means after each layer, then the output layer. */
+/* The step of a model with global averaging cells or bfloat16 products: layer by layer over all
+ * coordinates, the averaging units' h replaced by their segment means after each layer, then the
+ * output layer. */
 int32_t averaging_step(Backend* b, const StepArgs& a) {
     const l2l_model* m = a.m;
     StepParams p = step_params(a);
     p.cs = odd_quads(p.g.max_k4);
     const int threads = averaging_threads(b, p.g, "step");
     if (threads == 0) return L2L_ERR_INVALID_ARGUMENT;
-    const size_t smem = sizeof(float) * (size_t)(p.g.p4 + (int64_t)threads * p.cs);
-    void (*layer)(StepParams, int) = m->in0 == 1 ? detail::gac_layer_step<1> : detail::gac_layer_step<2>;
+    const size_t smem = sizeof(float) * (size_t)(p.g.p4 + (int64_t)threads * (p.cs + 8));
+    void (*layer)(StepParams, int) =
+        m->bf16_products ? (m->in0 == 1 ? detail::gac_layer_step<1, true> : detail::gac_layer_step<2, true>)
+                         : (m->in0 == 1 ? detail::gac_layer_step<1, false> : detail::gac_layer_step<2, false>);
     int32_t st = prepare_kernel(b, layer, false, "step: cudaFuncSetAttribute");
     if (st == L2L_OK) st = prepare_kernel(b, detail::gac_output_step, false, "step: cudaFuncSetAttribute");
     for (int l = 0; l < m->num_layers && st == L2L_OK; ++l) {
@@ -703,7 +707,7 @@ int32_t step(l2l_context* ctx, const StepArgs& a) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    if (a.m->averaging) return averaging_step(b, a);
+    if (a.m->averaging || a.m->bf16_products) return averaging_step(b, a);
     const l2l_model* m = a.m;
     StepParams p = step_params(a);
 
@@ -772,10 +776,11 @@ int32_t reduce_rows(Backend* b, int64_t rows, int64_t P, double* dphi) {
     return check_launch(b, "backward: reduction launch");
 }
 
-/* The backward pass of a model with global averaging cells, step by step from the last: the
- * step's forward recomputed layer by layer with its averages (into `after`), then the output
- * layer and the layers from the top, the averaging units' gradients averaged before each
- * layer's launch.  Every launch adds into the same partial rows of dphi (zeroed first). */
+/* The backward pass of a model with global averaging cells or bfloat16 products, step by step
+ * from the last: the step's forward recomputed layer by layer with its averages (into `after`),
+ * then the output layer and the layers from the top, the averaging units' gradients averaged
+ * before each layer's launch.  Every launch adds into the same partial rows of dphi (zeroed
+ * first). */
 int32_t averaging_backward(Backend* b, const BackwardArgs& a) {
     const l2l_model* m = a.m;
     BwdParams p = bwd_params(a);
@@ -799,10 +804,13 @@ int32_t averaging_backward(Backend* b, const BackwardArgs& a) {
     float* carry = after + S * n;
     float* D = carry + S * n;
     float* Dbelow = D + W * n;
+    const bool bf16 = m->bf16_products;
     void (*recompute)(BwdParams, int, int, float*) =
-        m->in0 == 1 ? detail::gac_recompute<1> : detail::gac_recompute<2>;
+        bf16 ? (m->in0 == 1 ? detail::gac_recompute<1, true> : detail::gac_recompute<2, true>)
+             : (m->in0 == 1 ? detail::gac_recompute<1, false> : detail::gac_recompute<2, false>);
     void (*layer)(BwdParams, int, int, const float*, const float*, float*, float*) =
-        m->in0 == 1 ? detail::gac_layer_backward<1> : detail::gac_layer_backward<2>;
+        bf16 ? (m->in0 == 1 ? detail::gac_layer_backward<1, true> : detail::gac_layer_backward<2, true>)
+             : (m->in0 == 1 ? detail::gac_layer_backward<1, false> : detail::gac_layer_backward<2, false>);
     st = prepare_kernel(b, recompute, true, "backward: cudaFuncSetAttribute");
     if (st == L2L_OK) st = prepare_kernel(b, layer, true, "backward: cudaFuncSetAttribute");
     if (st == L2L_OK) st = prepare_kernel(b, detail::gac_output_backward, true, "backward: cudaFuncSetAttribute");
@@ -859,7 +867,7 @@ int32_t backward(l2l_context* ctx, const BackwardArgs& a) {
     Backend* b = nullptr;
     int32_t st = enter(ctx, &b);
     if (st != L2L_OK) return st;
-    if (a.m->averaging) return averaging_backward(b, a);
+    if (a.m->averaging || a.m->bf16_products) return averaging_backward(b, a);
     const l2l_model* m = a.m;
     BwdParams p = bwd_params(a);
 

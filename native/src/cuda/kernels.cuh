@@ -938,6 +938,156 @@ __global__ void __launch_bounds__(128, 1) backward_generic(const BwdParams p) {
 }
 
 /* =============================================================================================
+ * bfloat16 products on the tensor cores (L2L_BF16_PRODUCTS, l2l.h "Precision"): the layer
+ * passes below compute the LSTM's matrix products of such a model with mma.sync m16n8k16
+ * (bfloat16 operands, float32 accumulation), one warp per 16 x 8 tile; the biases, the cell
+ * update, the state and the output layer stay float32.  The emulated runtime has a scalar model
+ * of the instruction's fragments.
+ * ============================================================================================= */
+
+/* The bfloat16 nearest to x (ties to even; a NaN stays a quiet NaN) in the low 16 bits: the CPU
+ * backend's rounding. */
+__device__ __forceinline__ uint32_t bf16_bits(float x) {
+    const uint32_t b = (uint32_t)float_bits(x);
+    return (b & 0x7FFFFFFFu) > 0x7F800000u ? ((b >> 16) | 0x40u) : ((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
+
+/* Two values rounded to bfloat16 in one word, the first in the low half (mma's operand order). */
+__device__ __forceinline__ uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+
+/* d += A B for one warp: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (sm_80 and later). */
+__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(L2L_EMU)
+    const float c[4] = {d[0], d[1], d[2], d[3]};
+    emu::mma_bf16_m16n8k16(d, a, b, c);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+                 "{%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+
+/* One warp's 16 x 8 tile of a product whose operands are read through accessors and rounded to
+ * bfloat16:  d[r] += sum_{k0 <= k < k1} A(row, k) B(k, col)  for rows row0 .. row0 + 15 and
+ * columns col0 .. col0 + 7, in mma's fragment layout (lane l: rows row0 + l / 4 (d[0], d[1]) and
+ * + 8 (d[2], d[3]), columns col0 + 2 (l % 4) + 0, 1).  k1 - k0 is padded to a multiple of 16
+ * with zeros; the accessors are called only for k < k1.  Every lane of the warp must call it. */
+template <class FA, class FB>
+__device__ __forceinline__ void warp_tile_bf16(float (&d)[4], int row0, int col0, int k0, int k1, FA A, FB B) {
+    const int lane = threadIdx.x & (kWarp - 1);
+    const int g = lane >> 2;
+    const int t = lane & 3;
+    for (int k = k0; k < k1; k += 16) {
+        const int c0 = k + 2 * t;
+        const int c8 = c0 + 8;
+        const auto a = [&](int row, int kk) { return kk < k1 ? A(row, kk) : 0.0f; };
+        const auto b = [&](int kk, int col) { return kk < k1 ? B(kk, col) : 0.0f; };
+        const uint32_t af[4] = {bf16_pair(a(row0 + g, c0), a(row0 + g, c0 + 1)),
+                                bf16_pair(a(row0 + g + 8, c0), a(row0 + g + 8, c0 + 1)),
+                                bf16_pair(a(row0 + g, c8), a(row0 + g, c8 + 1)),
+                                bf16_pair(a(row0 + g + 8, c8), a(row0 + g + 8, c8 + 1))};
+        const uint32_t bf[2] = {bf16_pair(b(c0, col0 + g), b(c0 + 1, col0 + g)),
+                                bf16_pair(b(c8, col0 + g), b(c8 + 1, col0 + g))};
+        mma_bf16(d, af, bf);
+    }
+}
+
+/* The gate products without the bias of units j0 and j0 + 1 of a layer (packed weights wl, K4
+ * columns) for the warp's 32 coordinates, whose X rows start at xw (stride cs floats):
+ * zw[m][4 (j - j0) + gate] for lane m's coordinate (zw: the warp's 32 x 8 floats).  The caller
+ * meets the warp (__syncwarp) before reading zw and before it is written again. */
+__device__ __forceinline__ void warp_gate_products(const float* wl, int K4, int H, int j0, const float* xw, int cs,
+                                                   float* zw) {
+    const int lane = threadIdx.x & (kWarp - 1);
+    const int g = lane >> 2;
+    const int t = lane & 3;
+    const auto X = [&](int m, int c) { return xw[m * cs + c]; };
+    const auto W = [&](int c, int col) {
+        const int j = j0 + col / 4;
+        return j < H ? wl[((int64_t)j * K4 + c) * 4 + col % 4] : 0.0f;
+    };
+    for (int mt = 0; mt < 2; ++mt) {
+        float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        warp_tile_bf16(d, 16 * mt, 0, 1, K4, X, W);
+        float* z0 = zw + (16 * mt + g) * 8 + 2 * t;
+        z0[0] = d[0];
+        z0[1] = d[1];
+        z0[64] = d[2];
+        z0[65] = d[3];
+    }
+}
+
+/* z of unit j (j0 <= j < j0 + 2) for lane `lane` after warp_gate_products: the float32 bias
+ * (packed column 0) plus the products. */
+__device__ __forceinline__ float4 pair_z(const float* wl, int K4, int j0, int j, const float* zw, int lane) {
+    const float* bias = wl + (int64_t)j * K4 * 4;
+    const float* z = zw + lane * 8 + 4 * (j - j0);
+    return make_float4(bias[0] + z[0], bias[1] + z[1], bias[2] + z[2], bias[3] + z[3]);
+}
+
+/* dL/d[u; h] = W^T dz for the warp's 32 coordinates (bfloat16 products): dz rows at dzw (stride
+ * rs floats, 4H gate rows), the result for column c of X (1 <= c < 1 + in + H) of lane m's
+ * coordinate into du[(c - 1) * T + m] (c <= in) or dh[(c - 1 - in) * T + m]: the per-thread
+ * column arrays of the warp's first thread. */
+__device__ __forceinline__ void warp_input_gradients(const float* wl, int K4, int in, int H, const float* dzw, int rs,
+                                                     float* du, float* dh, int T) {
+    const int lane = threadIdx.x & (kWarp - 1);
+    const int g = lane >> 2;
+    const int t = lane & 3;
+    const int cols = in + H;
+    const auto Dz = [&](int m, int r) { return dzw[m * rs + r]; };
+    const auto W = [&](int r, int col) {
+        const int c = 1 + col;
+        return c < 1 + cols ? wl[((int64_t)(r / 4) * K4 + c) * 4 + r % 4] : 0.0f;
+    };
+    for (int nt = 0; nt * 8 < cols; ++nt) {
+        for (int mt = 0; mt < 2; ++mt) {
+            float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            warp_tile_bf16(d, 16 * mt, 8 * nt, 0, 4 * H, Dz, W);
+            for (int r = 0; r < 4; ++r) {
+                const int m = 16 * mt + g + 8 * (r / 2);
+                const int col = 8 * nt + 2 * t + r % 2;
+                if (col < in) du[col * T + m] = d[r];
+                else if (col < cols) dh[(col - in) * T + m] = d[r];
+            }
+        }
+    }
+}
+
+/* The layer's weight gradient for the block's tile of T coordinates with bfloat16 products, as
+ * layer_gemm (acc4[j K4 + c] += sum_k dz_k[j] X_k[c]) for the columns c >= 1; the bias column
+ * c = 0 (X = 1) is summed in float32.  The warps share the 16 x 8 tiles of [4H] x [1, K4) in a
+ * fixed assignment, each output owned by one lane: the result does not depend on scheduling. */
+__device__ __forceinline__ void layer_gemm_bf16(float* acc, const float* As, int rs, const float* Bs, int cs, int H,
+                                                int K4, int tid, int T) {
+    const int rows = 4 * H;
+    const int lane = tid & (kWarp - 1);
+    const int g = lane >> 2;
+    const int t = lane & 3;
+    const int mtiles = (rows + 15) / 16;
+    const int ntiles = (K4 - 1 + 7) / 8;
+    const auto Dz = [&](int r, int k) { return r < rows ? As[k * rs + r] : 0.0f; };
+    const auto X = [&](int k, int col) { return 1 + col < K4 ? Bs[k * cs + 1 + col] : 0.0f; };
+    for (int tile = tid / kWarp; tile < mtiles * ntiles; tile += T / kWarp) {
+        const int mt = tile / ntiles;
+        const int nt = tile - mt * ntiles;
+        float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        warp_tile_bf16(d, 16 * mt, 8 * nt, 0, T, Dz, X);
+        for (int r = 0; r < 4; ++r) {
+            const int row = 16 * mt + g + 8 * (r / 2);
+            const int c = 1 + 8 * nt + 2 * t + r % 2;
+            if (row < rows && c < K4) acc[((int64_t)(row / 4) * K4 + c) * 4 + row % 4] += d[r];
+        }
+    }
+    for (int row = tid; row < rows; row += T) {
+        float s = 0.0f;
+        for (int k = 0; k < T; ++k) s += As[k * rs + row];
+        acc[(int64_t)(row / 4) * K4 * 4 + row % 4] += s;
+    }
+}
+
+/* =============================================================================================
  * Global averaging cells (LSTM+GAC, l2l.h): the step layer by layer over all coordinates and
  * the backward pass step by step, one launch per layer, with the averages of the averaging
  * units taken between the launches (gac_average).  Thread per coordinate; packed phi staged in
@@ -945,14 +1095,17 @@ __global__ void __launch_bounds__(128, 1) backward_generic(const BwdParams p) {
  * scheduling.
  * ============================================================================================= */
 
-/* The step of layer l (dynamic shared memory: packed phi [p4] | X rows [T][cs]): h and c of the
- * layer in the state from layer l - 1's h rows there (averaged already) or, for l = 0, from the
- * tensors' gradients; layer 0 also writes the record (x and the whole state before the step). */
-template <int IN0>
+/* The step of layer l (dynamic shared memory: packed phi [p4] | X rows [T][cs] | with BF16 the
+ * warps' product tiles [T / 32][32 x 8]): h and c of the layer in the state from layer l - 1's h
+ * rows there (averaged already) or, for l = 0, from the tensors' gradients; layer 0 also writes
+ * the record (x and the whole state before the step).  BF16: the gate products on the tensor
+ * cores (warp_gate_products), a unit pair at a time, every lane of a warp taking part. */
+template <int IN0, bool BF16>
 __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int l) {
     const Geometry& g = p.g;
     const int T = blockDim.x;
     const int tid = threadIdx.x;
+    const int lane = tid & (kWarp - 1);
     extern __shared__ float4 smem4[];
     float* phi_s = reinterpret_cast<float*>(smem4);
     stage_phi(g, p.phi, phi_s, tid, T);
@@ -960,40 +1113,62 @@ __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int
     const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
     float* xrow = phi_s + g.p4 + tid * p.cs;
     const float4* xrow4 = reinterpret_cast<const float4*>(xrow);
+    const float* xw = phi_s + g.p4 + (tid - lane) * p.cs;
+    float* zw = phi_s + g.p4 + (int64_t)T * p.cs + (tid - lane) * 8;
     const int64_t n = p.n;
     const int in = g.in[l];
     const int H = g.h[l];
     const int K4 = g.k4[l];
+    const float* wl = phi_s + g.pbase[l];
     const int64_t stride = (int64_t)gridDim.x * T;
-    for (int64_t i = p.begin + (int64_t)blockIdx.x * T + tid; i < p.end; i += stride) {
-        xrow[0] = 1.0f;
-        if (l == 0) {
-            float* theta;
-            const float* grad;
-            locate(p, i, theta, grad);
-            const float x = *grad;
-            if (p.record != nullptr) {
-                p.record[i] = x;
-                for (int r = 0; r < g.S; ++r) p.record[(int64_t)(1 + r) * n + i] = p.state[(int64_t)r * n + i];
-            }
-            float u0[IN0] = {};
-            preprocess_n<IN0>(g.pre, x, u0);
-#pragma unroll
-            for (int c = 0; c < IN0; ++c) xrow[1 + c] = u0[c];
-        } else {
-            const float* below = p.state + (int64_t)g.hrow[l - 1] * n + i;
-            for (int c = 0; c < in; ++c) xrow[1 + c] = below[(int64_t)c * n];
-        }
+    for (int64_t base = p.begin + (int64_t)blockIdx.x * T; base < p.end; base += stride) {
+        const int64_t i = base + tid;
+        const bool valid = i < p.end;
+        for (int c = 0; c < K4; ++c) xrow[c] = 0.0f;
         float* sh = p.state + (int64_t)g.hrow[l] * n + i;
         float* sc = sh + (int64_t)H * n;
-        for (int c = 0; c < H; ++c) xrow[1 + in + c] = sh[(int64_t)c * n];
-        for (int c = 1 + in + H; c < K4; ++c) xrow[c] = 0.0f;
-        const float4* w = phi4 + g.pbase[l] / 4;
-        for (int j = 0; j < H; ++j, w += K4) {
-            const float4 z = packed_z(w, xrow4, K4);
-            const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
-            sh[(int64_t)j * n] = cell.h;
-            sc[(int64_t)j * n] = cell.c;
+        if (valid) {
+            xrow[0] = 1.0f;
+            if (l == 0) {
+                float* theta;
+                const float* grad;
+                locate(p, i, theta, grad);
+                const float x = *grad;
+                if (p.record != nullptr) {
+                    p.record[i] = x;
+                    for (int r = 0; r < g.S; ++r) p.record[(int64_t)(1 + r) * n + i] = p.state[(int64_t)r * n + i];
+                }
+                float u0[IN0] = {};
+                preprocess_n<IN0>(g.pre, x, u0);
+#pragma unroll
+                for (int c = 0; c < IN0; ++c) xrow[1 + c] = u0[c];
+            } else {
+                const float* below = p.state + (int64_t)g.hrow[l - 1] * n + i;
+                for (int c = 0; c < in; ++c) xrow[1 + c] = below[(int64_t)c * n];
+            }
+            for (int c = 0; c < H; ++c) xrow[1 + in + c] = sh[(int64_t)c * n];
+        }
+        if (BF16) {
+            __syncwarp();
+            for (int j0 = 0; j0 < H; j0 += 2) {
+                warp_gate_products(wl, K4, H, j0, xw, p.cs, zw);
+                __syncwarp();
+                for (int j = j0; j < j0 + 2 && j < H && valid; ++j) {
+                    const float4 z = pair_z(wl, K4, j0, j, zw, lane);
+                    const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
+                    sh[(int64_t)j * n] = cell.h;
+                    sc[(int64_t)j * n] = cell.c;
+                }
+                __syncwarp();
+            }
+        } else if (valid) {
+            const float4* w = phi4 + g.pbase[l] / 4;
+            for (int j = 0; j < H; ++j, w += K4) {
+                const float4 z = packed_z(w, xrow4, K4);
+                const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
+                sh[(int64_t)j * n] = cell.h;
+                sc[(int64_t)j * n] = cell.c;
+            }
         }
     }
 }
@@ -1074,33 +1249,61 @@ __device__ __forceinline__ void gac_xrow(const BwdParams& p, const float* rec, c
     for (int c = 1 + in + H; c < g.k4[l]; ++c) xrow[c] = 0.0f;
 }
 
+/* Where the warps' product tiles [T / 32][32 x 8] lie in the backward layer passes' dynamic
+ * shared memory (floats from its start): after the per-thread rows of gac_layer_backward. */
+__device__ __forceinline__ int64_t bf16_tiles_offset(const BwdParams& p, int T) {
+    const Geometry& g = p.g;
+    const int wide = g.max_h > g.in0 ? g.max_h : g.in0;
+    return 2 * (int64_t)g.p4 + (int64_t)T * (p.rs + p.cs) + (int64_t)(T / kWarp) * p.osp + 2 * (int64_t)wide * T;
+}
+
 /* Backward, step s: layer l's h after the step, recomputed, into `after`'s h rows of the layer
- * (dynamic shared memory as gac_layer_backward's; grid-stride over the coordinates). */
-template <int IN0>
+ * (dynamic shared memory as gac_layer_backward's; grid-stride over the coordinates, a block's
+ * threads together; BF16 as gac_layer_step). */
+template <int IN0, bool BF16>
 __global__ void __launch_bounds__(128, 1) gac_recompute(const BwdParams p, int s, int l, float* after) {
     const Geometry& g = p.g;
     const int T = blockDim.x;
     const int tid = threadIdx.x;
+    const int lane = tid & (kWarp - 1);
     extern __shared__ float4 smem4[];
     float* phi_s = reinterpret_cast<float*>(smem4);
     stage_phi(g, p.phi, phi_s, tid, T);
     __syncthreads();
     const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
     float* xrow = phi_s + 2 * g.p4 + (int64_t)T * p.rs + tid * p.cs;
+    const float* xw = xrow - lane * p.cs;
+    float* zw = phi_s + bf16_tiles_offset(p, T) + (tid - lane) * 8;
     const int64_t n = p.n;
     const float* rec = p.record + (int64_t)s * g.R * n;
     const int H = g.h[l];
     const int K4 = g.k4[l];
+    const float* wl = phi_s + g.pbase[l];
     const int64_t stride = (int64_t)gridDim.x * T;
-    for (int64_t i = (int64_t)blockIdx.x * T + tid; i < n; i += stride) {
+    for (int64_t base = (int64_t)blockIdx.x * T; base < n; base += stride) {
+        const int64_t i = base + tid;
+        const bool valid = i < n;
         float x;
-        gac_xrow<IN0>(p, rec, after, l, i, true, xrow, x);
+        gac_xrow<IN0>(p, rec, after, l, i, valid, xrow, x);
         const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
         float* out = after + (int64_t)g.hrow[l] * n + i;
-        const float4* w = phi4 + g.pbase[l] / 4;
-        for (int j = 0; j < H; ++j, w += K4) {
-            const float4 z = packed_z(w, reinterpret_cast<const float4*>(xrow), K4);
-            out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
+        if (BF16) {
+            __syncwarp();
+            for (int j0 = 0; j0 < H; j0 += 2) {
+                warp_gate_products(wl, K4, H, j0, xw, p.cs, zw);
+                __syncwarp();
+                for (int j = j0; j < j0 + 2 && j < H && valid; ++j) {
+                    const float4 z = pair_z(wl, K4, j0, j, zw, lane);
+                    out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
+                }
+                __syncwarp();
+            }
+        } else if (valid) {
+            const float4* w = phi4 + g.pbase[l] / 4;
+            for (int j = 0; j < H; ++j, w += K4) {
+                const float4 z = packed_z(w, reinterpret_cast<const float4*>(xrow), K4);
+                out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
+            }
         }
     }
 }
@@ -1150,13 +1353,16 @@ __global__ void __launch_bounds__(128, 1) gac_output_backward(const BwdParams p,
  * or dx of step s (l = 0, when p.dx is set), and the layer's dphi into the block's partial row.
  * Dynamic shared memory: packed phi [p4] | dphi accumulators [p4] | dz tile [T x rs] | X tile
  * [T x cs] | output-layer warp sums [T/32 x osp] | per-thread rows [2 max_in][T]: the layer's new
- * carried dh, and dL/du. */
-template <int IN0>
+ * carried dh, and dL/du | with BF16 the warps' product tiles [T / 32][32 x 8].  BF16: the gate
+ * products, W^T dz and the weight gradient on the tensor cores (warp_gate_products,
+ * warp_input_gradients, layer_gemm_bf16). */
+template <int IN0, bool BF16>
 __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, int s, int l, const float* after,
                                                              const float* Dabove, float* carry, float* Dbelow) {
     const Geometry& g = p.g;
     const int T = blockDim.x;
     const int tid = threadIdx.x;
+    const int lane = tid & (kWarp - 1);
     extern __shared__ float4 smem4[];
     float* phi_s = reinterpret_cast<float*>(smem4);
     float* acc = phi_s + g.p4;
@@ -1166,17 +1372,20 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
     const int wide = g.max_h > g.in0 ? g.max_h : g.in0;
     float* DHP = rows + tid;
     float* DU = rows + (int64_t)wide * T + tid;
+    float* zw = phi_s + bf16_tiles_offset(p, T) + (tid - lane) * 8;
     stage_phi(g, p.phi, phi_s, tid, T);
     for (int e = tid; e < g.p4; e += T) acc[e] = 0.0f;
     __syncthreads();
     const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
     float* xrow = reinterpret_cast<float*>(Bs4 + tid * (p.cs / 4));
+    const float* xw = xrow - lane * p.cs;
     float4* arow4 = As4 + tid * (p.rs / 4);
     const int64_t n = p.n;
     const float* rec = p.record + (int64_t)s * g.R * n;
     const int in = g.in[l];
     const int H = g.h[l];
     const int K4 = g.k4[l];
+    const float* wl = phi_s + g.pbase[l];
     float* ch = carry + (int64_t)g.hrow[l] * n;
     float* cc = ch + (int64_t)H * n;
     const int64_t tile_begin = (int64_t)blockIdx.x * p.tiles_per_row;
@@ -1189,9 +1398,9 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
         for (int c = 0; c < H; ++c) DHP[c * T] = 0.0f;
         for (int c = 0; c < in; ++c) DU[c * T] = 0.0f;
         const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
-        const float4* w = phi4 + g.pbase[l] / 4;
-        for (int j = 0; j < H; ++j, w += K4) {
-            const float4 z = packed_z(w, reinterpret_cast<const float4*>(xrow), K4);
+        /* the cell's backward for unit j from its gate pre-activations z: dz into the thread's dz
+         * row; the float32 products of W^T dz on the way */
+        const auto unit = [&](int j, const float4 z) {
             const float cp = valid ? cprow[(int64_t)j * n] : 0.0f;
             const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, cp);
             const float dh = valid ? Dabove[(int64_t)j * n + i] + ch[(int64_t)j * n + i] : 0.0f;
@@ -1200,8 +1409,26 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
             if (valid) cc[(int64_t)j * n + i] = gr.dc_prev;
             const float4 dz = valid ? make_float4(gr.dzi, gr.dzf, gr.dzg, gr.dzo) : zero4();
             arow4[j] = dz;
-            for (int c = 0; c < in; ++c) DU[c * T] = dot4_acc(w[1 + c], dz, DU[c * T]);
-            for (int c = 0; c < H; ++c) DHP[c * T] = dot4_acc(w[1 + in + c], dz, DHP[c * T]);
+            if (!BF16) {
+                const float4* w = phi4 + g.pbase[l] / 4 + (int64_t)j * K4;
+                for (int c = 0; c < in; ++c) DU[c * T] = dot4_acc(w[1 + c], dz, DU[c * T]);
+                for (int c = 0; c < H; ++c) DHP[c * T] = dot4_acc(w[1 + in + c], dz, DHP[c * T]);
+            }
+        };
+        if (BF16) {
+            __syncwarp();
+            for (int j0 = 0; j0 < H; j0 += 2) {
+                warp_gate_products(wl, K4, H, j0, xw, p.cs, zw);
+                __syncwarp();
+                for (int j = j0; j < j0 + 2 && j < H; ++j) unit(j, pair_z(wl, K4, j0, j, zw, lane));
+                __syncwarp();
+            }
+            warp_input_gradients(wl, K4, in, H, reinterpret_cast<const float*>(arow4) - lane * p.rs, p.rs,
+                                 DU - lane, DHP - lane, T);
+            __syncwarp();
+        } else {
+            const float4* w = phi4 + g.pbase[l] / 4;
+            for (int j = 0; j < H; ++j, w += K4) unit(j, packed_z(w, reinterpret_cast<const float4*>(xrow), K4));
         }
         if (valid) {
             for (int c = 0; c < H; ++c) ch[(int64_t)c * n + i] = DHP[c * T];
@@ -1215,7 +1442,12 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
             }
         }
         __syncthreads();
-        layer_gemm(reinterpret_cast<float4*>(acc) + g.pbase[l] / 4, As4, p.rs / 4, Bs4, p.cs / 4, H, K4, tid, T);
+        if (BF16) {
+            layer_gemm_bf16(acc + g.pbase[l], reinterpret_cast<const float*>(As4), p.rs,
+                            reinterpret_cast<const float*>(Bs4), p.cs, H, K4, tid, T);
+        } else {
+            layer_gemm(reinterpret_cast<float4*>(acc) + g.pbase[l] / 4, As4, p.rs / 4, Bs4, p.cs / 4, H, K4, tid, T);
+        }
         __syncthreads();
     }
     flush_partial(g, acc, p.partial + (int64_t)blockIdx.x * g.phi_size, false, tid, T);

@@ -2,7 +2,8 @@
  * cuda_runtime.h (emulation) -- just enough of the CUDA runtime and device built-ins to compile
  * the CUDA backend (cuda_backend.cu, kernels.cuh) as ordinary C++ and run its kernels on the
  * CPU: every block runs in turn, its threads as real threads, __syncthreads as a barrier of the
- * block, warp shuffles as a barrier of the warp.  "Device" memory is host memory.
+ * block, __syncwarp and warp shuffles as a barrier of the warp, the bfloat16 tensor-core product
+ * (mma.sync m16n8k16) as a scalar model of its fragments.  "Device" memory is host memory.
  *
  * Only for tests (backend_test.cpp): it checks the kernels' indexing, shared-memory layouts,
  * synchronization and results against a float64 reference on machines without a GPU.  Launch
@@ -165,6 +166,54 @@ inline float shfl_xor(unsigned mask, float v, int lane_mask) {
     return r;
 }
 
+inline void sync_warp() { g_warp_barriers[linear_tid() / 32]->arrive_and_wait(); }
+
+/* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32, d = A B + c, as a scalar model of its
+ * fragments (PTX ISA, "Matrix fragments for mma.m16n8k16 with floating point type"): lane l
+ * (group g = l / 4, t = l % 4) holds A (16 x 16, row-major) in a[0..3]: rows g, g + 8, g, g + 8
+ * and columns (2t, 2t + 1), (2t, 2t + 1), (2t + 8, 2t + 9), (2t + 8, 2t + 9), two bfloat16 to a
+ * word, the lower column in the low half; B (16 x 8) in b[0..1]: column g, rows (2t, 2t + 1) and
+ * (2t + 8, 2t + 9); C and D (16 x 8, float32) in c[0..3] and d[0..3]: rows g, g, g + 8, g + 8,
+ * columns 2t, 2t + 1, 2t, 2t + 1.  Every lane deposits its fragments, the warp meets, each lane
+ * computes its four outputs from all of them (the exact bfloat16 products summed in float32 in
+ * column order, then c added: the hardware's order within the instruction is not specified),
+ * and the warp meets again before the deposits may be reused. */
+inline uint32_t g_mma_a[1024][4];
+inline uint32_t g_mma_b[1024][2];
+
+inline float bf16_value(uint32_t word, int half) {
+    const uint32_t bits = ((word >> (16 * half)) & 0xffffu) << 16;
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+inline void mma_bf16_m16n8k16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4]) {
+    const int t = linear_tid();
+    const int warp = t / 32, lane = t % 32;
+    for (int r = 0; r < 4; ++r) g_mma_a[t][r] = a[r];
+    for (int r = 0; r < 2; ++r) g_mma_b[t][r] = b[r];
+    g_warp_barriers[warp]->arrive_and_wait();
+    const auto A = [&](int row, int k) {
+        const int src = warp * 32 + (row % 8) * 4 + (k % 8) / 2;
+        return bf16_value(g_mma_a[src][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k % 2);
+    };
+    const auto B = [&](int k, int col) {
+        const int src = warp * 32 + col * 4 + (k % 8) / 2;
+        return bf16_value(g_mma_b[src][k >= 8 ? 1 : 0], k % 2);
+    };
+    float out[4];
+    for (int r = 0; r < 4; ++r) {
+        const int row = lane / 4 + 8 * (r / 2);
+        const int col = 2 * (lane % 4) + r % 2;
+        float sum = 0.0f;
+        for (int k = 0; k < 16; ++k) sum += A(row, k) * B(k, col);
+        out[r] = sum + c[r];
+    }
+    g_warp_barriers[warp]->arrive_and_wait();
+    for (int r = 0; r < 4; ++r) d[r] = out[r];
+}
+
 /* Runs a grid: blocks one after the other, the threads of a block concurrently.  Shared memory
  * is filled with NaN before each block so that reads of unwritten shared memory show. */
 template <typename Body>
@@ -261,6 +310,10 @@ auto launch(Kernel kernel, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t 
 #define gridDim (emu::g_grid_dim)
 
 inline void __syncthreads() { emu::sync_block(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    if (mask != 0xffffffffu) throw std::logic_error("emulated warp barriers need a full mask");
+    emu::sync_warp();
+}
 inline float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
     return emu::shfl_xor(mask, v, lane_mask);
 }

@@ -135,7 +135,9 @@ final class EvaluateCommand extends CliCommand {
                 try {
                     NtmBfgs.requireDimension(setup.test().dimension());
                 } catch (IllegalArgumentException tooLarge) {
-                    throw invalid("--also " + e.getKey() + ": " + tooLarge.getMessage());
+                    throw invalid("--also " + e.getKey() + ": " + tooLarge.getMessage() + " (the optimizee of --problem "
+                            + resolved.key() + (problem.problem == null ? ", the problem of " + optimizer.describe()
+                            + "; NTM-BFGS evaluates on --problem quadratic beside an LSTM trained on it" : "") + ")");
                 }
                 all.add(new Comparison.LearnedNtmBfgs(e.getKey(), ntm));
                 out().println(e.getKey() + ": " + ntm.config());
@@ -160,12 +162,10 @@ final class EvaluateCommand extends CliCommand {
             out().println("Beside it: " + LSTM_SUB + ", the shipped optimizer meta-trained on labels 5-9 only.");
         }
         try (Backend backend = root.backend()) {
-            precision.check(this, backend);
             List<Comparison.Learned> run = new ArrayList<>();
             for (Comparison.Learned l : all) {
                 if (l instanceof Comparison.LearnedLstm lstm) {
-                    run.add(new Comparison.LearnedLstm(l.name(), precision.apply(lstm.checkpoint(), l.name(), backend,
-                            out())));
+                    run.add(new Comparison.LearnedLstm(l.name(), precision.apply(lstm.checkpoint())));
                     requireMemory("the evaluation", Comparison.memoryEstimate(lstm.checkpoint().groups(), setup,
                             settings), backend);
                 } else {

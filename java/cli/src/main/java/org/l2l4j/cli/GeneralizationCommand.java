@@ -112,8 +112,7 @@ final class GeneralizationCommand extends CliCommand {
                 new Variant("relu", "(d) ReLU activations", paper.withActivation(MlpSpec.Activation.RELU), k));
         List<Comparison.Result> results = new ArrayList<>();
         try (Backend backend = root.backend()) {
-            precision.check(this, backend);
-            learned = precision.apply(learned, Comparison.LEARNED, backend, out());
+            learned = precision.apply(learned);
             List<ProblemSetup> setups = new ArrayList<>();
             for (Variant v : variants) {
                 ProblemSetup setup = ProblemSetup.mnist(mnist, v.spec());

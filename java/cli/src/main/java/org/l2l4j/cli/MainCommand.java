@@ -134,7 +134,6 @@ final class MainCommand extends CliCommand {
         Comparison.Settings settings = comparison.settings(root);
         MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
-            precision.check(this, backend);
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups, o, setup.training(),
                     setup.validation()), backend);
             requireMemory("the evaluation", Comparison.memoryEstimate(groups, setup, settings), backend);

@@ -291,7 +291,6 @@ final class TrainCommand extends CliCommand {
         printData(setup);
         MetaTrainingOptions o = options();
         try (Backend backend = root.backend()) {
-            precision.check(this, backend);
             requireMemory("meta-training", MetaTrainer.memoryEstimate(groups(), o, setup.training(),
                     setup.validation()), backend);
             current = new TrainingRun(new TrainingRun.Request(setup, groups(), o, shards,

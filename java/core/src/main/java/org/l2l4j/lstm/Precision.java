@@ -15,8 +15,10 @@ public enum Precision {
      * step; the preprocessing, biases, cell update, state, record and output layer stay float32.
      * These run on bfloat16 dot-product units (the "avx512bf16" CPU kernel set, x86's
      * vdpbf16ps); the other CPU kernel sets compute the products with the same arithmetic in
-     * software (the avx512 set gives the same bits). Each output (delta, h, c, each dphi tensor, dstate_initial, dx)
-     * stays within 2e-2 of its largest reference magnitude (l2l.h). CPU backend only.
+     * software (the avx512 set gives the same bits); the CUDA backend runs them on the tensor
+     * cores (mma.sync m16n8k16, float32 accumulation in the instruction's own order). Each output
+     * (delta, h, c, each dphi tensor, dstate_initial, dx) stays within 2e-2 of its largest
+     * reference magnitude (l2l.h).
      */
     BF16_PRODUCTS
 }

@@ -16,6 +16,7 @@ import org.l2l4j.data.Dataset;
 import org.l2l4j.lstm.CoordinatewiseLstm;
 import org.l2l4j.lstm.LstmConfig;
 import org.l2l4j.lstm.OptimizerCheckpoint;
+import org.l2l4j.lstm.Precision;
 import org.l2l4j.lstm.ParameterGroup;
 import org.l2l4j.lstm.ParameterGroups;
 import org.l2l4j.lstm.PhiInit;
@@ -44,8 +45,9 @@ import org.l2l4j.safetensors.Tensor;
  * the format that tests/gpu/summary.py reads.
  *
  * <pre>
- *   GpuTimings step N[,N...]        one step (no record), per call
- *   GpuTimings backward N[,N...]    T = 20 recorded steps, then the backward pass over them
+ *   GpuTimings step N[,N...] [P]    one step (no record), per call; P: the shipped optimizer's
+ *                                   precision (FLOAT32) or BF16_PRODUCTS, reported as impl=ours-bf16
+ *   GpuTimings backward N[,N...] [P]  T = 20 recorded steps, then the backward pass over them
  *   GpuTimings epoch E              E meta-training epochs (MNIST-shaped data, resident on the
  *                                   device) after one warm-up epoch, and one on the CPU host path
  *   GpuTimings cifar-epoch E        E meta-training epochs of the paper's CIFAR-10 network (random
@@ -103,8 +105,8 @@ public final class GpuTimings {
         }
         try (Backend gpu = Backend.cuda(0)) {
             switch (args[0]) {
-                case "step" -> forEachSize(args[1], n -> timeStep(gpu, n));
-                case "backward" -> forEachSize(args[1], n -> timeBackward(gpu, n));
+                case "step" -> forEachSize(args[1], n -> timeStep(gpu, n, precision(args)));
+                case "backward" -> forEachSize(args[1], n -> timeBackward(gpu, n, precision(args)));
                 case "epoch" -> timeEpochs(gpu, Integer.parseInt(args[1]));
                 case "cifar-epoch" -> timeCifarEpochs(gpu, Integer.parseInt(args[1]));
                 case "bandwidth" -> timeCopy(gpu);
@@ -187,13 +189,27 @@ public final class GpuTimings {
     }
 
     static void result(String op, long n, double ms, String extra) {
-        System.out.printf(Locale.ROOT, "RESULT impl=ours op=%s n=%d ms=%.6g%s%n", op, n, ms,
+        result("ours", op, n, ms, extra);
+    }
+
+    static void result(String impl, String op, long n, double ms, String extra) {
+        System.out.printf(Locale.ROOT, "RESULT impl=%s op=%s n=%d ms=%.6g%s%n", impl, op, n, ms,
                 extra.isEmpty() ? "" : " " + extra);
     }
 
-    private static void timeStep(Backend gpu, int n) throws IOException {
+    /** The precision of a step or backward timing: args[2] if given, else float32. */
+    private static Precision precision(String[] args) {
+        return args.length > 2 ? Precision.valueOf(args[2]) : Precision.FLOAT32;
+    }
+
+    /** The impl name of a timing in this precision: ours, or ours-bf16. */
+    private static String impl(Precision precision) {
+        return precision == Precision.FLOAT32 ? "ours" : "ours-bf16";
+    }
+
+    private static void timeStep(Backend gpu, int n, Precision precision) throws IOException {
         OptimizerCheckpoint ckpt = shipped();
-        LstmConfig config = ckpt.config();
+        LstmConfig config = ckpt.config().withPrecision(precision);
         SplittableRandom rnd = new SplittableRandom(n);
         try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
              NativeBuffer phi = gpu.allocateFloats(lstm.phiSize()); NativeBuffer theta = gpu.allocateFloats(n);
@@ -204,13 +220,13 @@ public final class GpuTimings {
             theta.write(uniform(n, 1, rnd));
             grad.write(spanningGradients(n, rnd));
             double ms = time(gpu, () -> lstm.step(phi, tensors, state, null, 0, false), 5);
-            result("step", n, ms, "");
+            result(impl(precision), "step", n, ms, "");
         }
     }
 
-    private static void timeBackward(Backend gpu, int n) throws IOException {
+    private static void timeBackward(Backend gpu, int n, Precision precision) throws IOException {
         OptimizerCheckpoint ckpt = shipped();
-        LstmConfig config = ckpt.config();
+        LstmConfig config = ckpt.config().withPrecision(precision);
         SplittableRandom rnd = new SplittableRandom(n);
         try (CoordinatewiseLstm lstm = new CoordinatewiseLstm(config);
              NativeBuffer phi = gpu.allocateFloats(lstm.phiSize()); NativeBuffer theta = gpu.allocateFloats(n);
@@ -233,9 +249,9 @@ public final class GpuTimings {
                 }
             };
             double steps = time(gpu, unroll, 1);
-            result("recorded_unroll", n, steps, "steps=" + UNROLL);
+            result(impl(precision), "recorded_unroll", n, steps, "steps=" + UNROLL);
             double ms = time(gpu, () -> lstm.backward(phi, record, UNROLL, dloss, null, dphi, null, null, false), 2);
-            result("backward", n, ms, "steps=" + UNROLL);
+            result(impl(precision), "backward", n, ms, "steps=" + UNROLL);
         }
     }
 
