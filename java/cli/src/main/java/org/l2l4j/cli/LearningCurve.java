@@ -1,6 +1,5 @@
 package org.l2l4j.cli;
 
-import org.l2l4j.eval.Comparison;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -47,13 +46,14 @@ final class LearningCurve {
     }
 
     /**
-     * Validation loss at step K against epochs on a log axis, with a horizontal line at
+     * Validation loss at step K of {@code optimizer} (the series' name) against epochs on a log
+     * axis, with a horizontal line at
      * {@code adamLevel} (tuned Adam's mean loss at step K on the same functions) unless null.
      * Non-finite or non-positive losses are left out.
      *
      * @return the chart, or null when there is no point to draw
      */
-    static XYChart chart(List<TrainingState.Validation> history, Double adamLevel, String title) {
+    static XYChart chart(List<TrainingState.Validation> history, Double adamLevel, String title, String optimizer) {
         List<TrainingState.Validation> points = history.stream()
                 .filter(v -> Double.isFinite(v.validationLoss()) && v.validationLoss() > 0).toList();
         if (points.isEmpty()) {
@@ -75,7 +75,7 @@ final class LearningCurve {
         chart.getStyler().setPlotGridLinesColor(new Color(0xdddddd));
         chart.getStyler().setXAxisDecimalPattern("#");
         chart.getStyler().setAntiAlias(true);
-        XYSeries learned = chart.addSeries(Comparison.LEARNED, x, y);
+        XYSeries learned = chart.addSeries(optimizer, x, y);
         learned.setMarker(points.size() > 50 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
         learned.setLineColor(new Color(0x1f77b4));
         learned.setMarkerColor(new Color(0x1f77b4));

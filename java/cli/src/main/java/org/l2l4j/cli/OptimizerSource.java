@@ -24,10 +24,14 @@ final class OptimizerSource {
     /** Whether the default is the shipped CIFAR-10 optimizer (set by {@link #defaultFor}). */
     private boolean cifar;
 
-    /** Fails if a named file does not exist. */
+    /** Fails if a named file does not exist or is an NTM-BFGS optimizer (--also runs those). */
     void validate(CliCommand command) {
         if (file != null && !Files.isRegularFile(file)) {
             throw command.invalid("--optimizer: no such file: " + file);
+        }
+        if (file != null && NtmBfgsCheckpoint.isOne(file)) {
+            throw command.invalid("--optimizer: " + file + " is an NTM-BFGS optimizer: give an LSTM with --optimizer"
+                    + " and this one beside it with --also NAME=" + file);
         }
     }
 
@@ -39,10 +43,6 @@ final class OptimizerSource {
     /** The checkpoint, validated. */
     OptimizerCheckpoint load() throws IOException {
         if (file != null) {
-            if (NtmBfgsCheckpoint.isOne(file)) {
-                throw new IOException(file + " is an NTM-BFGS optimizer: give an LSTM with --optimizer and this one"
-                        + " beside it with --also NAME=" + file);
-            }
             return OptimizerCheckpoint.load(file);
         }
         return cifar ? OptimizerCheckpoint.shippedCifar10() : OptimizerCheckpoint.shippedMnist();

@@ -14,7 +14,7 @@ import org.l2l4j.meta.MemoryEstimate.Driver;
 import org.l2l4j.meta.MetaTrainer;
 import org.l2l4j.meta.MetaTrainingOptions;
 import org.l2l4j.meta.NtmBfgsTrainer;
-import org.l2l4j.meta.Recipe;
+import org.l2l4j.meta.LearningRateSchedule;
 import org.l2l4j.meta.TrainingState;
 import org.l2l4j.ntm.NtmBfgsCheckpoint;
 import org.l2l4j.ntm.NtmBfgsConfig;
@@ -70,8 +70,25 @@ final class TrainNtmBfgsCommand extends CliCommand {
     @Option(names = "--clip-norm", paramLabel = "C", description = "Clip the meta-gradient's L2 norm, 0 for none (default: ${DEFAULT-VALUE}).")
     double clipNorm;
 
-    @Mixin
-    RecipeOptions recipe;
+    @Option(names = "--meta-lr", paramLabel = "LR", description = "Adam's learning rate on phi (default: ${DEFAULT-VALUE}).")
+    double metaLearningRate = DEFAULTS.metaLearningRate();
+
+    @Option(names = "--meta-lr-schedule", paramLabel = "SCHEDULE",
+            description = "The meta-learning rate over the epochs: constant, cosine or step, with ',warmup=EPOCHS' and "
+                    + "for cosine ',floor=FRACTION' of the rate at the end (default: constant).")
+    String schedule;
+
+    @Option(names = "--eval-every", paramLabel = "E", description = "Validate every E epochs (default: ${DEFAULT-VALUE}).")
+    int evaluationPeriod = DEFAULTS.evaluationPeriod();
+
+    @Option(names = "--validation-functions", paramLabel = "V",
+            description = "Held-out functions per validation (default: ${DEFAULT-VALUE}).")
+    int validationFunctions = DEFAULTS.validationFunctions();
+
+    @Option(names = "--confirmation-functions", paramLabel = "C",
+            description = "Evaluate the best few validated phis on C more held-out functions at the end and keep the "
+                    + "best of those, 0 for none (default: ${DEFAULT-VALUE}).")
+    int confirmationFunctions;
 
     @Option(names = "--lstm-widths", paramLabel = "H,H,...",
             description = "The controller's LSTM widths (default: 20,20; other widths have no averaging units unless "
@@ -107,11 +124,17 @@ final class TrainNtmBfgsCommand extends CliCommand {
         if (budget != null && (budget.isZero() || budget.isNegative())) {
             throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
         }
-        recipe.validate(this);
-        if (recipe.recipe(Recipe.PAPER) != Recipe.PAPER || recipe.teacher(Recipe.PAPER, epochs).isPresent()) {
-            throw invalid("NTM-BFGS meta-training takes the paper's recipe without imitation: leave out --recipe "
-                    + "and --imitate");
+        positive("--meta-lr", metaLearningRate);
+        if (schedule != null) {
+            try {
+                LearningRateSchedule.parse(schedule);
+            } catch (IllegalArgumentException e) {
+                throw invalid("--meta-lr-schedule: " + e.getMessage());
+            }
         }
+        atLeast("--eval-every", evaluationPeriod, 1);
+        atLeast("--validation-functions", validationFunctions, 1);
+        atLeast("--confirmation-functions", confirmationFunctions, 0);
         try {
             config();
         } catch (IllegalArgumentException e) {
@@ -151,10 +174,13 @@ final class TrainNtmBfgsCommand extends CliCommand {
         }
     }
 
+    /** The paper's meta-training settings with the options applied. */
     MetaTrainingOptions options() {
-        return recipe.apply(DEFAULTS.withTimeBudget(budget).withUnroll(unroll).withHorizon(horizon)
+        MetaTrainingOptions o = DEFAULTS.withTimeBudget(budget).withUnroll(unroll).withHorizon(horizon)
                 .withInstances(instances, DEFAULTS.inputScaling()).withClipNorm(clipNorm).withSeed(root.seed())
-                .withEpochs(epochs), Recipe.PAPER);
+                .withEpochs(epochs).withMetaLearningRate(metaLearningRate)
+                .withEvaluation(evaluationPeriod, validationFunctions).withConfirmation(confirmationFunctions);
+        return schedule == null ? o : o.withSchedule(LearningRateSchedule.parse(schedule));
     }
 
     @Override
@@ -184,6 +210,8 @@ final class TrainNtmBfgsCommand extends CliCommand {
                 @Override
                 public void validated(TrainingState.Validation v, boolean best) {
                     validation = v.validationLoss();
+                    bar.setExtraMessage(String.format(Locale.ROOT, "meta-loss %.4g, last validation %.4g",
+                            v.trainingMetaLoss(), validation));
                 }
             });
             bar.stepTo(bar.getMax());
@@ -203,21 +231,27 @@ final class TrainNtmBfgsCommand extends CliCommand {
         description.put("instances", Integer.toString(o.instances()));
         description.put("epochs", Integer.toString(result.epochs()));
         description.put("best_epoch", Integer.toString(result.bestEpoch()));
-        description.put("validation_loss", Double.toString(result.bestLoss()));
+        description.put(o.confirmationFunctions() > 0 ? "confirmation_loss" : "validation_loss",
+                Double.toString(result.bestLoss()));
+        if (o.confirmationFunctions() > 0) {
+            description.put("confirmation_functions", Integer.toString(o.confirmationFunctions()));
+        }
         description.put("seed", Long.toString(o.seed()));
         Path file = out.resolve(TrainingRun.OPTIMIZER);
         new NtmBfgsCheckpoint(config, result.bestPhi(), description).save(file);
         LearningCurve.writeCsv(result.history(), out.resolve(TrainingRun.CURVE_CSV));
         XYChart chart = LearningCurve.chart(result.history(), null, "Meta-training NTM-BFGS: " + setup.title() + ", "
-                + o.horizon() + " steps");
+                + o.horizon() + " steps", "NTM-BFGS");
         if (chart != null) {
             LossPlot.writePng(chart, out.resolve("learning-curve.png"));
             LossPlot.writeSvg(chart, out.resolve("learning-curve.svg"));
         }
-        out().printf(Locale.ROOT, "Meta-trained %d epochs (%.1f s: epochs %.1f s, validation %.1f s)%s; best validation"
-                + " loss %.4g at epoch %d.%n", result.epochs(), wall, result.trainingSeconds(), result.validationSeconds(),
+        out().printf(Locale.ROOT, "Meta-trained %d epochs (%.1f s: epochs %.1f s, validation %.1f s)%s; %s %.4g at epoch"
+                + " %d.%n", result.epochs(), wall, result.trainingSeconds(), result.validationSeconds(),
                 result.epochs() < o.epochs() ? String.format(Locale.ROOT, ", stopped by the --budget before the %d "
-                        + "planned", o.epochs()) : "", result.bestLoss(), result.bestEpoch());
+                        + "planned", o.epochs()) : "", o.confirmationFunctions() > 0 ? "kept the phi of the best loss "
+                        + "on the " + o.confirmationFunctions() + " confirmation functions," : "best validation loss",
+                result.bestLoss(), result.bestEpoch());
         if (result.bestEpoch() == 0 && result.epochs() > 0) {
             out().println("Warning: meta-training made the optimizer worse: the untrained phi (epoch 0) validates best"
                     + " and is the one kept; try a lower --meta-lr or --clip-norm.");

@@ -18,6 +18,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.knowm.xchart.XYChart;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.eval.Comparison;
 import org.l2l4j.eval.LearningRateTuner;
 import org.l2l4j.lstm.OptimizerCheckpoint;
 import org.l2l4j.lstm.ParameterGroups;
@@ -258,7 +259,7 @@ final class TrainingRun {
                 "no validation loss was finite (the learned optimizer diverged), so there is no optimizer to save;"
                         + " try a lower --meta-lr or --clip-norm"));
         XYChart chart = LearningCurve.chart(state.history(), adamLevel,
-                "Meta-training: " + request.setup().title() + ", " + o.horizon() + " steps");
+                "Meta-training: " + request.setup().title() + ", " + o.horizon() + " steps", Comparison.LEARNED);
         if (chart != null) {
             LossPlot.writePng(chart, request.folder().resolve("learning-curve.png"));
             LossPlot.writeSvg(chart, request.folder().resolve("learning-curve.svg"));

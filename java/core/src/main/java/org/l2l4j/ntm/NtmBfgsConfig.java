@@ -43,8 +43,8 @@ public record NtmBfgsConfig(int[] widths, int[] gacUnits, int writeHeads, Prepro
     public static final int MAX_WRITE_HEADS = 16;
     /**
      * The largest optimizee instance, in coordinates: the memory is d x d float64 per instance and
-     * the backward record keeps one per step, so 1,024 coordinates already take 8 MiB per matrix.
-     * Problems such as the paper's MNIST network (15,910 coordinates: 2 GB per matrix) are out of
+     * the backward record keeps one per step, so 1,024 coordinates already take 8.4 MB per matrix.
+     * Problems such as the paper's MNIST network (15,910 coordinates: 2.0 GB per matrix) are out of
      * reach; that is the appendix's point of O(n^2) memory.
      */
     public static final int MAX_DIMENSION = 1024;
