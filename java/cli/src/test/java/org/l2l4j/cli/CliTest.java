@@ -594,7 +594,8 @@ class CliTest {
                 "--force");
         assertEquals(0, o.code(), o.err());
         String twin = Files.readString(eval.resolve("summary.md"));
-        assertTrue(twin.contains("Paired with Twin:") && twin.contains("| Twin |"), twin);
+        assertTrue(twin.contains("Paired differences of final loss (Twin minus the other") && twin.contains("| Twin |")
+                && twin.indexOf("| optimizer | final loss") == twin.lastIndexOf("| optimizer | final loss"), twin);
         List<String> runs = Files.readAllLines(eval.resolve("runs.csv"));
         List<String> first = runs.stream().filter(l -> l.startsWith("LSTM (learned),"))
                 .map(l -> l.substring(l.indexOf(','))).toList();

@@ -132,9 +132,9 @@ public final class Comparison {
         }
 
         /**
-         * The report: the final-loss table with paired comparisons against the first learned
-         * optimizer ({@link MarkdownSummary}) and one more table for each other learned optimizer,
-         * the whole-split scores, the tuned learning rates and notes.
+         * The report: the final-loss table ({@link MarkdownSummary}), each learned optimizer's
+         * paired comparisons with every other optimizer, the whole-split scores, the tuned
+         * learning rates and notes.
          */
         public String markdown() {
             StringBuilder md = new StringBuilder();
@@ -142,12 +142,9 @@ public final class Comparison {
             List<String> learned = runs.stream().filter(r -> r.learningRate() == null).map(Runs::name).toList();
             curves.ifPresent(c -> {
                 List<String> references = learned.stream().filter(c.optimizers()::contains).toList();
-                if (references.isEmpty()) {
-                    md.append(MarkdownSummary.render(c, c.optimizers().get(0)));
-                }
-                for (int j = 0; j < references.size(); j++) {
-                    md.append(j == 0 ? "" : "\nPaired with " + references.get(j) + ":\n\n")
-                            .append(MarkdownSummary.render(c, references.get(j)));
+                md.append(MarkdownSummary.table(c));
+                for (String reference : references.isEmpty() ? List.of(c.optimizers().get(0)) : references) {
+                    md.append(MarkdownSummary.pairedDifferences(c, reference));
                 }
             });
             String notes = runs.stream().filter(r -> r.diverged() > 0)

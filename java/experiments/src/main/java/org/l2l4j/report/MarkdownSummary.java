@@ -25,17 +25,19 @@ public final class MarkdownSummary {
     }
 
     /**
-     * The summary as Markdown text, ending with a line break.
+     * The summary as Markdown text, ending with a line break: the {@link #table} and the
+     * {@link #pairedDifferences} of {@code reference}.
      *
      * @param reference the optimizer compared against every other one
      * @throws IllegalArgumentException if {@code reference} is not one of the optimizers
      */
     public static String render(LossCurves curves, String reference) {
+        return table(curves) + pairedDifferences(curves, reference);
+    }
+
+    /** The table of every optimizer's final loss and sum of losses, ending with a line break. */
+    public static String table(LossCurves curves) {
         Objects.requireNonNull(curves, "curves");
-        if (!curves.optimizers().contains(reference)) {
-            throw new IllegalArgumentException("reference optimizer '" + reference
-                    + "' is not one of " + curves.optimizers());
-        }
         String bestFinal = curves.best(curves::finalLoss);
         String bestSum = curves.best(curves::lossSum);
         StringBuilder md = new StringBuilder();
@@ -51,6 +53,22 @@ public final class MarkdownSummary {
                     .append(" | ").append(cell(name, curves::lossSum, bestSum))
                     .append(" |\n");
         }
+        return md.toString();
+    }
+
+    /**
+     * The paired differences of final loss of {@code reference} against every other optimizer,
+     * preceded by a blank line (empty with a single optimizer).
+     *
+     * @throws IllegalArgumentException if {@code reference} is not one of the optimizers
+     */
+    public static String pairedDifferences(LossCurves curves, String reference) {
+        Objects.requireNonNull(curves, "curves");
+        if (!curves.optimizers().contains(reference)) {
+            throw new IllegalArgumentException("reference optimizer '" + reference
+                    + "' is not one of " + curves.optimizers());
+        }
+        StringBuilder md = new StringBuilder();
         if (curves.optimizers().size() > 1) {
             md.append("\nPaired differences of final loss (").append(escape(reference))
                     .append(" minus the other; negative favours ").append(escape(reference))
