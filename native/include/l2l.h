@@ -174,7 +174,9 @@ typedef enum l2l_preprocessing {
  * operations of bfloat16 dot-product units (x86's AVX-512 BF16 vdpbf16ps, which the "avx512bf16"
  * kernel set runs; the other sets compute the products with the same arithmetic in software,
  * high halves first: "avx512" gives the same bits, the others differ by their float32 parts'
- * rounding as in float32).  The CUDA backend runs such a model layer by layer, as a model with
+ * rounding as in float32; "amx" computes the gate products of the step and of the backward
+ * pass's recomputation on the AMX tiles, TDPBF16PS, in its own order).  The CUDA backend runs
+ * such a model layer by layer, as a model with
  * global averaging cells, with the products on the tensor cores: mma.sync m16n8k16 (bfloat16
  * operands, float32 accumulation in the instruction's own order, so its sums differ from the
  * CPU's by their rounding), one warp per 16 x 8 tile; the biases' sums stay float32.
@@ -232,16 +234,25 @@ L2L_API int32_t l2l_context_create_cpu(int32_t num_threads, l2l_context** out);
 L2L_API int32_t l2l_context_set_threads(l2l_context* ctx, int32_t num_threads); /* CPU only */
 L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or NULL */
 
-/* The CPU kernels are compiled for several instruction sets ("avx512bf16", "avx512", "avx2",
- * "baseline" on x86-64; "avx512bf16" is "avx512" with the bfloat16 products of
- * L2L_BF16_PRODUCTS on the AVX-512 BF16 unit) and the best one the processor supports is chosen
+/* The CPU kernels are compiled for several instruction sets ("amx", "avx512bf16", "avx512",
+ * "avx2", "baseline" on x86-64; "avx512bf16" is "avx512" with the bfloat16 products of
+ * L2L_BF16_PRODUCTS on the AVX-512 BF16 unit; "amx" is "avx512bf16" with the step's gate
+ * products, and their recomputation in the backward pass, on the AMX-BF16 tiles (TDPBF16PS on
+ * blocks of 16 gate rows x 16 coordinates, the operands padded to 16 pairs), offered where the
+ * processor has them and Linux grants the tiles' state; "amx-emulated" is "amx" with a software
+ * model of the tiles on AVX-512, to test its logic anywhere, never chosen by default) and the
+ * best one the processor supports is chosen
  * when the library loads (the environment variable L2L_CPU_ISA may name another).  These read and override the choice for
  * one CPU context.  set: INVALID_ARGUMENT if the name is unknown or the processor lacks it;
  * WRONG_CONTEXT for a CUDA context.  get: NULL for CUDA or NULL. */
 L2L_API const char* l2l_context_cpu_isa(const l2l_context* ctx);
 L2L_API int32_t l2l_context_set_cpu_isa(l2l_context* ctx, const char* isa);
-/* Every instruction set this processor can run, best first, as a comma-separated list. */
+/* Every instruction set this processor can run, best first, as a comma-separated list; the
+ * last, "amx-emulated", runs only when named. */
 L2L_API const char* l2l_cpu_isas(void);
+/* Why a kernel set the processor has is not offered, or "": the amx set needs the process's
+ * permission for the tiles' state, which Linux may refuse (the set is then left out). */
+L2L_API const char* l2l_cpu_isa_note(void);
 
 /* Number of usable CUDA devices.  Returns NO_CUDA (count set to 0) when CUDA support was not
  * built, no driver is installed or no device is present; l2l_last_error() says which. */

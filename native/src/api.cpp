@@ -285,6 +285,7 @@ int32_t l2l_context_set_cpu_isa(l2l_context* ctx, const char* isa) {
 }
 
 const char* l2l_cpu_isas(void) { return l2l::cpu_ops().cpu_isas(); }
+const char* l2l_cpu_isa_note(void) { return l2l::cpu_ops().cpu_isa_note(); }
 
 int32_t l2l_cuda_device_count(int32_t* count) {
     return l2l::guarded(__func__, [&]() -> int32_t {

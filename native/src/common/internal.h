@@ -145,6 +145,7 @@ struct BackendOps {
     int32_t (*set_cpu_isa)(l2l_context* ctx, const char* isa);
     /* Every kernel set this processor runs, best first, comma-separated; NULL for CUDA. */
     const char* (*cpu_isas)(void);
+    const char* (*cpu_isa_note)(void);
 
     /* ---- memory where the context computes ---- */
     int32_t (*mem_alloc)(l2l_context* ctx, int64_t bytes, void** out); /* bytes > 0 */

@@ -20,6 +20,11 @@
 #include <atomic>
 #include <new>
 
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace l2l {
 namespace cpu {
 namespace {
@@ -34,6 +39,27 @@ int32_t parallelism(const l2l_context* ctx, int64_t work) {
     return work < kInlineBelow ? 1 : cpu_context(ctx).threads;
 }
 
+/* Why a kernel set the processor has is not offered (l2l_cpu_isa_note), or "". */
+const char* g_isa_note = "";
+
+#if defined(__x86_64__)
+/* Linux hands a process the AMX tiles' state (8 KB per thread) only when asked: arch_prctl
+ * ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18), once per process.  Without it the
+ * first tile instruction faults; a kernel that refuses it (or predates it) leaves the amx set
+ * out, with a note. */
+bool amx_permitted() {
+    static const bool permitted = [] {
+#if defined(__linux__)
+        if (syscall(SYS_arch_prctl, 0x1023, 18) == 0) return true;
+#endif
+        g_isa_note = "the processor has AMX-BF16, but Linux refused the process its tile state "
+                     "(arch_prctl ARCH_REQ_XCOMP_PERM): the amx kernels are not used";
+        return false;
+    }();
+    return permitted;
+}
+#endif
+
 bool cpu_has(const char* feature) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
@@ -46,6 +72,10 @@ bool cpu_has(const char* feature) {
     }
     if (strcmp(feature, "avx512bf16") == 0) {
         return cpu_has("avx512") && __builtin_cpu_supports("avx512bf16");
+    }
+    if (strcmp(feature, "amx") == 0) {
+        return cpu_has("avx512bf16") && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+               amx_permitted();
     }
 #endif
     return strcmp(feature, "baseline") == 0;
@@ -107,15 +137,22 @@ void pack_phi(const l2l_model& m, const float* phi, uint32_t* words, PackedPhi* 
 }
 
 const Kernels* const* supported_kernels() {
-    static const Kernels* list[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+    static const Kernels* list[7] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     static const bool filled = [] {
         int k = 0;
 #if defined(__x86_64__)
+#if defined(L2L_WITH_AMX)
+        if (cpu_has("amx")) list[k++] = &kKernelsAmx;
+#endif
         if (cpu_has("avx512bf16")) list[k++] = &kKernelsAvx512Bf16;
         if (cpu_has("avx512")) list[k++] = &kKernelsAvx512;
         if (cpu_has("avx2")) list[k++] = &kKernelsAvx2;
 #endif
         list[k++] = &kKernelsBaseline;
+#if defined(__x86_64__)
+        /* last: never the default, only run when named */
+        if (cpu_has("avx512")) list[k++] = &kKernelsAmxEmulated;
+#endif
         return true;
     }();
     (void)filled;
@@ -245,8 +282,13 @@ int32_t set_cpu_isa(l2l_context* ctx, const char* isa) {
     return L2L_OK;
 }
 
+const char* cpu_isa_note() {
+    supported_kernels(); /* the checks that write the note */
+    return g_isa_note;
+}
+
 const char* cpu_isas() {
-    /* at most "avx512bf16,avx512,avx2,baseline": built once, without allocating */
+    /* at most "amx,avx512bf16,avx512,avx2,baseline,amx-emulated": built once, without allocating */
     static char names[64];
     static const bool filled = [] {
         size_t used = 0;
@@ -547,6 +589,7 @@ const BackendOps& cpu_ops() {
         o.cpu_isa = &cpu::cpu_isa;
         o.set_cpu_isa = &cpu::set_cpu_isa;
         o.cpu_isas = &cpu::cpu_isas;
+        o.cpu_isa_note = &cpu::cpu_isa_note;
         o.mem_alloc = &cpu::mem_alloc;
         o.mem_free = &cpu::mem_free;
         o.mem_copy = &cpu::mem_copy;

@@ -125,10 +125,15 @@ extern const Kernels kKernelsBaseline;
 extern const Kernels kKernelsAvx2;
 extern const Kernels kKernelsAvx512;
 extern const Kernels kKernelsAvx512Bf16;
+extern const Kernels kKernelsAmxEmulated;
+#if defined(L2L_WITH_AMX)
+extern const Kernels kKernelsAmx;
+#endif
 #endif
 
 /* The kernels for this processor, or those named by the environment variable L2L_CPU_ISA
- * ("baseline", "avx2", "avx512", "avx512bf16") when it is set and supported. */
+ * ("baseline", "avx2", "avx512", "avx512bf16", "amx", "amx-emulated") when it is set and
+ * supported; "amx-emulated" only when named. */
 const Kernels& kernels();
 
 /* Every kernel set this processor can run (for tests), terminated by nullptr. */

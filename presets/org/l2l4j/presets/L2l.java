@@ -96,6 +96,8 @@ public final class L2l {
 
     public static native @Cast("const char*") String l2l_cpu_isas();
 
+    public static native @Cast("const char*") String l2l_cpu_isa_note();
+
     public static native int l2l_cuda_device_count(@Cast("int32_t*") long count);
 
     public static native int l2l_cuda_versions(@Cast("int32_t*") long runtime, @Cast("int32_t*") long driver);

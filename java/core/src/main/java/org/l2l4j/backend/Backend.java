@@ -126,13 +126,21 @@ public final class Backend implements AutoCloseable {
     private static final AtomicBoolean CUDA_VERSIONS_LOGGED = new AtomicBoolean();
 
     /**
-     * Warns once, at the first CPU backend, when the environment variable {@code L2L_CPU_ISA}
-     * names no kernel set this processor runs: the native library then ignores it and runs the
-     * best one.
+     * Warns once, at the first CPU backend, when a kernel set the processor has is left out (the
+     * amx set, when Linux refuses the process the tiles' state: {@code l2l_cpu_isa_note}), and
+     * when the environment variable {@code L2L_CPU_ISA} names no kernel set this processor runs:
+     * the native library then ignores it and runs the best one.
      */
     private static void warnIfIsaOverrideIgnored() {
+        if (!ISA_OVERRIDE_CHECKED.compareAndSet(false, true)) {
+            return;
+        }
+        String note = L2l.l2l_cpu_isa_note();
+        if (note != null && !note.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "CPU kernels: {0}", note);
+        }
         String forced = System.getenv("L2L_CPU_ISA");
-        if (forced == null || !ISA_OVERRIDE_CHECKED.compareAndSet(false, true)) {
+        if (forced == null) {
             return;
         }
         List<String> supported = List.of(supportedCpuIsas());

@@ -13,7 +13,8 @@ import org.l2l4j.backend.Backend;
  * Results are bitwise identical across runs and across thread counts 1, 2 and 4 on the same
  * code path, in both precisions: the step is coordinatewise, and dphi is reduced over chunks
  * fixed by n alone. The "avx512bf16" kernel set, whose bfloat16 products run vdpbf16ps, gives
- * the same bits as the "avx512" set, which computes them in software.
+ * the same bits as the "avx512" set, which computes them in software; the amx kernels (tested
+ * through their tiles' software model) are identical across thread counts too.
  */
 class DeterminismTest {
 
@@ -58,6 +59,27 @@ class DeterminismTest {
         Outputs one = run(precision, null, 1, n, 3);
         for (int threads : new int[] {1, 2, 4}) {
             assertSame(one, run(precision, null, threads, n, 3), "threads=" + threads);
+        }
+    }
+
+    /**
+     * The amx kernels' logic (here through the tiles' software model, the "amx-emulated" set):
+     * the same bits on 1, 2 and 4 threads, and in float32 the same bits as the avx512 set (only
+     * the bfloat16 gate products run on the tiles).
+     */
+    @ParameterizedTest
+    @EnumSource(Precision.class)
+    void amxKernelsAreIdenticalAcrossThreadCounts(Precision precision) {
+        assumeTrue(Arrays.asList(Backend.supportedCpuIsas()).contains("amx-emulated"),
+                "this processor lacks AVX-512, which the amx-emulated set needs (kernel sets: "
+                        + String.join(",", Backend.supportedCpuIsas()) + ")");
+        int n = 20_001;
+        Outputs one = run(precision, "amx-emulated", 1, n, 3);
+        for (int threads : new int[] {2, 4}) {
+            assertSame(one, run(precision, "amx-emulated", threads, n, 3), "amx-emulated, threads=" + threads);
+        }
+        if (precision == Precision.FLOAT32) {
+            assertSame(one, run(precision, "avx512", 2, n, 3), "amx-emulated against avx512 in float32");
         }
     }
 
