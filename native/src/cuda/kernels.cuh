@@ -1026,6 +1026,22 @@ __device__ __forceinline__ float4 pair_z(const float* wl, int K4, int j0, int j,
     return make_float4(bias[0] + z[0], bias[1] + z[1], bias[2] + z[2], bias[3] + z[3]);
 }
 
+/* unit(j, z) for every unit j of a layer with the gate pre-activations z of the lane's
+ * coordinate, computed a unit pair at a time on the tensor cores (warp_gate_products) from the
+ * warp's X rows; unit runs on the lanes whose `valid` holds, and every lane must call this. */
+template <class Unit>
+__device__ __forceinline__ void for_units_bf16(const float* wl, int K4, int H, const float* xw, int cs, float* zw,
+                                               bool valid, Unit unit) {
+    const int lane = threadIdx.x & (kWarp - 1);
+    __syncwarp();
+    for (int j0 = 0; j0 < H; j0 += 2) {
+        warp_gate_products(wl, K4, H, j0, xw, cs, zw);
+        __syncwarp();
+        for (int j = j0; j < j0 + 2 && j < H && valid; ++j) unit(j, pair_z(wl, K4, j0, j, zw, lane));
+        __syncwarp();
+    }
+}
+
 /* dL/d[u; h] = W^T dz for the warp's 32 coordinates (bfloat16 products): dz rows at dzw (stride
  * rs floats, 4H gate rows), the result for column c of X (1 <= c < 1 + in + H) of lane m's
  * coordinate into du[(c - 1) * T + m] (c <= in) or dh[(c - 1 - in) * T + m]: the per-thread
@@ -1149,18 +1165,11 @@ __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int
             for (int c = 0; c < H; ++c) xrow[1 + in + c] = sh[(int64_t)c * n];
         }
         if (BF16) {
-            __syncwarp();
-            for (int j0 = 0; j0 < H; j0 += 2) {
-                warp_gate_products(wl, K4, H, j0, xw, p.cs, zw);
-                __syncwarp();
-                for (int j = j0; j < j0 + 2 && j < H && valid; ++j) {
-                    const float4 z = pair_z(wl, K4, j0, j, zw, lane);
-                    const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
-                    sh[(int64_t)j * n] = cell.h;
-                    sc[(int64_t)j * n] = cell.c;
-                }
-                __syncwarp();
-            }
+            for_units_bf16(wl, K4, H, xw, p.cs, zw, valid, [&](int j, const float4 z) {
+                const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
+                sh[(int64_t)j * n] = cell.h;
+                sc[(int64_t)j * n] = cell.c;
+            });
         } else if (valid) {
             const float4* w = phi4 + g.pbase[l] / 4;
             for (int j = 0; j < H; ++j, w += K4) {
@@ -1288,16 +1297,9 @@ __global__ void __launch_bounds__(128, 1) gac_recompute(const BwdParams p, int s
         const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
         float* out = after + (int64_t)g.hrow[l] * n + i;
         if (BF16) {
-            __syncwarp();
-            for (int j0 = 0; j0 < H; j0 += 2) {
-                warp_gate_products(wl, K4, H, j0, xw, p.cs, zw);
-                __syncwarp();
-                for (int j = j0; j < j0 + 2 && j < H && valid; ++j) {
-                    const float4 z = pair_z(wl, K4, j0, j, zw, lane);
-                    out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
-                }
-                __syncwarp();
-            }
+            for_units_bf16(wl, K4, H, xw, p.cs, zw, valid, [&](int j, const float4 z) {
+                out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
+            });
         } else if (valid) {
             const float4* w = phi4 + g.pbase[l] / 4;
             for (int j = 0; j < H; ++j, w += K4) {
@@ -1416,13 +1418,7 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
             }
         };
         if (BF16) {
-            __syncwarp();
-            for (int j0 = 0; j0 < H; j0 += 2) {
-                warp_gate_products(wl, K4, H, j0, xw, p.cs, zw);
-                __syncwarp();
-                for (int j = j0; j < j0 + 2 && j < H; ++j) unit(j, pair_z(wl, K4, j0, j, zw, lane));
-                __syncwarp();
-            }
+            for_units_bf16(wl, K4, H, xw, p.cs, zw, true, unit);
             warp_input_gradients(wl, K4, in, H, reinterpret_cast<const float*>(arow4) - lane * p.rs, p.rs,
                                  DU - lane, DHP - lane, T);
             __syncwarp();

@@ -1,7 +1,6 @@
 package org.l2l4j.optimizers;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,12 +21,7 @@ import org.l2l4j.safetensors.Tensor;
 final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     private final HandDesignedRule.Factory factory;
     private final boolean checkFinite;
-    private Registered[] tensors;
-    private int[] offsets;
-    private float[] theta;
-    private float[] gradient;
-    private FloatBuffer thetaView;
-    private FloatBuffer gradientView;
+    private GatheredTensors gathered;
     private HandDesignedOptimizer optimizer;
 
     HandDesignedParameterOptimizer(HandDesignedRule.Factory factory, boolean checkFinite) {
@@ -43,45 +37,15 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
     @Override
     void allocate(List<Registered> registered, long n) {
         requireDimension(n);
-        tensors = registered.toArray(new Registered[0]);
-        offsets = new int[tensors.length];
-        for (int k = 1; k < tensors.length; k++) {
-            offsets[k] = offsets[k - 1] + (int) tensors[k - 1].length();
-        }
-        theta = new float[(int) n];
-        gradient = new float[(int) n];
-        thetaView = FloatBuffer.wrap(theta);
-        gradientView = FloatBuffer.wrap(gradient);
+        gathered = new GatheredTensors(registered, (int) n);
         optimizer = rule((int) n);
     }
 
     @Override
     void update() {
-        for (int k = 0; k < tensors.length; k++) {
-            tensors[k].parameter().copyTo(thetaView, offsets[k]);
-            tensors[k].gradient().copyTo(gradientView, offsets[k]);
-        }
-        if (checkFinite) {
-            requireFinite(gradient, "gradient");
-            requireFinite(theta, "parameter");
-        }
-        optimizer.step(theta, gradient);
-        for (int k = 0; k < tensors.length; k++) {
-            tensors[k].parameter().copyFrom(thetaView, offsets[k]);
-        }
-    }
-
-    private void requireFinite(float[] values, String role) {
-        for (int i = 0; i < values.length; i++) {
-            if (!Float.isFinite(values[i])) {
-                int k = tensors.length - 1;
-                while (offsets[k] > i) {
-                    k--;
-                }
-                throw new IllegalArgumentException("the " + role + " of '" + tensors[k].name() + "' holds "
-                        + values[i] + " at index " + (i - offsets[k]) + "; nothing was updated");
-            }
-        }
+        gathered.gather(checkFinite);
+        optimizer.step(gathered.theta, gathered.gradient);
+        gathered.scatter();
     }
 
     @Override
@@ -127,7 +91,7 @@ final class HandDesignedParameterOptimizer extends AbstractParameterOptimizer {
 
     @Override
     void release() {
-        tensors = null;
+        gathered = null;
         optimizer = null;
     }
 }

@@ -1,7 +1,6 @@
 package org.l2l4j.optimizers;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,12 +40,7 @@ public final class NtmBfgsOptimizer extends AbstractParameterOptimizer {
 
     private final NtmBfgsCheckpoint checkpoint;
     private final String phiDigest;
-    private Registered[] tensors;
-    private int[] offsets;
-    private float[] theta;
-    private float[] gradient;
-    private FloatBuffer thetaView;
-    private FloatBuffer gradientView;
+    private GatheredTensors gathered;
     private double[] input;
     private double[] delta;
     private NtmBfgs model;
@@ -78,15 +72,7 @@ public final class NtmBfgsOptimizer extends AbstractParameterOptimizer {
 
     @Override
     void allocate(List<Registered> registered, long n) {
-        tensors = registered.toArray(new Registered[0]);
-        offsets = new int[tensors.length];
-        for (int k = 1; k < tensors.length; k++) {
-            offsets[k] = offsets[k - 1] + (int) tensors[k - 1].length();
-        }
-        theta = new float[(int) n];
-        gradient = new float[(int) n];
-        thetaView = FloatBuffer.wrap(theta);
-        gradientView = FloatBuffer.wrap(gradient);
+        gathered = new GatheredTensors(registered, (int) n);
         input = new double[(int) n];
         delta = new double[(int) n];
         model = newModel((int) n);
@@ -100,35 +86,16 @@ public final class NtmBfgsOptimizer extends AbstractParameterOptimizer {
 
     @Override
     void update() {
-        for (int k = 0; k < tensors.length; k++) {
-            tensors[k].parameter().copyTo(thetaView, offsets[k]);
-            tensors[k].gradient().copyTo(gradientView, offsets[k]);
-        }
-        requireFinite(gradient, "gradient");
-        requireFinite(theta, "parameter");
+        gathered.gather(true);
+        float[] theta = gathered.theta;
         for (int i = 0; i < input.length; i++) {
-            input[i] = gradient[i];
+            input[i] = gathered.gradient[i];
         }
         model.step(input, delta);
         for (int i = 0; i < theta.length; i++) {
             theta[i] += (float) delta[i];
         }
-        for (int k = 0; k < tensors.length; k++) {
-            tensors[k].parameter().copyFrom(thetaView, offsets[k]);
-        }
-    }
-
-    private void requireFinite(float[] values, String role) {
-        for (int i = 0; i < values.length; i++) {
-            if (!Float.isFinite(values[i])) {
-                int k = tensors.length - 1;
-                while (offsets[k] > i) {
-                    k--;
-                }
-                throw new IllegalArgumentException("the " + role + " of '" + tensors[k].name() + "' holds "
-                        + values[i] + " at index " + (i - offsets[k]) + "; nothing was updated");
-            }
-        }
+        gathered.scatter();
     }
 
     @Override
@@ -165,7 +132,7 @@ public final class NtmBfgsOptimizer extends AbstractParameterOptimizer {
 
     @Override
     void release() {
-        tensors = null;
+        gathered = null;
         model = null;
     }
 }
