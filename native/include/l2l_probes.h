@@ -22,8 +22,8 @@ extern "C" {
 /* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread
  * (>= 1, else INVALID_ARGUMENT) floating-point operations of independent multiply-add chains on
  * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
- * floats for avx512 and avx512bf16, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
- * replace the FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the
+ * floats for avx512, avx512bf16, amx and amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline,
+ * where a multiply and an add replace the FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the
  * operations done by all threads: threads x flops_per_thread rounded up to a whole number of
  * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */
 L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
@@ -32,7 +32,8 @@ L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, do
  * "Precision"): as l2l_cpu_probe_fma, with chains of bfloat16 pair products added to float32
  * (vdpbf16ps on the avx512bf16 set; the software arithmetic on the others, which is no peak of
  * the machine).  Each instruction does 2 multiply-adds per float32 lane, 4 operations; a round
- * is 16 chains of 16 lanes on avx512 and avx512bf16 (exact for multiples of 3 x 2^10). */
+ * is 16 chains of 16 lanes on avx512, avx512bf16, amx and amx-emulated (exact for multiples of
+ * 3 x 2^10). */
 L2L_API int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
 /* Memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] for i < n (n >= 1, else

@@ -20,8 +20,8 @@ import org.l2l4j.backend.NativeBuffer;
  */
 class CpuProbesTest {
     /** Operations per round of the multiply-add probe, as documented in l2l_probes.h. */
-    private static final Map<String, Long> ROUND = Map.of("avx512bf16", 2L * 16 * 16, "avx512", 2L * 16 * 16,
-            "avx2", 2L * 12 * 8, "baseline", 2L * 12 * 4);
+    private static final Map<String, Long> ROUND = Map.of("amx", 2L * 16 * 16, "amx-emulated", 2L * 16 * 16,
+            "avx512bf16", 2L * 16 * 16, "avx512", 2L * 16 * 16, "avx2", 2L * 12 * 8, "baseline", 2L * 12 * 4);
 
     @Test
     void triadMatchesReferenceOnEveryIsa() {
