@@ -44,14 +44,16 @@ public final class BenchReport {
     static final String FLOAT32 = "FLOAT32";
     /** LstmBenchmark's model without global averaging cells (its gac parameter). */
     static final String NO_GAC = "none";
+    /** LstmBenchmark's default kernel set, the best the processor runs (its isa parameter). */
+    static final String DEFAULT_ISA = "default";
 
     /**
      * One measured benchmark: mean time per call in seconds, with its parameters (inputs: random
-     * where the benchmark has no such parameter; phi: untrained, precision: float32 and gac: none
-     * likewise).
+     * where the benchmark has no such parameter; phi: untrained, precision: float32, gac: none and
+     * isa: default likewise).
      */
     record Result(String benchmark, int n, int threads, String inputs, String phi, String precision, String gac,
-                  double seconds, Map<String, Double> secondary) {
+                  String isa, double seconds, Map<String, Double> secondary) {
     }
 
     private final List<Result> results;
@@ -91,12 +93,13 @@ public final class BenchReport {
             String phi = params.path("phi").asText(UNTRAINED);
             String precision = params.path("precision").asText(FLOAT32);
             String gac = params.path("gac").asText(NO_GAC);
+            String isa = params.path("isa").asText(DEFAULT_ISA);
             JsonNode primary = b.path("primaryMetric");
             double seconds = primary.path("score").asDouble() * unitSeconds(primary.path("scoreUnit").asText());
             Map<String, Double> secondary = new LinkedHashMap<>();
             b.path("secondaryMetrics").fields().forEachRemaining(e -> secondary.put(e.getKey(),
                     e.getValue().path("score").asDouble()));
-            list.add(new Result(shortName, n, threads, inputs, phi, precision, gac, seconds, secondary));
+            list.add(new Result(shortName, n, threads, inputs, phi, precision, gac, isa, seconds, secondary));
         }
         return list;
     }
@@ -121,9 +124,15 @@ public final class BenchReport {
 
     private Result find(String benchmark, int n, int threads, String inputs, String phi, String precision,
                         String gac) {
+        return find(benchmark, n, threads, inputs, phi, precision, gac, DEFAULT_ISA);
+    }
+
+    private Result find(String benchmark, int n, int threads, String inputs, String phi, String precision,
+                        String gac, String isa) {
         for (Result r : results) {
             if (r.benchmark().equals(benchmark) && r.n() == n && r.threads() == threads && r.inputs().equals(inputs)
-                    && r.phi().equals(phi) && r.precision().equals(precision) && r.gac().equals(gac)) {
+                    && r.phi().equals(phi) && r.precision().equals(precision) && r.gac().equals(gac)
+                    && r.isa().equals(isa)) {
                 return r;
             }
         }
@@ -179,6 +188,7 @@ public final class BenchReport {
         kernels(md);
         saturation(md);
         bf16(md);
+        kernelSets(md);
         averaging(md);
         others(md);
         epoch(md);
@@ -302,6 +312,23 @@ public final class BenchReport {
                 + " roofline of its products; the cell update stays float32).");
     }
 
+    /**
+     * Each kernel with bfloat16 gate products on another kernel set (LstmBenchmark's isa, such as
+     * avx512bf16 beside the default amx) against the default set's, in the same run.
+     */
+    private void kernelSets(StringBuilder md) {
+        variantTable(md, variants("LstmBenchmark.", DEFAULT_ISA, Result::isa),
+                "bfloat16 gate products on other kernel sets against the default set", "kernel set",
+                "default set", "× default speed", true, null, null, (kernel, isa, n, t) -> {
+                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, "BF16_PRODUCTS", NO_GAC,
+                            isa);
+                    return r == null ? Double.NaN : r.seconds();
+                },
+                "The kernel with bfloat16 gate products on the named kernel set (L2L_CPU_ISA's names: on a"
+                + " processor with AMX the default is amx, whose gate products run on the tiles) against the"
+                + " default set's on the same random inputs: the default set's time over the other's.");
+    }
+
     /** Each kernel with global averaging cells against the same kernel without, in the same run. */
     private void averaging(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", NO_GAC, Result::gac), "Global averaging cells against the plain LSTM",
@@ -321,7 +348,7 @@ public final class BenchReport {
 
     /**
      * A table of LstmBenchmark's kernels in each variant of a parameter but the first (the
-     * reference, whose time is that of the random inputs in float32): time per coordinate-step
+     * reference, timed by the same {@code time}): time per coordinate-step
      * in the variant and in the reference, and their ratio, the variant's time over the
      * reference's or, with {@code speedUp}, the reference's over the variant's; with a
      * {@code peak} (FLOP/s per thread count), also the variant's matrix FLOPs per second as a
@@ -342,7 +369,7 @@ public final class BenchReport {
                 for (int n : sizes("LstmBenchmark.")) {
                     for (int t : threadCounts("LstmBenchmark.")) {
                         double v = time.seconds(k.suffix(), variant, n, t);
-                        double r = seconds("LstmBenchmark.native" + k.suffix(), n, t, RANDOM);
+                        double r = time.seconds(k.suffix(), variants.get(0), n, t);
                         if (Double.isNaN(v) || Double.isNaN(r)) {
                             continue;
                         }

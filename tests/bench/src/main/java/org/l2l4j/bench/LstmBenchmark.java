@@ -1,6 +1,7 @@
 package org.l2l4j.bench;
 
 import java.util.concurrent.TimeUnit;
+import org.l2l4j.backend.Backend;
 import org.l2l4j.lstm.Precision;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -24,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * 1, its cells far from 0, and its backward pass meets subnormal numbers, which the kernels
  * flush), with float32 or bfloat16 gate products ({@link Precision}), and without or with global
  * averaging cells (two per layer, one instance: the layer passes of LSTM+GAC instead of the
- * fused kernels).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
+ * fused kernels), on the default kernel set or a named one ({@code isa}).  Time per call; {@link BenchReport} divides by n (and T) and states the figures against
  * the roofline of {@link RooflineBenchmark} with the counts of {@link CostModel}, and the
  * saturated inputs' times against the random ones'.
  */
@@ -54,6 +55,14 @@ public class LstmBenchmark {
     @Param({"none", "2-2"})
     public String gac;
 
+    /**
+     * The CPU kernel set: "default" (the best the processor runs) or one of
+     * {@code Backend.supportedCpuIsas()}, such as avx512bf16 beside the default amx, so that the
+     * sets compare in one run.
+     */
+    @Param({"default"})
+    public String isa;
+
     private KernelInputs in;
 
     @Setup(Level.Trial)
@@ -61,6 +70,14 @@ public class LstmBenchmark {
         in = new KernelInputs(n, threads, KernelInputs.Inputs.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)),
                 Precision.valueOf(precision), gac.equals("none") ? new int[2]
                         : java.util.Arrays.stream(gac.split("-")).mapToInt(Integer::parseInt).toArray());
+        if (!isa.equals("default")) {
+            if (!java.util.Arrays.asList(Backend.supportedCpuIsas()).contains(isa)) {
+                in.close();
+                throw new IllegalStateException("kernel set " + isa + " is not one this processor runs: "
+                        + String.join(", ", Backend.supportedCpuIsas()));
+            }
+            in.backend.setCpuIsa(isa);
+        }
     }
 
     @TearDown(Level.Trial)
