@@ -175,7 +175,7 @@ typedef enum l2l_preprocessing {
  * kernel set runs; the other sets compute the products with the same arithmetic in software,
  * high halves first: "avx512" gives the same bits, the others differ by their float32 parts'
  * rounding as in float32; "amx" computes the gate products of the step and of the backward
- * pass's recomputation on the AMX tiles, TDPBF16PS, in its own order).  The CUDA backend runs
+ * pass's recomputation, and W^T dz, on the AMX tiles, TDPBF16PS, in its own order).  The CUDA backend runs
  * such a model layer by layer, as a model with
  * global averaging cells, with the products on the tensor cores: mma.sync m16n8k16 (bfloat16
  * operands, float32 accumulation in the instruction's own order, so its sums differ from the
@@ -237,13 +237,13 @@ L2L_API int32_t l2l_context_threads(const l2l_context* ctx); /* -1 for CUDA or N
 /* The CPU kernels are compiled for several instruction sets ("amx", "avx512bf16", "avx512",
  * "avx2", "baseline" on x86-64; "avx512bf16" is "avx512" with the bfloat16 products of
  * L2L_BF16_PRODUCTS on the AVX-512 BF16 unit; "amx" is "avx512bf16" with the step's gate
- * products, and their recomputation in the backward pass, on the AMX-BF16 tiles (TDPBF16PS on
- * blocks of 16 gate rows x 16 coordinates, the operands padded to 16 pairs), offered where the
- * processor has them and Linux grants the tiles' state; "amx-emulated" is "amx" with a software
- * model of the tiles on AVX-512, to test its logic anywhere, never chosen by default) and the
- * best one the processor supports is chosen
- * when the library loads (the environment variable L2L_CPU_ISA may name another).  These read and override the choice for
- * one CPU context.  set: INVALID_ARGUMENT if the name is unknown or the processor lacks it;
+ * products, their recomputation in the backward pass and W^T dz on the AMX-BF16 tiles
+ * (TDPBF16PS on blocks of 16 rows x 16 coordinates, the operands padded to 16 pairs), offered
+ * where the processor has them and Linux grants the tiles' state; "amx-emulated" is "amx" with a
+ * software model of the tiles on AVX-512, to test its logic anywhere, never chosen by default)
+ * and the best one the processor supports is chosen when the library loads (the environment
+ * variable L2L_CPU_ISA may name another).  These read and override the choice for one CPU
+ * context.  set: INVALID_ARGUMENT if the name is unknown or the processor lacks it;
  * WRONG_CONTEXT for a CUDA context.  get: NULL for CUDA or NULL. */
 L2L_API const char* l2l_context_cpu_isa(const l2l_context* ctx);
 L2L_API int32_t l2l_context_set_cpu_isa(l2l_context* ctx, const char* isa);

@@ -1,6 +1,6 @@
 /* The CPU kernels compiled for the amx instruction set: the avx512bf16 kernels, whose bfloat16
- * gate products run on the AMX tiles (TDPBF16PS; amx_tiles.h) and the backward pass's other two
- * products on vdpbf16ps (flags in native/CMakeLists.txt).  Chosen only where the processor has
+ * gate products and W^T dz run on the AMX tiles (TDPBF16PS; amx_tiles.h) and dz X^T on
+ * vdpbf16ps (flags in native/CMakeLists.txt).  Chosen only where the processor has
  * AMX-BF16 and Linux grants the process the tiles' state (cpu_backend.cpp). */
 #define L2L_ISA_NS isa_amx
 #define L2L_ISA_NAME "amx"
