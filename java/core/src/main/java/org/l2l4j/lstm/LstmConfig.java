@@ -59,6 +59,24 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
         Objects.requireNonNull(gacUnits, "gacUnits");
         widths = widths.clone();
         gacUnits = gacUnits.clone();
+        requireLayers(widths, gacUnits);
+        if (preprocessing == Preprocessing.LOG_AND_SIGN && !(p >= MIN_P && p <= MAX_P)) {
+            throw new IllegalArgumentException("log-and-sign p must be in [" + MIN_P + ", " + MAX_P + "], got " + p);
+        }
+        if (!Double.isFinite(outputScale) || !Float.isFinite((float) outputScale)) {
+            throw new IllegalArgumentException("outputScale must be finite, got " + outputScale);
+        }
+    }
+
+    /** A configuration without averaging units. */
+    /**
+     * Checks an LSTM's layers, as this configuration and other controllers (NTM-BFGS's) need them:
+     * at most {@value #MAX_LAYERS} widths in [1, {@value #MAX_WIDTH}], and one count of averaging
+     * units per layer in [0, H_l].
+     *
+     * @throws IllegalArgumentException naming the first layer or count out of range
+     */
+    public static void requireLayers(int[] widths, int[] gacUnits) {
         if (widths.length > MAX_LAYERS) {
             throw new IllegalArgumentException("at most " + MAX_LAYERS + " LSTM layers, got " + widths.length);
         }
@@ -78,15 +96,8 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
                         + "] (its width), got " + gacUnits[l]);
             }
         }
-        if (preprocessing == Preprocessing.LOG_AND_SIGN && !(p >= MIN_P && p <= MAX_P)) {
-            throw new IllegalArgumentException("log-and-sign p must be in [" + MIN_P + ", " + MAX_P + "], got " + p);
-        }
-        if (!Double.isFinite(outputScale) || !Float.isFinite((float) outputScale)) {
-            throw new IllegalArgumentException("outputScale must be finite, got " + outputScale);
-        }
     }
 
-    /** A configuration without averaging units. */
     public LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale, boolean logEpsilon,
                       Precision precision) {
         this(widths, preprocessing, p, outputScale, logEpsilon, precision,

@@ -64,26 +64,11 @@ public record NtmBfgsConfig(int[] widths, int[] gacUnits, int writeHeads, Prepro
         Objects.requireNonNull(preprocessing, "preprocessing");
         widths = widths.clone();
         gacUnits = gacUnits.clone();
-        if (widths.length < 1 || widths.length > LstmConfig.MAX_LAYERS) {
+        if (widths.length < 1) {
             throw new IllegalArgumentException("the controller needs 1 to " + LstmConfig.MAX_LAYERS
-                    + " LSTM layers, got " + widths.length);
+                    + " LSTM layers, got 0");
         }
-        for (int l = 0; l < widths.length; l++) {
-            if (widths[l] < 1 || widths[l] > LstmConfig.MAX_WIDTH) {
-                throw new IllegalArgumentException("width of layer " + l + " must be in [1, " + LstmConfig.MAX_WIDTH
-                        + "], got " + widths[l]);
-            }
-        }
-        if (gacUnits.length != widths.length) {
-            throw new IllegalArgumentException("gacUnits needs one count per layer (" + widths.length + "), got "
-                    + gacUnits.length);
-        }
-        for (int l = 0; l < widths.length; l++) {
-            if (gacUnits[l] < 0 || gacUnits[l] > widths[l]) {
-                throw new IllegalArgumentException("the averaging units of layer " + l + " must be in [0, " + widths[l]
-                        + "] (its width), got " + gacUnits[l]);
-            }
-        }
+        LstmConfig.requireLayers(widths, gacUnits);
         if (writeHeads < 1 || writeHeads > MAX_WRITE_HEADS) {
             throw new IllegalArgumentException("write heads must be in [1, " + MAX_WRITE_HEADS + "], got "
                     + writeHeads);
