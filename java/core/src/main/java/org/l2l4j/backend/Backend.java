@@ -283,7 +283,10 @@ public final class Backend implements AutoCloseable {
         NativeCalls.check(L2l.l2l_context_set_threads(ctx(), threads), "l2l_context_set_threads");
     }
 
-    /** The CPU instruction set whose kernels this backend runs ("avx512bf16", "avx512", "avx2", "baseline"). */
+    /**
+     * The CPU instruction set whose kernels this backend runs ("amx", "avx512bf16", "avx512",
+     * "avx2", "baseline", or "amx-emulated" when named; l2l.h).
+     */
     public String cpuIsa() {
         requireCpu();
         return L2l.l2l_context_cpu_isa(ctx());
@@ -303,7 +306,10 @@ public final class Backend implements AutoCloseable {
         NativeCalls.check(L2l.l2l_context_set_cpu_isa(ctx(), isa), "l2l_context_set_cpu_isa");
     }
 
-    /** The CPU instruction sets this processor can run, best first. */
+    /**
+     * The CPU instruction sets this processor can run, best first; the last, "amx-emulated" (the
+     * amx kernels with a software model of the tiles, for tests), runs only when named.
+     */
     public static String[] supportedCpuIsas() {
         return L2l.l2l_cpu_isas().split(",");
     }
