@@ -178,6 +178,39 @@ abstract class CliCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Checks a meta-training's truncation and meta-batch options: --unroll and --horizon >= 1,
+     * the unroll no longer than the horizon, --instances >= 1, --clip-norm finite and >= 0, and a
+     * positive --budget if given.
+     */
+    void checkMetaTraining(int unroll, int horizon, int instances, double clipNorm, java.time.Duration budget) {
+        atLeast("--unroll", unroll, 1);
+        atLeast("--horizon", horizon, 1);
+        if (unroll > horizon) {
+            throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
+        }
+        atLeast("--instances", instances, 1);
+        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
+            throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
+        }
+        if (budget != null && (budget.isZero() || budget.isNegative())) {
+            throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
+        }
+    }
+
+    /** "20,20" as {20, 20}; "none" (or an empty value) as none. */
+    int[] counts(String option, String text) {
+        String t = text.strip();
+        if (t.isEmpty() || t.equalsIgnoreCase("none")) {
+            return new int[0];
+        }
+        try {
+            return java.util.Arrays.stream(t.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw invalid(option + " must be comma-separated integers or 'none', got '" + text + "'");
+        }
+    }
+
     /** Fails unless {@code value} is finite and positive. */
     void positive(String option, double value) {
         if (!(value > 0) || !Double.isFinite(value)) {

@@ -181,12 +181,7 @@ final class TrainCommand extends CliCommand {
             atLeast("--epochs", epochs, 1);
         }
         recipe.validate(this);
-        atLeast("--unroll", unroll, 1);
-        atLeast("--horizon", horizon, 1);
-        if (unroll > horizon) {
-            throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
-        }
-        atLeast("--instances", instances, 1);
+        checkMetaTraining(unroll, horizon, instances, clipNorm, budget);
         if (secondDerivatives == SecondDerivatives.EXACT) {
             if (problem.problem.isCifar()) {
                 throw invalid("--second-derivatives exact needs the optimizees' Hessian-vector products, which the CIFAR "
@@ -207,12 +202,6 @@ final class TrainCommand extends CliCommand {
             if (outputScale > MAX_OUTPUT_SCALE) {
                 throw invalid("--output-scale must be <= " + MAX_OUTPUT_SCALE_TEXT + ", got " + outputScale);
             }
-        }
-        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
-            throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
-        }
-        if (budget != null && (budget.isZero() || budget.isNegative())) {
-            throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
         }
         if (resume != null && !Files.isRegularFile(resume)) {
             throw invalid("--resume: no such file: " + resume);
@@ -239,29 +228,16 @@ final class TrainCommand extends CliCommand {
         }
     }
 
-    /** "20,20" as {20, 20}; "none" (or an empty value) as none. */
-    private int[] parseCounts(String option, String text) {
-        String t = text.strip();
-        if (t.isEmpty() || t.equalsIgnoreCase("none")) {
-            return new int[0];
-        }
-        try {
-            return java.util.Arrays.stream(t.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException e) {
-            throw invalid(option + " must be comma-separated integers or 'none', got '" + text + "'");
-        }
-    }
-
     /** The optimizer's architecture: the problem's paper setting with the options applied. */
     LstmConfig config() {
         LstmConfig c = problem.problem.optimizer();
         LstmConfig chosen = precision.apply(new LstmConfig(lstmWidths == null ? c.widths()
-                : parseCounts("--lstm-widths", lstmWidths), c.preprocessing(), preprocessingP == null ? c.p()
+                : counts("--lstm-widths", lstmWidths), c.preprocessing(), preprocessingP == null ? c.p()
                 : preprocessingP, outputScale == null ? c.outputScale() : outputScale, logEpsilon || c.logEpsilon()));
         if (gacUnits == null) {
             return chosen;
         }
-        int[] counts = parseCounts("--gac-units", gacUnits);
+        int[] counts = counts("--gac-units", gacUnits);
         if (counts.length == 0) {
             return chosen; /* none */
         }

@@ -112,18 +112,7 @@ final class TrainNtmBfgsCommand extends CliCommand {
     void validate() {
         output.check(this, "--out", out, FILES, null, null);
         atLeast("--epochs", epochs, 1);
-        atLeast("--unroll", unroll, 1);
-        atLeast("--horizon", horizon, 1);
-        if (unroll > horizon) {
-            throw invalid("--unroll (" + unroll + ") must not exceed --horizon (" + horizon + ")");
-        }
-        atLeast("--instances", instances, 1);
-        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
-            throw invalid("--clip-norm must be >= 0 (0: off), got " + clipNorm);
-        }
-        if (budget != null && (budget.isZero() || budget.isNegative())) {
-            throw invalid("--budget must be positive, got " + DurationConverter.format(budget));
-        }
+        checkMetaTraining(unroll, horizon, instances, clipNorm, budget);
         positive("--meta-lr", metaLearningRate);
         if (schedule != null) {
             try {
@@ -158,20 +147,6 @@ final class TrainNtmBfgsCommand extends CliCommand {
             throw invalid("--gac-units needs one count per LSTM layer (" + widths.length + "), got " + gac.length);
         }
         return new NtmBfgsConfig(widths, gac, writeHeads, PAPER.preprocessing(), PAPER.p(), outputScale);
-    }
-
-    /** "20,20" as {20, 20}; "none" as none. */
-    private int[] counts(String option, String text) {
-        String t = text.strip();
-        if (t.equalsIgnoreCase("none")) {
-            return new int[0];
-        }
-        try {
-            return Arrays.stream(t.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException e) {
-            throw invalid(option + " must be comma-separated integers" + (option.equals("--gac-units") ? " or 'none'"
-                    : "") + ", got '" + text + "'");
-        }
     }
 
     /** The paper's meta-training settings with the options applied. */

@@ -75,7 +75,23 @@ public final class NtmBfgs {
     private final double[][] heads;
     private final double[][] memoryAfter;
     private int recorded;
-    private long steps;
+
+    /** Scratch of the step (the gates' pre-activations of one coordinate, [4 max H]). */
+    private final double[] z;
+    /**
+     * Scratch of the backward pass, allocated with a record: the carried dL/dh and dL/dc per
+     * layer, dL/dDelta, the carried dL/di, dL/dM, the heads' output gradients, dL/dh^L, and per
+     * layer dL/dh' (averaged) and dL/d(its input).
+     */
+    private final double[][] dh;
+    private final double[][] dc;
+    private final double[] dDelta;
+    private final double[] dRead;
+    private final double[] dMemory;
+    private final double[] dOut;
+    private final double[] dTop;
+    private final double[][] dOutput;
+    private final double[][] dIn;
 
     /**
      * An optimizer of {@code instances} instances of {@code dimension} coordinates, phi zero
@@ -133,6 +149,23 @@ public final class NtmBfgs {
         cAfter = new double[slots][layers][];
         heads = new double[slots][];
         memoryAfter = new double[slots][];
+        z = new double[4 * Arrays.stream(width).max().orElseThrow()];
+        boolean backward = capacity > 0;
+        dh = new double[layers][];
+        dc = new double[layers][];
+        dOutput = new double[layers][];
+        dIn = new double[layers][];
+        for (int l = 0; l < layers && backward; l++) {
+            dh[l] = new double[n * width[l]];
+            dc[l] = new double[n * width[l]];
+            dOutput[l] = new double[n * width[l]];
+            dIn[l] = new double[n * in[l]];
+        }
+        dDelta = backward ? new double[n] : null;
+        dRead = backward ? new double[n] : null;
+        dMemory = backward ? new double[memory.length] : null;
+        dOut = backward ? new double[n * outputs] : null;
+        dTop = backward ? new double[n * width[layers - 1]] : null;
     }
 
     /**
@@ -191,11 +224,6 @@ public final class NtmBfgs {
         return dimension;
     }
 
-    /** Steps taken since the last {@link #reset}. */
-    public long steps() {
-        return steps;
-    }
-
     /** Steps recorded since the last {@link #reset} or {@link #truncate}. */
     public int recorded() {
         return recorded;
@@ -226,7 +254,6 @@ public final class NtmBfgs {
         Arrays.fill(read, 0);
         Arrays.fill(memory, 0);
         recorded = 0;
-        steps = 0;
     }
 
     /**
@@ -345,7 +372,6 @@ public final class NtmBfgs {
             System.arraycopy(memory, 0, buffer(memoryAfter, s, memory.length), 0, memory.length);
             recorded++;
         }
-        steps++;
     }
 
     /** The array at {@code a[i]}, allocated on first use. */
@@ -374,7 +400,6 @@ public final class NtmBfgs {
         int whh = offsets[4 * l + 1];
         int bih = offsets[4 * l + 2];
         int bhh = offsets[4 * l + 3];
-        double[] z = new double[4 * hl];
         for (int k = 0; k < n; k++) {
             for (int r = 0; r < 4 * hl; r++) {
                 double sum = phi[bih + r] + phi[bhh + r];
@@ -498,25 +523,21 @@ public final class NtmBfgs {
             throw new IllegalArgumentException("dphi has " + dphi.length + " values, phi " + phi.length);
         }
         Arrays.fill(dphi, 0);
-        double[][] dh = new double[layers][];
-        double[][] dc = new double[layers][];
         for (int l = 0; l < layers; l++) {
-            dh[l] = new double[n * width[l]];
-            dc[l] = new double[n * width[l]];
+            Arrays.fill(dh[l], 0);
+            Arrays.fill(dc[l], 0);
         }
-        double[] dDelta = new double[n];
-        double[] dRead = new double[n];
-        double[] dMemory = new double[memory.length];
-        double[] dOut = new double[n * outputs];
+        Arrays.fill(dDelta, 0);
+        Arrays.fill(dRead, 0);
+        Arrays.fill(dMemory, 0);
         for (int s = recorded - 1; s >= 0; s--) {
             for (int k = 0; k < n; k++) {
                 dDelta[k] += dTheta[s][k];
             }
-            headsAndMemoryBackward(s, dDelta, dRead, dMemory, dOut);
-            double[] dAbove = headsBackward(s, dOut, dphi);
+            headsAndMemoryBackward(s);
+            double[] dAbove = headsBackward(s, dphi);
             for (int l = layers - 1; l >= 0; l--) {
-                double[] dIn = layerBackward(s, l, dAbove, dh[l], dc[l], dphi);
-                dAbove = dIn;
+                dAbove = layerBackward(s, l, dAbove, dphi);
             }
             int in0 = in[0];
             int pre = config.preprocessing().inputs();
@@ -531,7 +552,7 @@ public final class NtmBfgs {
      * ({@code dRead}, replaced) and dL/dM_{s+1} of later reads ({@code dMemory}, updated to
      * dL/dM_s), the heads' output gradients {@code dOut}.
      */
-    private void headsAndMemoryBackward(int s, double[] dDelta, double[] dRead, double[] dMemory, double[] dOut) {
+    private void headsAndMemoryBackward(int s) {
         int d = dimension;
         int hw = config.writeHeads();
         double scale = 1.0 / d;
@@ -574,13 +595,13 @@ public final class NtmBfgs {
         }
     }
 
-    /** The heads' backward for step s: adds into dphi and returns dL/dh^L. */
-    private double[] headsBackward(int s, double[] dOut, double[] dphi) {
+    /** The heads' backward for step s, from {@code dOut}: adds into dphi and returns dL/dh^L. */
+    private double[] headsBackward(int s, double[] dphi) {
         int hl = width[layers - 1];
         int w = offsets[4 * layers];
         int b = offsets[4 * layers + 1];
         double[] top = hAfter[s][layers - 1];
-        double[] dTop = new double[n * hl];
+        Arrays.fill(dTop, 0);
         for (int k = 0; k < n; k++) {
             for (int r = 0; r < outputs; r++) {
                 double g = dOut[k * outputs + r];
@@ -595,12 +616,14 @@ public final class NtmBfgs {
     }
 
     /**
-     * Layer l's backward at step s: dL/dh' is {@code dAbove} plus the carried {@code dh} (from
-     * step s + 1), its averaging units' parts replaced by their instance means; dL/dc' is the
-     * carried {@code dc}; both are replaced by their values for step s - 1.  Adds into dphi and
+     * Layer l's backward at step s: dL/dh' is {@code dAbove} plus the carried dL/dh of the layer
+     * (from step s + 1), its averaging units' parts replaced by their instance means; dL/dc' is
+     * the carried dL/dc; both are replaced by their values for step s - 1.  Adds into dphi and
      * returns dL/d(the layer's input).
      */
-    private double[] layerBackward(int s, int l, double[] dAbove, double[] dh, double[] dc, double[] dphi) {
+    private double[] layerBackward(int s, int l, double[] dAbove, double[] dphi) {
+        double[] dh = this.dh[l];
+        double[] dc = this.dc[l];
         int hl = width[l];
         int il = in[l];
         int wih = offsets[4 * l];
@@ -612,9 +635,10 @@ public final class NtmBfgs {
         double[] hPrev = hBefore[s][l];
         double[] cNew = cAfter[s][l];
         double[] below = l == 0 ? inputs[s] : hAfter[s][l - 1];
-        double[] dIn = new double[n * il];
-        double[] dz = new double[4 * hl];
-        double[] dOutput = new double[n * hl];
+        double[] dIn = this.dIn[l];
+        double[] dz = z;
+        double[] dOutput = this.dOutput[l];
+        Arrays.fill(dIn, 0);
         for (int i = 0; i < dOutput.length; i++) {
             dOutput[i] = dAbove[i] + dh[i];
         }

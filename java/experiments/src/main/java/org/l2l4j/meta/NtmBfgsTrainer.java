@@ -1,6 +1,7 @@
 package org.l2l4j.meta;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.l2l4j.ntm.NtmBfgs;
@@ -32,6 +33,8 @@ public final class NtmBfgsTrainer {
     private final SelectionPolicy selection;
     private final NtmBfgs model;
     private final double[] phi;
+    /** dL/dtheta after each step of an unroll, [T][B d]. */
+    private final double[][] dTheta;
     private final List<TrainingState.Validation> history = new ArrayList<>();
     private int epochs;
     private long skipped;
@@ -97,6 +100,8 @@ public final class NtmBfgsTrainer {
         this.model = new NtmBfgs(config, options.instances(), training.dimension(),
                 Math.min(options.unroll(), options.horizon()));
         this.phi = NtmBfgs.initialPhi(config, Seeds.derive(options.seed(), Seeds.PHI));
+        this.dTheta = new double[Math.min(options.unroll(), options.horizon())][options.instances()
+                * training.dimension()];
         this.meta = new MetaOptimizer(phi.length, options.scaledMetaLearningRate(), options.schedule(),
                 options.clipNorm());
         long[] validationSeeds = Seeds.list(options.seed(), Seeds.VALIDATION, options.validationFunctions());
@@ -163,12 +168,11 @@ public final class NtmBfgsTrainer {
         for (int begin = 0; begin < options.horizon() && !batch.anyDiverged(); begin += options.unroll()) {
             int steps = Math.min(options.unroll(), options.horizon() - begin);
             model.truncate();
-            double[][] dTheta = new double[steps][];
+            double[][] dTheta = Arrays.copyOf(this.dTheta, steps);
             double unrollLoss = 0;
             for (int s = 0; s < steps && !batch.anyDiverged(); s++) {
                 model.step(batch.gradient, delta);
                 batch.advance(delta);
-                dTheta[s] = new double[b * d];
                 for (int i = 0; i < b * d; i++) {
                     dTheta[s][i] = batch.gradient[i] / b;
                 }
