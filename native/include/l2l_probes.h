@@ -36,6 +36,15 @@ L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, do
  * 3 x 2^10). */
 L2L_API int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
+/* The AMX tile peak, the roofline of the amx kernel set's gate products (TDPBF16PS on the tiles):
+ * as l2l_cpu_probe_fma, with rounds of 4 independent TDPBF16PS on 4 accumulator tiles (2 A
+ * tiles x 2 B tiles, loaded once).  One TDPBF16PS does 16 rows x 16 columns x 16 words x 2
+ * bfloat16 products, each a multiply and an add: 16,384 operations; a round 65,536 (exact for
+ * multiples of 2^16).  Runs on the amx set and on amx-emulated, where it measures the tiles'
+ * software model, which is no peak of the machine; the other kernel sets have no tiles:
+ * WRONG_CONTEXT, naming the context's set. */
+L2L_API int32_t l2l_cpu_probe_amx(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
+
 /* Memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] for i < n (n >= 1, else
  * INVALID_ARGUMENT), split over the context's threads.  STREAM counts 12 bytes per element
  * (two floats read, one written); the write-allocate read of a is not counted.  Use arrays much

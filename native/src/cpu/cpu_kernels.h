@@ -101,7 +101,7 @@ struct Kernels {
                                float* Dbelow, int64_t global, int64_t len, double* acc,
                                float* scratch);
 
-    /* Machine probes, compiled like the kernels (l2l.h, "machine probes"). */
+    /* Machine probes, compiled like the kernels (l2l_probes.h). */
     int32_t fma_probe_flops; /* floating-point operations per iteration of fma_probe */
     /* `iterations` rounds of independent multiply-add chains on full vector registers; returns
      * a sum of the chains (to be kept, so that the work cannot be dropped). */
@@ -110,6 +110,11 @@ struct Kernels {
     /* The same chains of bfloat16 dot products (two multiply-adds per float32 lane: the
      * arithmetic of the BF16_PRODUCTS kernels). */
     double (*bf16_dot_probe)(int64_t iterations);
+    int32_t amx_probe_flops; /* floating-point operations per iteration of amx_probe; 0 without it */
+    /* The sets with AMX tiles only (amx, amx-emulated; nullptr in the others): rounds of 4
+     * independent TDPBF16PS on 4 accumulator tiles (amx_tiles.h); returns a sum of the
+     * accumulators (to be kept). */
+    double (*amx_probe)(int64_t iterations);
     /* a[i] = b[i] + s c[i] for i < len (STREAM's triad). */
     void (*triad)(float* a, const float* b, const float* c, float s, int64_t len);
     /* The step's cell update (cell_forward of lstm_math.h over a tile) on `tiles` tiles of kTile

@@ -46,19 +46,25 @@ int32_t probe_chains(const CpuContext& c, int64_t per_iteration, double (*probe)
 }
 
 /* The C entry point of a chain probe, the kernel set's members `flops` (operations a round) and
- * `probe`: its arguments checked, then probe_chains. */
+ * `probe`: its arguments checked, then probe_chains.  runs_on: nullptr for a probe that every
+ * kernel set has; for one that only some have (nullptr in the others), where it runs, the start
+ * of the WRONG_CONTEXT message on the others. */
 int32_t chain_entry(l2l_context* ctx, int64_t flops_per_thread, double* flops_done,
-                    int32_t Kernels::*flops, double (*Kernels::*probe)(int64_t)) {
+                    int32_t Kernels::*flops, double (*Kernels::*probe)(int64_t),
+                    const char* runs_on = nullptr) {
     if (ctx == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "context is NULL");
     if (flops_done == nullptr) return fail(L2L_ERR_NULL_ARGUMENT, "flops_done is NULL");
     CpuContext* c = nullptr;
     const int32_t status = cpu_of(ctx, &c);
     if (status != L2L_OK) return status;
+    const Kernels& K = *c->kernels;
+    if (runs_on != nullptr && K.*probe == nullptr) {
+        return fail(L2L_ERR_WRONG_CONTEXT, "%s; this context runs %s", runs_on, K.isa);
+    }
     if (flops_per_thread < 1) {
         return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
                     static_cast<long long>(flops_per_thread));
     }
-    const Kernels& K = *c->kernels;
     return probe_chains(*c, K.*flops, K.*probe, flops_per_thread, flops_done);
 }
 
@@ -104,6 +110,14 @@ int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, doubl
     return l2l::guarded(__func__, [&]() -> int32_t {
         return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done, &l2l::cpu::Kernels::bf16_probe_flops,
                                      &l2l::cpu::Kernels::bf16_dot_probe);
+    });
+}
+
+int32_t l2l_cpu_probe_amx(l2l_context* ctx, int64_t flops_per_thread, double* flops_done) {
+    return l2l::guarded(__func__, [&]() -> int32_t {
+        return l2l::cpu::chain_entry(ctx, flops_per_thread, flops_done, &l2l::cpu::Kernels::amx_probe_flops,
+                                     &l2l::cpu::Kernels::amx_probe,
+                                     "the AMX tile probe runs on the amx or amx-emulated kernel set");
     });
 }
 

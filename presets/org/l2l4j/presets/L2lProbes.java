@@ -26,6 +26,9 @@ public final class L2lProbes {
     public static native int l2l_cpu_probe_bf16_dot(@Cast("l2l_context*") long ctx,
             @Cast("int64_t") long flopsPerThread, @Cast("double*") long flopsDone);
 
+    public static native int l2l_cpu_probe_amx(@Cast("l2l_context*") long ctx, @Cast("int64_t") long flopsPerThread,
+            @Cast("double*") long flopsDone);
+
     public static native int l2l_cpu_probe_triad(@Cast("l2l_context*") long ctx, @Cast("float*") long a,
             @Cast("const float*") long b, @Cast("const float*") long c, float s, @Cast("int64_t") long n);
 

@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.function.IntToDoubleFunction;
 
 /**
  * Turns the JSON of one JMH run of this folder's benchmarks ({@code -rf json}) into Markdown
@@ -162,6 +161,28 @@ public final class BenchReport {
         return threads * RooflineBenchmark.FMA_FLOPS_PER_THREAD / seconds("RooflineBenchmark.bf16DotPeak", 0, threads);
     }
 
+    /** The AMX tile peak (NaN when not measured: the default kernel set has no tiles). */
+    double amxPeakFlops(int threads) {
+        return threads * RooflineBenchmark.AMX_FLOPS_PER_THREAD / seconds("RooflineBenchmark.amxTilePeak", 0, threads);
+    }
+
+    /**
+     * The peak of a kernel set's bfloat16 gate products (LstmBenchmark's isa), from the probes
+     * RooflineBenchmark ran on the default set: the AMX tile peak for amx, and for the default set
+     * where it was measured (that set has the tiles); the bfloat16 dot-product peak for avx512bf16,
+     * and for a default set without tiles; NaN for the other sets, whose peak the run did not
+     * measure.
+     */
+    double ownPeakFlops(String isa, int threads) {
+        double tiles = amxPeakFlops(threads);
+        return switch (isa) {
+            case "amx" -> tiles;
+            case "avx512bf16" -> bf16PeakFlops(threads);
+            case DEFAULT_ISA -> Double.isNaN(tiles) ? bf16PeakFlops(threads) : tiles;
+            default -> Double.NaN;
+        };
+    }
+
     double bandwidth(int threads) {
         return (double) RooflineBenchmark.TRIAD_BYTES_PER_ELEMENT * RooflineBenchmark.TRIAD_FLOATS
                 / seconds("RooflineBenchmark.triad", 0, threads);
@@ -236,16 +257,18 @@ public final class BenchReport {
 
     private void limits(StringBuilder md) {
         md.append("### Machine limits\n\n");
-        md.append("| threads | FMA peak, GFLOP/s | bfloat16 dot-product peak, GFLOP/s | triad bandwidth, GB/s"
-                + " | cell update, ns per coordinate-unit |\n");
-        md.append("|---:|---:|---:|---:|---:|\n");
+        md.append("| threads | FMA peak, GFLOP/s | bfloat16 dot-product peak, GFLOP/s | AMX tile peak, GFLOP/s"
+                + " | triad bandwidth, GB/s | cell update, ns per coordinate-unit |\n");
+        md.append("|---:|---:|---:|---:|---:|---:|\n");
         for (int t : threadCounts("RooflineBenchmark.")) {
-            md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s |%n", t, fmt(peakFlops(t) / 1e9, 1),
-                    fmt(bf16PeakFlops(t) / 1e9, 1), fmt(bandwidth(t) / 1e9, 1), fmt(cellSeconds(t) * 1e9, 2)));
+            md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s |%n", t, fmt(peakFlops(t) / 1e9, 1),
+                    fmt(bf16PeakFlops(t) / 1e9, 1), fmt(amxPeakFlops(t) / 1e9, 1), fmt(bandwidth(t) / 1e9, 1),
+                    fmt(cellSeconds(t) * 1e9, 2)));
         }
         md.append(String.format(Locale.ROOT, "%nPer coordinate (LSTM 20-20, log-and-sign): step %,d FLOPs, %,d bytes;"
                         + " backward %,d FLOPs, %,d bytes per coordinate-step; %,d transcendentals each"
-                        + " (CostModel).%n%n", COST.stepFlops(), COST.stepBytes(), COST.backwardFlops(),
+                        + " (CostModel).  The AMX tile peak is measured where the default kernel set has the tiles"
+                        + " (— elsewhere).%n%n", COST.stepFlops(), COST.stepBytes(), COST.backwardFlops(),
                 COST.backwardBytes(), COST.transcendentals()));
     }
 
@@ -291,7 +314,7 @@ public final class BenchReport {
     /** Each kernel on saturated inputs against the same kernel on random ones. */
     private void saturation(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", RANDOM, Result::inputs), "Saturated against random inputs",
-                "inputs", "on random inputs", "× random", false, null, null,
+                "inputs", "on random inputs", "× random", false, null, null, null,
                 (kernel, inputs, n, t) -> seconds("LstmBenchmark.native" + kernel, n, t, inputs),
                 "The same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
                 + " its time on random inputs, in the same run; the kernels flush subnormal numbers, which a"
@@ -301,7 +324,8 @@ public final class BenchReport {
     /** Each kernel with bfloat16 gate products against the same kernel in float32, in the same run. */
     private void bf16(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", FLOAT32, Result::precision), "bfloat16 gate products against float32",
-                "precision", "float32", "× float32 speed", true, "% of bf16 peak", this::bf16PeakFlops, (kernel, precision, n, t) -> {
+                "precision", "float32", "× float32 speed", true, "% of bf16 peak", null,
+                (precision, t) -> bf16PeakFlops(t), (kernel, precision, n, t) -> {
                     Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, precision);
                     return r == null ? Double.NaN : r.seconds();
                 },
@@ -319,20 +343,25 @@ public final class BenchReport {
     private void kernelSets(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", DEFAULT_ISA, Result::isa),
                 "bfloat16 gate products on other kernel sets against the default set", "kernel set",
-                "default set", "× default speed", true, null, null, (kernel, isa, n, t) -> {
+                "default set", "× default speed", true, "% of own peak", "default set's % of own peak",
+                this::ownPeakFlops, (kernel, isa, n, t) -> {
                     Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, "BF16_PRODUCTS", NO_GAC,
                             isa);
                     return r == null ? Double.NaN : r.seconds();
                 },
                 "The kernel with bfloat16 gate products on the named kernel set (L2L_CPU_ISA's names: on a"
                 + " processor with AMX the default is amx, whose gate products run on the tiles) against the"
-                + " default set's on the same random inputs: the default set's time over the other's.");
+                + " default set's on the same random inputs: the default set's time over the other's.  % of own"
+                + " peak: each set's matrix FLOPs per second over the peak of its own products at the same thread"
+                + " count, as RooflineBenchmark measured it on the default set: amx (and a default set with the"
+                + " tiles) against the AMX tile peak, avx512bf16 (and a default set without tiles) against the"
+                + " bfloat16 dot-product peak; — for the sets whose peak the run did not measure.");
     }
 
     /** Each kernel with global averaging cells against the same kernel without, in the same run. */
     private void averaging(StringBuilder md) {
         variantTable(md, variants("LstmBenchmark.", NO_GAC, Result::gac), "Global averaging cells against the plain LSTM",
-                "averaging units", "without", "× without", false, null, null, (kernel, gac, n, t) -> {
+                "averaging units", "without", "× without", false, null, null, null, (kernel, gac, n, t) -> {
                     Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, FLOAT32, gac);
                     return r == null ? Double.NaN : r.seconds();
                 },
@@ -346,24 +375,38 @@ public final class BenchReport {
         double seconds(String kernel, String variant, int n, int threads);
     }
 
+    /** The peak FLOP/s of a variant of a parameter at a thread count (NaN when not measured). */
+    private interface VariantPeak {
+        double flops(String variant, int threads);
+    }
+
     /**
      * A table of LstmBenchmark's kernels in each variant of a parameter but the first (the
      * reference, timed by the same {@code time}): time per coordinate-step
      * in the variant and in the reference, and their ratio, the variant's time over the
      * reference's or, with {@code speedUp}, the reference's over the variant's; with a
-     * {@code peak} (FLOP/s per thread count), also the variant's matrix FLOPs per second as a
-     * share of it, in a column titled {@code peakColumn}.
+     * {@code peak} (FLOP/s per variant and thread count), also the variant's matrix FLOPs per
+     * second as a share of its peak, in a column titled {@code peakColumn}, and with a
+     * {@code referencePeakColumn} the reference's share of its own in a column so titled.
      */
     private void variantTable(StringBuilder md, List<String> variants, String title, String parameter, String reference,
-                              String ratioColumn, boolean speedUp, String peakColumn, IntToDoubleFunction peak,
-                              VariantTime time, String footnote) {
+                              String ratioColumn, boolean speedUp, String peakColumn, String referencePeakColumn,
+                              VariantPeak peak, VariantTime time, String footnote) {
         if (variants.size() < 2) {
             return;
         }
+        List<String> peakColumns = new ArrayList<>();
+        if (peak != null) {
+            peakColumns.add(peakColumn);
+            if (referencePeakColumn != null) {
+                peakColumns.add(referencePeakColumn);
+            }
+        }
         md.append("### ").append(title).append("\n\n");
         md.append("| kernel | ").append(parameter).append(" | n | threads | ns per coordinate-step | ").append(reference)
-                .append(" | ").append(ratioColumn).append(peak != null ? " | " + peakColumn + " |\n" : " |\n");
-        md.append(peak != null ? "|---|---|---:|---:|---:|---:|---:|---:|\n" : "|---|---|---:|---:|---:|---:|---:|\n");
+                .append(" | ").append(ratioColumn).append(" |");
+        peakColumns.forEach(c -> md.append(' ').append(c).append(" |"));
+        md.append("\n|---|---|---:|---:|---:|---:|---:|").append("---:|".repeat(peakColumns.size())).append('\n');
         for (Kernel k : KERNELS) {
             for (String variant : variants.subList(1, variants.size())) {
                 for (int n : sizes("LstmBenchmark.")) {
@@ -378,7 +421,11 @@ public final class BenchReport {
                                 variant, n, t, fmt(v / per * 1e9, 1), fmt(r / per * 1e9, 1),
                                 ratio(speedUp ? r / v : v / r)));
                         if (peak != null) {
-                            md.append(' ').append(pct(k.flops() / (v / per) / peak.applyAsDouble(t))).append(" |");
+                            md.append(' ').append(pct(k.flops() / (v / per) / peak.flops(variant, t))).append(" |");
+                            if (referencePeakColumn != null) {
+                                md.append(' ').append(pct(k.flops() / (r / per) / peak.flops(variants.get(0), t)))
+                                        .append(" |");
+                            }
                         }
                         md.append('\n');
                     }

@@ -4,8 +4,10 @@ import java.util.Objects;
 import org.bytedeco.javacpp.DoublePointer;
 import org.l2l4j.backend.Backend;
 import org.l2l4j.backend.BackendKind;
+import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
 import org.l2l4j.backend.NativeCalls;
+import org.l2l4j.backend.Status;
 import org.l2l4j.presets.L2lProbes;
 
 /**
@@ -22,6 +24,8 @@ public final class CpuProbes {
     public static final int CELL_TILE_UNITS = 20;
     /** Transcendental functions per unit of {@link #cells}: 3 sigmoids and 2 tanh. */
     public static final int TRANSCENDENTALS_PER_UNIT = 5;
+    /** Operations per round of {@link #amxTilePeak}: 4 tiles x 16 x 16 x 16 words x 2 products x 2. */
+    public static final int AMX_ROUND_FLOPS = 65_536;
 
     private CpuProbes() {
     }
@@ -65,6 +69,32 @@ public final class CpuProbes {
         try (DoublePointer done = new DoublePointer(1)) {
             NativeCalls.check(L2lProbes.l2l_cpu_probe_bf16_dot(cpu.ctx(), flopsPerThread, done.address()),
                     "l2l_cpu_probe_bf16_dot");
+            return (long) done.get(0);
+        }
+    }
+
+    /**
+     * The AMX tile peak, the roofline of the amx kernel set's gate products: rounds of 4
+     * independent TDPBF16PS on 4 accumulator tiles (2 A tiles x 2 B tiles), {@value #AMX_ROUND_FLOPS}
+     * operations a round (each of a tile product's 16 x 16 x 32 bfloat16 products a multiply and
+     * an add).  Runs on the kernel sets with tiles: amx, and amx-emulated, where it measures the
+     * tiles' software model, which is no peak of the machine.
+     *
+     * @param cpu            a CPU backend whose kernel set has AMX tiles
+     * @param flopsPerThread operations per thread, >= 1; a multiple of {@value #AMX_ROUND_FLOPS} is
+     *                       done exactly
+     * @return the operations done by all threads together
+     * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws IllegalStateException    if the backend is closed or is not a CPU backend
+     * @throws L2lException             {@link Status#WRONG_CONTEXT} if the backend's kernel set has no
+     *                                  AMX tiles (the message names the set)
+     */
+    public static long amxTilePeak(Backend cpu, long flopsPerThread) {
+        requireCpu(cpu);
+        requirePositive(flopsPerThread);
+        try (DoublePointer done = new DoublePointer(1)) {
+            NativeCalls.check(L2lProbes.l2l_cpu_probe_amx(cpu.ctx(), flopsPerThread, done.address()),
+                    "l2l_cpu_probe_amx");
             return (long) done.get(0);
         }
     }

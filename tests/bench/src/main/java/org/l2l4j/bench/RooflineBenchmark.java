@@ -3,7 +3,9 @@ package org.l2l4j.bench;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.backend.Status;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,12 +23,15 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * This machine's limits, measured by the native probes ({@link CpuProbes}) on the kernel set the
  * CPU backend chose, with 1 or 2 threads: the float32 multiply-add peak and the bfloat16
- * dot-product peak ({@value #FMA_FLOPS_PER_THREAD} operations per thread per call each), the memory bandwidth of STREAM's triad over three arrays of
- * {@value #TRIAD_FLOATS} floats (12 bytes per element counted; 384 MB in all, far beyond the
- * last-level cache), and the cell update alone ({@value #CELL_TILES_PER_THREAD} tiles of
- * {@value CpuProbes#CELL_TILE_COORDINATES} coordinates x {@value CpuProbes#CELL_TILE_UNITS} units per
- * thread per call), the transcendental part of the step.
- * {@link BenchReport} turns the times into GFLOP/s, GB/s and ns per coordinate-unit.
+ * dot-product peak ({@value #FMA_FLOPS_PER_THREAD} operations per thread per call each); where
+ * the set has AMX tiles, the AMX tile peak ({@value #AMX_FLOPS_PER_THREAD} operations per thread
+ * per call; elsewhere {@link #amxTilePeak} fails its setup with a message saying so, which JMH
+ * reports and moves past, and the report shows that peak as not measured); the memory bandwidth
+ * of STREAM's triad over three arrays of {@value #TRIAD_FLOATS} floats (12 bytes per element
+ * counted; 384 MB in all, far beyond the last-level cache); and the cell update alone
+ * ({@value #CELL_TILES_PER_THREAD} tiles of {@value CpuProbes#CELL_TILE_COORDINATES} coordinates x
+ * {@value CpuProbes#CELL_TILE_UNITS} units per thread per call), the transcendental part of the
+ * step.  {@link BenchReport} turns the times into GFLOP/s, GB/s and ns per coordinate-unit.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -37,6 +42,12 @@ import org.openjdk.jmh.annotations.Warmup;
 public class RooflineBenchmark {
     /** Operations per thread per call of {@link #fmaPeak} and {@link #bf16DotPeak}: 3 x 2^30, exact on every kernel set. */
     public static final long FMA_FLOPS_PER_THREAD = 3L << 30;
+    /**
+     * Operations per thread per call of {@link #amxTilePeak}: 2^35, a whole number of rounds, and
+     * milliseconds a call even at the tiles' peak, so that a call's overhead (the pool's pieces,
+     * each configuring and loading the tiles) stays negligible.
+     */
+    public static final long AMX_FLOPS_PER_THREAD = 1L << 35;
     /** Floats per array of {@link #triad}. */
     public static final int TRIAD_FLOATS = 1 << 25;
     /** Bytes STREAM counts per element of the triad: b and c read, a written. */
@@ -88,6 +99,42 @@ public class RooflineBenchmark {
     @Benchmark
     public long bf16DotPeak() {
         return CpuProbes.bf16DotPeak(backend, FMA_FLOPS_PER_THREAD);
+    }
+
+    /**
+     * The state of {@link #amxTilePeak}: its setup checks that the backend's kernel set has AMX
+     * tiles (one round per thread, its operations counted), and otherwise fails with a message
+     * saying that the benchmark does not run here: JMH has no way to skip a benchmark, and a
+     * failed setup leaves the benchmark out of the results while the run goes on (unless JMH runs
+     * with -foe true).
+     */
+    @State(Scope.Benchmark)
+    public static class Tiles {
+        @Setup(Level.Trial)
+        public void setUp(RooflineBenchmark roofline) {
+            Backend backend = roofline.backend;
+            long done;
+            try {
+                done = CpuProbes.amxTilePeak(backend, 1);
+            } catch (L2lException e) {
+                if (e.status() != Status.WRONG_CONTEXT) {
+                    throw e;
+                }
+                throw new IllegalStateException("amxTilePeak does not run here: the CPU kernels are "
+                        + backend.cpuIsa() + ", which has no AMX tiles (L2L_CPU_ISA=amx-emulated runs the tiles'"
+                        + " software model, which is no peak of the machine)", e);
+            }
+            if (done != roofline.threads * (long) CpuProbes.AMX_ROUND_FLOPS) {
+                throw new IllegalStateException("the AMX tile probe did " + done + " operations in one round per"
+                        + " thread, expected " + roofline.threads * (long) CpuProbes.AMX_ROUND_FLOPS);
+            }
+        }
+    }
+
+    /** Independent TDPBF16PS on 4 accumulator tiles (the amx kernel set's gate products). */
+    @Benchmark
+    public long amxTilePeak(Tiles tiles) {
+        return CpuProbes.amxTilePeak(backend, AMX_FLOPS_PER_THREAD);
     }
 
     /** a = b + s c over arrays far larger than the last-level cache. */

@@ -6,22 +6,30 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.l2l4j.backend.Backend;
+import org.l2l4j.backend.L2lException;
 import org.l2l4j.backend.NativeBuffer;
+import org.l2l4j.backend.Status;
 
 /**
  * The machine probes: the triad computes a = b + s c on every instruction set (against a
  * float64 reference, to float32 rounding of the product and the sum), the multiply-add and
  * bfloat16 dot-product probes report the operations l2l_probes.h documents (chains x vector width
- * x 2, and x 4, per round, rounded up per thread), and bad arguments are rejected before the
- * native call.
+ * x 2, and x 4, per round, rounded up per thread), the AMX tile probe likewise on the kernel sets
+ * with tiles (65,536 a round) and fails with WRONG_CONTEXT, naming the set, on the others, and
+ * bad arguments are rejected before the native call.
  */
 class CpuProbesTest {
     /** Operations per round of the multiply-add probe, as documented in l2l_probes.h. */
     private static final Map<String, Long> ROUND = Map.of("amx", 2L * 16 * 16, "amx-emulated", 2L * 16 * 16,
             "avx512bf16", 2L * 16 * 16, "avx512", 2L * 16 * 16, "avx2", 2L * 12 * 8, "baseline", 2L * 12 * 4);
+    /** Operations per round of the AMX tile probe: 4 TDPBF16PS of 16 x 16 x 16 words x 2 products x 2. */
+    private static final long TILE_ROUND = 4L * 16 * 16 * 16 * 2 * 2;
+    /** The kernel sets with AMX tiles (the software model's on amx-emulated). */
+    private static final Set<String> TILE_SETS = Set.of("amx", "amx-emulated");
 
     @Test
     void triadMatchesReferenceOnEveryIsa() {
@@ -82,6 +90,30 @@ class CpuProbesTest {
     }
 
     @Test
+    void amxTileProbeReportsTheOperationsDoneOnTheSetsWithTiles() {
+        assertEquals(TILE_ROUND, CpuProbes.AMX_ROUND_FLOPS);
+        for (int threads : new int[] {1, 2}) {
+            try (Backend cpu = Backend.cpu(threads)) {
+                for (String isa : Backend.supportedCpuIsas()) {
+                    cpu.setCpuIsa(isa);
+                    if (TILE_SETS.contains(isa)) {
+                        assertEquals(threads * TILE_ROUND, CpuProbes.amxTilePeak(cpu, 1), isa + ": one round per thread");
+                        assertEquals(threads * TILE_ROUND * 1000, CpuProbes.amxTilePeak(cpu, TILE_ROUND * 1000),
+                                isa + ": a multiple of 65,536 is done exactly");
+                        assertEquals(threads * 2 * TILE_ROUND, CpuProbes.amxTilePeak(cpu, TILE_ROUND + 1),
+                                isa + ": rounded up");
+                    } else {
+                        L2lException e = assertThrows(L2lException.class, () -> CpuProbes.amxTilePeak(cpu, 1), isa);
+                        assertEquals(Status.WRONG_CONTEXT, e.status(), isa);
+                        assertTrue(e.getMessage().contains("amx or amx-emulated") && e.getMessage().endsWith(
+                                "this context runs " + isa), e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void badArgumentsAreRejected() {
         try (Backend cpu = Backend.cpu(1);
              NativeBuffer a = cpu.allocateFloats(10);
@@ -90,11 +122,14 @@ class CpuProbesTest {
              NativeBuffer doubles = cpu.allocateDoubles(10)) {
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.fmaPeak(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.bf16DotPeak(cpu, 0));
+            assertThrows(IllegalArgumentException.class, () -> CpuProbes.amxTilePeak(cpu, 0));
+            assertThrows(IllegalArgumentException.class, () -> CpuProbes.amxTilePeak(cpu, -TILE_ROUND));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.cells(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, shorter, 1f));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, doubles, 1f));
             assertThrows(NullPointerException.class, () -> CpuProbes.triad(cpu, a, null, b, 1f));
             assertThrows(NullPointerException.class, () -> CpuProbes.fmaPeak(null, 1));
+            assertThrows(NullPointerException.class, () -> CpuProbes.amxTilePeak(null, 1));
             try (Backend other = Backend.cpu(1); NativeBuffer elsewhere = other.allocateFloats(10)) {
                 assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, elsewhere, 1f));
             }
@@ -102,5 +137,6 @@ class CpuProbesTest {
         Backend closed = Backend.cpu(1);
         closed.close();
         assertThrows(IllegalStateException.class, () -> CpuProbes.fmaPeak(closed, 1));
+        assertThrows(IllegalStateException.class, () -> CpuProbes.amxTilePeak(closed, 1));
     }
 }
