@@ -43,12 +43,7 @@ public final class CpuProbes {
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
     public static long fmaPeak(Backend cpu, long flopsPerThread) {
-        requireCpu(cpu);
-        requirePositive(flopsPerThread);
-        try (DoublePointer done = new DoublePointer(1)) {
-            NativeCalls.check(L2lProbes.l2l_cpu_probe_fma(cpu.ctx(), flopsPerThread, done.address()), "l2l_cpu_probe_fma");
-            return (long) done.get(0);
-        }
+        return chains(cpu, flopsPerThread, L2lProbes::l2l_cpu_probe_fma, "l2l_cpu_probe_fma");
     }
 
     /**
@@ -64,13 +59,7 @@ public final class CpuProbes {
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
     public static long bf16DotPeak(Backend cpu, long flopsPerThread) {
-        requireCpu(cpu);
-        requirePositive(flopsPerThread);
-        try (DoublePointer done = new DoublePointer(1)) {
-            NativeCalls.check(L2lProbes.l2l_cpu_probe_bf16_dot(cpu.ctx(), flopsPerThread, done.address()),
-                    "l2l_cpu_probe_bf16_dot");
-            return (long) done.get(0);
-        }
+        return chains(cpu, flopsPerThread, L2lProbes::l2l_cpu_probe_bf16_dot, "l2l_cpu_probe_bf16_dot");
     }
 
     /**
@@ -90,18 +79,24 @@ public final class CpuProbes {
      *                                  AMX tiles (the message names the set)
      */
     public static long amxTilePeak(Backend cpu, long flopsPerThread) {
-        requireCpu(cpu);
-        requirePositive(flopsPerThread);
-        try (DoublePointer done = new DoublePointer(1)) {
-            NativeCalls.check(L2lProbes.l2l_cpu_probe_amx(cpu.ctx(), flopsPerThread, done.address()),
-                    "l2l_cpu_probe_amx");
-            return (long) done.get(0);
-        }
+        return chains(cpu, flopsPerThread, L2lProbes::l2l_cpu_probe_amx, "l2l_cpu_probe_amx");
     }
 
-    private static void requirePositive(long flopsPerThread) {
+    /** A native chain probe's C signature: (context, operations per thread, double* operations done). */
+    @FunctionalInterface
+    private interface ChainProbe {
+        int run(long ctx, long flopsPerThread, long flopsDone);
+    }
+
+    /** Runs a chain probe after the checks its callers document; returns the operations done. */
+    private static long chains(Backend cpu, long flopsPerThread, ChainProbe probe, String function) {
+        requireCpu(cpu);
         if (flopsPerThread < 1) {
             throw new IllegalArgumentException("flopsPerThread must be >= 1, got " + flopsPerThread);
+        }
+        try (DoublePointer done = new DoublePointer(1)) {
+            NativeCalls.check(probe.run(cpu.ctx(), flopsPerThread, done.address()), function);
+            return (long) done.get(0);
         }
     }
 
