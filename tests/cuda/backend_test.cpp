@@ -1365,7 +1365,7 @@ static void test_kernel_faults() {
     }
 }
 
-/* A driver older than the runtime: no context, and a message that says so. */
+/* A driver older than the runtime, or none: no context or device, and a message that says which. */
 static void test_old_driver() {
     int32_t runtime = 0, driver = 0;
     check(l2l::cuda_ops().versions(&runtime, &driver) == L2L_OK && runtime == 13000 && driver == 13000,
@@ -1378,6 +1378,15 @@ static void test_old_driver() {
     check(st == L2L_ERR_NO_CUDA && g_last_error.find("driver supports CUDA 12.8, older than the runtime 13.0") !=
                                        std::string::npos,
           "a driver older than the runtime is refused: NO_CUDA", st);
+    printf("        (%s)\n", g_last_error.c_str());
+    int32_t count = -1;
+    const int32_t sc = l2l::cuda_ops().device_count(&count);
+    check(sc == L2L_ERR_NO_CUDA && count == 0 && g_last_error.find("older than the runtime") != std::string::npos,
+          "device count with an old driver: NO_CUDA, no device, the reason", sc);
+    emu::g_driver_version = 0; /* no driver installed */
+    const int32_t sn = l2l::cuda_ops().device_count(&count);
+    check(sn == L2L_ERR_NO_CUDA && count == 0 && g_last_error.find("no CUDA driver is installed") != std::string::npos,
+          "device count without a driver: NO_CUDA, no device, the reason", sn);
     printf("        (%s)\n", g_last_error.c_str());
     emu::g_driver_version = 13000;
 }
@@ -1484,7 +1493,7 @@ static void bench(const Spec& spec, int64_t n, int steps, bool generic) {
            bwd_ms, 1e6 * bwd_ms / ((double)n * steps));
 }
 
-/* usage: backend_test [--quick] [--long] [--bench] [--only=reference|fixed|mlp|generic|small] */
+/* usage: backend_test [--quick] [--long] [--bench] [--only=reference|fixed|gac|bf16|mlp|generic|small] */
 int main(int argc, char** argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
     bool quick = false, longer = false, timings = false;

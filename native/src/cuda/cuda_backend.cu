@@ -335,23 +335,6 @@ int grid_for(int64_t work, int threads, const Backend* b, int blocks_per_sm) {
 
 /* ---- devices and contexts ----------------------------------------------------------------- */
 
-int32_t device_count(int32_t* count) {
-    int c = 0;
-    const cudaError_t e = cudaGetDeviceCount(&c);
-    if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        *count = 0;
-        return fail(L2L_ERR_NO_CUDA, "no usable CUDA device: cudaGetDeviceCount: %s (%s, %d)",
-                    cudaGetErrorString(e), cudaGetErrorName(e), (int)e);
-    }
-    if (c <= 0) {
-        *count = 0;
-        return fail(L2L_ERR_NO_CUDA, "no CUDA device present");
-    }
-    *count = c;
-    return L2L_OK;
-}
-
 int32_t versions(int32_t* runtime, int32_t* driver) {
     int r = 0, d = 0;
     cudaError_t e = cudaRuntimeGetVersion(&r);
@@ -365,13 +348,41 @@ int32_t versions(int32_t* runtime, int32_t* driver) {
     return L2L_OK;
 }
 
-int32_t create(l2l_context* ctx, int32_t device) {
+/* NO_CUDA, with a message that says which, when the installed driver cannot run this library's
+ * CUDA runtime: no driver at all (version 0) or one older than the runtime; L2L_OK otherwise
+ * (also when the versions cannot be read: the call that needs the driver then fails itself). */
+int32_t check_driver() {
     int32_t runtime = 0, driver = 0;
-    if (versions(&runtime, &driver) == L2L_OK && driver < runtime)
+    if (versions(&runtime, &driver) != L2L_OK) return L2L_OK;
+    if (driver == 0)
+        return fail(L2L_ERR_NO_CUDA, "no CUDA driver is installed (this library's CUDA runtime is %d.%d)",
+                    runtime / 1000, runtime % 1000 / 10);
+    if (driver < runtime)
         return fail(L2L_ERR_NO_CUDA,
                     "the CUDA driver supports CUDA %d.%d, older than the runtime %d.%d this library "
                     "was built with: install a newer driver",
                     driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
+    return L2L_OK;
+}
+
+int32_t device_count(int32_t* count) {
+    *count = 0;
+    const int32_t driver = check_driver();
+    if (driver != L2L_OK) return driver;
+    int c = 0;
+    const cudaError_t e = cudaGetDeviceCount(&c);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return fail(L2L_ERR_NO_CUDA, "no usable CUDA device: cudaGetDeviceCount: %s (%s, %d)",
+                    cudaGetErrorString(e), cudaGetErrorName(e), (int)e);
+    }
+    if (c <= 0) return fail(L2L_ERR_NO_CUDA, "no CUDA device present");
+    *count = c;
+    return L2L_OK;
+}
+
+
+int32_t create(l2l_context* ctx, int32_t device) {
     int32_t count = 0;
     const int32_t st = device_count(&count);
     if (st != L2L_OK) return st;
