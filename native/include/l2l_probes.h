@@ -23,8 +23,8 @@ extern "C" {
  * (>= 1, else INVALID_ARGUMENT) floating-point operations of independent multiply-add chains on
  * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
  * floats for avx512, avx512bf16, amx and amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline,
- * where a multiply and an add replace the FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the
- * operations done by all threads: threads x flops_per_thread rounded up to a whole number of
+ * where a multiply and an add replace the FMA).  A multiply-add counts as 2 operations per
+ * float.  flops_done receives the operations done by all threads: threads x flops_per_thread rounded up to a whole number of
  * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */
 L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
@@ -40,9 +40,12 @@ L2L_API int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_threa
  * as l2l_cpu_probe_fma, with rounds of 4 independent TDPBF16PS on 4 accumulator tiles (2 A
  * tiles x 2 B tiles, loaded once).  One TDPBF16PS does 16 rows x 16 columns x 16 words x 2
  * bfloat16 products, each a multiply and an add: 16,384 operations; a round 65,536 (exact for
- * multiples of 2^16).  Runs on the amx set and on amx-emulated, where it measures the tiles'
- * software model, which is no peak of the machine; the other kernel sets have no tiles:
- * WRONG_CONTEXT, naming the context's set. */
+ * multiples of 2^16; other counts rounded up to whole rounds, flops_per_thread >= 1 else
+ * INVALID_ARGUMENT).  The A and B tiles are loaded once per piece of work the pool hands out
+ * (64 per thread), not per round.  Runs on the amx set and on amx-emulated, where it measures the
+ * tiles' software model, which is no peak of the machine; the other kernel sets have no tiles:
+ * WRONG_CONTEXT (checked before flops_per_thread), l2l_last_error() naming the context's set.
+ * On an error *flops_done is left as it was. */
 L2L_API int32_t l2l_cpu_probe_amx(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
 /* Memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] for i < n (n >= 1, else

@@ -40,6 +40,7 @@ public final class CpuProbes {
      *                       exactly on every kernel set
      * @return the operations done by all threads together
      * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
     public static long fmaPeak(Backend cpu, long flopsPerThread) {
@@ -56,6 +57,7 @@ public final class CpuProbes {
      *                       exactly on every kernel set
      * @return the operations done by all threads together
      * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
     public static long bf16DotPeak(Backend cpu, long flopsPerThread) {
@@ -71,9 +73,10 @@ public final class CpuProbes {
      *
      * @param cpu            a CPU backend whose kernel set has AMX tiles
      * @param flopsPerThread operations per thread, >= 1; a multiple of {@value #AMX_ROUND_FLOPS} is
-     *                       done exactly
+     *                       done exactly, other counts rounded up to whole rounds
      * @return the operations done by all threads together
      * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      * @throws L2lException             {@link Status#WRONG_CONTEXT} if the backend's kernel set has no
      *                                  AMX tiles (the message names the set)
@@ -142,6 +145,7 @@ public final class CpuProbes {
      * held in the caches.
      *
      * @throws IllegalArgumentException if tilesPerThread < 1
+     * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
     public static void cells(Backend cpu, long tilesPerThread) {
