@@ -267,8 +267,9 @@ public final class BenchReport {
         }
         md.append(String.format(Locale.ROOT, "%nPer coordinate (LSTM 20-20, log-and-sign): step %,d FLOPs, %,d bytes;"
                         + " backward %,d FLOPs, %,d bytes per coordinate-step; %,d transcendentals each"
-                        + " (CostModel).  The AMX tile peak is measured where the default kernel set has the tiles"
-                        + " (— elsewhere).%n%n", COST.stepFlops(), COST.stepBytes(), COST.backwardFlops(),
+                        + " (CostModel).  The bfloat16 dot-product peak is measured where the default kernel set"
+                        + " runs vdpbf16ps (avx512bf16, amx), the AMX tile peak where it is amx (— elsewhere: the"
+                        + " other sets would time software arithmetic).%n%n", COST.stepFlops(), COST.stepBytes(), COST.backwardFlops(),
                 COST.backwardBytes(), COST.transcendentals()));
     }
 

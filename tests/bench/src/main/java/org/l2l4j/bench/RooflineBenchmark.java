@@ -93,9 +93,29 @@ public class RooflineBenchmark {
         return CpuProbes.fmaPeak(backend, FMA_FLOPS_PER_THREAD);
     }
 
+    /**
+     * The state of {@link #bf16DotPeak}: its setup checks that the backend's kernel set runs
+     * vdpbf16ps (avx512bf16, or amx, which has it too), and otherwise fails with a message saying
+     * that the benchmark does not run here, as {@link Tiles} does: elsewhere the probe times the
+     * software arithmetic, no peak of the machine, which the report would take for the bfloat16
+     * roofline.
+     */
+    @State(Scope.Benchmark)
+    public static class DotProducts {
+        @Setup(Level.Trial)
+        public void setUp(RooflineBenchmark roofline) {
+            String isa = roofline.backend.cpuIsa();
+            if (!"avx512bf16".equals(isa) && !"amx".equals(isa)) {
+                throw new IllegalStateException("bf16DotPeak does not run here: the CPU kernels are " + isa
+                        + ", whose bfloat16 dot products are software arithmetic, no peak of the machine (vdpbf16ps"
+                        + " runs on avx512bf16 and amx)");
+            }
+        }
+    }
+
     /** Independent chains of bfloat16 dot products (the BF16_PRODUCTS kernels' products). */
     @Benchmark
-    public long bf16DotPeak() {
+    public long bf16DotPeak(DotProducts units) {
         return CpuProbes.bf16DotPeak(backend, FMA_FLOPS_PER_THREAD);
     }
 
