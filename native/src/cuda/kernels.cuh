@@ -1042,6 +1042,21 @@ __device__ __forceinline__ void for_units_bf16(const float* wl, int K4, int H, c
     }
 }
 
+/* unit(j, z) for every unit j of a layer (packed weights wl, K4 columns), z the gate
+ * pre-activations of the thread's coordinate: in float32 from the thread's X row xrow
+ * (packed_z), on the threads whose `valid` holds; with BF16 on the tensor cores from the warp's
+ * X rows xw (stride cs), a unit pair at a time (for_units_bf16: every lane must call this). */
+template <bool BF16, class Unit>
+__device__ __forceinline__ void for_units(const float* wl, int K4, int H, const float* xrow, const float* xw, int cs,
+                                          float* zw, bool valid, Unit unit) {
+    if (BF16) {
+        for_units_bf16(wl, K4, H, xw, cs, zw, valid, unit);
+    } else if (valid) {
+        const float4* w = reinterpret_cast<const float4*>(wl);
+        for (int j = 0; j < H; ++j, w += K4) unit(j, packed_z(w, reinterpret_cast<const float4*>(xrow), K4));
+    }
+}
+
 /* dL/d[u; h] = W^T dz for the warp's 32 coordinates (bfloat16 products): dz rows at dzw (stride
  * rs floats, 4H gate rows), the result for column c of X (1 <= c < 1 + in + H) of lane m's
  * coordinate into du[(c - 1) * T + m] (c <= in) or dh[(c - 1 - in) * T + m]: the per-thread
@@ -1126,9 +1141,7 @@ __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int
     float* phi_s = reinterpret_cast<float*>(smem4);
     stage_phi(g, p.phi, phi_s, tid, T);
     __syncthreads();
-    const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
     float* xrow = phi_s + g.p4 + tid * p.cs;
-    const float4* xrow4 = reinterpret_cast<const float4*>(xrow);
     const float* xw = phi_s + g.p4 + (tid - lane) * p.cs;
     float* zw = phi_s + g.p4 + (int64_t)T * p.cs + (tid - lane) * 8;
     const int64_t n = p.n;
@@ -1164,21 +1177,11 @@ __global__ void __launch_bounds__(128, 1) gac_layer_step(const StepParams p, int
             }
             for (int c = 0; c < H; ++c) xrow[1 + in + c] = sh[(int64_t)c * n];
         }
-        if (BF16) {
-            for_units_bf16(wl, K4, H, xw, p.cs, zw, valid, [&](int j, const float4 z) {
-                const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
-                sh[(int64_t)j * n] = cell.h;
-                sc[(int64_t)j * n] = cell.c;
-            });
-        } else if (valid) {
-            const float4* w = phi4 + g.pbase[l] / 4;
-            for (int j = 0; j < H; ++j, w += K4) {
-                const float4 z = packed_z(w, xrow4, K4);
-                const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
-                sh[(int64_t)j * n] = cell.h;
-                sc[(int64_t)j * n] = cell.c;
-            }
-        }
+        for_units<BF16>(wl, K4, H, xrow, xw, p.cs, zw, valid, [&](int j, const float4 z) {
+            const Cell<float> cell = cell_forward(z.x, z.y, z.z, z.w, sc[(int64_t)j * n]);
+            sh[(int64_t)j * n] = cell.h;
+            sc[(int64_t)j * n] = cell.c;
+        });
     }
 }
 
@@ -1279,7 +1282,6 @@ __global__ void __launch_bounds__(128, 1) gac_recompute(const BwdParams p, int s
     float* phi_s = reinterpret_cast<float*>(smem4);
     stage_phi(g, p.phi, phi_s, tid, T);
     __syncthreads();
-    const float4* phi4 = reinterpret_cast<const float4*>(phi_s);
     float* xrow = phi_s + 2 * g.p4 + (int64_t)T * p.rs + tid * p.cs;
     const float* xw = xrow - lane * p.cs;
     float* zw = phi_s + bf16_tiles_offset(p, T) + (tid - lane) * 8;
@@ -1296,17 +1298,9 @@ __global__ void __launch_bounds__(128, 1) gac_recompute(const BwdParams p, int s
         gac_xrow<IN0>(p, rec, after, l, i, valid, xrow, x);
         const float* cprow = rec + (int64_t)(1 + g.hrow[l] + H) * n + i;
         float* out = after + (int64_t)g.hrow[l] * n + i;
-        if (BF16) {
-            for_units_bf16(wl, K4, H, xw, p.cs, zw, valid, [&](int j, const float4 z) {
-                out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
-            });
-        } else if (valid) {
-            const float4* w = phi4 + g.pbase[l] / 4;
-            for (int j = 0; j < H; ++j, w += K4) {
-                const float4 z = packed_z(w, reinterpret_cast<const float4*>(xrow), K4);
-                out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
-            }
-        }
+        for_units<BF16>(wl, K4, H, xrow, xw, p.cs, zw, valid, [&](int j, const float4 z) {
+            out[(int64_t)j * n] = cell_forward(z.x, z.y, z.z, z.w, cprow[(int64_t)j * n]).h;
+        });
     }
 }
 
@@ -1417,14 +1411,11 @@ __global__ void __launch_bounds__(128, 1) gac_layer_backward(const BwdParams p, 
                 for (int c = 0; c < H; ++c) DHP[c * T] = dot4_acc(w[1 + in + c], dz, DHP[c * T]);
             }
         };
+        for_units<BF16>(wl, K4, H, xrow, xw, p.cs, zw, true, unit);
         if (BF16) {
-            for_units_bf16(wl, K4, H, xw, p.cs, zw, true, unit);
             warp_input_gradients(wl, K4, in, H, reinterpret_cast<const float*>(arow4) - lane * p.rs, p.rs,
                                  DU - lane, DHP - lane, T);
             __syncwarp();
-        } else {
-            const float4* w = phi4 + g.pbase[l] / 4;
-            for (int j = 0; j < H; ++j, w += K4) unit(j, packed_z(w, reinterpret_cast<const float4*>(xrow), K4));
         }
         if (valid) {
             for (int c = 0; c < H; ++c) ch[(int64_t)c * n + i] = DHP[c * T];
