@@ -314,28 +314,29 @@ public final class BenchReport {
 
     /** Each kernel on saturated inputs against the same kernel on random ones. */
     private void saturation(StringBuilder md) {
-        variantTable(md, variants("LstmBenchmark.", RANDOM, Result::inputs), "Saturated against random inputs",
-                "inputs", "on random inputs", "× random", false, null, null, null,
-                (kernel, inputs, n, t) -> seconds("LstmBenchmark.native" + kernel, n, t, inputs),
+        variantTable(md, variants("LstmBenchmark.", RANDOM, Result::inputs), new VariantLabels(
+                "Saturated against random inputs", "inputs", "on random inputs", "× random", false,
                 "The same kernel on saturated inputs (gates near 0 and 1, cells far from 0: KernelInputs) over"
                 + " its time on random inputs, in the same run; the kernels flush subnormal numbers, which a"
-                + " saturated LSTM's backward pass produces, so that the two should be within noise.");
+                + " saturated LSTM's backward pass produces, so that the two should be within noise."), null,
+                (kernel, inputs, n, t) -> seconds("LstmBenchmark.native" + kernel, n, t, inputs));
     }
 
     /** Each kernel with bfloat16 gate products against the same kernel in float32, in the same run. */
     private void bf16(StringBuilder md) {
-        variantTable(md, variants("LstmBenchmark.", FLOAT32, Result::precision), "bfloat16 gate products against float32",
-                "precision", "float32", "× float32 speed", true, "% of own peak", null,
-                (precision, t) -> ownPeakFlops(DEFAULT_ISA, t), (kernel, precision, n, t) -> {
-                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, precision);
-                    return r == null ? Double.NaN : r.seconds();
-                },
+        variantTable(md, variants("LstmBenchmark.", FLOAT32, Result::precision), new VariantLabels(
+                "bfloat16 gate products against float32", "precision", "float32", "× float32 speed", true,
                 "The kernel with bfloat16 operands in its gate products (Precision.BF16_PRODUCTS, l2l.h"
                 + " \"Precision\"; the AMX tiles on the amx kernel set, vdpbf16ps on avx512bf16, software"
                 + " rounding elsewhere) against float32 on the random inputs: float32's time over bfloat16's;"
                 + " % of own peak: its matrix FLOPs per second over the roofline of its products at the same"
                 + " thread count, the AMX tile peak where the default kernel set has the tiles and the"
-                + " bfloat16 dot-product peak otherwise (the cell update stays float32).");
+                + " bfloat16 dot-product peak otherwise (the cell update stays float32)."),
+                new PeakShares("% of own peak", null, (precision, t) -> ownPeakFlops(DEFAULT_ISA, t)),
+                (kernel, precision, n, t) -> {
+                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, precision);
+                    return r == null ? Double.NaN : r.seconds();
+                });
     }
 
     /**
@@ -343,33 +344,35 @@ public final class BenchReport {
      * avx512bf16 beside the default amx) against the default set's, in the same run.
      */
     private void kernelSets(StringBuilder md) {
-        variantTable(md, variants("LstmBenchmark.", DEFAULT_ISA, Result::isa),
-                "bfloat16 gate products on other kernel sets against the default set", "kernel set",
-                "default set", "× default speed", true, "% of own peak", "default set's % of own peak",
-                this::ownPeakFlops, (kernel, isa, n, t) -> {
-                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, "BF16_PRODUCTS", NO_GAC,
-                            isa);
-                    return r == null ? Double.NaN : r.seconds();
-                },
+        variantTable(md, variants("LstmBenchmark.", DEFAULT_ISA, Result::isa), new VariantLabels(
+                "bfloat16 gate products on other kernel sets against the default set", "kernel set", "default set",
+                "× default speed", true,
                 "The kernel with bfloat16 gate products on the named kernel set (L2L_CPU_ISA's names: on a"
                 + " processor with AMX the default is amx, whose gate products run on the tiles) against the"
                 + " default set's on the same random inputs: the default set's time over the other's.  % of own"
                 + " peak: each set's matrix FLOPs per second over the peak of its own products at the same thread"
                 + " count, as RooflineBenchmark measured it on the default set: amx (and a default set with the"
                 + " tiles) against the AMX tile peak, avx512bf16 (and a default set without tiles) against the"
-                + " bfloat16 dot-product peak; — for the sets whose peak the run did not measure.");
+                + " bfloat16 dot-product peak; — for the sets whose peak the run did not measure."),
+                new PeakShares("% of own peak", "default set's % of own peak", this::ownPeakFlops),
+                (kernel, isa, n, t) -> {
+                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, "BF16_PRODUCTS", NO_GAC,
+                            isa);
+                    return r == null ? Double.NaN : r.seconds();
+                });
     }
 
     /** Each kernel with global averaging cells against the same kernel without, in the same run. */
     private void averaging(StringBuilder md) {
-        variantTable(md, variants("LstmBenchmark.", NO_GAC, Result::gac), "Global averaging cells against the plain LSTM",
-                "averaging units", "without", "× without", false, null, null, null, (kernel, gac, n, t) -> {
-                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, FLOAT32, gac);
-                    return r == null ? Double.NaN : r.seconds();
-                },
+        variantTable(md, variants("LstmBenchmark.", NO_GAC, Result::gac), new VariantLabels(
+                "Global averaging cells against the plain LSTM", "averaging units", "without", "× without", false,
                 "The kernel of a model with averaging units per layer (LSTM+GAC, l2l.h: its layer passes with"
                 + " the segment means between them, the n coordinates one optimizee instance) over the fused"
-                + " kernel's time on the same random inputs in float32, in the same run.");
+                + " kernel's time on the same random inputs in float32, in the same run."), null,
+                (kernel, gac, n, t) -> {
+                    Result r = find("LstmBenchmark.native" + kernel, n, t, RANDOM, UNTRAINED, FLOAT32, gac);
+                    return r == null ? Double.NaN : r.seconds();
+                });
     }
 
     /** Seconds per call of LstmBenchmark's kernel (its name's suffix) in one variant of a parameter. */
@@ -383,30 +386,42 @@ public final class BenchReport {
     }
 
     /**
-     * A table of LstmBenchmark's kernels in each variant of a parameter but the first (the
-     * reference, timed by the same {@code time}): time per coordinate-step
-     * in the variant and in the reference, and their ratio, the variant's time over the
-     * reference's or, with {@code speedUp}, the reference's over the variant's; with a
-     * {@code peak} (FLOP/s per variant and thread count), also the variant's matrix FLOPs per
-     * second as a share of its peak, in a column titled {@code peakColumn}, and with a
-     * {@code referencePeakColumn} the reference's share of its own in a column so titled.
+     * The words of a variant table: its title, the parameter's column, the reference's column,
+     * the ratio's column (the variant's time over the reference's or, with {@code speedUp}, the
+     * reference's over the variant's) and the footnote.
      */
-    private void variantTable(StringBuilder md, List<String> variants, String title, String parameter, String reference,
-                              String ratioColumn, boolean speedUp, String peakColumn, String referencePeakColumn,
-                              VariantPeak peak, VariantTime time, String footnote) {
+    private record VariantLabels(String title, String parameter, String reference, String ratioColumn,
+                                 boolean speedUp, String footnote) {
+    }
+
+    /**
+     * Shares of peak in a variant table: the variant's matrix FLOPs per second over its
+     * {@code peak} in a column titled {@code column}, and with a {@code referenceColumn} the
+     * reference's share of its own in a column so titled.
+     */
+    private record PeakShares(String column, String referenceColumn, VariantPeak peak) {
+    }
+
+    /**
+     * A table of LstmBenchmark's kernels in each variant of a parameter but the first (the
+     * reference, timed by the same {@code time}): time per coordinate-step in the variant and in
+     * the reference, their ratio, and with {@code shares} (or null) the shares of peak.
+     */
+    private void variantTable(StringBuilder md, List<String> variants, VariantLabels labels, PeakShares shares,
+                              VariantTime time) {
         if (variants.size() < 2) {
             return;
         }
         List<String> peakColumns = new ArrayList<>();
-        if (peak != null) {
-            peakColumns.add(peakColumn);
-            if (referencePeakColumn != null) {
-                peakColumns.add(referencePeakColumn);
+        if (shares != null) {
+            peakColumns.add(shares.column());
+            if (shares.referenceColumn() != null) {
+                peakColumns.add(shares.referenceColumn());
             }
         }
-        md.append("### ").append(title).append("\n\n");
-        md.append("| kernel | ").append(parameter).append(" | n | threads | ns per coordinate-step | ").append(reference)
-                .append(" | ").append(ratioColumn).append(" |");
+        md.append("### ").append(labels.title()).append("\n\n");
+        md.append("| kernel | ").append(labels.parameter()).append(" | n | threads | ns per coordinate-step | ")
+                .append(labels.reference()).append(" | ").append(labels.ratioColumn()).append(" |");
         peakColumns.forEach(c -> md.append(' ').append(c).append(" |"));
         md.append("\n|---|---|---:|---:|---:|---:|---:|").append("---:|".repeat(peakColumns.size())).append('\n');
         for (Kernel k : KERNELS) {
@@ -421,12 +436,13 @@ public final class BenchReport {
                         double per = (double) n * k.steps();
                         md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d | %s | %s | %s |", k.label(),
                                 variant, n, t, fmt(v / per * 1e9, 1), fmt(r / per * 1e9, 1),
-                                ratio(speedUp ? r / v : v / r)));
-                        if (peak != null) {
-                            md.append(' ').append(pct(k.flops() / (v / per) / peak.flops(variant, t))).append(" |");
-                            if (referencePeakColumn != null) {
-                                md.append(' ').append(pct(k.flops() / (r / per) / peak.flops(variants.get(0), t)))
-                                        .append(" |");
+                                ratio(labels.speedUp() ? r / v : v / r)));
+                        if (shares != null) {
+                            md.append(' ').append(pct(k.flops() / (v / per) / shares.peak().flops(variant, t)))
+                                    .append(" |");
+                            if (shares.referenceColumn() != null) {
+                                md.append(' ').append(pct(k.flops() / (r / per)
+                                        / shares.peak().flops(variants.get(0), t))).append(" |");
                             }
                         }
                         md.append('\n');
@@ -434,7 +450,7 @@ public final class BenchReport {
                 }
             }
         }
-        md.append("\n").append(footnote).append("\n\n");
+        md.append("\n").append(labels.footnote()).append("\n\n");
     }
 
     private void others(StringBuilder md) {
