@@ -68,7 +68,6 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
         }
     }
 
-    /** A configuration without averaging units. */
     /**
      * Checks an LSTM's layers, as this configuration and other controllers (NTM-BFGS's) need them:
      * at most {@value #MAX_LAYERS} widths in [1, {@value #MAX_WIDTH}], and one count of averaging
@@ -98,6 +97,7 @@ public record LstmConfig(int[] widths, Preprocessing preprocessing, double p, do
         }
     }
 
+    /** A configuration without averaging units. */
     public LstmConfig(int[] widths, Preprocessing preprocessing, double p, double outputScale, boolean logEpsilon,
                       Precision precision) {
         this(widths, preprocessing, p, outputScale, logEpsilon, precision,
