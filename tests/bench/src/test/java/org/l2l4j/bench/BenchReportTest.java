@@ -26,9 +26,16 @@ class BenchReportTest {
                 + secondary + "}}";
     }
 
+    /** The report of a JMH result file holding these results, written into dir. */
+    private static String report(Path dir, String... results) throws IOException {
+        Path file = dir.resolve("jmh.json");
+        Files.writeString(file, "[" + String.join(",", results) + "]");
+        return new BenchReport(BenchReport.parse(file)).markdown();
+    }
+
     @Test
     void figuresFollowFromTheTimes(@TempDir Path dir) throws IOException {
-        String json = "[" + String.join(",",
+        String md = report(dir,
                 result("RooflineBenchmark.fmaPeak", "\"threads\":\"1\"", 30, ""),
                 result("RooflineBenchmark.bf16DotPeak", "\"threads\":\"1\"", 15, ""),
                 result("RooflineBenchmark.amxTilePeak", "\"threads\":\"1\"", 40, ""),
@@ -57,11 +64,7 @@ class BenchReportTest {
                         "\"lstmNanos\":{\"score\":4.5E9},\"optimizeeNanos\":{\"score\":3.0E8},\"epochs\":{\"score\":3}"),
                 result("MetaTrainingEpochBenchmark.epoch",
                         "\"phi\":\"untrained\",\"precision\":\"BF16_PRODUCTS\",\"threads\":\"1\"", 1200,
-                        "\"lstmNanos\":{\"score\":1.8E9},\"optimizeeNanos\":{\"score\":2.0E8},\"epochs\":{\"score\":2}"))
-                + "]";
-        Path file = dir.resolve("jmh.json");
-        Files.writeString(file, json);
-        String md = new BenchReport(BenchReport.parse(file)).markdown();
+                        "\"lstmNanos\":{\"score\":1.8E9},\"optimizeeNanos\":{\"score\":2.0E8},\"epochs\":{\"score\":2}"));
 
         // peak 3 * 2^30 / 30 ms = 107.4 GFLOP/s; triad 12 * 2^25 / 40 ms = 10.1 GB/s;
         // cells 40 ms / (20,000 tiles * 128 coordinates * 20 units) = 0.78125 ns per coordinate-unit
@@ -114,18 +117,14 @@ class BenchReportTest {
     @Test
     void withoutTheAmxTilePeakTheDefaultSetIsAgainstTheBf16Peak(@TempDir Path dir) throws IOException {
         String bf16 = "\"inputs\":\"random\",\"n\":\"10000\",\"precision\":\"BF16_PRODUCTS\",\"threads\":\"1\"";
-        String json = "[" + String.join(",",
+        String md = report(dir,
                 result("RooflineBenchmark.fmaPeak", "\"threads\":\"1\"", 30, ""),
                 result("RooflineBenchmark.bf16DotPeak", "\"threads\":\"1\"", 15, ""),
                 result("LstmBenchmark.nativeBackward", "\"inputs\":\"random\",\"n\":\"10000\",\"threads\":\"1\"", 80,
                         ""),
                 result("LstmBenchmark.nativeBackward", bf16, 50, ""),
                 result("LstmBenchmark.nativeBackward", "\"isa\":\"avx512bf16\"," + bf16, 100, ""),
-                result("LstmBenchmark.nativeBackward", "\"isa\":\"amx-emulated\"," + bf16, 500, ""))
-                + "]";
-        Path file = dir.resolve("jmh.json");
-        Files.writeString(file, json);
-        String md = new BenchReport(BenchReport.parse(file)).markdown();
+                result("LstmBenchmark.nativeBackward", "\"isa\":\"amx-emulated\"," + bf16, 500, ""));
         // no AMX tile peak (nor triad and cells) measured
         assertTrue(md.contains("| 1 | 107.4 | 214.7 | — | — | — |"), md);
         // bfloat16 products against float32 (400 ns): 1.60x, 118.2 GFLOP/s = 55% of the default set's
@@ -143,14 +142,10 @@ class BenchReportTest {
 
     @Test
     void resultsWithoutTheInputsAndPhiParametersAreRandomAndUntrained(@TempDir Path dir) throws IOException {
-        String json = "[" + String.join(",",
+        String md = report(dir,
                 result("LstmBenchmark.nativeStep", "\"n\":\"1000\",\"threads\":\"1\"", 0.2, ""),
                 result("MetaTrainingEpochBenchmark.epoch", "\"threads\":\"1\"", 1000,
-                        "\"lstmNanos\":{\"score\":8.0E8},\"optimizeeNanos\":{\"score\":1.0E8},\"epochs\":{\"score\":1}"))
-                + "]";
-        Path file = dir.resolve("jmh.json");
-        Files.writeString(file, json);
-        String md = new BenchReport(BenchReport.parse(file)).markdown();
+                        "\"lstmNanos\":{\"score\":8.0E8},\"optimizeeNanos\":{\"score\":1.0E8},\"epochs\":{\"score\":1}"));
         assertTrue(md.contains("| step | random | 1,000 | 1 | 200.0 |"), md);
         assertTrue(md.contains("| untrained | FLOAT32 | 1 | 1,000 | 800 ms (80%) | 100 ms (10%) | 100 ms (10%) | — |"), md);
         assertEquals(-1, md.indexOf("Saturated against random"), md);
