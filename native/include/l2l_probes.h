@@ -24,8 +24,9 @@ extern "C" {
  * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
  * floats for avx512, avx512bf16, amx and amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline,
  * where a multiply and an add replace the FMA).  A multiply-add counts as 2 operations per
- * float.  flops_done receives the operations done by all threads: threads x flops_per_thread rounded up to a whole number of
- * rounds (exact when flops_per_thread is a multiple of 3 x 2^9). */
+ * float.  flops_done receives the operations done by all threads: threads x flops_per_thread
+ * rounded up to a whole number of rounds (exact when flops_per_thread is a multiple of
+ * 3 x 2^9). */
 L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
 /* The bfloat16 dot-product peak, the roofline of the BF16_PRODUCTS kernels' products (l2l.h,

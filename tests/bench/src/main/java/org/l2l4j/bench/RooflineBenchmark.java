@@ -104,12 +104,8 @@ public class RooflineBenchmark {
     public static class DotProducts {
         @Setup(Level.Trial)
         public void setUp(RooflineBenchmark roofline) {
-            String isa = roofline.backend.cpuIsa();
-            if (!"avx512bf16".equals(isa) && !"amx".equals(isa)) {
-                throw new IllegalStateException("bf16DotPeak does not run here: the CPU kernels are " + isa
-                        + ", whose bfloat16 dot products are software arithmetic, no peak of the machine (vdpbf16ps"
-                        + " runs on avx512bf16 and amx)");
-            }
+            requireKernelSet(roofline.backend, "bf16DotPeak", "whose bfloat16 dot products are software arithmetic,"
+                    + " no peak of the machine (vdpbf16ps runs on avx512bf16 and amx)", "avx512bf16", "amx");
         }
     }
 
@@ -133,16 +129,24 @@ public class RooflineBenchmark {
         @Setup(Level.Trial)
         public void setUp(RooflineBenchmark roofline) {
             Backend backend = roofline.backend;
-            if (!"amx".equals(backend.cpuIsa())) {
-                throw new IllegalStateException("amxTilePeak does not run here: the CPU kernels are "
-                        + backend.cpuIsa() + ", not amx (the processor's AMX tiles; amx-emulated's software model"
-                        + " is no peak of the machine)");
-            }
+            requireKernelSet(backend, "amxTilePeak", "not amx (the processor's AMX tiles; amx-emulated's software"
+                    + " model is no peak of the machine)", "amx");
             long done = CpuProbes.amxTilePeak(backend, 1);
             if (done != roofline.threads * (long) CpuProbes.AMX_ROUND_FLOPS) {
                 throw new IllegalStateException("the AMX tile probe did " + done + " operations in one round per"
                         + " thread, expected " + roofline.threads * (long) CpuProbes.AMX_ROUND_FLOPS);
             }
+        }
+    }
+
+    /**
+     * Fails the setup of a benchmark that measures the machine only on the kernel sets {@code sets}
+     * (JMH cannot skip one): "{@code benchmark} does not run here: the CPU kernels are ISA, {@code why}".
+     */
+    private static void requireKernelSet(Backend backend, String benchmark, String why, String... sets) {
+        String isa = backend.cpuIsa();
+        if (!Arrays.asList(sets).contains(isa)) {
+            throw new IllegalStateException(benchmark + " does not run here: the CPU kernels are " + isa + ", " + why);
         }
     }
 
