@@ -317,9 +317,9 @@ L2L_API int32_t l2l_synchronize(l2l_context* ctx);
  * NON_FINITE (the offending input and index in l2l_last_non_finite() and l2l_last_error()),
  * OUT_OF_MEMORY (scratch), CUDA.
  * Work: one pass over the coordinates (one kernel launch per 32 tensors on CUDA).
- * Memory: a CPU context allocates its kernels' scratch (about 900 KB per thread for 20, 20) at
- * its first step or backward pass with a larger model or more threads, and keeps it: the calls
- * after it allocate nothing. */
+ * Memory: a CPU context allocates its kernels' scratch (for 20, 20 about 650 KB per thread, 900 KB
+ * with L2L_BF16_PRODUCTS) at its first step or backward pass with a larger model or more threads,
+ * and keeps it: the calls after it allocate nothing. */
 L2L_API int32_t l2l_step(l2l_context* ctx, const l2l_model* model, const float* phi,
                          int32_t num_tensors, float* const* theta, const float* const* grad,
                          const int64_t* sizes, float* state, float* record, int64_t segment,

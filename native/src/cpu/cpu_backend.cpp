@@ -86,7 +86,8 @@ bool cpu_has(const char* feature) {
 int64_t scratch_floats(const l2l_model& m) {
     /* the layouts at the top of step_tiles and backward_tiles (cpu_kernels.inc) */
     const int64_t W = m.max_width, S = m.state_rows, T = kTile;
-    const int64_t step = (1 + 2 + 4 * W + 1 + S + (W + 1)) * T;
+    const bool b16 = m.bf16_products; /* the bfloat16 operands come last, and only with B16 */
+    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T + (b16 ? (W + 1) * T : 0);
     int64_t tape = 0, rows = 0;
     for (int l = 0; l < m.num_layers; ++l) {
         tape += 6 * int64_t{m.layers[l].width} * T;
@@ -94,8 +95,9 @@ int64_t scratch_floats(const l2l_model& m) {
     }
     const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
                              (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape +
-                             (W + 1 + 2 * W) * T + rows /* the bfloat16 operands */;
-    const int64_t averaging = m.phi_size * 16 + (5 + 24 * W) * T + gradient_rows_floats(W, W); /* GacTile */
+                             (b16 ? (W + 1 + 2 * W) * T + rows : 0);
+    const int64_t averaging = m.phi_size * 16 + (5 + 21 * W) * T + /* GacTile */
+                              (b16 ? (W + 1 + 2 * W) * T + gradient_rows_floats(W, W) : 0);
     return std::max({step, backward, m.averaging ? averaging : 0});
 }
 
