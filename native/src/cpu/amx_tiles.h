@@ -32,8 +32,15 @@
 #include <immintrin.h>
 #endif
 
+#if !defined(L2L_ISA_NS)
+#error "amx_tiles.h belongs to a kernel set's translation unit (cpu_kernels.inc)"
+#endif
+
+/* In the kernel set's namespace: the amx set's functions and the model's have the same names,
+ * and the linker must never take one for the other. */
 namespace l2l {
 namespace cpu {
+namespace L2L_ISA_NS {
 namespace amx {
 
 constexpr int kTiles = 8;  /* tmm0 .. tmm7 */
@@ -155,6 +162,7 @@ inline void store(float* p, int64_t stride) {
 #endif
 
 } // namespace amx
+} // namespace L2L_ISA_NS
 } // namespace cpu
 } // namespace l2l
 

@@ -81,23 +81,39 @@ bool cpu_has(const char* feature) {
     return strcmp(feature, "baseline") == 0;
 }
 
+/* Words of tile_product's operand blocks (cpu_kernels.inc) for the largest of its products on
+ * model m: the gate sums (A = phi's [4H][Kp] pairs, Kp = ceil((in + H) / 2); B = [Kp][kTile])
+ * and W^T dz (A = [in or H][2H]; B = [2H][kTile]), each dimension rounded up to whole tiles. */
+int64_t tile_operand_words(const l2l_model& m) {
+    int64_t words = 0;
+    for (int l = 0; l < m.num_layers; ++l) {
+        const int64_t H = m.layers[l].width, in = m.layers[l].in, Kp = (in + H + 1) / 2;
+        const int64_t gates = tile_rows(4 * H) * tile_rows(Kp) + tile_rows(Kp) * kTile;
+        const int64_t transposed = tile_rows(std::max(in, H)) * tile_rows(2 * H) + tile_rows(2 * H) * kTile;
+        words = std::max({words, gates, transposed});
+    }
+    return words;
+}
+
 } // namespace
 
-int64_t scratch_floats(const l2l_model& m) {
-    /* the layouts at the top of step_tiles and backward_tiles (cpu_kernels.inc) */
+int64_t scratch_floats(const l2l_model& m, const Kernels& k) {
+    /* the layouts at the top of step_tiles, backward_tiles and GacTile (cpu_kernels.inc); the
+     * bfloat16 operands come last (bf16_operands), and only with bfloat16 products */
     const int64_t W = m.max_width, S = m.state_rows, T = kTile;
-    const bool b16 = m.bf16_products; /* the bfloat16 operands come last, and only with B16 */
-    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T + (b16 ? (W + 1) * T : 0);
     int64_t tape = 0, rows = 0;
     for (int l = 0; l < m.num_layers; ++l) {
         tape += 6 * int64_t{m.layers[l].width} * T;
         rows += gradient_rows_floats(m.layers[l].width, m.layers[l].in);
     }
+    const int64_t tiles = k.tiles ? tile_operand_words(m) : 0;
+    const bool b16 = m.bf16_products;
+    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T + (b16 ? (W + 1) * T + tiles : 0);
     const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
                              (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape +
-                             (b16 ? (W + 1 + 2 * W) * T + rows : 0);
-    const int64_t averaging = m.phi_size * 16 + (5 + 21 * W) * T + /* GacTile */
-                              (b16 ? (W + 1 + 2 * W) * T + gradient_rows_floats(W, W) : 0);
+                             (b16 ? (W + 1 + 2 * W) * T + rows + tiles : 0);
+    const int64_t averaging = m.phi_size * 16 + (4 + 21 * W) * T +
+                              (b16 ? (W + 1 + 2 * W) * T + gradient_rows_floats(W, W) + tiles : 0);
     return std::max({step, backward, m.averaging ? averaging : 0});
 }
 
@@ -368,7 +384,7 @@ void for_tensor_ranges(const l2l_context* ctx, const StepArgs& a, const F& f) {
 int32_t prepare(l2l_context* ctx, const l2l_model& m, const float* phi, int64_t n, int64_t chunk,
                 int32_t threads, PackedPhi* layout, const PackedPhi** packed) {
     CpuContext& cpu = cpu_context(ctx);
-    const int32_t status = reserve_scratch(cpu, scratch_floats(m), participants(num_chunks(n, chunk), threads));
+    const int32_t status = reserve_scratch(cpu, scratch_floats(m, *cpu.kernels), participants(num_chunks(n, chunk), threads));
     if (status != L2L_OK) return status;
     return packed_phi(cpu, m, phi, layout, packed);
 }

@@ -32,17 +32,25 @@ constexpr int kTile = 128;
  * stay in L1. */
 constexpr int kGradSteps = 4;
 
-/* Floats of scratch for one layer's gathered operands (H units, `in` inputs). */
-constexpr int64_t gradient_rows_floats(int64_t H, int64_t in) { return (5 * H + in) * kGradSteps * kTile / 2; }
+/* The helpers below are static, like every function these headers define: the kernels are
+ * compiled once per instruction set, and the linker must never merge copies made for different
+ * instruction sets (or pick one set's copy for another's calls where one is not inlined). */
 
-/* Scratch floats one thread needs for any kernel on model m. */
-int64_t scratch_floats(const l2l_model& m);
+/* Floats of scratch for one layer's gathered operands (H units, `in` inputs). */
+static constexpr int64_t gradient_rows_floats(int64_t H, int64_t in) { return (5 * H + in) * kGradSteps * kTile / 2; }
+
+/* rows rounded up to whole AMX tiles of 16 rows (amx_tiles.h). */
+static constexpr int64_t tile_rows(int64_t rows) { return (rows + 15) / 16 * 16; }
+
+/* Scratch floats one thread needs for any kernel on model m with the kernel set k. */
+struct Kernels;
+int64_t scratch_floats(const l2l_model& m, const Kernels& k);
 
 /* The bfloat16 nearest to the float32 whose bits are b (ties to even), in the low 16 bits; a NaN
  * gives a quiet NaN, a value beyond bfloat16's largest an infinity.  For uint32_t and for GCC
  * vectors of it. */
 template <class Bits>
-inline Bits bf16_from_bits(Bits b) {
+static inline Bits bf16_from_bits(Bits b) {
     return (b & 0x7FFFFFFFu) > 0x7F800000u ? ((b >> 16) | 0x40u) : ((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
 }
 
@@ -68,6 +76,9 @@ void pack_phi(const l2l_model& m, const float* phi, uint32_t* words, PackedPhi* 
 
 struct Kernels {
     const char* isa;
+    /* Whether the bfloat16 gate products and W^T dz run on AMX tiles (amx, amx-emulated), whose
+     * operands are copied into blocks of whole tiles in the scratch (scratch_floats). */
+    bool tiles;
     /* The step for coordinates [begin, begin + len) of one tensor.  x, theta: that tensor's
      * arrays at the range start; state, record: the shared buffers (n coordinates per row),
      * addressed at global coordinate `global`.  packed: phi's weights in bfloat16 when
