@@ -20,10 +20,11 @@ extern "C" {
  * Each returns WRONG_CONTEXT for a CUDA context and NULL_ARGUMENT for a NULL pointer. */
 
 /* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread
- * (>= 1, else INVALID_ARGUMENT) floating-point operations of independent multiply-add chains on
- * full vector registers, enough chains to cover the latency of every FMA port (16 chains of 16
- * floats for avx512, avx512bf16, amx and amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline,
- * where a multiply and an add replace the FMA).  A multiply-add counts as 2 operations per
+ * (in [1, 2^50], 2^50 being about three hours at 100 GFLOP/s; else INVALID_ARGUMENT)
+ * floating-point operations of independent multiply-add chains on full vector registers, enough
+ * chains to cover the latency of every FMA port (16 chains of 16 floats for avx512, avx512bf16,
+ * amx and amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
+ * replace the FMA).  A multiply-add counts as 2 operations per
  * float.  flops_done receives the operations done by all threads: threads x flops_per_thread
  * rounded up to a whole number of rounds (exact when flops_per_thread is a multiple of
  * 3 x 2^9). */
@@ -31,17 +32,17 @@ L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, do
 
 /* The bfloat16 dot-product peak, the roofline of the BF16_PRODUCTS kernels' products (l2l.h,
  * "Precision"): as l2l_cpu_probe_fma, with chains of bfloat16 pair products added to float32
- * (vdpbf16ps on the avx512bf16 set; the software arithmetic on the others, which is no peak of
- * the machine).  Each instruction does 2 multiply-adds per float32 lane, 4 operations; a round
- * is 16 chains of 16 lanes on avx512, avx512bf16, amx and amx-emulated (exact for multiples of
- * 3 x 2^10). */
+ * (vdpbf16ps on the avx512bf16 and amx sets; the software arithmetic on the others, which is no
+ * peak of the machine).  Each instruction does 2 multiply-adds per float32 lane, 4 operations; a
+ * round is 16 chains of 16 lanes on avx512, avx512bf16, amx and amx-emulated (exact for
+ * multiples of 3 x 2^10). */
 L2L_API int32_t l2l_cpu_probe_bf16_dot(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
 /* The AMX tile peak, the roofline of the amx kernel set's gate products (TDPBF16PS on the tiles):
  * as l2l_cpu_probe_fma, with rounds of 4 independent TDPBF16PS on 4 accumulator tiles (2 A
  * tiles x 2 B tiles, loaded once).  One TDPBF16PS does 16 rows x 16 columns x 16 words x 2
  * bfloat16 products, each a multiply and an add: 16,384 operations; a round 65,536 (exact for
- * multiples of 2^16; other counts rounded up to whole rounds, flops_per_thread >= 1 else
+ * multiples of 2^16; other counts rounded up to whole rounds, flops_per_thread in [1, 2^50] else
  * INVALID_ARGUMENT).  The A and B tiles are loaded once per piece of work the pool hands out
  * (64 per thread), not per round.  Runs on the amx set and on amx-emulated, where it measures the
  * tiles' software model, which is no peak of the machine; the other kernel sets have no tiles:

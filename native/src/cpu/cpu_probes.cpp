@@ -31,6 +31,10 @@ int32_t cpu_of(l2l_context* ctx, CpuContext** out) {
     return L2L_OK;
 }
 
+/* The most operations per thread a chain probe takes (l2l_probes.h): far beyond any timing, and
+ * small enough that rounding up to whole rounds and counting them cannot overflow. */
+constexpr int64_t kMaxProbeFlops = int64_t{1} << 50;
+
 /* Runs a probe of independent chains (`per_iteration` operations a round) for at least
  * flops_per_thread operations on each thread. */
 int32_t probe_chains(const CpuContext& c, int64_t per_iteration, double (*probe)(int64_t),
@@ -61,8 +65,8 @@ int32_t chain_entry(l2l_context* ctx, int64_t flops_per_thread, double* flops_do
     if (runs_on != nullptr && K.*probe == nullptr) {
         return fail(L2L_ERR_WRONG_CONTEXT, "%s; this context runs %s", runs_on, K.isa);
     }
-    if (flops_per_thread < 1) {
-        return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be >= 1, got %lld",
+    if (flops_per_thread < 1 || flops_per_thread > kMaxProbeFlops) {
+        return fail(L2L_ERR_INVALID_ARGUMENT, "flops_per_thread must be in [1, 2^50], got %lld",
                     static_cast<long long>(flops_per_thread));
     }
     return probe_chains(*c, K.*flops, K.*probe, flops_per_thread, flops_done);

@@ -27,6 +27,12 @@ public final class CpuProbes {
     /** Operations per round of {@link #amxTilePeak}: 4 tiles x 16 x 16 x 16 words x 2 products x 2. */
     public static final int AMX_ROUND_FLOPS = 65_536;
 
+    /**
+     * The most operations per thread a chain probe takes, 2^50 (about three hours at 100 GFLOP/s;
+     * l2l_probes.h).
+     */
+    public static final long MAX_FLOPS_PER_THREAD = 1L << 50;
+
     private CpuProbes() {
     }
 
@@ -36,10 +42,10 @@ public final class CpuProbes {
      * vector registers (2 operations per multiply-add per float).
      *
      * @param cpu            a CPU backend
-     * @param flopsPerThread operations per thread, >= 1; a multiple of 1,536 (3 x 2^9) is done
-     *                       exactly on every kernel set
+     * @param flopsPerThread operations per thread, in [1, {@link #MAX_FLOPS_PER_THREAD}]; a multiple
+     *                       of 1,536 (3 x 2^9) is done exactly on every kernel set
      * @return the operations done by all threads together
-     * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws IllegalArgumentException if flopsPerThread is outside [1, {@link #MAX_FLOPS_PER_THREAD}]
      * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
@@ -50,13 +56,14 @@ public final class CpuProbes {
     /**
      * The bfloat16 dot-product peak, the roofline of the {@code BF16_PRODUCTS} kernels' products:
      * chains of bfloat16 pair products added to float32 (4 operations per float32 lane per
-     * instruction; vdpbf16ps on the avx512bf16 kernel set, software arithmetic on the others).
+     * instruction; vdpbf16ps on the avx512bf16 and amx kernel sets, software arithmetic on the
+     * others).
      *
      * @param cpu            a CPU backend
-     * @param flopsPerThread operations per thread, >= 1; a multiple of 3,072 (3 x 2^10) is done
-     *                       exactly on every kernel set
+     * @param flopsPerThread operations per thread, in [1, {@link #MAX_FLOPS_PER_THREAD}]; a multiple
+     *                       of 3,072 (3 x 2^10) is done exactly on every kernel set
      * @return the operations done by all threads together
-     * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws IllegalArgumentException if flopsPerThread is outside [1, {@link #MAX_FLOPS_PER_THREAD}]
      * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      */
@@ -72,10 +79,11 @@ public final class CpuProbes {
      * tiles' software model, which is no peak of the machine.
      *
      * @param cpu            a CPU backend whose kernel set has AMX tiles
-     * @param flopsPerThread operations per thread, >= 1; a multiple of {@value #AMX_ROUND_FLOPS} is
-     *                       done exactly, other counts rounded up to whole rounds
+     * @param flopsPerThread operations per thread, in [1, {@link #MAX_FLOPS_PER_THREAD}]; a multiple
+     *                       of {@value #AMX_ROUND_FLOPS} is done exactly, other counts rounded up to
+     *                       whole rounds
      * @return the operations done by all threads together
-     * @throws IllegalArgumentException if flopsPerThread < 1
+     * @throws IllegalArgumentException if flopsPerThread is outside [1, {@link #MAX_FLOPS_PER_THREAD}]
      * @throws NullPointerException     if cpu is null
      * @throws IllegalStateException    if the backend is closed or is not a CPU backend
      * @throws L2lException             {@link Status#WRONG_CONTEXT} if the backend's kernel set has no
@@ -94,8 +102,8 @@ public final class CpuProbes {
     /** Runs a chain probe after the checks its callers document; returns the operations done. */
     private static long chains(Backend cpu, long flopsPerThread, ChainProbe probe, String function) {
         requireCpu(cpu);
-        if (flopsPerThread < 1) {
-            throw new IllegalArgumentException("flopsPerThread must be >= 1, got " + flopsPerThread);
+        if (flopsPerThread < 1 || flopsPerThread > MAX_FLOPS_PER_THREAD) {
+            throw new IllegalArgumentException("flopsPerThread must be in [1, 2^50], got " + flopsPerThread);
         }
         try (DoublePointer done = new DoublePointer(1)) {
             NativeCalls.check(probe.run(cpu.ctx(), flopsPerThread, done.address()), function);

@@ -124,6 +124,10 @@ class CpuProbesTest {
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.bf16DotPeak(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.amxTilePeak(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.amxTilePeak(cpu, -TILE_ROUND));
+            long tooMany = CpuProbes.MAX_FLOPS_PER_THREAD + 1;
+            assertThrows(IllegalArgumentException.class, () -> CpuProbes.fmaPeak(cpu, tooMany));
+            assertThrows(IllegalArgumentException.class, () -> CpuProbes.bf16DotPeak(cpu, Long.MAX_VALUE));
+            assertThrows(IllegalArgumentException.class, () -> CpuProbes.amxTilePeak(cpu, tooMany));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.cells(cpu, 0));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, shorter, 1f));
             assertThrows(IllegalArgumentException.class, () -> CpuProbes.triad(cpu, a, b, doubles, 1f));
