@@ -172,34 +172,33 @@ typedef enum l2l_preprocessing {
  * Everything else stays float32: the preprocessing, the biases, the cell update and its
  * derivatives, the state, the record, the output layer, dphi's float64 sums.  These are the
  * operations of bfloat16 dot-product units (x86's AVX-512 BF16 vdpbf16ps, which the "avx512bf16"
- * and "amx" kernel sets run; the other sets compute the products with the same arithmetic in software,
- * high halves first: "avx512" gives the same bits, the others differ by their float32 parts'
- * rounding as in float32; "amx" computes the gate products of the step and of the backward
- * pass's recomputation, and W^T dz, on the AMX tiles, TDPBF16PS, in its own order).  The CUDA backend runs
- * such a model layer by layer, as a model with
- * global averaging cells, with the products on the tensor cores: mma.sync m16n8k16 (bfloat16
- * operands, float32 accumulation in the instruction's own order, so its sums differ from the
- * CPU's by their rounding), one warp per 16 x 8 tile; the biases' sums stay float32.
- * The contract, per call, against a float64 evaluation of the same equations on the same inputs
- * (the backward pass: on the record's states), on phi as PyTorch initializes it, on that phi
- * times 4 (most gates saturated) and on a meta-trained phi, with states in [-1, 1] and gradients
- * spanning 1e-12..1e3: each output tensor (delta, h, c; dphi per phi tensor, dstate_initial, dx)
- * is within 2e-2 of that tensor's largest reference magnitude (measured: at most 0.39% for
- * delta, 0.61% for h and c, 0.48% for dphi, 0.86% for dstate_initial and dx; FLOAT32: 1e-5 for
- * the step, 1e-4 for the backward pass).  That is what the tests check, on their cases; over
- * many random calls the errors have a tail.  In 320 backward calls against FLOAT32 (n = 129,
- * one step; one and two layers of 7 and of 20 units, both preprocessings, 40 calls each; phi,
- * the states and dL/d delta uniform in [-0.3, 0.3], [-1, 1] and [-1, 1], gradients u 10^(3v)
- * with u, v uniform in [-1, 1]) the median error was 0.3% for every tensor; dphi per tensor
- * stayed within 2e-2 but once (2.6%: one layer of 7 units, identity), dstate_initial within
- * 0.4%.  dx did not: 5 calls exceeded 2e-2, all with log-and-sign, at most 6.7% (5.8% for 20,
- * 20).  Its coordinates carry the preprocessing's derivative, e^p where |x| < e^-p (22,026 for
- * p = 10) and 1/(p |x|) above it, so a coordinate of small |x| carries dL/du's error with a gain
- * that can far exceed that of the coordinate where dx is largest.  Over many steps the rounding compounds through the
- * recurrent state like any perturbation of it.  Results are bitwise identical across thread
- * counts for a given kernel set, and bitwise reproducible on CUDA (its tensor-core path,
- * measured through the emulated runtime over unrolls of 2 and 3 steps: at most 0.21% for the
- * state, 0.81% for dphi, 0.38% for dx).
+ * and "amx" kernel sets run; the other sets compute the products with the same arithmetic in
+ * software, high halves first: "avx512" gives the same bits, the others differ by their float32
+ * parts' rounding as in float32; "amx" computes the gate products of the step and of the backward
+ * pass's recomputation, and W^T dz, on the AMX tiles, TDPBF16PS, in its own order).  The CUDA
+ * backend runs such a model layer by layer, as a model with global averaging cells, with the
+ * products on the tensor cores: mma.sync m16n8k16 (bfloat16 operands, float32 accumulation in the
+ * instruction's own order, so its sums differ from the CPU's by their rounding), one warp per
+ * 16 x 8 tile; the biases' sums stay float32.  The contract, per call, against a float64
+ * evaluation of the same equations on the same inputs (the backward pass: on the record's
+ * states), on phi as PyTorch initializes it, on that phi times 4 (most gates saturated) and on a
+ * meta-trained phi, with states in [-1, 1] and gradients spanning 1e-12..1e3: each output tensor
+ * (delta, h, c; dphi per phi tensor, dstate_initial, dx) is within 2e-2 of that tensor's largest
+ * reference magnitude (measured: at most 0.39% for delta, 0.61% for h and c, 0.48% for dphi,
+ * 0.86% for dstate_initial and dx; FLOAT32: 1e-5 for the step, 1e-4 for the backward pass).  That
+ * is what the tests check, on their cases; over many random calls the errors have a tail.  In 320
+ * backward calls against FLOAT32 (n = 129, one step; one and two layers of 7 and of 20 units,
+ * both preprocessings, 40 calls each; phi, the states and dL/d delta uniform in [-0.3, 0.3], [-1,
+ * 1] and [-1, 1], gradients u 10^(3v) with u, v uniform in [-1, 1]) the median error was 0.3% for
+ * every tensor; dphi per tensor stayed within 2e-2 but once (2.6%: one layer of 7 units,
+ * identity), dstate_initial within 0.4%.  dx did not: 5 calls exceeded 2e-2, all with
+ * log-and-sign, at most 6.7% (5.8% for 20, 20).  Its coordinates carry the preprocessing's
+ * derivative, e^p where |x| < e^-p (22,026 for p = 10) and 1/(p |x|) above it, so a coordinate of
+ * small |x| carries dL/du's error with a gain that can far exceed that of the coordinate where dx
+ * is largest.  Over many steps the rounding compounds through the recurrent state like any
+ * perturbation of it.  Results are bitwise identical across thread counts for a given kernel set,
+ * and bitwise reproducible on CUDA (its tensor-core path, measured through the emulated runtime
+ * over unrolls of 2 and 3 steps: at most 0.21% for the state, 0.81% for dphi, 0.38% for dx).
  */
 
 /* The largest LSTM width and layer count a model may have. */

@@ -19,15 +19,14 @@ extern "C" {
  * (l2l_context_threads shares, taken dynamically by the worker pool); time them from outside.
  * Each returns WRONG_CONTEXT for a CUDA context and NULL_ARGUMENT for a NULL pointer. */
 
-/* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread
- * (in [1, 2^50], 2^50 being about three hours at 100 GFLOP/s; else INVALID_ARGUMENT)
- * floating-point operations of independent multiply-add chains on full vector registers, enough
- * chains to cover the latency of every FMA port (16 chains of 16 floats for avx512, avx512bf16,
- * amx and amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add
- * replace the FMA).  A multiply-add counts as 2 operations per
- * float.  flops_done receives the operations done by all threads: threads x flops_per_thread
- * rounded up to a whole number of rounds (exact when flops_per_thread is a multiple of
- * 3 x 2^9). */
+/* The float32 multiply-add peak: each of the context's threads runs at least flops_per_thread (in
+ * [1, 2^50], 2^50 being about three hours at 100 GFLOP/s; else INVALID_ARGUMENT) floating-point
+ * operations of independent multiply-add chains on full vector registers, enough chains to cover
+ * the latency of every FMA port (16 chains of 16 floats for avx512, avx512bf16, amx and
+ * amx-emulated, 12 of 8 for avx2, 12 of 4 for baseline, where a multiply and an add replace the
+ * FMA).  A multiply-add counts as 2 operations per float.  flops_done receives the operations done
+ * by all threads: threads x flops_per_thread rounded up to a whole number of rounds (exact when
+ * flops_per_thread is a multiple of 3 x 2^9). */
 L2L_API int32_t l2l_cpu_probe_fma(l2l_context* ctx, int64_t flops_per_thread, double* flops_done);
 
 /* The bfloat16 dot-product peak, the roofline of the BF16_PRODUCTS kernels' products (l2l.h,

@@ -5,9 +5,10 @@
  * memory (models, contexts and their backend state, l2l_malloc on a CPU context, the CPU
  * backend's workspace, per-thread scratch, bfloat16 copy of phi's weights and averaging units'
  * rows) and, in a build with CUDA, its device and pinned memory (l2l_malloc on a CUDA context,
- * the backward pass's workspace, a context's result cells).  Not counted: the memory of the worker pool's threads, created once per process, and
- * what the CUDA runtime allocates for itself.  Tests use the switch to check that each failure is
- * reported as L2L_ERR_OUT_OF_MEMORY and leaves the caller's buffers untouched.
+ * the backward pass's workspace, a context's result cells).  Not counted: the memory of the worker
+ * pool's threads, created once per process, and what the CUDA runtime allocates for itself.  Tests
+ * use the switch to check that each failure is reported as L2L_ERR_OUT_OF_MEMORY and leaves the
+ * caller's buffers untouched.
  */
 #ifndef L2L_TESTING_H
 #define L2L_TESTING_H

@@ -95,25 +95,36 @@ int64_t tile_operand_words(const l2l_model& m) {
     return words;
 }
 
+/* Floats bf16_operands (cpu_kernels.inc) lays out for model m with the kernel set k: none
+ * without bfloat16 products. */
+int64_t bf16_operand_floats(const l2l_model& m, const Kernels& k, bool backward, bool shared) {
+    if (!m.bf16_products) return 0;
+    const int64_t W = m.max_width;
+    int64_t floats = (W + 1) * kTile + (k.tiles ? tile_operand_words(m) : 0);
+    if (backward) {
+        floats += 2 * W * kTile;
+        if (shared) {
+            floats += gradient_rows_floats(W, W);
+        } else {
+            for (int l = 0; l < m.num_layers; ++l) floats += gradient_rows_floats(m.layers[l].width, m.layers[l].in);
+        }
+    }
+    return floats;
+}
+
 } // namespace
 
 int64_t scratch_floats(const l2l_model& m, const Kernels& k) {
-    /* the layouts at the top of step_tiles, backward_tiles and GacTile (cpu_kernels.inc); the
-     * bfloat16 operands come last (bf16_operands), and only with bfloat16 products */
+    /* the layouts at the top of step_tiles, backward_tiles and GacTile (cpu_kernels.inc), each
+     * ending with its bfloat16 operands */
     const int64_t W = m.max_width, S = m.state_rows, T = kTile;
-    int64_t tape = 0, rows = 0;
-    for (int l = 0; l < m.num_layers; ++l) {
-        tape += 6 * int64_t{m.layers[l].width} * T;
-        rows += gradient_rows_floats(m.layers[l].width, m.layers[l].in);
-    }
-    const int64_t tiles = k.tiles ? tile_operand_words(m) : 0;
-    const bool b16 = m.bf16_products;
-    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T + (b16 ? (W + 1) * T + tiles : 0);
+    int64_t tape = 0;
+    for (int l = 0; l < m.num_layers; ++l) tape += 6 * int64_t{m.layers[l].width} * T;
+    const int64_t step = (1 + 2 + 4 * W + 1 + S) * T + bf16_operand_floats(m, k, false, false);
     const int64_t backward = m.phi_size * 16 /* lanes, at most 16 */ +
                              (1 + 2 + S + 2 * W + 4 * W + 1 + 4 * W + S) * T + tape +
-                             (b16 ? (W + 1 + 2 * W) * T + rows + tiles : 0);
-    const int64_t averaging = m.phi_size * 16 + (4 + 21 * W) * T +
-                              (b16 ? (W + 1 + 2 * W) * T + gradient_rows_floats(W, W) + tiles : 0);
+                             bf16_operand_floats(m, k, true, false);
+    const int64_t averaging = m.phi_size * 16 + (4 + 21 * W) * T + bf16_operand_floats(m, k, true, true);
     return std::max({step, backward, m.averaging ? averaging : 0});
 }
 
